@@ -1,0 +1,45 @@
+//! `ml-ids`: argument parsing and wiring only; the work happens in the library crates.
+
+mod cmd;
+mod progress;
+
+use clap::{CommandFactory, Parser, Subcommand};
+use std::process::ExitCode;
+
+/// Machine-learning network intrusion detection: captures → CICFlowMeter flows → classifiers → alerts.
+#[derive(Parser)]
+#[command(name = "ml-ids", version, propagate_version = true, after_help = EXIT_CODES)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+const EXIT_CODES: &str = "Exit codes: 0 success; 1 failure (bad input, I/O error — partial results are kept and the \
+                          error names the file and offset); 2 invalid command line.";
+
+#[derive(Subcommand)]
+enum Command {
+    Extract(cmd::extract::ExtractArgs),
+    /// Print a shell completion script (bash, zsh, fish, elvish, powershell).
+    Completions {
+        shell: clap_complete::Shell,
+    },
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Extract(args) => cmd::extract::run(args),
+        Command::Completions { shell } => {
+            clap_complete::generate(shell, &mut Cli::command(), "ml-ids", &mut std::io::stdout());
+            Ok(())
+        }
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("ml-ids: error: {e:#}");
+            ExitCode::from(1)
+        }
+    }
+}

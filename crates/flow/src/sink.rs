@@ -1,0 +1,214 @@
+//! Flow sinks: where finished flows go. The pipeline pushes each flow into a [`FlowSink`] and calls
+//! [`FlowSink::finish`] with the run's accounting, as ripgrep's searcher drives its printers; CSV and
+//! JSON Lines writers live here, Parquet and classification sinks in the crates that own those
+//! dependencies.
+
+use crate::features::ValueKind;
+use crate::pipeline::Summary;
+use crate::record::FlowRecord;
+use crate::schema::{Column, Layout, MetaColumn};
+use std::io::{self, Write};
+
+/// Errors a sink can report (an I/O error, a model error, a closed channel…).
+pub type SinkError = Box<dyn std::error::Error + Send + Sync>;
+
+pub trait FlowSink {
+    /// Take one finished flow.
+    fn flow(&mut self, flow: &FlowRecord) -> Result<(), SinkError>;
+    /// End of the run; flush buffers. `summary` has the packet and flow accounting.
+    fn finish(&mut self, _summary: &Summary) -> Result<(), SinkError> {
+        Ok(())
+    }
+}
+
+/// Collects flows in memory (tests, small uploads).
+#[derive(Default)]
+pub struct VecSink(pub Vec<FlowRecord>);
+
+impl FlowSink for VecSink {
+    fn flow(&mut self, flow: &FlowRecord) -> Result<(), SinkError> {
+        self.0.push(flow.clone());
+        Ok(())
+    }
+}
+
+impl<S: FlowSink + ?Sized> FlowSink for &mut S {
+    fn flow(&mut self, flow: &FlowRecord) -> Result<(), SinkError> {
+        (**self).flow(flow)
+    }
+    fn finish(&mut self, summary: &Summary) -> Result<(), SinkError> {
+        (**self).finish(summary)
+    }
+}
+
+/// Write a number the way the CIC CSVs do: integers without a fraction, doubles in shortest
+/// round-trip form with `.0`, and Java's `Infinity`/`NaN` spellings.
+pub fn format_value(out: &mut Vec<u8>, v: f64, kind: ValueKind) {
+    if v.is_nan() {
+        out.extend_from_slice(b"NaN");
+    } else if v.is_infinite() {
+        out.extend_from_slice(if v > 0.0 { b"Infinity" } else { b"-Infinity" });
+    } else if kind == ValueKind::Int && v.fract() == 0.0 && v.abs() < 9.0e15 {
+        let mut b = itoa_buf(v as i64);
+        out.append(&mut b);
+    } else {
+        let mut buf = ryu::Buffer::new();
+        out.extend_from_slice(buf.format_finite(v).as_bytes());
+    }
+}
+
+fn itoa_buf(v: i64) -> Vec<u8> {
+    v.to_string().into_bytes()
+}
+
+/// Render one meta column's value.
+fn meta_value(flow: &FlowRecord, m: MetaColumn, label: &str) -> String {
+    match m {
+        MetaColumn::FlowId => flow.flow_id(),
+        MetaColumn::SrcIp => flow.src.to_string(),
+        MetaColumn::SrcPort => flow.src_port.to_string(),
+        MetaColumn::DstIp => flow.dst.to_string(),
+        MetaColumn::Timestamp => flow.timestamp(),
+        MetaColumn::Label => label.to_string(),
+    }
+}
+
+/// CSV writer in the CIC datasets' format.
+pub struct CsvSink<W: Write> {
+    out: W,
+    layout: Layout,
+    columns: Vec<Column>,
+    label: String,
+    line: Vec<u8>,
+    wrote_header: bool,
+}
+
+impl<W: Write> CsvSink<W> {
+    /// `label` fills the Label column when the layout has one.
+    pub fn new(out: W, layout: Layout, label: Option<String>) -> Self {
+        let columns = layout.columns();
+        CsvSink { out, layout, columns, label: label.unwrap_or_default(), line: Vec::with_capacity(1024), wrote_header: false }
+    }
+
+    fn write_header(&mut self) -> io::Result<()> {
+        self.wrote_header = true;
+        let header = self.layout.header().join(",");
+        self.out.write_all(header.as_bytes())?;
+        self.out.write_all(b"\n")
+    }
+
+    pub fn into_inner(self) -> W {
+        self.out
+    }
+}
+
+fn csv_field(out: &mut Vec<u8>, s: &str) {
+    if s.bytes().any(|b| matches!(b, b',' | b'"' | b'\n' | b'\r')) {
+        out.push(b'"');
+        out.extend_from_slice(s.replace('"', "\"\"").as_bytes());
+        out.push(b'"');
+    } else {
+        out.extend_from_slice(s.as_bytes());
+    }
+}
+
+impl<W: Write> FlowSink for CsvSink<W> {
+    fn flow(&mut self, flow: &FlowRecord) -> Result<(), SinkError> {
+        if !self.wrote_header {
+            self.write_header()?;
+        }
+        self.line.clear();
+        for (i, c) in self.columns.iter().enumerate() {
+            if i > 0 {
+                self.line.push(b',');
+            }
+            match *c {
+                Column::Feature(f) => format_value(&mut self.line, flow.get(f), f.kind()),
+                Column::Meta(m) => csv_field(&mut self.line, &meta_value(flow, m, &self.label)),
+            }
+        }
+        self.line.push(b'\n');
+        self.out.write_all(&self.line)?;
+        Ok(())
+    }
+
+    fn finish(&mut self, _summary: &Summary) -> Result<(), SinkError> {
+        if !self.wrote_header {
+            // An empty result still gets a header, so the file is a valid (empty) table.
+            self.write_header()?;
+        }
+        self.out.flush()?;
+        Ok(())
+    }
+}
+
+/// JSON Lines: one object per flow, keys in the layout's style. Non-finite numbers (a zero-duration
+/// flow's rates in cic2018 mode) become `null`, since JSON has no Infinity.
+pub struct JsonlSink<W: Write> {
+    out: W,
+    layout: Layout,
+    columns: Vec<Column>,
+    label: String,
+    line: Vec<u8>,
+}
+
+impl<W: Write> JsonlSink<W> {
+    pub fn new(out: W, layout: Layout, label: Option<String>) -> Self {
+        let columns = layout.columns();
+        JsonlSink { out, layout, columns, label: label.unwrap_or_default(), line: Vec::with_capacity(2048) }
+    }
+}
+
+/// Append `s` as a JSON string literal.
+pub fn json_string(out: &mut Vec<u8>, s: &str) {
+    out.push(b'"');
+    for ch in s.chars() {
+        match ch {
+            '"' => out.extend_from_slice(b"\\\""),
+            '\\' => out.extend_from_slice(b"\\\\"),
+            '\n' => out.extend_from_slice(b"\\n"),
+            '\r' => out.extend_from_slice(b"\\r"),
+            '\t' => out.extend_from_slice(b"\\t"),
+            c if (c as u32) < 0x20 => out.extend_from_slice(format!("\\u{:04x}", c as u32).as_bytes()),
+            c => {
+                let mut b = [0u8; 4];
+                out.extend_from_slice(c.encode_utf8(&mut b).as_bytes());
+            }
+        }
+    }
+    out.push(b'"');
+}
+
+impl<W: Write> FlowSink for JsonlSink<W> {
+    fn flow(&mut self, flow: &FlowRecord) -> Result<(), SinkError> {
+        self.line.clear();
+        self.line.push(b'{');
+        for (i, c) in self.columns.iter().enumerate() {
+            if i > 0 {
+                self.line.push(b',');
+            }
+            json_string(&mut self.line, self.layout.column_name(*c));
+            self.line.push(b':');
+            match *c {
+                Column::Feature(f) => {
+                    let v = flow.get(f);
+                    if v.is_finite() {
+                        format_value(&mut self.line, v, f.kind());
+                    } else {
+                        self.line.extend_from_slice(b"null");
+                    }
+                }
+                Column::Meta(MetaColumn::SrcPort) => self.line.extend_from_slice(flow.src_port.to_string().as_bytes()),
+                Column::Meta(m) => json_string(&mut self.line, &meta_value(flow, m, &self.label)),
+            }
+        }
+        self.line.extend_from_slice(b"}\n");
+        self.out.write_all(&self.line)?;
+        Ok(())
+    }
+
+    fn finish(&mut self, _summary: &Summary) -> Result<(), SinkError> {
+        self.out.flush()?;
+        Ok(())
+    }
+}

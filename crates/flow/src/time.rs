@@ -1,0 +1,54 @@
+//! Timestamp rendering. A dozen lines of calendar arithmetic instead of a date crate: the flow crate
+//! only ever formats UTC instants in two fixed patterns.
+
+use crate::config::Mode;
+
+/// (year, month, day) of a day count since 1970-01-01 (Howard Hinnant's `civil_from_days`).
+fn civil_from_days(z: i64) -> (i64, u32, u32) {
+    let z = z + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let y = yoe + era * 400;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
+    (if m <= 2 { y + 1 } else { y }, m, d)
+}
+
+/// Split µs since the epoch into a civil UTC date and time.
+pub fn civil_utc(us: i64) -> (i64, u32, u32, u32, u32, u32, u32) {
+    let secs = us.div_euclid(1_000_000);
+    let micros = us.rem_euclid(1_000_000) as u32;
+    let days = secs.div_euclid(86_400);
+    let sod = secs.rem_euclid(86_400) as u32;
+    let (y, mo, d) = civil_from_days(days);
+    (y, mo, d, sod / 3600, sod / 60 % 60, sod % 60, micros)
+}
+
+/// The Timestamp column for a mode (see [`crate::FlowRecord::timestamp`]).
+pub fn format_timestamp(us: i64, mode: Mode) -> String {
+    let (y, mo, d, h, mi, s, micros) = civil_utc(us);
+    match mode {
+        Mode::Cic2018 => {
+            let h12 = if h % 12 == 0 { 12 } else { h % 12 };
+            format!("{d:02}/{mo:02}/{y:04} {h12:02}:{mi:02}:{s:02}")
+        }
+        Mode::Corrected => format!("{y:04}-{mo:02}-{d:02} {h:02}:{mi:02}:{s:02}.{micros:06}"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn formats_both_styles() {
+        // 2018-02-16 13:47:37.250000 UTC
+        let us = 1_518_788_857_250_000;
+        assert_eq!(format_timestamp(us, Mode::Cic2018), "16/02/2018 01:47:37");
+        assert_eq!(format_timestamp(us, Mode::Corrected), "2018-02-16 13:47:37.250000");
+        assert_eq!(format_timestamp(0, Mode::Cic2018), "01/01/1970 12:00:00");
+    }
+}
