@@ -14,7 +14,8 @@ struct Cli {
     command: Command,
 }
 
-const EXIT_CODES: &str = "Exit codes: 0 success; 1 failure (bad input, I/O error — partial results are kept and the \
+const EXIT_CODES: &str =
+    "Exit codes: 0 success; 1 failure (bad input, I/O error — partial results are kept and the \
                           error names the file and offset); 2 invalid command line.";
 
 #[derive(Subcommand)]

@@ -13,6 +13,10 @@ pub fn bytes_bar(total: Option<u64>, enabled: bool) -> ProgressBar {
         Some(_) => "{spinner} {prefix} [{bar:30}] {bytes}/{total_bytes} {msg} ({eta})",
         None => "{spinner} {prefix} {bytes} {msg}",
     };
-    bar.set_style(ProgressStyle::with_template(style).expect("valid template").progress_chars("=> "));
+    bar.set_style(
+        ProgressStyle::with_template(style)
+            .expect("valid template")
+            .progress_chars("=> "),
+    );
     bar
 }

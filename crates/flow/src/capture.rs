@@ -114,19 +114,37 @@ impl CaptureReader {
     }
 
     /// Read a capture from any byte stream (a file, a pipe, an HTTP body).
-    pub fn from_reader(name: impl Into<String>, reader: impl Read + Send + 'static) -> Result<Self, CaptureError> {
+    pub fn from_reader(
+        name: impl Into<String>,
+        reader: impl Read + Send + 'static,
+    ) -> Result<Self, CaptureError> {
         let name = name.into();
-        let err = |kind, compressed| CaptureError { source_name: name.clone(), offset: 0, compressed, kind };
+        let err = |kind, compressed| CaptureError {
+            source_name: name.clone(),
+            offset: 0,
+            compressed,
+            kind,
+        };
         let mut buffered = BufReader::with_capacity(64 * 1024, reader);
         let mut magic = [0u8; 4];
-        let got = read_up_to(&mut buffered, &mut magic).map_err(|e| err(CaptureErrorKind::Io(e), false))?;
+        let got = read_up_to(&mut buffered, &mut magic)
+            .map_err(|e| err(CaptureErrorKind::Io(e), false))?;
         let compressed = got >= 2 && magic[..2] == [0x1f, 0x8b];
-        let mut stream: Box<dyn Read + Send> = Box::new(Prefixed::new(magic[..got].to_vec(), buffered));
+        let mut stream: Box<dyn Read + Send> =
+            Box::new(Prefixed::new(magic[..got].to_vec(), buffered));
         if compressed {
             stream = Box::new(MultiGzDecoder::new(stream));
-            let got = read_up_to(&mut stream, &mut magic).map_err(|e| err(CaptureErrorKind::Io(e), true))?;
+            let got = read_up_to(&mut stream, &mut magic)
+                .map_err(|e| err(CaptureErrorKind::Io(e), true))?;
             if got < 4 {
-                return Err(err(if got == 0 { CaptureErrorKind::Empty } else { CaptureErrorKind::Truncated }, true));
+                return Err(err(
+                    if got == 0 {
+                        CaptureErrorKind::Empty
+                    } else {
+                        CaptureErrorKind::Truncated
+                    },
+                    true,
+                ));
             }
             stream = Box::new(Prefixed::new(magic.to_vec(), stream));
         } else if got == 0 {
@@ -137,19 +155,32 @@ impl CaptureReader {
         // Read the whole file header up front so the parser's single first `read` sees all of it,
         // even on a pipe that delivers a few bytes at a time. `stream` still starts at the magic.
         let format = match u32::from_le_bytes(magic) {
-            0xa1b2_c3d4 | 0xd4c3_b2a1 | 0xa1b2_3c4d | 0x4d3c_b2a1 | 0xa1b2_cd34 | 0x34cd_b2a1 => CaptureFormat::Pcap,
+            0xa1b2_c3d4 | 0xd4c3_b2a1 | 0xa1b2_3c4d | 0x4d3c_b2a1 | 0xa1b2_cd34 | 0x34cd_b2a1 => {
+                CaptureFormat::Pcap
+            }
             0x0a0d_0d0a => CaptureFormat::PcapNg,
             _ => return Err(err(CaptureErrorKind::BadMagic(magic), compressed)),
         };
         let io_err = |e| err(CaptureErrorKind::Io(e), compressed);
         // pcap: a fixed 24-byte header. pcapng: block type, total length and byte-order magic first.
-        let mut header = vec![0u8; if format == CaptureFormat::Pcap { 24 } else { 12 }];
+        let mut header = vec![
+            0u8;
+            if format == CaptureFormat::Pcap {
+                24
+            } else {
+                12
+            }
+        ];
         if read_up_to(&mut stream, &mut header).map_err(io_err)? < header.len() {
             return Err(err(CaptureErrorKind::Truncated, compressed));
         }
         if format == CaptureFormat::PcapNg {
             let len_le = u32::from_le_bytes([header[4], header[5], header[6], header[7]]);
-            let len = if header[8..12] == [0x4d, 0x3c, 0x2b, 0x1a] { len_le } else { len_le.swap_bytes() };
+            let len = if header[8..12] == [0x4d, 0x3c, 0x2b, 0x1a] {
+                len_le
+            } else {
+                len_le.swap_bytes()
+            };
             if len > MAX_FRAME_LEN {
                 return Err(err(CaptureErrorKind::AbsurdLength(len.into()), compressed));
             }
@@ -160,15 +191,30 @@ impl CaptureReader {
             }
         }
         let stream = Prefixed::new(header, stream);
-        let parse_err = |e: PcapError<&[u8]>| err(CaptureErrorKind::Corrupt(format!("{e:?}")), compressed);
+        let parse_err =
+            |e: PcapError<&[u8]>| err(CaptureErrorKind::Corrupt(format!("{e:?}")), compressed);
         let (inner, legacy): (Box<dyn PcapReaderIterator + Send>, Interface) = match format {
             CaptureFormat::Pcap => {
                 let r = LegacyPcapReader::new(BUFFER_CAPACITY, stream).map_err(parse_err)?;
-                (Box::new(r), Interface { linktype: 1, resolution: 1_000_000, offset_secs: 0 })
+                (
+                    Box::new(r),
+                    Interface {
+                        linktype: 1,
+                        resolution: 1_000_000,
+                        offset_secs: 0,
+                    },
+                )
             }
             CaptureFormat::PcapNg => {
                 let r = PcapNGReader::new(BUFFER_CAPACITY, stream).map_err(parse_err)?;
-                (Box::new(r), Interface { linktype: 1, resolution: 1_000_000, offset_secs: 0 })
+                (
+                    Box::new(r),
+                    Interface {
+                        linktype: 1,
+                        resolution: 1_000_000,
+                        offset_secs: 0,
+                    },
+                )
             }
         };
         Ok(CaptureReader {
@@ -199,7 +245,12 @@ impl CaptureReader {
     }
 
     fn error(&self, kind: CaptureErrorKind) -> CaptureError {
-        CaptureError { source_name: self.name.clone(), offset: self.offset, compressed: self.compressed, kind }
+        CaptureError {
+            source_name: self.name.clone(),
+            offset: self.offset,
+            compressed: self.compressed,
+            kind,
+        }
     }
 
     /// The next frame, `Ok(None)` at a clean end of file.
@@ -223,14 +274,18 @@ impl CaptureReader {
         loop {
             let step = match self.inner.next() {
                 Ok((len, block)) => match block {
-                    PcapBlockOwned::Legacy(_) | PcapBlockOwned::NG(Block::EnhancedPacket(_)) | PcapBlockOwned::NG(Block::SimplePacket(_)) => {
-                        Step::Packet
-                    }
+                    PcapBlockOwned::Legacy(_)
+                    | PcapBlockOwned::NG(Block::EnhancedPacket(_))
+                    | PcapBlockOwned::NG(Block::SimplePacket(_)) => Step::Packet,
                     PcapBlockOwned::LegacyHeader(h) => {
                         self.big_endian = h.is_bigendian();
                         self.legacy = Interface {
                             linktype: h.network.0 as u32,
-                            resolution: if h.is_nanosecond_precision() { 1_000_000_000 } else { 1_000_000 },
+                            resolution: if h.is_nanosecond_precision() {
+                                1_000_000_000
+                            } else {
+                                1_000_000
+                            },
                             offset_secs: i64::from(h.thiszone),
                         };
                         Step::Skip(len)
@@ -253,8 +308,12 @@ impl CaptureReader {
                 Err(PcapError::Eof) => Step::End,
                 Err(PcapError::Incomplete(_)) => Step::Refill,
                 Err(PcapError::UnexpectedEof) => Step::Fail(CaptureErrorKind::Truncated),
-                Err(PcapError::BufferTooSmall) => Step::Fail(CaptureErrorKind::AbsurdLength(self.claimed_len())),
-                Err(PcapError::ReadError) => Step::Fail(CaptureErrorKind::Io(io::Error::other("read failed"))),
+                Err(PcapError::BufferTooSmall) => {
+                    Step::Fail(CaptureErrorKind::AbsurdLength(self.claimed_len()))
+                }
+                Err(PcapError::ReadError) => {
+                    Step::Fail(CaptureErrorKind::Io(io::Error::other("read failed")))
+                }
                 Err(e) => Step::Fail(CaptureErrorKind::Corrupt(describe(&e))),
             };
             match step {
@@ -291,7 +350,8 @@ impl CaptureReader {
         self.pending_consume = len;
         let (iface, ts_units, data, orig_len, caplen) = match block {
             PcapBlockOwned::Legacy(b) => {
-                let units = u128::from(b.ts_sec) * u128::from(self.legacy.resolution) + u128::from(b.ts_usec);
+                let units = u128::from(b.ts_sec) * u128::from(self.legacy.resolution)
+                    + u128::from(b.ts_usec);
                 (self.legacy, units, b.data, b.origlen, b.caplen)
             }
             PcapBlockOwned::NG(Block::EnhancedPacket(epb)) => {
@@ -326,8 +386,15 @@ impl CaptureReader {
             });
         }
         let micros = ts_units * 1_000_000 / u128::from(iface.resolution);
-        let ts_us = (micros.min(i64::MAX as u128) as i64).saturating_add(iface.offset_secs.saturating_mul(1_000_000));
-        Ok(Some(Frame { ts_us, linktype: iface.linktype, data, orig_len, offset }))
+        let ts_us = (micros.min(i64::MAX as u128) as i64)
+            .saturating_add(iface.offset_secs.saturating_mul(1_000_000));
+        Ok(Some(Frame {
+            ts_us,
+            linktype: iface.linktype,
+            data,
+            orig_len,
+            offset,
+        }))
     }
 
     /// The length a record at the front of the buffer claims (for the error message when it cannot
@@ -385,7 +452,11 @@ struct Prefixed<R> {
 
 impl<R> Prefixed<R> {
     fn new(prefix: Vec<u8>, inner: R) -> Self {
-        Prefixed { prefix, pos: 0, inner }
+        Prefixed {
+            prefix,
+            pos: 0,
+            inner,
+        }
     }
 }
 

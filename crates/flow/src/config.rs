@@ -35,7 +35,9 @@ impl FromStr for Mode {
         match s {
             "cic2018" => Ok(Mode::Cic2018),
             "corrected" => Ok(Mode::Corrected),
-            other => Err(format!("unknown extractor mode '{other}' (expected cic2018 or corrected)")),
+            other => Err(format!(
+                "unknown extractor mode '{other}' (expected cic2018 or corrected)"
+            )),
         }
     }
 }

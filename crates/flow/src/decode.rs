@@ -103,7 +103,9 @@ impl SkipReason {
 /// Decode one captured frame of the given link type.
 pub fn decode(linktype: u32, ts_us: i64, frame: &[u8]) -> Result<Packet, SkipReason> {
     let sliced = match linktype {
-        linktype::ETHERNET => LaxSlicedPacket::from_ethernet(frame).map_err(|_| SkipReason::TruncatedLink)?,
+        linktype::ETHERNET => {
+            LaxSlicedPacket::from_ethernet(frame).map_err(|_| SkipReason::TruncatedLink)?
+        }
         linktype::LINUX_SLL => {
             // 16-byte cooked header; the protocol (an EtherType) is in the last two bytes.
             let hdr = frame.get(..16).ok_or(SkipReason::TruncatedLink)?;
@@ -131,16 +133,21 @@ pub fn decode(linktype: u32, ts_us: i64, frame: &[u8]) -> Result<Packet, SkipRea
             };
             LaxSlicedPacket::from_ether_type(et, &frame[4..])
         }
-        linktype::RAW | linktype::RAW_BSD | linktype::RAW_OPENBSD | linktype::IPV4 | linktype::IPV6 => {
-            match frame.first().map(|b| b >> 4) {
-                Some(4) => LaxSlicedPacket::from_ether_type(EtherType::IPV4, frame),
-                Some(6) => LaxSlicedPacket::from_ether_type(EtherType::IPV6, frame),
-                _ => return Err(SkipReason::BadIp),
-            }
-        }
+        linktype::RAW
+        | linktype::RAW_BSD
+        | linktype::RAW_OPENBSD
+        | linktype::IPV4
+        | linktype::IPV6 => match frame.first().map(|b| b >> 4) {
+            Some(4) => LaxSlicedPacket::from_ether_type(EtherType::IPV4, frame),
+            Some(6) => LaxSlicedPacket::from_ether_type(EtherType::IPV6, frame),
+            _ => return Err(SkipReason::BadIp),
+        },
         other => return Err(SkipReason::LinkType(other)),
     };
-    let vlan = sliced.link_exts.iter().any(|e| matches!(e, LaxLinkExtSlice::Vlan(_)));
+    let vlan = sliced
+        .link_exts
+        .iter()
+        .any(|e| matches!(e, LaxLinkExtSlice::Vlan(_)));
     let ip = match &sliced.net {
         Some(LaxNetSlice::Ipv4(v4)) => LaxIpSlice::Ipv4(v4.clone()),
         Some(LaxNetSlice::Ipv6(v6)) => LaxIpSlice::Ipv6(v6.clone()),
@@ -161,7 +168,11 @@ pub fn decode(linktype: u32, ts_us: i64, frame: &[u8]) -> Result<Packet, SkipRea
     // L3 payload length: from the IP length fields when the capture was cut short (snaplen), from
     // the slice otherwise (etherparse already cut it to the IP length, trimming Ethernet padding, and
     // falls back to the slice when a TSO capture left the length field 0).
-    let l3_len = if payload.incomplete { declared_l3_payload_len(&ip) } else { payload.payload.len() as u32 };
+    let l3_len = if payload.incomplete {
+        declared_l3_payload_len(&ip)
+    } else {
+        payload.payload.len() as u32
+    };
     // Where the L3 payload ends in the frame, to compute "payload including padding".
     let frame_end = frame.as_ptr() as usize + frame.len();
     let protocol = payload.ip_number.0;
@@ -237,8 +248,12 @@ pub fn decode(linktype: u32, ts_us: i64, frame: &[u8]) -> Result<Packet, SkipRea
 /// Slice the transport header of a first IP fragment ourselves.
 fn slice_transport(protocol: u8, payload: &[u8]) -> Option<TransportSlice<'_>> {
     match protocol {
-        proto::TCP => etherparse::TcpSlice::from_slice(payload).ok().map(TransportSlice::Tcp),
-        proto::UDP => etherparse::UdpSlice::from_slice_lax(payload).ok().map(TransportSlice::Udp),
+        proto::TCP => etherparse::TcpSlice::from_slice(payload)
+            .ok()
+            .map(TransportSlice::Tcp),
+        proto::UDP => etherparse::UdpSlice::from_slice_lax(payload)
+            .ok()
+            .map(TransportSlice::Udp),
         _ => None,
     }
 }
@@ -255,7 +270,9 @@ fn fragment_info(ip: &LaxIpSlice<'_>) -> (u16, bool) {
             .clone()
             .into_iter()
             .find_map(|e| match e {
-                Ipv6ExtensionSlice::Fragment(f) => Some((f.fragment_offset().value(), f.more_fragments())),
+                Ipv6ExtensionSlice::Fragment(f) => {
+                    Some((f.fragment_offset().value(), f.more_fragments()))
+                }
                 _ => None,
             })
             .unwrap_or((0, false)),
@@ -283,9 +300,13 @@ mod tests {
         let mut f = vec![0u8; 12];
         f.extend_from_slice(&[0x08, 0x00]);
         // IPv4, IHL 5, total length 40 (20 IP + 20 TCP), proto 6, 10.0.0.1 -> 10.0.0.2
-        f.extend_from_slice(&[0x45, 0, 0, 40, 0, 0, 0x40, 0, 64, 6, 0, 0, 10, 0, 0, 1, 10, 0, 0, 2]);
+        f.extend_from_slice(&[
+            0x45, 0, 0, 40, 0, 0, 0x40, 0, 64, 6, 0, 0, 10, 0, 0, 1, 10, 0, 0, 2,
+        ]);
         // TCP 1234 -> 80, data offset 5, SYN, window 8192
-        f.extend_from_slice(&[0x04, 0xd2, 0, 80, 0, 0, 0, 1, 0, 0, 0, 0, 0x50, 0x02, 0x20, 0x00, 0, 0, 0, 0]);
+        f.extend_from_slice(&[
+            0x04, 0xd2, 0, 80, 0, 0, 0, 1, 0, 0, 0, 0, 0x50, 0x02, 0x20, 0x00, 0, 0, 0, 0,
+        ]);
         f.extend_from_slice(&[0u8; 6]);
         f
     }

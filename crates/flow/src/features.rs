@@ -192,7 +192,10 @@ impl Feature {
         if name == "cwr_flag_count" {
             return Some(Feature::CweFlagCount);
         }
-        Feature::ALL.iter().copied().find(|f| f.names().snake == name)
+        Feature::ALL
+            .iter()
+            .copied()
+            .find(|f| f.names().snake == name)
     }
 
     /// Whether the 2018 faithful mode can produce this feature at all.
@@ -211,7 +214,10 @@ mod tests {
         assert_eq!(CIC2018_FEATURES.len(), 78);
         assert_eq!(NUM_FEATURES, 83);
         assert_eq!(CORRECTED_FEATURES.len(), 83);
-        let bwd_urg = CORRECTED_FEATURES.iter().position(|f| *f == Feature::BwdUrgFlags).unwrap();
+        let bwd_urg = CORRECTED_FEATURES
+            .iter()
+            .position(|f| *f == Feature::BwdUrgFlags)
+            .unwrap();
         assert_eq!(CORRECTED_FEATURES[bwd_urg + 1], Feature::FwdRstFlags);
         assert_eq!(CORRECTED_FEATURES[82], Feature::TotalTcpFlowTime);
     }

@@ -4,7 +4,7 @@
 //! flags, the duplicated first payload, last-backward-window, …) and §7 for `corrected`. The state is
 //! kept compact (≈ 600 bytes with its key) because a flood keeps hundreds of thousands of flows alive.
 
-use crate::config::{Mode, MeterConfig};
+use crate::config::{MeterConfig, Mode};
 use crate::features::{Feature as F, NUM_FEATURES};
 use crate::key::{ip_bytes, FlowKey};
 use crate::packet::{proto, Packet, TcpFlags};
@@ -69,8 +69,16 @@ impl Bulk {
             return (0.0, 0.0, 0.0);
         }
         let bulks = u64::from(self.bulks);
-        let rate = if self.duration_us > 0 { (self.bytes as f64 / (self.duration_us as f64 / 1e6)).trunc() } else { 0.0 };
-        ((self.bytes / bulks) as f64, (u64::from(self.packets) / bulks) as f64, rate)
+        let rate = if self.duration_us > 0 {
+            (self.bytes as f64 / (self.duration_us as f64 / 1e6)).trunc()
+        } else {
+            0.0
+        };
+        (
+            (self.bytes / bulks) as f64,
+            (u64::from(self.packets) / bulks) as f64,
+            rate,
+        )
     }
 }
 
@@ -146,7 +154,9 @@ impl FlowState {
         let (src, src_port, dst, dst_port) = match orientation {
             Some(o) => o,
             // Corrected: a flow first seen at its SYN-ACK belongs to the other side (Engelen's fix).
-            None if mode == Mode::Corrected && pkt.flags.syn() && pkt.flags.ack() => (pdst, dp, psrc, sp),
+            None if mode == Mode::Corrected && pkt.flags.syn() && pkt.flags.ack() => {
+                (pdst, dp, psrc, sp)
+            }
             None => (psrc, sp, pdst, dp),
         };
         let unset_win = if mode == Mode::Cic2018 { -1 } else { 0 };
@@ -244,7 +254,8 @@ impl FlowState {
     fn update_active_idle(&mut self, ts: i64, threshold: i64) {
         if ts - self.end_active > threshold {
             if self.end_active - self.start_active > 0 {
-                self.active.add((self.end_active - self.start_active) as f64);
+                self.active
+                    .add((self.end_active - self.start_active) as f64);
             }
             self.idle.add((ts - self.end_active) as f64);
             self.start_active = ts;
@@ -340,7 +351,11 @@ impl FlowState {
                 self.fwd_iat.add((ts - self.fwd_last_us) as f64);
             }
             self.fwd_last_us = ts;
-            self.fwd_seg_min = if first_fwd { hl } else { self.fwd_seg_min.min(hl) };
+            self.fwd_seg_min = if first_fwd {
+                hl
+            } else {
+                self.fwd_seg_min.min(hl)
+            };
             if first_fwd {
                 self.init_fwd_win = win.unwrap_or(0);
             }
@@ -436,7 +451,8 @@ impl FlowState {
         v[F::PktLenVar as usize] = self.all_len.variance();
         // Flag columns. Bit order: FIN SYN RST PSH ACK URG ECE CWR.
         let c = |bit: usize| f64::from(self.flag_counts[bit]);
-        let (fin, syn, rst, psh, ack, urg, ece, cwr) = (c(0), c(1), c(2), c(3), c(4), c(5), c(6), c(7));
+        let (fin, syn, rst, psh, ack, urg, ece, cwr) =
+            (c(0), c(1), c(2), c(3), c(4), c(5), c(6), c(7));
         let flag_columns = if corrected {
             [fin, syn, rst, psh, ack, urg, cwr, ece]
         } else {
@@ -462,8 +478,16 @@ impl FlowState {
             (false, true) => (n_b / n_f).floor(),
         };
         v[F::PktSizeAvg as usize] = if n > 0.0 { self.all_len.sum() / n } else { 0.0 };
-        v[F::FwdSegSizeAvg as usize] = if n_f > 0.0 { self.fwd_len.sum() / n_f } else { 0.0 };
-        v[F::BwdSegSizeAvg as usize] = if n_b > 0.0 { self.bwd_len.sum() / n_b } else { 0.0 };
+        v[F::FwdSegSizeAvg as usize] = if n_f > 0.0 {
+            self.fwd_len.sum() / n_f
+        } else {
+            0.0
+        };
+        v[F::BwdSegSizeAvg as usize] = if n_b > 0.0 {
+            self.bwd_len.sum() / n_b
+        } else {
+            0.0
+        };
         let (fb, fp, fr) = self.fwd_bulk.outputs();
         let (bb, bp, br) = self.bwd_bulk.outputs();
         v[F::FwdBytsBAvg as usize] = fb;
@@ -492,10 +516,17 @@ impl FlowState {
         if corrected {
             v[F::FwdRstFlags as usize] = f64::from(self.fwd_rst);
             v[F::BwdRstFlags as usize] = f64::from(self.bwd_rst);
-            let (t, c) = self.icmp.map(|(t, c)| (f64::from(t), f64::from(c))).unwrap_or((-1.0, -1.0));
+            let (t, c) = self
+                .icmp
+                .map(|(t, c)| (f64::from(t), f64::from(c)))
+                .unwrap_or((-1.0, -1.0));
             v[F::IcmpType as usize] = t;
             v[F::IcmpCode as usize] = c;
-            v[F::TotalTcpFlowTime as usize] = if self.protocol == proto::TCP { duration } else { 0.0 };
+            v[F::TotalTcpFlowTime as usize] = if self.protocol == proto::TCP {
+                duration
+            } else {
+                0.0
+            };
         }
         FlowRecord {
             mode: self.mode,
@@ -560,10 +591,22 @@ pub(crate) fn reported_ports(pkt: &Packet, _mode: Mode) -> (u16, u16) {
 fn cic2018_lengths(pkt: &Packet) -> (u32, u32, i32) {
     match pkt.protocol {
         proto::TCP => {
-            let pl = if pkt.vlan { pkt.frame_payload_len } else { pkt.payload_len };
+            let pl = if pkt.vlan {
+                pkt.frame_payload_len
+            } else {
+                pkt.payload_len
+            };
             (pl, pkt.header_len, pkt.window.map(i32::from).unwrap_or(-1))
         }
-        proto::UDP => (if pkt.vlan { pkt.frame_payload_len } else { pkt.payload_len }, 8, -1),
+        proto::UDP => (
+            if pkt.vlan {
+                pkt.frame_payload_len
+            } else {
+                pkt.payload_len
+            },
+            8,
+            -1,
+        ),
         _ => (0, 0, -1),
     }
 }

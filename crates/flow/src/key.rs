@@ -49,9 +49,23 @@ impl FlowKey {
         }
         let v6 = src.is_ipv6();
         if forward {
-            FlowKey { a: s, b: d, port_a: sport, port_b: dport, protocol, v6 }
+            FlowKey {
+                a: s,
+                b: d,
+                port_a: sport,
+                port_b: dport,
+                protocol,
+                v6,
+            }
         } else {
-            FlowKey { a: d, b: s, port_a: dport, port_b: sport, protocol, v6 }
+            FlowKey {
+                a: d,
+                b: s,
+                port_a: dport,
+                port_b: sport,
+                protocol,
+                v6,
+            }
         }
     }
 
@@ -61,9 +75,23 @@ impl FlowKey {
         let (s, d) = (ip_bytes(src), ip_bytes(dst));
         let v6 = src.is_ipv6();
         if (s, sport) <= (d, dport) {
-            FlowKey { a: s, b: d, port_a: sport, port_b: dport, protocol, v6 }
+            FlowKey {
+                a: s,
+                b: d,
+                port_a: sport,
+                port_b: dport,
+                protocol,
+                v6,
+            }
         } else {
-            FlowKey { a: d, b: s, port_a: dport, port_b: sport, protocol, v6 }
+            FlowKey {
+                a: d,
+                b: s,
+                port_a: dport,
+                port_b: sport,
+                protocol,
+                v6,
+            }
         }
     }
 
@@ -76,7 +104,14 @@ impl FlowKey {
 
     /// `ipA-ipB-portA-portB-proto`, the CICFlowMeter Flow ID string.
     pub fn flow_id(&self) -> String {
-        format!("{}-{}-{}-{}-{}", self.ip_a(), self.ip_b(), self.port_a, self.port_b, self.protocol)
+        format!(
+            "{}-{}-{}-{}-{}",
+            self.ip_a(),
+            self.ip_b(),
+            self.port_a,
+            self.port_b,
+            self.protocol
+        )
     }
 }
 
@@ -98,7 +133,13 @@ mod tests {
     #[test]
     fn cic2018_self_traffic_gets_two_keys() {
         let h: IpAddr = "127.0.0.1".parse().unwrap();
-        assert_ne!(FlowKey::cic2018(&h, &h, 1000, 80, 6), FlowKey::cic2018(&h, &h, 80, 1000, 6));
-        assert_eq!(FlowKey::corrected(&h, &h, 1000, 80, 6), FlowKey::corrected(&h, &h, 80, 1000, 6));
+        assert_ne!(
+            FlowKey::cic2018(&h, &h, 1000, 80, 6),
+            FlowKey::cic2018(&h, &h, 80, 1000, 6)
+        );
+        assert_eq!(
+            FlowKey::corrected(&h, &h, 1000, 80, 6),
+            FlowKey::corrected(&h, &h, 80, 1000, 6)
+        );
     }
 }

@@ -4,7 +4,7 @@
 //! [`FlowMeter::pop_finished`] takes them. Memory is the live flows plus the output queue, bounded by
 //! `max_flows` (the least recently seen eighth is evicted and emitted when the table is full).
 
-use crate::config::{Mode, MeterConfig};
+use crate::config::{MeterConfig, Mode};
 use crate::decode::SkipReason;
 use crate::flow::{reported_protocol, AfterPacket, FlowState};
 use crate::key::FlowKey;
@@ -86,7 +86,11 @@ impl FlowMeter {
         }
         self.advance_clock(pkt.ts_us);
         let protocol = reported_protocol(pkt.protocol, mode);
-        let (sp, dp) = if matches!(pkt.protocol, proto::TCP | proto::UDP) { (pkt.src_port, pkt.dst_port) } else { (0, 0) };
+        let (sp, dp) = if matches!(pkt.protocol, proto::TCP | proto::UDP) {
+            (pkt.src_port, pkt.dst_port)
+        } else {
+            (0, 0)
+        };
         let key = match mode {
             Mode::Cic2018 => FlowKey::cic2018(&pkt.src, &pkt.dst, sp, dp, protocol),
             Mode::Corrected => FlowKey::corrected(&pkt.src, &pkt.dst, sp, dp, protocol),
@@ -138,7 +142,9 @@ impl FlowMeter {
             return;
         }
         self.now_us = now_us;
-        let Some(interval) = self.scan_interval() else { return };
+        let Some(interval) = self.scan_interval() else {
+            return;
+        };
         if self.last_scan_us == i64::MIN {
             self.last_scan_us = now_us;
         } else if now_us - self.last_scan_us >= interval {
@@ -165,12 +171,20 @@ impl FlowMeter {
 
     fn expire(&mut self, now: i64) {
         let idle = self.cfg.idle_timeout_us.unwrap_or(i64::MAX);
-        let active = if self.cfg.mode == Mode::Corrected { self.cfg.active_timeout_us } else { i64::MAX };
+        let active = if self.cfg.mode == Mode::Corrected {
+            self.cfg.active_timeout_us
+        } else {
+            i64::MAX
+        };
         let mut expired: Vec<(FlowState, Termination)> = self
             .table
             .extract_if(|_, st| now - st.last_us > idle || now - st.start_us > active)
             .map(|(_, st)| {
-                let why = if now - st.start_us > active { Termination::ActiveTimeout } else { Termination::IdleTimeout };
+                let why = if now - st.start_us > active {
+                    Termination::ActiveTimeout
+                } else {
+                    Termination::IdleTimeout
+                };
                 (st, why)
             })
             .collect();
@@ -190,7 +204,11 @@ impl FlowMeter {
         let k = (last.len() / 8).max(1) - 1;
         let (_, threshold, _) = last.select_nth_unstable(k);
         let threshold = *threshold;
-        let mut evicted: Vec<FlowState> = self.table.extract_if(|_, st| st.last_us <= threshold).map(|(_, st)| st).collect();
+        let mut evicted: Vec<FlowState> = self
+            .table
+            .extract_if(|_, st| st.last_us <= threshold)
+            .map(|(_, st)| st)
+            .collect();
         evicted.sort_by_key(|st| st.start_us);
         for st in evicted {
             self.emit(st, Termination::Evicted);
@@ -228,7 +246,9 @@ impl FlowMeter {
     pub fn snapshot_long_running(&self, min_age_us: i64) -> Vec<FlowRecord> {
         self.table
             .values()
-            .filter(|st| self.now_us - st.start_us >= min_age_us && st.packets() >= self.cfg.min_packets)
+            .filter(|st| {
+                self.now_us - st.start_us >= min_age_us && st.packets() >= self.cfg.min_packets
+            })
             .map(|st| st.finish(Termination::EndOfCapture))
             .collect()
     }

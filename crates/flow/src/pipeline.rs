@@ -55,7 +55,11 @@ impl fmt::Display for Summary {
         for (why, n) in &self.flows {
             writeln!(f, "  {why}: {n}")?;
         }
-        writeln!(f, "flows dropped (too few packets): {}", self.flows_dropped_short)?;
+        writeln!(
+            f,
+            "flows dropped (too few packets): {}",
+            self.flows_dropped_short
+        )?;
         for e in &self.errors {
             writeln!(f, "error: {e}")?;
         }
@@ -83,7 +87,11 @@ pub struct Pipeline {
 
 impl Pipeline {
     pub fn new(cfg: MeterConfig) -> Self {
-        Pipeline { meter: FlowMeter::new(cfg), summary: Summary::default(), progress: None }
+        Pipeline {
+            meter: FlowMeter::new(cfg),
+            summary: Summary::default(),
+            progress: None,
+        }
     }
 
     pub fn set_progress(&mut self, f: ProgressFn) {
@@ -100,7 +108,13 @@ impl Pipeline {
 
     /// One frame in; finished flows go to `sink` at once.
     #[inline]
-    pub fn push_frame(&mut self, linktype: u32, ts_us: i64, data: &[u8], sink: &mut dyn FlowSink) -> Result<(), SinkError> {
+    pub fn push_frame(
+        &mut self,
+        linktype: u32,
+        ts_us: i64,
+        data: &[u8],
+        sink: &mut dyn FlowSink,
+    ) -> Result<(), SinkError> {
         self.summary.packets_read += 1;
         let outcome = decode(linktype, ts_us, data).and_then(|pkt| self.meter.push(&pkt));
         match outcome {
@@ -129,14 +143,19 @@ impl Pipeline {
 
     /// Read a whole capture. On a capture error, flows built so far are still handed to the sink
     /// and the error (with its file and offset) is recorded in the summary and returned.
-    pub fn run_reader(&mut self, reader: &mut CaptureReader, sink: &mut dyn FlowSink) -> Result<(), PipelineError> {
+    pub fn run_reader(
+        &mut self,
+        reader: &mut CaptureReader,
+        sink: &mut dyn FlowSink,
+    ) -> Result<(), PipelineError> {
         let mut since_progress = 0u32;
         let start_bytes = self.summary.bytes_read;
         let result = loop {
             match reader.next_frame() {
                 Ok(Some(frame)) => {
                     let (lt, ts, data) = (frame.linktype, frame.ts_us, frame.data);
-                    self.push_frame(lt, ts, data, sink).map_err(PipelineError::Sink)?;
+                    self.push_frame(lt, ts, data, sink)
+                        .map_err(PipelineError::Sink)?;
                     since_progress += 1;
                     if since_progress == 4096 {
                         since_progress = 0;

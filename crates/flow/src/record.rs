@@ -52,8 +52,8 @@ impl fmt::Display for Termination {
     }
 }
 
-/// One emitted flow.
-#[derive(Clone, Debug, PartialEq)]
+/// One emitted flow. Equality compares values bit for bit, so undefined (NaN) features compare equal.
+#[derive(Clone, Debug)]
 pub struct FlowRecord {
     pub mode: Mode,
     pub key: FlowKey,
@@ -92,5 +92,32 @@ impl FlowRecord {
     /// the improved release (corrected). Both UTC.
     pub fn timestamp(&self) -> String {
         crate::time::format_timestamp(self.start_us, self.mode)
+    }
+}
+
+impl PartialEq for FlowRecord {
+    fn eq(&self, other: &Self) -> bool {
+        self.mode == other.mode
+            && self.key == other.key
+            && (
+                self.src,
+                self.src_port,
+                self.dst,
+                self.dst_port,
+                self.protocol,
+            ) == (
+                other.src,
+                other.src_port,
+                other.dst,
+                other.dst_port,
+                other.protocol,
+            )
+            && (self.start_us, self.end_us, self.termination)
+                == (other.start_us, other.end_us, other.termination)
+            && self
+                .values
+                .iter()
+                .zip(&other.values)
+                .all(|(a, b)| a.to_bits() == b.to_bits())
     }
 }

@@ -37,7 +37,9 @@ impl FromStr for NameStyle {
             "cic2018" => Ok(NameStyle::Cic2018),
             "snake" => Ok(NameStyle::Snake),
             "improved" => Ok(NameStyle::Improved),
-            o => Err(format!("unknown name style '{o}' (expected cic2018, snake or improved)")),
+            o => Err(format!(
+                "unknown name style '{o}' (expected cic2018, snake or improved)"
+            )),
         }
     }
 }
@@ -100,7 +102,11 @@ pub struct Layout {
 
 impl Layout {
     pub fn new(mode: Mode, style: NameStyle, with_label: bool) -> Self {
-        Layout { mode, style, with_label }
+        Layout {
+            mode,
+            style,
+            with_label,
+        }
     }
 
     /// The features of a mode, in output order.
@@ -139,7 +145,10 @@ impl Layout {
     }
 
     pub fn header(&self) -> Vec<&'static str> {
-        self.columns().into_iter().map(|c| self.column_name(c)).collect()
+        self.columns()
+            .into_iter()
+            .map(|c| self.column_name(c))
+            .collect()
     }
 }
 
@@ -160,7 +169,19 @@ mod tests {
     fn cic2018_layout_is_the_84_column_file() {
         let h = Layout::new(Mode::Cic2018, NameStyle::Cic2018, true).header();
         assert_eq!(h.len(), 84);
-        assert_eq!(&h[..8], &["Flow ID", "Src IP", "Src Port", "Dst IP", "Dst Port", "Protocol", "Timestamp", "Flow Duration"]);
+        assert_eq!(
+            &h[..8],
+            &[
+                "Flow ID",
+                "Src IP",
+                "Src Port",
+                "Dst IP",
+                "Dst Port",
+                "Protocol",
+                "Timestamp",
+                "Flow Duration"
+            ]
+        );
         assert_eq!(h[83], "Label");
         assert_eq!(h[82], "Idle Min");
     }

@@ -87,7 +87,14 @@ impl<W: Write> CsvSink<W> {
     /// `label` fills the Label column when the layout has one.
     pub fn new(out: W, layout: Layout, label: Option<String>) -> Self {
         let columns = layout.columns();
-        CsvSink { out, layout, columns, label: label.unwrap_or_default(), line: Vec::with_capacity(1024), wrote_header: false }
+        CsvSink {
+            out,
+            layout,
+            columns,
+            label: label.unwrap_or_default(),
+            line: Vec::with_capacity(1024),
+            wrote_header: false,
+        }
     }
 
     fn write_header(&mut self) -> io::Result<()> {
@@ -155,7 +162,13 @@ pub struct JsonlSink<W: Write> {
 impl<W: Write> JsonlSink<W> {
     pub fn new(out: W, layout: Layout, label: Option<String>) -> Self {
         let columns = layout.columns();
-        JsonlSink { out, layout, columns, label: label.unwrap_or_default(), line: Vec::with_capacity(2048) }
+        JsonlSink {
+            out,
+            layout,
+            columns,
+            label: label.unwrap_or_default(),
+            line: Vec::with_capacity(2048),
+        }
     }
 }
 
@@ -169,7 +182,9 @@ pub fn json_string(out: &mut Vec<u8>, s: &str) {
             '\n' => out.extend_from_slice(b"\\n"),
             '\r' => out.extend_from_slice(b"\\r"),
             '\t' => out.extend_from_slice(b"\\t"),
-            c if (c as u32) < 0x20 => out.extend_from_slice(format!("\\u{:04x}", c as u32).as_bytes()),
+            c if (c as u32) < 0x20 => {
+                out.extend_from_slice(format!("\\u{:04x}", c as u32).as_bytes())
+            }
             c => {
                 let mut b = [0u8; 4];
                 out.extend_from_slice(c.encode_utf8(&mut b).as_bytes());
@@ -198,7 +213,9 @@ impl<W: Write> FlowSink for JsonlSink<W> {
                         self.line.extend_from_slice(b"null");
                     }
                 }
-                Column::Meta(MetaColumn::SrcPort) => self.line.extend_from_slice(flow.src_port.to_string().as_bytes()),
+                Column::Meta(MetaColumn::SrcPort) => self
+                    .line
+                    .extend_from_slice(flow.src_port.to_string().as_bytes()),
                 Column::Meta(m) => json_string(&mut self.line, &meta_value(flow, m, &self.label)),
             }
         }

@@ -48,7 +48,10 @@ mod tests {
         // 2018-02-16 13:47:37.250000 UTC
         let us = 1_518_788_857_250_000;
         assert_eq!(format_timestamp(us, Mode::Cic2018), "16/02/2018 01:47:37");
-        assert_eq!(format_timestamp(us, Mode::Corrected), "2018-02-16 13:47:37.250000");
+        assert_eq!(
+            format_timestamp(us, Mode::Corrected),
+            "2018-02-16 13:47:37.250000"
+        );
         assert_eq!(format_timestamp(0, Mode::Cic2018), "01/01/1970 12:00:00");
     }
 }

@@ -33,7 +33,10 @@ fn main_flow_ends_at_the_first_fin() {
     assert_eq!(summary.flows.get(&Termination::Fin), Some(&2));
     let main = &flows[0];
     assert_eq!(main.termination, Termination::Fin);
-    assert_eq!((main.src.to_string(), main.src_port, main.dst_port), ("10.0.0.1".into(), 40000, 80));
+    assert_eq!(
+        (main.src.to_string(), main.src_port, main.dst_port),
+        ("10.0.0.1".into(), 40000, 80)
+    );
     // Forward: SYN, ACK, PA(100), FA → payloads 0,0,100,0; backward: SA, PA(500) → 0,500.
     // Fwd std: mean 25, Σ(x−25)² = 3·625 + 75² = 7500, /3 = 2500 → 50.
     // Bwd std: sqrt((250² + 250²)/1) = 250·√2.
@@ -116,7 +119,10 @@ fn main_flow_ends_at_the_first_fin() {
         ],
     );
     assert_eq!(main.timestamp(), "16/02/2018 12:00:00");
-    assert!(main.get(F::FwdRstFlags).is_nan(), "corrected-only feature must be absent");
+    assert!(
+        main.get(F::FwdRstFlags).is_nan(),
+        "corrected-only feature must be absent"
+    );
 }
 
 #[test]
@@ -124,7 +130,10 @@ fn teardown_forms_an_appendix_flow_led_by_the_server() {
     let (flows, _) = run(Mode::Cic2018, &tcp_session());
     let app = &flows[1];
     // ACK(B) then FIN(B): both from the server, which is this record's forward side.
-    assert_eq!((app.src.to_string(), app.src_port, app.dst_port), ("10.0.0.2".into(), 80, 40000));
+    assert_eq!(
+        (app.src.to_string(), app.src_port, app.dst_port),
+        ("10.0.0.2".into(), 80, 40000)
+    );
     assert_eq!(app.termination, Termination::Fin);
     assert_features(
         app,
@@ -162,7 +171,15 @@ fn fin_from_the_responder_also_ends_the_flow_and_a_fin_first_flow_is_kept_open()
     assert_feature(&flows[0], F::TotBwdPkts, 1.0);
     assert_eq!(flows[1].termination, Termination::EndOfCapture);
     // The appendix's first packet carries FIN: it shows in the URG column (permutation), with ACK.
-    assert_features(&flows[1], &[(F::UrgFlagCnt, 1.0), (F::AckFlagCnt, 1.0), (F::TotFwdPkts, 1.0), (F::TotBwdPkts, 1.0)]);
+    assert_features(
+        &flows[1],
+        &[
+            (F::UrgFlagCnt, 1.0),
+            (F::AckFlagCnt, 1.0),
+            (F::TotFwdPkts, 1.0),
+            (F::TotBwdPkts, 1.0),
+        ],
+    );
     assert_eq!(summary.flows_dropped_short, 0);
 }
 
@@ -228,9 +245,20 @@ fn active_timeout_is_measured_from_the_first_packet_and_continuation_books_forwa
     let (flows, summary) = run(Mode::Cic2018, &frames);
     assert_eq!(flows.len(), 2);
     assert_eq!(flows[0].termination, Termination::ActiveTimeout);
-    assert_features(&flows[0], &[(F::FlowDuration, 60e6), (F::TotFwdPkts, 1.0), (F::TotBwdPkts, 1.0), (F::TotLenBwdPkts, 20.0)]);
+    assert_features(
+        &flows[0],
+        &[
+            (F::FlowDuration, 60e6),
+            (F::TotFwdPkts, 1.0),
+            (F::TotBwdPkts, 1.0),
+            (F::TotLenBwdPkts, 20.0),
+        ],
+    );
     let cont = &flows[1];
-    assert_eq!((cont.src.to_string(), cont.dst_port), ("10.0.0.1".into(), 53));
+    assert_eq!(
+        (cont.src.to_string(), cont.dst_port),
+        ("10.0.0.1".into(), 53)
+    );
     assert_features(
         cont,
         &[
@@ -256,7 +284,17 @@ fn active_and_idle_around_five_second_gaps_drop_the_last_period() {
     let ms = 1000;
     // Gaps: 1 s, 7 s (> 5 s), 1 s, 6 s (> 5 s), 0.5 s.
     let times = [0, 1000, 8000, 9000, 15000, 15500];
-    let frames: Vec<_> = times.iter().enumerate().map(|(i, t)| if i % 2 == 0 { udp(T0 + t * ms, a, b, 1) } else { udp(T0 + t * ms, b, a, 1) }).collect();
+    let frames: Vec<_> = times
+        .iter()
+        .enumerate()
+        .map(|(i, t)| {
+            if i % 2 == 0 {
+                udp(T0 + t * ms, a, b, 1)
+            } else {
+                udp(T0 + t * ms, b, a, 1)
+            }
+        })
+        .collect();
     let (flows, _) = run(Mode::Cic2018, &frames);
     assert_eq!(flows.len(), 1);
     // Active periods recorded: 0→1 s and 8→9 s (1 s each); the last (15→15.5 s) never is.
@@ -288,8 +326,18 @@ fn one_packet_flows_are_dropped_and_counted() {
 fn zero_duration_rates_are_infinite_or_nan_as_in_java() {
     let frames = vec![udp(T0, CLIENT, SERVER, 5), udp(T0, SERVER, CLIENT, 7)];
     let (flows, _) = run(Mode::Cic2018, &frames);
-    assert_features(&flows[0], &[(F::FlowBytsS, f64::INFINITY), (F::FlowPktsS, f64::INFINITY), (F::FwdPktsS, 0.0)]);
-    let frames = vec![tcp(T0, CLIENT, SERVER, "S", 0, 1, L), tcp(T0, SERVER, CLIENT, "SA", 0, 1, L)];
+    assert_features(
+        &flows[0],
+        &[
+            (F::FlowBytsS, f64::INFINITY),
+            (F::FlowPktsS, f64::INFINITY),
+            (F::FwdPktsS, 0.0),
+        ],
+    );
+    let frames = vec![
+        tcp(T0, CLIENT, SERVER, "S", 0, 1, L),
+        tcp(T0, SERVER, CLIENT, "SA", 0, 1, L),
+    ];
     let (flows, _) = run(Mode::Cic2018, &frames);
     assert_feature(&flows[0], F::FlowBytsS, f64::NAN);
 }
@@ -309,7 +357,14 @@ fn non_tcp_udp_is_protocol_zero_between_two_hosts() {
     // The 2018 tool saw no payload, header or window for protocol 0.
     assert_features(
         f,
-        &[(F::TotFwdPkts, 2.0), (F::TotBwdPkts, 1.0), (F::TotLenFwdPkts, 0.0), (F::FwdHeaderLen, 0.0), (F::InitFwdWinByts, -1.0), (F::FwdSegSizeMin, 0.0)],
+        &[
+            (F::TotFwdPkts, 2.0),
+            (F::TotBwdPkts, 1.0),
+            (F::TotLenFwdPkts, 0.0),
+            (F::FwdHeaderLen, 0.0),
+            (F::InitFwdWinByts, -1.0),
+            (F::FwdSegSizeMin, 0.0),
+        ],
     );
 }
 
@@ -317,11 +372,20 @@ fn non_tcp_udp_is_protocol_zero_between_two_hosts() {
 fn ipv6_is_ignored_and_counted() {
     let a = Ep("2001:db8::1", 40000);
     let b = Ep("2001:db8::2", 443);
-    let frames = vec![tcp(T0, a, b, "S", 0, 1, L), tcp(T0 + 1, b, a, "SA", 0, 1, L)];
+    let frames = vec![
+        tcp(T0, a, b, "S", 0, 1, L),
+        tcp(T0 + 1, b, a, "SA", 0, 1, L),
+    ];
     let (flows, summary) = run(Mode::Cic2018, &frames);
     assert!(flows.is_empty());
-    assert_eq!(summary.skipped.get("IPv6 (ignored in cic2018 mode)"), Some(&2));
-    assert_eq!(summary.packets_read, summary.packets_decoded + summary.packets_skipped());
+    assert_eq!(
+        summary.skipped.get("IPv6 (ignored in cic2018 mode)"),
+        Some(&2)
+    );
+    assert_eq!(
+        summary.packets_read,
+        summary.packets_decoded + summary.packets_skipped()
+    );
 }
 
 #[test]
@@ -329,15 +393,34 @@ fn vlan_frames_keep_ethernet_padding_in_the_payload() {
     // 14 + 4 + 20 + 20 = 58 bytes, padded to 60: the 2018 tool skipped the trim on 802.1Q, so two
     // padding bytes count as payload. With QinQ (62 bytes) there is no padding.
     let v1 = Link { vlans: 1 };
-    let frames = vec![tcp(T0, CLIENT, SERVER, "S", 0, 1, v1), tcp(T0 + 1, SERVER, CLIENT, "SA", 0, 1, v1)];
+    let frames = vec![
+        tcp(T0, CLIENT, SERVER, "S", 0, 1, v1),
+        tcp(T0 + 1, SERVER, CLIENT, "SA", 0, 1, v1),
+    ];
     let (flows, _) = run(Mode::Cic2018, &frames);
-    assert_features(&flows[0], &[(F::TotLenFwdPkts, 2.0), (F::TotLenBwdPkts, 2.0)]);
+    assert_features(
+        &flows[0],
+        &[(F::TotLenFwdPkts, 2.0), (F::TotLenBwdPkts, 2.0)],
+    );
     let v2 = Link { vlans: 2 };
-    let frames = vec![tcp(T0, CLIENT, SERVER, "S", 0, 1, v2), tcp(T0 + 1, SERVER, CLIENT, "SA", 0, 1, v2)];
+    let frames = vec![
+        tcp(T0, CLIENT, SERVER, "S", 0, 1, v2),
+        tcp(T0 + 1, SERVER, CLIENT, "SA", 0, 1, v2),
+    ];
     let (flows, _) = run(Mode::Cic2018, &frames);
-    assert_features(&flows[0], &[(F::TotLenFwdPkts, 0.0), (F::TotFwdPkts, 1.0), (F::TotBwdPkts, 1.0)]);
+    assert_features(
+        &flows[0],
+        &[
+            (F::TotLenFwdPkts, 0.0),
+            (F::TotFwdPkts, 1.0),
+            (F::TotBwdPkts, 1.0),
+        ],
+    );
     // Without VLAN the padding is trimmed.
-    let frames = vec![tcp(T0, CLIENT, SERVER, "S", 0, 1, L), tcp(T0 + 1, SERVER, CLIENT, "SA", 0, 1, L)];
+    let frames = vec![
+        tcp(T0, CLIENT, SERVER, "S", 0, 1, L),
+        tcp(T0 + 1, SERVER, CLIENT, "SA", 0, 1, L),
+    ];
     let (flows, _) = run(Mode::Cic2018, &frames);
     assert_feature(&flows[0], F::TotLenFwdPkts, 0.0);
 }
@@ -346,7 +429,17 @@ fn vlan_frames_keep_ethernet_padding_in_the_payload() {
 fn duplicated_first_payload_in_two_packet_flows() {
     // Spec §12 check 3: Pkt Len Mean = (2a+b)/3, Pkt Size Avg = (2a+b)/2.
     let (a, b) = (300.0, 90.0);
-    let frames = vec![tcp(T0, CLIENT, SERVER, "PA", 300, 1, L), tcp(T0 + 10, SERVER, CLIENT, "PA", 90, 1, L)];
+    let frames = vec![
+        tcp(T0, CLIENT, SERVER, "PA", 300, 1, L),
+        tcp(T0 + 10, SERVER, CLIENT, "PA", 90, 1, L),
+    ];
     let (flows, _) = run(Mode::Cic2018, &frames);
-    assert_features(&flows[0], &[(F::PktLenMean, (2.0 * a + b) / 3.0), (F::PktSizeAvg, (2.0 * a + b) / 2.0), (F::FwdActDataPkts, 0.0)]);
+    assert_features(
+        &flows[0],
+        &[
+            (F::PktLenMean, (2.0 * a + b) / 3.0),
+            (F::PktSizeAvg, (2.0 * a + b) / 2.0),
+            (F::FwdActDataPkts, 0.0),
+        ],
+    );
 }

@@ -3,7 +3,9 @@
 use crate::progress;
 use anyhow::{bail, Context, Result};
 use clap::{Args, ValueEnum};
-use mlids_flow::{CaptureReader, CsvSink, FlowSink, JsonlSink, Layout, MeterConfig, Mode, NameStyle, Pipeline};
+use mlids_flow::{
+    CaptureReader, CsvSink, FlowSink, JsonlSink, Layout, MeterConfig, Mode, NameStyle, Pipeline,
+};
 use std::fs::File;
 use std::io::{BufWriter, Write};
 use std::path::PathBuf;
@@ -101,7 +103,8 @@ pub fn run(args: ExtractArgs) -> Result<()> {
     let out: Box<dyn Write> = if args.output.as_os_str() == "-" {
         Box::new(BufWriter::with_capacity(1 << 16, std::io::stdout().lock()))
     } else {
-        let f = File::create(&args.output).with_context(|| format!("cannot create {}", args.output.display()))?;
+        let f = File::create(&args.output)
+            .with_context(|| format!("cannot create {}", args.output.display()))?;
         Box::new(BufWriter::with_capacity(1 << 16, f))
     };
     let mut sink: Box<dyn FlowSink> = match args.format {
@@ -115,7 +118,11 @@ pub fn run(args: ExtractArgs) -> Result<()> {
         eprintln!("elapsed: {:.2}s", started.elapsed().as_secs_f64());
     }
     if !summary.errors.is_empty() {
-        bail!("{} input(s) failed; flows from their readable part were written:\n  {}", summary.errors.len(), summary.errors.join("\n  "));
+        bail!(
+            "{} input(s) failed; flows from their readable part were written:\n  {}",
+            summary.errors.len(),
+            summary.errors.join("\n  ")
+        );
     }
     Ok(())
 }
@@ -131,7 +138,10 @@ pub fn run_captures(
     let mut pipeline = Pipeline::new(cfg);
     let mut open_errors = Vec::new();
     for path in captures {
-        let total = std::fs::metadata(path).ok().filter(|m| m.is_file()).map(|m| m.len());
+        let total = std::fs::metadata(path)
+            .ok()
+            .filter(|m| m.is_file())
+            .map(|m| m.len());
         let bar = progress::bytes_bar(total, show_progress);
         bar.set_prefix(path.display().to_string());
         let bar2 = bar.clone();
@@ -150,7 +160,9 @@ pub fn run_captures(
         }
         bar.finish_and_clear();
     }
-    let mut summary = pipeline.finish(sink).map_err(|e| anyhow::anyhow!("writing output failed: {e}"))?;
+    let mut summary = pipeline
+        .finish(sink)
+        .map_err(|e| anyhow::anyhow!("writing output failed: {e}"))?;
     summary.errors.extend(open_errors);
     Ok(summary)
 }

@@ -50,7 +50,15 @@ fn pad(mut v: Vec<u8>) -> Vec<u8> {
 }
 
 /// A TCP segment. `flags` is a string of letters: F S R P A U E C.
-pub fn tcp(ts_us: i64, from: Ep, to: Ep, flags: &str, payload: usize, win: u16, link: Link) -> TestFrame {
+pub fn tcp(
+    ts_us: i64,
+    from: Ep,
+    to: Ep,
+    flags: &str,
+    payload: usize,
+    win: u16,
+    link: Link,
+) -> TestFrame {
     let base = eth(link);
     let (s, d) = (from.ip(), to.ip());
     macro_rules! finish {
@@ -76,44 +84,78 @@ pub fn tcp(ts_us: i64, from: Ep, to: Ep, flags: &str, payload: usize, win: u16, 
     }
     let data = match (s, d, link.vlans) {
         (IpAddr::V4(s), IpAddr::V4(d), 0) => finish!(base.ipv4(s.octets(), d.octets(), 64)),
-        (IpAddr::V4(s), IpAddr::V4(d), 1) => finish!(base.single_vlan(VlanId::try_new(7).unwrap()).ipv4(s.octets(), d.octets(), 64)),
+        (IpAddr::V4(s), IpAddr::V4(d), 1) => finish!(base
+            .single_vlan(VlanId::try_new(7).unwrap())
+            .ipv4(s.octets(), d.octets(), 64)),
         (IpAddr::V4(s), IpAddr::V4(d), _) => finish!(base
             .double_vlan(VlanId::try_new(7).unwrap(), VlanId::try_new(8).unwrap())
             .ipv4(s.octets(), d.octets(), 64)),
         (IpAddr::V6(s), IpAddr::V6(d), _) => finish!(base.ipv6(s.octets(), d.octets(), 64)),
         _ => panic!("mixed address families"),
     };
-    TestFrame { ts_us, data: pad(data) }
+    TestFrame {
+        ts_us,
+        data: pad(data),
+    }
 }
 
 pub fn udp(ts_us: i64, from: Ep, to: Ep, payload: usize) -> TestFrame {
     let b = eth(Link::default());
     let mut v = Vec::new();
     match (from.ip(), to.ip()) {
-        (IpAddr::V4(s), IpAddr::V4(d)) => b.ipv4(s.octets(), d.octets(), 64).udp(from.1, to.1).write(&mut v, &vec![0x62u8; payload]),
-        (IpAddr::V6(s), IpAddr::V6(d)) => b.ipv6(s.octets(), d.octets(), 64).udp(from.1, to.1).write(&mut v, &vec![0x62u8; payload]),
+        (IpAddr::V4(s), IpAddr::V4(d)) => b
+            .ipv4(s.octets(), d.octets(), 64)
+            .udp(from.1, to.1)
+            .write(&mut v, &vec![0x62u8; payload]),
+        (IpAddr::V6(s), IpAddr::V6(d)) => b
+            .ipv6(s.octets(), d.octets(), 64)
+            .udp(from.1, to.1)
+            .write(&mut v, &vec![0x62u8; payload]),
         _ => panic!("mixed address families"),
     }
     .unwrap();
-    TestFrame { ts_us, data: pad(v) }
+    TestFrame {
+        ts_us,
+        data: pad(v),
+    }
 }
 
 /// ICMP echo request/reply (type 8/0, code 0) with `payload` data bytes.
 pub fn icmp_echo(ts_us: i64, from: &str, to: &str, reply: bool, payload: usize) -> TestFrame {
-    let (s, d): (std::net::Ipv4Addr, std::net::Ipv4Addr) = (from.parse().unwrap(), to.parse().unwrap());
+    let (s, d): (std::net::Ipv4Addr, std::net::Ipv4Addr) =
+        (from.parse().unwrap(), to.parse().unwrap());
     let b = eth(Link::default()).ipv4(s.octets(), d.octets(), 64);
-    let b = if reply { b.icmpv4_echo_reply(1, 1) } else { b.icmpv4_echo_request(1, 1) };
+    let b = if reply {
+        b.icmpv4_echo_reply(1, 1)
+    } else {
+        b.icmpv4_echo_request(1, 1)
+    };
     let mut v = Vec::new();
     b.write(&mut v, &vec![0x63u8; payload]).unwrap();
-    TestFrame { ts_us, data: pad(v) }
+    TestFrame {
+        ts_us,
+        data: pad(v),
+    }
 }
 
 /// Classic pcap bytes (link type Ethernet unless given).
 pub fn pcap_bytes(frames: &[TestFrame], linktype: u32, nanos: bool, big_endian: bool) -> Vec<u8> {
     let mut out = Vec::new();
     let magic: u32 = if nanos { 0xa1b2_3c4d } else { 0xa1b2_c3d4 };
-    let w32 = |out: &mut Vec<u8>, v: u32| out.extend_from_slice(&if big_endian { v.to_be_bytes() } else { v.to_le_bytes() });
-    let w16 = |out: &mut Vec<u8>, v: u16| out.extend_from_slice(&if big_endian { v.to_be_bytes() } else { v.to_le_bytes() });
+    let w32 = |out: &mut Vec<u8>, v: u32| {
+        out.extend_from_slice(&if big_endian {
+            v.to_be_bytes()
+        } else {
+            v.to_le_bytes()
+        })
+    };
+    let w16 = |out: &mut Vec<u8>, v: u16| {
+        out.extend_from_slice(&if big_endian {
+            v.to_be_bytes()
+        } else {
+            v.to_le_bytes()
+        })
+    };
     w32(&mut out, magic);
     w16(&mut out, 2);
     w16(&mut out, 4);
