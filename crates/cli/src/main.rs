@@ -21,6 +21,9 @@ const EXIT_CODES: &str =
 #[derive(Subcommand)]
 enum Command {
     Extract(cmd::extract::ExtractArgs),
+    /// Import CIC flow CSVs into Parquet datasets, split them, show their cards.
+    #[command(subcommand)]
+    Dataset(cmd::dataset::DatasetCommand),
     /// Print a shell completion script (bash, zsh, fish, elvish, powershell).
     Completions {
         shell: clap_complete::Shell,
@@ -31,6 +34,7 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Extract(args) => cmd::extract::run(args),
+        Command::Dataset(c) => cmd::dataset::run(c),
         Command::Completions { shell } => {
             clap_complete::generate(shell, &mut Cli::command(), "ml-ids", &mut std::io::stdout());
             Ok(())

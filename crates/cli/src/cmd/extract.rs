@@ -15,6 +15,8 @@ use std::time::Instant;
 pub enum OutputFormat {
     Csv,
     Jsonl,
+    /// The dataset schema of `ml-ids dataset` (snake_case feature columns, cleaned values).
+    Parquet,
 }
 
 /// Turn captures into bidirectional flows with every CICFlowMeter feature.
@@ -100,16 +102,27 @@ pub fn run(args: ExtractArgs) -> Result<()> {
     let cfg = args.flow.meter_config()?;
     let style = args.names.unwrap_or(NameStyle::default_for(cfg.mode));
     let layout = Layout::new(cfg.mode, style, args.label.is_some());
-    let out: Box<dyn Write> = if args.output.as_os_str() == "-" {
-        Box::new(BufWriter::with_capacity(1 << 16, std::io::stdout().lock()))
-    } else {
-        let f = File::create(&args.output)
-            .with_context(|| format!("cannot create {}", args.output.display()))?;
-        Box::new(BufWriter::with_capacity(1 << 16, f))
+    let open_out = || -> Result<Box<dyn Write>> {
+        Ok(if args.output.as_os_str() == "-" {
+            Box::new(BufWriter::with_capacity(1 << 16, std::io::stdout().lock()))
+        } else {
+            let f = File::create(&args.output)
+                .with_context(|| format!("cannot create {}", args.output.display()))?;
+            Box::new(BufWriter::with_capacity(1 << 16, f))
+        })
     };
     let mut sink: Box<dyn FlowSink> = match args.format {
-        OutputFormat::Csv => Box::new(CsvSink::new(out, layout, args.label.clone())),
-        OutputFormat::Jsonl => Box::new(JsonlSink::new(out, layout, args.label.clone())),
+        OutputFormat::Csv => Box::new(CsvSink::new(open_out()?, layout, args.label.clone())),
+        OutputFormat::Jsonl => Box::new(JsonlSink::new(open_out()?, layout, args.label.clone())),
+        OutputFormat::Parquet => {
+            if args.output.as_os_str() == "-" {
+                bail!("--format parquet needs an output file (-o FILE.parquet)");
+            }
+            let source: Vec<String> = args.captures.iter().map(|c| c.display().to_string()).collect();
+            let sink = mlids_dataset::ParquetFlowSink::create(&args.output, cfg.mode, args.label.as_deref(), &source.join(","))
+                .with_context(|| format!("cannot create {}", args.output.display()))?;
+            Box::new(sink)
+        }
     };
     let started = Instant::now();
     let summary = run_captures(&args.captures, cfg, !args.quiet, sink.as_mut())?;
