@@ -138,16 +138,21 @@ impl HeaderMap {
                 for (v, s) in votes.iter_mut().zip(styles) {
                     *v += s as usize;
                 }
-                if seen.contains_key(&f) {
-                    if f == Feature::FwdHeaderLen {
+                match seen.entry(f) {
+                    std::collections::hash_map::Entry::Vacant(e) => {
+                        e.insert(i);
+                        ColumnRole::Feature(f)
+                    }
+                    // CIC-IDS2017 writes Fwd Header Length twice; any other repeat is suspect.
+                    std::collections::hash_map::Entry::Occupied(_)
+                        if f == Feature::FwdHeaderLen =>
+                    {
                         ColumnRole::Ignored
-                    } else {
+                    }
+                    std::collections::hash_map::Entry::Occupied(_) => {
                         unknown.push(format!("{} (duplicate)", raw.trim()));
                         ColumnRole::Ignored
                     }
-                } else {
-                    seen.insert(f, i);
-                    ColumnRole::Feature(f)
                 }
             } else if k.is_empty() && i == 0 {
                 has_index = true;

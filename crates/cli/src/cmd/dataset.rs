@@ -122,11 +122,17 @@ impl ImportProgress for Bar {
         }
         let bar = ProgressBar::with_draw_target(Some(bytes), ProgressDrawTarget::stderr());
         bar.set_style(
-            ProgressStyle::with_template("{spinner} {prefix} [{bar:30}] {bytes}/{total_bytes} {msg} ({eta})")
-                .expect("valid template")
-                .progress_chars("=> "),
+            ProgressStyle::with_template(
+                "{spinner} {prefix} [{bar:30}] {bytes}/{total_bytes} {msg} ({eta})",
+            )
+            .expect("valid template")
+            .progress_chars("=> "),
         );
-        bar.set_prefix(path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default());
+        bar.set_prefix(
+            path.file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default(),
+        );
         self.bar = Some(bar);
     }
     fn advanced(&mut self, bytes: u64, rows: u64) {
@@ -145,7 +151,10 @@ impl ImportProgress for Bar {
 
 fn import(a: ImportArgs) -> Result<()> {
     let opts = ImportOptions {
-        cleaning: CleaningPolicy { nonfinite_to_null: !a.keep_nonfinite, negatives_to_null: !a.keep_negatives },
+        cleaning: CleaningPolicy {
+            nonfinite_to_null: !a.keep_nonfinite,
+            negatives_to_null: !a.keep_negatives,
+        },
         attempted: a.attempted,
         default_label: a.label,
         batch_rows: a.batch_rows,
@@ -181,7 +190,12 @@ fn import(a: ImportArgs) -> Result<()> {
 }
 
 fn split(a: SplitArgs) -> Result<()> {
-    let opts = SplitOptions { ratios: parse_ratios(&a.ratios)?, seed: a.seed, by: a.by, ..Default::default() };
+    let opts = SplitOptions {
+        ratios: parse_ratios(&a.ratios)?,
+        seed: a.seed,
+        by: a.by,
+        ..Default::default()
+    };
     let started = Instant::now();
     let card = mlids_dataset::split(&a.dir, a.output.as_deref(), &opts)
         .with_context(|| format!("split of {} failed", a.dir.display()))?;
@@ -202,7 +216,8 @@ fn split(a: SplitArgs) -> Result<()> {
 }
 
 fn stats(a: StatsArgs) -> Result<()> {
-    let card = Card::load(&a.dir).with_context(|| format!("cannot read the card of {}", a.dir.display()))?;
+    let card = Card::load(&a.dir)
+        .with_context(|| format!("cannot read the card of {}", a.dir.display()))?;
     if a.json {
         print!("{}", card.to_json());
     } else {
