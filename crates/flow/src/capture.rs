@@ -260,7 +260,9 @@ impl CaptureReader {
     /// `Ok(None)`.
     pub fn next_frame(&mut self) -> Result<Option<Frame<'_>>, CaptureError> {
         if self.pending_consume > 0 {
-            self.inner.consume(self.pending_consume);
+            // No shift on consume: pcap-parser's `consume` moves the rest of the buffer to its start
+            // whenever half of it is consumed (15% of extract time); `refill` shifts only what is left.
+            self.inner.consume_noshift(self.pending_consume);
             self.offset += self.pending_consume as u64;
             self.pending_consume = 0;
         }
@@ -319,7 +321,7 @@ impl CaptureReader {
             match step {
                 Step::Packet => break,
                 Step::Skip(len) => {
-                    self.inner.consume(len);
+                    self.inner.consume_noshift(len);
                     self.offset += len as u64;
                 }
                 Step::Refill => {
@@ -385,9 +387,13 @@ impl CaptureReader {
                 kind: CaptureErrorKind::AbsurdLength(caplen.into()),
             });
         }
-        let micros = ts_units * 1_000_000 / u128::from(iface.resolution);
-        let ts_us = (micros.min(i64::MAX as u128) as i64)
-            .saturating_add(iface.offset_secs.saturating_mul(1_000_000));
+        let micros = match iface.resolution {
+            // The two common resolutions without 128-bit division (a measurable cost per packet).
+            1_000_000 => ts_units.min(i64::MAX as u128) as i64,
+            1_000_000_000 => (ts_units / 1000).min(i64::MAX as u128) as i64,
+            r => (ts_units * 1_000_000 / u128::from(r)).min(i64::MAX as u128) as i64,
+        };
+        let ts_us = micros.saturating_add(iface.offset_secs.saturating_mul(1_000_000));
         Ok(Some(Frame {
             ts_us,
             linktype: iface.linktype,

@@ -46,8 +46,10 @@ macro_rules! features {
             }
 
             /// How the value is printed in CSV.
+            #[inline]
             pub const fn kind(self) -> ValueKind {
-                match self { $( Feature::$variant => ValueKind::$kind ),* }
+                const KINDS: &[ValueKind] = &[ $( ValueKind::$kind ),* ];
+                KINDS[self as usize]
             }
         }
     };

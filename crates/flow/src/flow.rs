@@ -83,30 +83,37 @@ impl Bulk {
 }
 
 /// The accumulators of one live flow.
+///
+/// Kept small (≈ 400 bytes) because a SYN flood keeps a million of these alive: the endpoints live
+/// in the key (`src_is_a` says which side is the source), all-packet length statistics are merged
+/// from the two directions at the end, and the rarely used active/idle and bulk state is boxed on
+/// first use.
 #[derive(Clone, Debug)]
 pub struct FlowState {
     pub(crate) key: FlowKey,
-    /// The flow's source endpoint (first sender, or the client after a SYN-ACK flip).
-    src: [u8; 16],
-    src_port: u16,
-    dst: [u8; 16],
-    dst_port: u16,
+    /// The source is the key's `a` endpoint (else `b`).
+    src_is_a: bool,
     /// Protocol as reported (0 for non-TCP/UDP in cic2018).
     protocol: u8,
+    mode: Mode,
+    fin_fwd: bool,
+    fin_bwd: bool,
+    icmp: Option<(u8, u8)>,
     pub(crate) start_us: i64,
     pub(crate) last_us: i64,
     fwd_last_us: i64,
     bwd_last_us: i64,
     start_active: i64,
     end_active: i64,
-    all_len: RunningStats,
     fwd_len: RunningStats,
     bwd_len: RunningStats,
     flow_iat: RunningStats,
     fwd_iat: RunningStats,
     bwd_iat: RunningStats,
-    active: RunningStats,
-    idle: RunningStats,
+    /// Active and idle period statistics; allocated at the first gap over the activity timeout.
+    activity: Option<Box<[RunningStats; 2]>>,
+    /// Forward and backward bulk detectors (corrected mode); allocated at the first payload.
+    bulk: Option<Box<[Bulk; 2]>>,
     fwd_header: u64,
     bwd_header: u64,
     /// Packets carrying each TCP flag, indexed by bit position (FIN=0 … CWR=7).
@@ -121,14 +128,9 @@ pub struct FlowState {
     init_bwd_win: i32,
     fwd_act_data: u32,
     fwd_seg_min: u32,
+    /// cic2018: the first packet's payload, counted twice in the packet-length statistics.
     first_payload: u32,
     subflows: u32,
-    fwd_bulk: Bulk,
-    bwd_bulk: Bulk,
-    icmp: Option<(u8, u8)>,
-    fin_fwd: bool,
-    fin_bwd: bool,
-    mode: Mode,
 }
 
 /// What the meter should do after a packet was added.
@@ -139,48 +141,46 @@ pub(crate) enum AfterPacket {
 }
 
 impl FlowState {
-    /// Start a flow from its first packet. `orientation` optionally forces the endpoints (a
-    /// continuation after the active timeout keeps its predecessor's); `force_forward` books the
-    /// first packet as forward whatever its sender (the 2018 continuation quirk, spec §3).
+    /// Start a flow from its first packet. `src_is_a` forces the orientation (a continuation after
+    /// the active timeout keeps its predecessor's); in cic2018 the first packet is then still booked
+    /// forward whatever its sender (the 2018 continuation quirk, spec §3).
     pub(crate) fn new(
         key: FlowKey,
         pkt: &Packet,
         cfg: &MeterConfig,
-        orientation: Option<([u8; 16], u16, [u8; 16], u16)>,
+        src_is_a: Option<bool>,
     ) -> (FlowState, AfterPacket) {
         let mode = cfg.mode;
-        let (psrc, pdst) = (ip_bytes(&pkt.src), ip_bytes(&pkt.dst));
-        let (sp, dp) = reported_ports(pkt, mode);
-        let (src, src_port, dst, dst_port) = match orientation {
+        let (sp, _) = reported_ports(pkt, mode);
+        let sender_is_a = ip_bytes(&pkt.src) == key.a && sp == key.port_a;
+        let src_is_a = match src_is_a {
             Some(o) => o,
             // Corrected: a flow first seen at its SYN-ACK belongs to the other side (Engelen's fix).
-            None if mode == Mode::Corrected && pkt.flags.syn() && pkt.flags.ack() => {
-                (pdst, dp, psrc, sp)
-            }
-            None => (psrc, sp, pdst, dp),
+            None if mode == Mode::Corrected && pkt.flags.syn() && pkt.flags.ack() => !sender_is_a,
+            None => sender_is_a,
         };
         let unset_win = if mode == Mode::Cic2018 { -1 } else { 0 };
         let mut st = FlowState {
             key,
-            src,
-            src_port,
-            dst,
-            dst_port,
+            src_is_a,
             protocol: reported_protocol(pkt.protocol, mode),
+            mode,
+            fin_fwd: false,
+            fin_bwd: false,
+            icmp: None,
             start_us: pkt.ts_us,
             last_us: pkt.ts_us,
             fwd_last_us: 0,
             bwd_last_us: 0,
             start_active: pkt.ts_us,
             end_active: pkt.ts_us,
-            all_len: RunningStats::default(),
             fwd_len: RunningStats::default(),
             bwd_len: RunningStats::default(),
             flow_iat: RunningStats::default(),
             fwd_iat: RunningStats::default(),
             bwd_iat: RunningStats::default(),
-            active: RunningStats::default(),
-            idle: RunningStats::default(),
+            activity: None,
+            bulk: None,
             fwd_header: 0,
             bwd_header: 0,
             flag_counts: [0; 8],
@@ -196,12 +196,6 @@ impl FlowState {
             fwd_seg_min: 0,
             first_payload: 0,
             subflows: 1,
-            fwd_bulk: Bulk::default(),
-            bwd_bulk: Bulk::default(),
-            icmp: None,
-            fin_fwd: false,
-            fin_bwd: false,
-            mode,
         };
         let after = match mode {
             Mode::Cic2018 => {
@@ -213,12 +207,30 @@ impl FlowState {
         (st, after)
     }
 
+    /// The source endpoint: (address bytes, port).
+    fn src(&self) -> (&[u8; 16], u16) {
+        if self.src_is_a {
+            (&self.key.a, self.key.port_a)
+        } else {
+            (&self.key.b, self.key.port_b)
+        }
+    }
+
+    /// The destination endpoint.
+    fn dst(&self) -> (&[u8; 16], u16) {
+        if self.src_is_a {
+            (&self.key.b, self.key.port_b)
+        } else {
+            (&self.key.a, self.key.port_a)
+        }
+    }
+
     pub(crate) fn packets(&self) -> u32 {
         self.fwd_len.count() + self.bwd_len.count()
     }
 
-    pub(crate) fn orientation(&self) -> ([u8; 16], u16, [u8; 16], u16) {
-        (self.src, self.src_port, self.dst, self.dst_port)
+    pub(crate) fn src_is_a(&self) -> bool {
+        self.src_is_a
     }
 
     /// Add a later packet (not the first of the flow).
@@ -243,21 +255,22 @@ impl FlowState {
     }
 
     fn is_forward(&self, pkt: &Packet) -> bool {
-        let same_ip = ip_bytes(&pkt.src) == self.src;
+        let (src_ip, src_port) = self.src();
+        let same_ip = ip_bytes(&pkt.src) == *src_ip;
         match self.mode {
             // 2018: only the source address is compared.
             Mode::Cic2018 => same_ip,
-            Mode::Corrected => same_ip && reported_ports(pkt, self.mode).0 == self.src_port,
+            Mode::Corrected => same_ip && reported_ports(pkt, self.mode).0 == src_port,
         }
     }
 
     fn update_active_idle(&mut self, ts: i64, threshold: i64) {
         if ts - self.end_active > threshold {
+            let activity = self.activity.get_or_insert_with(Default::default);
             if self.end_active - self.start_active > 0 {
-                self.active
-                    .add((self.end_active - self.start_active) as f64);
+                activity[0].add((self.end_active - self.start_active) as f64);
             }
-            self.idle.add((ts - self.end_active) as f64);
+            activity[1].add((ts - self.end_active) as f64);
             self.start_active = ts;
             self.end_active = ts;
         } else {
@@ -274,8 +287,6 @@ impl FlowState {
                 self.flag_counts[bit] += 1;
             }
         }
-        self.all_len.add(f64::from(pl));
-        self.all_len.add(f64::from(pl));
         self.fwd_len.add(f64::from(pl));
         self.first_payload = pl;
         self.fwd_seg_min = hl;
@@ -294,7 +305,6 @@ impl FlowState {
     fn later_packet_cic2018(&mut self, pkt: &Packet) {
         let (pl, hl, win) = cic2018_lengths(pkt);
         let ts = pkt.ts_us;
-        self.all_len.add(f64::from(pl));
         if self.is_forward(pkt) {
             if pl >= 1 {
                 self.fwd_act_data += 1;
@@ -341,7 +351,6 @@ impl FlowState {
             self.flow_iat.add((ts - self.last_us) as f64);
             self.last_us = ts;
         }
-        self.all_len.add(f64::from(pl));
         let win = pkt.window.map(i32::from);
         if forward {
             let first_fwd = self.fwd_len.count() == 0;
@@ -365,7 +374,7 @@ impl FlowState {
             self.fwd_psh += u32::from(flags.has(TcpFlags::PSH));
             self.fwd_urg += u32::from(flags.has(TcpFlags::URG));
             self.fwd_rst += u32::from(flags.has(TcpFlags::RST));
-            self.fwd_bulk.update(ts, pl, self.bwd_bulk.last_ts);
+            self.update_bulk(0, ts, pl);
         } else {
             let first_bwd = self.bwd_len.count() == 0;
             self.bwd_len.add(f64::from(pl));
@@ -380,7 +389,7 @@ impl FlowState {
             self.bwd_psh += u32::from(flags.has(TcpFlags::PSH));
             self.bwd_urg += u32::from(flags.has(TcpFlags::URG));
             self.bwd_rst += u32::from(flags.has(TcpFlags::RST));
-            self.bwd_bulk.update(ts, pl, self.fwd_bulk.last_ts);
+            self.update_bulk(1, ts, pl);
         }
         if pkt.protocol != proto::TCP {
             return AfterPacket::KeepOpen;
@@ -401,6 +410,28 @@ impl FlowState {
         AfterPacket::KeepOpen
     }
 
+    /// Feed direction `dir` (0 forward, 1 backward) of the bulk detector.
+    fn update_bulk(&mut self, dir: usize, ts: i64, payload: u32) {
+        if self.bulk.is_none() {
+            if payload == 0 {
+                return;
+            }
+            self.bulk = Some(Box::default());
+        }
+        let bulks = self.bulk.as_mut().expect("just set");
+        let other_last = bulks[1 - dir].last_ts;
+        bulks[dir].update(ts, payload, other_last);
+    }
+
+    /// Length statistics over all packets: both directions, plus (cic2018) the first payload again.
+    fn all_lengths(&self) -> RunningStats {
+        let mut all = self.fwd_len.merged(&self.bwd_len);
+        if self.mode == Mode::Cic2018 {
+            all.add(f64::from(self.first_payload));
+        }
+        all
+    }
+
     /// Compute the feature vector.
     pub(crate) fn finish(&self, termination: Termination) -> FlowRecord {
         let mut v = [f64::NAN; NUM_FEATURES];
@@ -411,8 +442,11 @@ impl FlowState {
         let duration = (self.last_us - self.start_us) as f64;
         let secs = duration / 1e6;
         let bytes = self.fwd_len.sum() + self.bwd_len.sum();
+        let all_len = self.all_lengths();
+        let (src_ip, src_port) = self.src();
+        let (dst_ip, dst_port) = self.dst();
 
-        v[F::DstPort as usize] = f64::from(self.dst_port);
+        v[F::DstPort as usize] = f64::from(dst_port);
         v[F::Protocol as usize] = f64::from(self.protocol);
         v[F::FlowDuration as usize] = duration;
         v[F::TotFwdPkts as usize] = n_f;
@@ -444,11 +478,11 @@ impl FlowState {
         v[F::BwdHeaderLen as usize] = self.bwd_header as f64;
         v[F::FwdPktsS as usize] = if duration > 0.0 { n_f / secs } else { 0.0 };
         v[F::BwdPktsS as usize] = if duration > 0.0 { n_b / secs } else { 0.0 };
-        v[F::PktLenMin as usize] = self.all_len.min();
-        v[F::PktLenMax as usize] = self.all_len.max();
-        v[F::PktLenMean as usize] = self.all_len.mean();
-        v[F::PktLenStd as usize] = self.all_len.std();
-        v[F::PktLenVar as usize] = self.all_len.variance();
+        v[F::PktLenMin as usize] = all_len.min();
+        v[F::PktLenMax as usize] = all_len.max();
+        v[F::PktLenMean as usize] = all_len.mean();
+        v[F::PktLenStd as usize] = all_len.std();
+        v[F::PktLenVar as usize] = all_len.variance();
         // Flag columns. Bit order: FIN SYN RST PSH ACK URG ECE CWR.
         let c = |bit: usize| f64::from(self.flag_counts[bit]);
         let (fin, syn, rst, psh, ack, urg, ece, cwr) =
@@ -477,7 +511,7 @@ impl FlowState {
             (true, true) => n_b / n_f,
             (false, true) => (n_b / n_f).floor(),
         };
-        v[F::PktSizeAvg as usize] = if n > 0.0 { self.all_len.sum() / n } else { 0.0 };
+        v[F::PktSizeAvg as usize] = if n > 0.0 { all_len.sum() / n } else { 0.0 };
         v[F::FwdSegSizeAvg as usize] = if n_f > 0.0 {
             self.fwd_len.sum() / n_f
         } else {
@@ -488,8 +522,9 @@ impl FlowState {
         } else {
             0.0
         };
-        let (fb, fp, fr) = self.fwd_bulk.outputs();
-        let (bb, bp, br) = self.bwd_bulk.outputs();
+        let bulks = self.bulk.as_deref().copied().unwrap_or_default();
+        let (fb, fp, fr) = bulks[0].outputs();
+        let (bb, bp, br) = bulks[1].outputs();
         v[F::FwdBytsBAvg as usize] = fb;
         v[F::FwdPktsBAvg as usize] = fp;
         v[F::FwdBlkRateAvg as usize] = fr;
@@ -506,13 +541,13 @@ impl FlowState {
         v[F::InitBwdWinByts as usize] = f64::from(self.init_bwd_win);
         v[F::FwdActDataPkts as usize] = f64::from(self.fwd_act_data);
         v[F::FwdSegSizeMin as usize] = f64::from(self.fwd_seg_min);
-        let mut active = self.active;
+        let [mut active, idle] = self.activity.as_deref().copied().unwrap_or_default();
         if corrected && self.end_active - self.start_active > 0 {
             // Corrected: the last active period is closed at the flow's end.
             active.add((self.end_active - self.start_active) as f64);
         }
         put_stats4(&mut v, F::ActiveMean, &active);
-        put_stats4(&mut v, F::IdleMean, &self.idle);
+        put_stats4(&mut v, F::IdleMean, &idle);
         if corrected {
             v[F::FwdRstFlags as usize] = f64::from(self.fwd_rst);
             v[F::BwdRstFlags as usize] = f64::from(self.bwd_rst);
@@ -531,10 +566,10 @@ impl FlowState {
         FlowRecord {
             mode: self.mode,
             key: self.key,
-            src: crate::key::ip_from_bytes(&self.src, self.key.v6),
-            src_port: self.src_port,
-            dst: crate::key::ip_from_bytes(&self.dst, self.key.v6),
-            dst_port: self.dst_port,
+            src: crate::key::ip_from_bytes(src_ip, self.key.v6),
+            src_port,
+            dst: crate::key::ip_from_bytes(dst_ip, self.key.v6),
+            dst_port,
             protocol: self.protocol,
             start_us: self.start_us,
             end_us: self.last_us,
@@ -616,5 +651,18 @@ fn cic2018_flags(pkt: &Packet) -> TcpFlags {
         pkt.flags
     } else {
         TcpFlags::default()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn flow_state_stays_small() {
+        // The per-flow budget is 1 KB including the table entry and allocator slack.
+        assert!(
+            std::mem::size_of::<super::FlowState>() <= 448,
+            "{}",
+            std::mem::size_of::<super::FlowState>()
+        );
     }
 }

@@ -3,6 +3,9 @@
 //! [`FlowMeter::push`] takes decoded packets in capture order; finished flows queue up until
 //! [`FlowMeter::pop_finished`] takes them. Memory is the live flows plus the output queue, bounded by
 //! `max_flows` (the least recently seen eighth is evicted and emitted when the table is full).
+//!
+//! Flow states live in a slab and the hash table maps keys to slab slots: table entries stay 48 bytes,
+//! so growing the table moves little memory, and a state is never copied while it lives.
 
 use crate::config::{MeterConfig, Mode};
 use crate::decode::SkipReason;
@@ -10,6 +13,7 @@ use crate::flow::{reported_protocol, AfterPacket, FlowState};
 use crate::key::FlowKey;
 use crate::packet::{proto, Packet};
 use crate::record::{FlowRecord, Termination};
+use slab::Slab;
 use std::collections::{BTreeMap, HashMap, VecDeque};
 
 /// The hasher for the flow table: keys come from the network, so a keyed hash (HashDoS-resistant),
@@ -32,7 +36,12 @@ pub struct MeterCounters {
 
 pub struct FlowMeter {
     cfg: MeterConfig,
-    table: Table<FlowState>,
+    /// Key → slot in `flows`.
+    table: Table<usize>,
+    flows: Slab<FlowState>,
+    /// Flows still to be emitted by [`FlowMeter::flush`], newest first (popped from the back), so the
+    /// end-of-capture output is produced one record at a time instead of all at once.
+    flushing: Vec<usize>,
     /// Corrected mode: recently closed connections and the end of their grace period.
     closed: Table<i64>,
     finished: VecDeque<FlowRecord>,
@@ -46,6 +55,8 @@ impl FlowMeter {
         FlowMeter {
             cfg,
             table: Table::default(),
+            flows: Slab::new(),
+            flushing: Vec::new(),
             closed: Table::default(),
             finished: VecDeque::new(),
             counters: MeterCounters::default(),
@@ -74,7 +85,17 @@ impl FlowMeter {
 
     /// Next finished flow, oldest first.
     pub fn pop_finished(&mut self) -> Option<FlowRecord> {
-        self.finished.pop_front()
+        if let Some(f) = self.finished.pop_front() {
+            return Some(f);
+        }
+        while let Some(slot) = self.flushing.pop() {
+            let st = self.flows.remove(slot);
+            self.emit(st, Termination::EndOfCapture);
+            if let Some(f) = self.finished.pop_front() {
+                return Some(f);
+            }
+        }
+        None
     }
 
     /// Add one packet. `Err` means the mode does not take this packet (IPv6 in cic2018); the caller
@@ -106,30 +127,35 @@ impl FlowMeter {
             }
         }
         self.counters.packets += 1;
-        let orientation = match self.table.get_mut(&key) {
-            Some(st) if pkt.ts_us - st.start_us <= self.cfg.active_timeout_us => {
-                if let AfterPacket::Close(why) = st.add(pkt, &self.cfg) {
-                    let st = self.table.remove(&key).expect("present");
-                    self.close(st, why, pkt.ts_us);
+        let continuation = match self.table.get(&key) {
+            Some(&slot) => {
+                let st = &mut self.flows[slot];
+                if pkt.ts_us - st.start_us <= self.cfg.active_timeout_us {
+                    if let AfterPacket::Close(why) = st.add(pkt, &self.cfg) {
+                        self.table.remove(&key);
+                        let st = self.flows.remove(slot);
+                        self.close(st, why, pkt.ts_us);
+                    }
+                    return Ok(());
                 }
-                return Ok(());
-            }
-            // Past the active timeout: the old flow ends and a continuation starts with this packet.
-            Some(_) => {
-                let old = self.table.remove(&key).expect("present");
-                let o = old.orientation();
+                // Past the active timeout: the old flow ends and a continuation starts with this
+                // packet, keeping the old orientation.
+                self.table.remove(&key);
+                let old = self.flows.remove(slot);
+                let src_is_a = old.src_is_a();
                 self.emit(old, Termination::ActiveTimeout);
-                Some(o)
+                Some(src_is_a)
             }
             None => None,
         };
         if self.table.len() >= self.cfg.max_flows {
             self.evict_oldest();
         }
-        let (st, after) = FlowState::new(key, pkt, &self.cfg, orientation);
+        let (st, after) = FlowState::new(key, pkt, &self.cfg, continuation);
         match after {
             AfterPacket::KeepOpen => {
-                self.table.insert(key, st);
+                let slot = self.flows.insert(st);
+                self.table.insert(key, slot);
             }
             AfterPacket::Close(why) => self.close(st, why, pkt.ts_us),
         }
@@ -176,20 +202,26 @@ impl FlowMeter {
         } else {
             i64::MAX
         };
-        let mut expired: Vec<(FlowState, Termination)> = self
+        let flows = &self.flows;
+        let mut expired: Vec<(i64, usize, Termination)> = self
             .table
-            .extract_if(|_, st| now - st.last_us > idle || now - st.start_us > active)
-            .map(|(_, st)| {
+            .extract_if(|_, slot| {
+                let st = &flows[*slot];
+                now - st.last_us > idle || now - st.start_us > active
+            })
+            .map(|(_, slot)| {
+                let st = &flows[slot];
                 let why = if now - st.start_us > active {
                     Termination::ActiveTimeout
                 } else {
                     Termination::IdleTimeout
                 };
-                (st, why)
+                (st.start_us, slot, why)
             })
             .collect();
-        expired.sort_by_key(|(st, _)| st.start_us);
-        for (st, why) in expired {
+        expired.sort_unstable_by_key(|&(start, slot, _)| (start, slot));
+        for (_, slot, why) in expired {
+            let st = self.flows.remove(slot);
             self.emit(st, why);
         }
         self.closed.retain(|_, deadline| *deadline >= now);
@@ -197,20 +229,22 @@ impl FlowMeter {
 
     /// Evict the least recently seen eighth of the table (at least one flow).
     fn evict_oldest(&mut self) {
-        let mut last: Vec<i64> = self.table.values().map(|st| st.last_us).collect();
+        let mut last: Vec<i64> = self.flows.iter().map(|(_, st)| st.last_us).collect();
         if last.is_empty() {
             return;
         }
         let k = (last.len() / 8).max(1) - 1;
         let (_, threshold, _) = last.select_nth_unstable(k);
         let threshold = *threshold;
-        let mut evicted: Vec<FlowState> = self
+        let flows = &self.flows;
+        let mut evicted: Vec<(i64, usize)> = self
             .table
-            .extract_if(|_, st| st.last_us <= threshold)
-            .map(|(_, st)| st)
+            .extract_if(|_, slot| flows[*slot].last_us <= threshold)
+            .map(|(_, slot)| (flows[slot].start_us, slot))
             .collect();
-        evicted.sort_by_key(|st| st.start_us);
-        for st in evicted {
+        evicted.sort_unstable();
+        for (_, slot) in evicted {
+            let st = self.flows.remove(slot);
             self.emit(st, Termination::Evicted);
         }
     }
@@ -232,20 +266,26 @@ impl FlowMeter {
     }
 
     /// End of input: every open flow is emitted (oldest first) as [`Termination::EndOfCapture`].
+    /// The records are computed lazily as [`FlowMeter::pop_finished`] takes them.
     pub fn flush(&mut self) {
-        let mut rest: Vec<FlowState> = self.table.drain().map(|(_, st)| st).collect();
-        rest.sort_by_key(|st| st.start_us);
-        for st in rest {
-            self.emit(st, Termination::EndOfCapture);
-        }
+        let mut order: Vec<(i64, usize)> = self
+            .table
+            .drain()
+            .map(|(_, slot)| (self.flows[slot].start_us, slot))
+            .collect();
+        self.table = Table::default();
+        order.sort_unstable_by(|a, b| b.cmp(a));
+        self.flushing
+            .extend(order.into_iter().map(|(_, slot)| slot));
         self.closed.clear();
     }
 
     /// Feature records of open flows that started at least `min_age_us` ago, without closing them:
     /// lets live capture classify a long-running flow (a slow DoS) before it ends.
     pub fn snapshot_long_running(&self, min_age_us: i64) -> Vec<FlowRecord> {
-        self.table
-            .values()
+        self.flows
+            .iter()
+            .map(|(_, st)| st)
             .filter(|st| {
                 self.now_us - st.start_us >= min_age_us && st.packets() >= self.cfg.min_packets
             })

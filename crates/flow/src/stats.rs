@@ -44,6 +44,28 @@ impl RunningStats {
         }
     }
 
+    /// Statistics of the union of two samples (Chan et al.'s pairwise update), as if every value of
+    /// `other` had been added to `self`; equal to sequential adds up to rounding.
+    pub fn merged(&self, other: &RunningStats) -> RunningStats {
+        if other.n == 0 {
+            return *self;
+        }
+        if self.n == 0 {
+            return *other;
+        }
+        let (n1, n2) = (f64::from(self.n), f64::from(other.n));
+        let n = n1 + n2;
+        let delta = other.mean - self.mean;
+        RunningStats {
+            n: self.n.saturating_add(other.n),
+            sum: self.sum + other.sum,
+            mean: self.mean + delta * n2 / n,
+            m2: self.m2 + other.m2 + delta * delta * n1 * n2 / n,
+            min: self.min.min(other.min),
+            max: self.max.max(other.max),
+        }
+    }
+
     pub fn count(&self) -> u32 {
         self.n
     }
@@ -99,6 +121,28 @@ mod tests {
         assert_eq!(s.mean(), 5.0);
         assert!((s.variance() - 32.0 / 7.0).abs() < 1e-12);
         assert_eq!((s.min(), s.max(), s.sum()), (2.0, 9.0, 40.0));
+    }
+
+    #[test]
+    fn merging_equals_sequential_adds() {
+        let xs = [3.0, 1500.0, 0.0, 40.0, 40.0, 7.5, 1e6];
+        let mut all = RunningStats::default();
+        let (mut a, mut b) = (RunningStats::default(), RunningStats::default());
+        for (i, &x) in xs.iter().enumerate() {
+            all.add(x);
+            if i % 3 == 0 {
+                a.add(x)
+            } else {
+                b.add(x)
+            }
+        }
+        let m = a.merged(&b);
+        assert_eq!(
+            (m.count(), m.sum(), m.min(), m.max()),
+            (all.count(), all.sum(), all.min(), all.max())
+        );
+        assert!((m.mean() - all.mean()).abs() < 1e-9 * all.mean().abs());
+        assert!((m.variance() - all.variance()).abs() < 1e-9 * all.variance());
     }
 
     #[test]
