@@ -1,0 +1,55 @@
+//! The crate's error type.
+
+use std::path::PathBuf;
+
+/// Everything that can go wrong while loading data, training, evaluating or classifying.
+#[derive(Debug, thiserror::Error)]
+pub enum ModelError {
+    #[error("{path}: {source}")]
+    Io {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("{path}: cannot read Parquet: {message}")]
+    Parquet { path: PathBuf, message: String },
+    #[error(transparent)]
+    Dataset(#[from] mlids_dataset::DatasetError),
+    /// The data does not have the shape the model or the dataset schema needs.
+    #[error("{0}")]
+    Data(String),
+    /// Invalid hyper-parameters (caught by `check()` before any work is done).
+    #[error("invalid parameters: {0}")]
+    Params(String),
+    /// LightGBM reported an error.
+    #[error("LightGBM: {0}")]
+    LightGbm(String),
+    /// A LightGBM text model we cannot evaluate (or that is malformed).
+    #[error("model file: {0}")]
+    ModelFormat(String),
+    /// The bundle's manifest is missing, malformed, or inconsistent with its model file.
+    #[error("model bundle {path}: {message}")]
+    Manifest { path: PathBuf, message: String },
+    /// Input features were computed by a different extractor mode than the model was trained on.
+    #[error("extractor mode mismatch: the model was trained on '{model}' features but the input is '{input}' (re-extract with --mode {model}, or use a model trained on {input} data)")]
+    ModeMismatch { model: String, input: String },
+    /// A named feature row lacks features the model needs.
+    #[error("missing feature(s) the model needs: {}", .0.join(", "))]
+    MissingFeatures(Vec<String>),
+    /// A row has the wrong number of values.
+    #[error("expected {expected} feature values per row, got {got}")]
+    Width { expected: usize, got: usize },
+    #[error("report: {0}")]
+    Report(String),
+}
+
+impl ModelError {
+    pub(crate) fn io(path: impl Into<PathBuf>, source: std::io::Error) -> Self {
+        ModelError::Io {
+            path: path.into(),
+            source,
+        }
+    }
+}
+
+pub type Result<T, E = ModelError> = std::result::Result<T, E>;

@@ -1,0 +1,445 @@
+//! From Parquet splits to a fitted model and its manifest: feature selection, label encoding,
+//! minority upsampling, class weights, fitting with early stopping on val, threshold choice and
+//! evaluation on val and test.
+
+use crate::bundle::{self, DatasetInfo, LabelInfo, Manifest, Preprocessing, Threshold, FORMAT_VERSION, MISSING_VALUE_POLICY};
+use crate::data::{self, Table};
+use crate::error::{ModelError, Result};
+use crate::gbdt::{GbdtModel, GbdtParams, ValidGbdtParams};
+use crate::metrics::{self, DecisionRule, Evaluation, Truth};
+use crate::model::{Classifier, Fit, FitControl, FitSummary, ParamGuard, Task, TrainSet};
+use mlids_flow::Mode;
+use sha2::{Digest, Sha256};
+use std::collections::{BTreeMap, HashMap};
+use std::path::{Path, PathBuf};
+
+/// Label of benign rows (the dataset crate's canonical name).
+pub const BENIGN: &str = "Benign";
+/// Label of the attack class of binary models.
+pub const ATTACK: &str = "Attack";
+/// Features left out unless configured otherwise, as the seed did.
+pub const DEFAULT_EXCLUDE: &[&str] = &["timestamp", "dst_port"];
+
+/// The three splits of a dataset directory.
+#[derive(Clone, Debug)]
+pub struct Splits {
+    pub dir: PathBuf,
+    pub train: PathBuf,
+    pub val: Option<PathBuf>,
+    pub test: Option<PathBuf>,
+    pub card: Option<PathBuf>,
+}
+
+impl Splits {
+    /// `DIR/train.parquet` (required), `val.parquet`, `test.parquet`, `card.json` (optional).
+    pub fn in_dir(dir: &Path) -> Result<Splits> {
+        let train = dir.join("train.parquet");
+        if !train.is_file() {
+            return Err(ModelError::Data(format!(
+                "{} not found: point --data at a directory written by `ml-ids dataset split`",
+                train.display()
+            )));
+        }
+        let opt = |name: &str| Some(dir.join(name)).filter(|p| p.is_file());
+        Ok(Splits { dir: dir.to_path_buf(), train, val: opt("val.parquet"), test: opt("test.parquet"), card: opt("card.json") })
+    }
+}
+
+/// How the decision threshold is chosen.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum ThresholdChoice {
+    Fixed(f64),
+    /// The largest threshold reaching the target recall on val.
+    TargetRecallOnVal,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ClassWeights {
+    /// `n / (K · n_c)`, as the seed did.
+    InverseFrequency,
+    None,
+}
+
+#[derive(Clone, Debug)]
+pub struct TrainConfig {
+    pub task: Task,
+    pub params: GbdtParams,
+    /// Feature names to leave out (snake names; `timestamp` is accepted and means nothing to drop,
+    /// since timestamps are metadata in our schema).
+    pub exclude: Vec<String>,
+    pub min_samples_per_label: Option<usize>,
+    pub class_weights: ClassWeights,
+    pub target_recall: f64,
+    pub threshold: ThresholdChoice,
+    pub seed: u64,
+}
+
+impl Default for TrainConfig {
+    fn default() -> Self {
+        TrainConfig {
+            task: Task::Binary,
+            params: GbdtParams::default(),
+            exclude: DEFAULT_EXCLUDE.iter().map(|s| s.to_string()).collect(),
+            min_samples_per_label: None,
+            class_weights: ClassWeights::InverseFrequency,
+            target_recall: 0.99,
+            threshold: ThresholdChoice::Fixed(0.5),
+            seed: 42,
+        }
+    }
+}
+
+/// A trained model, its manifest (not yet written) and its evaluations.
+pub struct Trained {
+    pub model: GbdtModel,
+    pub manifest: Manifest,
+    pub fit: FitSummary,
+    pub val: Option<Evaluation>,
+    pub test: Option<Evaluation>,
+}
+
+/// Progress messages from the non-iteration steps (loading, selection).
+pub type Log<'a> = &'a mut dyn FnMut(&str);
+
+/// Train on `splits` as configured.
+pub fn train(splits: &Splits, cfg: &TrainConfig, ctl: &mut FitControl, log: Log) -> Result<Trained> {
+    let params: ValidGbdtParams = cfg.params.clone().check()?;
+    if !(cfg.target_recall > 0.0 && cfg.target_recall <= 1.0) {
+        return Err(ModelError::Params(format!("target recall must be in (0, 1], got {}", cfg.target_recall)));
+    }
+    if let ThresholdChoice::Fixed(t) = cfg.threshold {
+        if !(0.0..=1.0).contains(&t) {
+            return Err(ModelError::Params(format!("threshold must be in [0, 1], got {t}")));
+        }
+    }
+    let schema = data::read_schema(&splits.train)?;
+    let mode = schema.mode;
+    // Feature selection, step 1: configured exclusions.
+    let all = data::mode_feature_names(mode);
+    for e in &cfg.exclude {
+        if e != "timestamp" && data::feature_for(e, mode).is_none() {
+            return Err(ModelError::Params(format!("--exclude: `{e}` is not a {mode}-mode feature name")));
+        }
+    }
+    let excluded: Vec<String> = cfg.exclude.iter().filter(|e| all.contains(e)).cloned().collect();
+    let candidates: Vec<String> = schema.features.iter().filter(|f| !excluded.contains(f)).cloned().collect();
+    log(&format!("loading {} ({} rows, {} mode, {} candidate features)", splits.train.display(), schema.n_rows, mode, candidates.len()));
+    let train_full = data::load(&splits.train, &candidates)?;
+    if train_full.n_rows == 0 {
+        return Err(ModelError::Data(format!("{} has no rows", splits.train.display())));
+    }
+    // Step 2: drop features constant on train.
+    let (keep, dropped_constant) = non_constant_columns(&train_full);
+    if keep.is_empty() {
+        return Err(ModelError::Data("every feature is constant on the training split".into()));
+    }
+    let mut train_t = train_full.select_features(&keep);
+    drop(train_full);
+    let features = train_t.feature_names.clone();
+    log(&format!("{} features kept; excluded: [{}]; constant on train: [{}]", features.len(), excluded.join(", "), dropped_constant.join(", ")));
+
+    // Labels.
+    let labels = label_infos(&train_t, cfg.task);
+    if !labels.iter().any(|l| l.is_attack) || !labels.iter().any(|l| !l.is_attack) {
+        return Err(ModelError::Data("the training split needs both benign and attack rows".into()));
+    }
+    // Minority upsampling by canonical label.
+    if let Some(min) = cfg.min_samples_per_label {
+        let before = train_t.n_rows;
+        train_t = upsample(&train_t, min, cfg.seed);
+        log(&format!("upsampled labels with fewer than {min} rows: {before} → {} rows", train_t.n_rows));
+    }
+    let y = encode(&train_t, cfg.task, &labels);
+    let y_train: Vec<u32> = y.iter().map(|c| c.expect("train labels are all known") as u32).collect();
+    let k = labels.len();
+    let mut counts = vec![0u64; k];
+    y_train.iter().for_each(|&c| counts[c as usize] += 1);
+    let labels: Vec<LabelInfo> = labels.into_iter().zip(&counts).map(|(l, &n)| LabelInfo { train_rows: n, ..l }).collect();
+    let class_weights: Option<Vec<f64>> = match cfg.class_weights {
+        ClassWeights::InverseFrequency => {
+            let n = y_train.len() as f64;
+            Some(counts.iter().map(|&c| if c == 0 { 0.0 } else { n / (k as f64 * c as f64) }).collect())
+        }
+        ClassWeights::None => None,
+    };
+    let weights: Option<Vec<f32>> = class_weights.as_ref().map(|w| y_train.iter().map(|&c| w[c as usize] as f32).collect());
+
+    // Validation rows for early stopping (rows of labels the model does not know are left out).
+    let val_t = splits.val.as_ref().map(|p| load_checked(p, mode, &features)).transpose()?;
+    let val_fit = val_t.as_ref().and_then(|v| {
+        let y = encode(v, cfg.task, &labels);
+        let rows: Vec<usize> = (0..v.n_rows).filter(|&i| y[i].is_some()).collect();
+        (!rows.is_empty()).then(|| {
+            let x: Vec<f64> = rows.iter().flat_map(|&r| v.row(r).iter().copied()).collect();
+            let y: Vec<u32> = rows.iter().map(|&r| y[r].expect("filtered") as u32).collect();
+            (x, y)
+        })
+    });
+    let train_set = TrainSet { x: &train_t.x, feature_names: &features, y: &y_train, weights: weights.as_deref(), n_classes: k };
+    let val_set = val_fit.as_ref().map(|(x, y)| TrainSet { x, feature_names: &features, y, weights: None, n_classes: k });
+    log(&format!(
+        "training {} GBDT on {} rows × {} features ({} classes){}",
+        cfg.task,
+        train_set.n_rows(),
+        features.len(),
+        k,
+        val_set.as_ref().map_or(String::new(), |v| format!(", early stopping on {} val rows", v.n_rows()))
+    ));
+    let (model, fit) = params.fit(&train_set, val_set.as_ref(), ctl)?;
+    drop(train_t);
+
+    // Threshold.
+    let mut rule = DecisionRule { task: cfg.task, is_attack: labels.iter().map(|l| l.is_attack).collect(), threshold: 0.5 };
+    let label_names: Vec<String> = labels.iter().map(|l| l.name.clone()).collect();
+    let val_probs = val_t.as_ref().map(|v| predict(&model, v)).transpose()?;
+    let threshold = match cfg.threshold {
+        ThresholdChoice::Fixed(t) => Threshold { value: t, rule: if t == 0.5 { "default 0.5".into() } else { "user".into() } },
+        ThresholdChoice::TargetRecallOnVal => {
+            let (v, p) = match (&val_t, &val_probs) {
+                (Some(v), Some(p)) => (v, p),
+                _ => return Err(ModelError::Data("--threshold target-recall needs a val split".into())),
+            };
+            let scores: Vec<f64> = p.chunks_exact(k).map(|r| rule.attack_score(r)).collect();
+            match metrics::threshold_for_recall(&scores, &v.is_attack, cfg.target_recall) {
+                Some(t) => Threshold { value: t, rule: format!("largest threshold with recall ≥ {} on val", cfg.target_recall) },
+                None => return Err(ModelError::Data("val has no attack rows to choose a threshold on".into())),
+            }
+        }
+    };
+    rule.threshold = threshold.value;
+
+    let val = match (&val_t, &val_probs) {
+        (Some(v), Some(p)) => Some(evaluate_probs("val", &rule, &label_names, p, v, cfg.task, cfg.target_recall)),
+        _ => None,
+    };
+    drop(val_probs);
+    let test_rows;
+    let test = match &splits.test {
+        Some(p) => {
+            let t = load_checked(p, mode, &features)?;
+            test_rows = t.n_rows as u64;
+            let probs = predict(&model, &t)?;
+            Some(evaluate_probs("test", &rule, &label_names, &probs, &t, cfg.task, cfg.target_recall))
+        }
+        None => {
+            test_rows = 0;
+            None
+        }
+    };
+
+    let mut metrics_map = BTreeMap::new();
+    for e in [&val, &test].into_iter().flatten() {
+        metrics_map.insert(e.name.clone(), summary_json(e));
+    }
+    let card_sha256 = splits.card.as_ref().map(|p| sha256_file(p)).transpose()?;
+    let mut parameters = model.parameters();
+    if let serde_json::Value::Object(m) = &mut parameters {
+        m.insert("lightgbm".into(), serde_json::Value::String(params.lightgbm_string(k)));
+    }
+    let manifest = Manifest {
+        format_version: FORMAT_VERSION,
+        engine: model.engine().to_string(),
+        task: cfg.task,
+        labels,
+        features,
+        mode: mode.as_str().to_string(),
+        preprocessing: Preprocessing {
+            excluded,
+            dropped_constant,
+            missing_values: MISSING_VALUE_POLICY.to_string(),
+            min_samples_per_label: cfg.min_samples_per_label,
+            class_weights,
+        },
+        threshold,
+        model_files: vec![crate::gbdt::MODEL_FILE.to_string()],
+        metrics: metrics_map,
+        dataset: DatasetInfo {
+            path: splits.dir.display().to_string(),
+            card_sha256,
+            train_rows: schema.n_rows as u64,
+            val_rows: val_t.as_ref().map_or(0, |v| v.n_rows as u64),
+            test_rows,
+        },
+        parameters,
+        training: Some(fit.clone()),
+        versions: bundle::versions(),
+        created_at: bundle::now_rfc3339(),
+    };
+    Ok(Trained { model, manifest, fit, val, test })
+}
+
+/// Load a split for an existing model: same mode, the model's features in its order.
+pub fn load_checked(path: &Path, mode: Mode, features: &[String]) -> Result<Table> {
+    let s = data::read_schema(path)?;
+    if s.mode != mode {
+        return Err(ModelError::ModeMismatch { model: mode.to_string(), input: s.mode.to_string() });
+    }
+    data::load(path, features)
+}
+
+/// Class probabilities for every row of a table.
+pub fn predict(model: &dyn Classifier, t: &Table) -> Result<Vec<f64>> {
+    let mut out = vec![0.0; t.n_rows * model.n_classes()];
+    model.predict_proba(&t.x, &mut out)?;
+    Ok(out)
+}
+
+/// Evaluate probabilities against a table's labels.
+pub fn evaluate_probs(name: &str, rule: &DecisionRule, labels: &[String], probs: &[f64], t: &Table, task: Task, target_recall: f64) -> Evaluation {
+    let infos: Vec<LabelInfo> = labels
+        .iter()
+        .zip(&rule.is_attack)
+        .map(|(n, &a)| LabelInfo { name: n.clone(), category: String::new(), is_attack: a, train_rows: 0 })
+        .collect();
+    let class = encode(t, task, &infos);
+    let label: Vec<&str> = (0..t.n_rows).map(|i| t.label.get(i)).collect();
+    let label_original: Vec<&str> = (0..t.n_rows).map(|i| t.label_original.get(i)).collect();
+    let category: Vec<&str> = (0..t.n_rows).map(|i| t.category.get(i)).collect();
+    let truth = Truth { class: &class, is_attack: &t.is_attack, label: &label, label_original: &label_original, category: &category };
+    metrics::evaluate(name, rule, labels, probs, &truth, target_recall)
+}
+
+/// The evaluation without its curve, for the manifest.
+pub fn summary_json(e: &Evaluation) -> serde_json::Value {
+    let mut v = serde_json::to_value(e).unwrap_or_default();
+    if let serde_json::Value::Object(m) = &mut v {
+        m.remove("pr_curve");
+        m.remove("confusion");
+    }
+    v
+}
+
+fn sha256_file(p: &Path) -> Result<String> {
+    let bytes = std::fs::read(p).map_err(|e| ModelError::io(p, e))?;
+    let d = Sha256::digest(&bytes);
+    Ok(d.iter().map(|b| format!("{b:02x}")).collect())
+}
+
+/// Indices of columns that are not constant (NaN counts as a value), and names of those that are.
+fn non_constant_columns(t: &Table) -> (Vec<usize>, Vec<String>) {
+    let nf = t.n_features();
+    let mut varies = vec![false; nf];
+    if t.n_rows > 0 {
+        let first = t.row(0).to_vec();
+        for r in 1..t.n_rows {
+            let row = t.row(r);
+            for c in 0..nf {
+                if !varies[c] && row[c].to_bits() != first[c].to_bits() && !(row[c].is_nan() && first[c].is_nan()) {
+                    varies[c] = true;
+                }
+            }
+            if varies.iter().all(|&v| v) {
+                break;
+            }
+        }
+    }
+    let keep = (0..nf).filter(|&c| varies[c]).collect();
+    let dropped = (0..nf).filter(|&c| !varies[c]).map(|c| t.feature_names[c].clone()).collect();
+    (keep, dropped)
+}
+
+/// Classes of a task, from the training rows: Benign/Attack for binary; for multiclass every
+/// canonical label (Benign first, then alphabetical).
+fn label_infos(t: &Table, task: Task) -> Vec<LabelInfo> {
+    match task {
+        Task::Binary => vec![
+            LabelInfo { name: BENIGN.into(), category: BENIGN.into(), is_attack: false, train_rows: 0 },
+            LabelInfo { name: ATTACK.into(), category: ATTACK.into(), is_attack: true, train_rows: 0 },
+        ],
+        Task::Multiclass => {
+            let mut seen: BTreeMap<&str, (String, bool)> = BTreeMap::new();
+            for i in 0..t.n_rows {
+                seen.entry(t.label.get(i)).or_insert_with(|| (t.category.get(i).to_string(), t.is_attack[i]));
+            }
+            let mut v: Vec<LabelInfo> = seen
+                .into_iter()
+                .map(|(n, (category, is_attack))| LabelInfo { name: n.to_string(), category, is_attack, train_rows: 0 })
+                .collect();
+            v.sort_by(|a, b| (a.is_attack, &a.name).cmp(&(b.is_attack, &b.name)));
+            v
+        }
+    }
+}
+
+/// Class index per row (`None`: a label the model does not know).
+fn encode(t: &Table, task: Task, labels: &[LabelInfo]) -> Vec<Option<usize>> {
+    match task {
+        Task::Binary => t.is_attack.iter().map(|&a| Some(a as usize)).collect(),
+        Task::Multiclass => {
+            let index: HashMap<&str, usize> = labels.iter().enumerate().map(|(i, l)| (l.name.as_str(), i)).collect();
+            let by_id: Vec<Option<usize>> = t.label.names.iter().map(|n| index.get(n.as_str()).copied()).collect();
+            t.label.ids.iter().map(|&id| by_id[id as usize]).collect()
+        }
+    }
+}
+
+/// Append random duplicates (with replacement, seeded) of each label's rows until it has `min` rows.
+fn upsample(t: &Table, min: usize, seed: u64) -> Table {
+    let mut by_label: BTreeMap<u32, Vec<usize>> = BTreeMap::new();
+    for (i, &id) in t.label.ids.iter().enumerate() {
+        by_label.entry(id).or_default().push(i);
+    }
+    let mut rng = fastrand::Rng::with_seed(seed);
+    let mut rows: Vec<usize> = (0..t.n_rows).collect();
+    for idx in by_label.values() {
+        for _ in idx.len()..min {
+            rows.push(idx[rng.usize(..idx.len())]);
+        }
+    }
+    if rows.len() == t.n_rows {
+        return t.clone();
+    }
+    t.select_rows(&rows)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::data::Interned;
+
+    fn table(labels: &[&str]) -> Table {
+        let mut label = Interned::default();
+        let mut lookup = HashMap::new();
+        let mut names = Vec::new();
+        for l in labels {
+            let id = *lookup.entry(l.to_string()).or_insert_with(|| {
+                names.push(l.to_string());
+                names.len() as u32 - 1
+            });
+            label.ids.push(id);
+        }
+        label.names = names;
+        let n = labels.len();
+        Table {
+            path: PathBuf::new(),
+            mode: Mode::Corrected,
+            feature_names: vec!["a".into(), "b".into(), "c".into()],
+            n_rows: n,
+            x: (0..n).flat_map(|i| [i as f64, 1.0, if i == 0 { f64::NAN } else { 2.0 }]).collect(),
+            label: label.clone(),
+            label_original: label.clone(),
+            category: label,
+            is_attack: labels.iter().map(|l| *l != BENIGN).collect(),
+        }
+    }
+
+    #[test]
+    fn constant_columns_are_found() {
+        let t = table(&["Benign", "DoS", "Benign"]);
+        let (keep, dropped) = non_constant_columns(&t);
+        assert_eq!(keep, vec![0, 2]); // c varies between NaN and 2
+        assert_eq!(dropped, vec!["b".to_string()]);
+    }
+
+    #[test]
+    fn upsampling_reaches_floor_for_singletons() {
+        let t = table(&["Benign", "Benign", "Benign", "Heartbleed"]);
+        let u = upsample(&t, 3, 1);
+        assert_eq!(u.n_rows, 6);
+        let hb = (0..u.n_rows).filter(|&i| u.label.get(i) == "Heartbleed").count();
+        assert_eq!(hb, 3);
+        let infos = label_infos(&u, Task::Multiclass);
+        assert_eq!(infos[0].name, "Benign");
+        assert!(infos[1].is_attack);
+    }
+}
