@@ -24,6 +24,9 @@ enum Command {
     /// Import CIC flow CSVs into Parquet datasets, split them, show their cards.
     #[command(subcommand)]
     Dataset(cmd::dataset::DatasetCommand),
+    Train(cmd::train::TrainArgs),
+    Evaluate(cmd::evaluate::EvaluateArgs),
+    Detect(cmd::detect::DetectArgs),
     /// Print a shell completion script (bash, zsh, fish, elvish, powershell).
     Completions {
         shell: clap_complete::Shell,
@@ -35,6 +38,9 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Extract(args) => cmd::extract::run(args),
         Command::Dataset(c) => cmd::dataset::run(c),
+        Command::Train(args) => cmd::train::run(args),
+        Command::Evaluate(args) => cmd::evaluate::run(args),
+        Command::Detect(args) => cmd::detect::run(args),
         Command::Completions { shell } => {
             clap_complete::generate(shell, &mut Cli::command(), "ml-ids", &mut std::io::stdout());
             Ok(())

@@ -95,7 +95,9 @@ pub struct Manifest {
 
 impl Manifest {
     pub fn mode(&self) -> Result<Mode> {
-        self.mode.parse::<Mode>().map_err(|e| ModelError::Data(e.to_string()))
+        self.mode
+            .parse::<Mode>()
+            .map_err(|e| ModelError::Data(e.to_string()))
     }
 
     pub fn label_names(&self) -> Vec<String> {
@@ -103,12 +105,21 @@ impl Manifest {
     }
 
     pub fn decision_rule(&self) -> DecisionRule {
-        DecisionRule { task: self.task, is_attack: self.labels.iter().map(|l| l.is_attack).collect(), threshold: self.threshold.value }
+        DecisionRule {
+            task: self.task,
+            is_attack: self.labels.iter().map(|l| l.is_attack).collect(),
+            threshold: self.threshold.value,
+        }
     }
 
     /// Every check that does not need the model file.
     pub fn validate(&self, path: &Path) -> Result<()> {
-        let bad = |m: String| Err(ModelError::Manifest { path: path.to_path_buf(), message: m });
+        let bad = |m: String| {
+            Err(ModelError::Manifest {
+                path: path.to_path_buf(),
+                message: m,
+            })
+        };
         if self.format_version != FORMAT_VERSION {
             return bad(format!(
                 "format version {} is not supported (this build reads version {FORMAT_VERSION}); retrain or upgrade ml-ids",
@@ -132,8 +143,12 @@ impl Manifest {
             }
         }
         match self.task {
-            Task::Binary if self.labels.len() != 2 => return bad(format!("binary task with {} labels", self.labels.len())),
-            Task::Multiclass if self.labels.len() < 2 => return bad("multiclass task with fewer than 2 labels".into()),
+            Task::Binary if self.labels.len() != 2 => {
+                return bad(format!("binary task with {} labels", self.labels.len()))
+            }
+            Task::Multiclass if self.labels.len() < 2 => {
+                return bad("multiclass task with fewer than 2 labels".into())
+            }
             _ => {}
         }
         if !self.labels.iter().any(|l| l.is_attack) || !self.labels.iter().any(|l| !l.is_attack) {
@@ -144,14 +159,19 @@ impl Manifest {
             return bad(format!("label `{}` listed twice", l.name));
         }
         if !(0.0..=1.0).contains(&self.threshold.value) {
-            return bad(format!("decision threshold {} outside [0, 1]", self.threshold.value));
+            return bad(format!(
+                "decision threshold {} outside [0, 1]",
+                self.threshold.value
+            ));
         }
         if self.model_files.is_empty() {
             return bad("no model files".into());
         }
         for f in &self.model_files {
             if f.contains('/') || f.contains('\\') || f.starts_with('.') {
-                return bad(format!("model file name `{f}` must be a plain file name inside the bundle"));
+                return bad(format!(
+                    "model file name `{f}` must be a plain file name inside the bundle"
+                ));
             }
         }
         Ok(())
@@ -167,7 +187,10 @@ pub struct Bundle {
 
 impl std::fmt::Debug for Bundle {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Bundle").field("dir", &self.dir).field("engine", &self.manifest.engine).finish()
+        f.debug_struct("Bundle")
+            .field("dir", &self.dir)
+            .field("engine", &self.manifest.engine)
+            .finish()
     }
 }
 
@@ -179,11 +202,23 @@ impl Bundle {
             path: dir.to_path_buf(),
             message: format!("cannot read {MANIFEST_FILE}: {e} (is this a model directory written by `ml-ids train`?)"),
         })?;
-        let manifest: Manifest = serde_json::from_str(&text)
-            .map_err(|e| ModelError::Manifest { path: path.clone(), message: format!("malformed: {e}") })?;
+        let manifest: Manifest = serde_json::from_str(&text).map_err(|e| ModelError::Manifest {
+            path: path.clone(),
+            message: format!("malformed: {e}"),
+        })?;
         manifest.validate(&path)?;
-        let model = load_classifier(&manifest.engine, dir, &manifest.model_files, manifest.labels.len())?;
-        let bad = |m: String| Err(ModelError::Manifest { path: path.clone(), message: m });
+        let model = load_classifier(
+            &manifest.engine,
+            dir,
+            &manifest.model_files,
+            manifest.labels.len(),
+        )?;
+        let bad = |m: String| {
+            Err(ModelError::Manifest {
+                path: path.clone(),
+                message: m,
+            })
+        };
         if model.n_features() != manifest.features.len() {
             return bad(format!(
                 "the model file takes {} features but the manifest lists {}",
@@ -193,7 +228,11 @@ impl Bundle {
         }
         if let Some(names) = model.feature_names() {
             if names != manifest.features.as_slice() {
-                let first = names.iter().zip(&manifest.features).position(|(a, b)| a != b).unwrap_or(0);
+                let first = names
+                    .iter()
+                    .zip(&manifest.features)
+                    .position(|(a, b)| a != b)
+                    .unwrap_or(0);
                 return bad(format!(
                     "feature order differs between the model file and the manifest (position {first}: `{}` vs `{}`)",
                     names.get(first).map_or("", String::as_str),
@@ -201,7 +240,11 @@ impl Bundle {
                 ));
             }
         }
-        Ok(Bundle { dir: dir.to_path_buf(), manifest, model })
+        Ok(Bundle {
+            dir: dir.to_path_buf(),
+            manifest,
+            model,
+        })
     }
 
     /// Write the model file(s) and the manifest into `dir` (created if needed). The manifest's
@@ -212,7 +255,8 @@ impl Bundle {
         manifest.model_files = model.save(dir)?;
         let path = dir.join(MANIFEST_FILE);
         manifest.validate(&path)?;
-        let json = serde_json::to_string_pretty(&manifest).map_err(|e| ModelError::Data(e.to_string()))?;
+        let json =
+            serde_json::to_string_pretty(&manifest).map_err(|e| ModelError::Data(e.to_string()))?;
         // Write the manifest last and atomically: a bundle with a manifest is complete.
         let tmp = dir.join(".manifest.json.tmp");
         std::fs::write(&tmp, json + "\n").map_err(|e| ModelError::io(&tmp, e))?;

@@ -49,7 +49,10 @@ pub struct Detector {
 
 impl std::fmt::Debug for Detector {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Detector").field("bundle", &self.bundle.dir).field("mode", &self.mode).finish()
+        f.debug_struct("Detector")
+            .field("bundle", &self.bundle.dir)
+            .field("mode", &self.mode)
+            .finish()
     }
 }
 
@@ -65,11 +68,27 @@ impl Detector {
             .manifest
             .features
             .iter()
-            .map(|n| feature_for(n, mode).ok_or_else(|| ModelError::Data(format!("`{n}` is not a {mode} feature"))))
+            .map(|n| {
+                feature_for(n, mode)
+                    .ok_or_else(|| ModelError::Data(format!("`{n}` is not a {mode} feature")))
+            })
             .collect::<Result<Vec<_>>>()?;
-        let index = bundle.manifest.features.iter().enumerate().map(|(i, n)| (n.clone(), i)).collect();
+        let index = bundle
+            .manifest
+            .features
+            .iter()
+            .enumerate()
+            .map(|(i, n)| (n.clone(), i))
+            .collect();
         let rule = bundle.manifest.decision_rule();
-        Ok(Detector { bundle, mode, rule, features, index, explain_top: 3 })
+        Ok(Detector {
+            bundle,
+            mode,
+            rule,
+            features,
+            index,
+            explain_top: 3,
+        })
     }
 
     pub fn manifest(&self) -> &Manifest {
@@ -97,7 +116,9 @@ impl Detector {
     /// Override the manifest's decision threshold (per-site calibration).
     pub fn set_threshold(&mut self, t: f64) -> Result<()> {
         if !(0.0..=1.0).contains(&t) {
-            return Err(ModelError::Params(format!("threshold must be in [0, 1], got {t}")));
+            return Err(ModelError::Params(format!(
+                "threshold must be in [0, 1], got {t}"
+            )));
         }
         self.rule.threshold = t;
         Ok(())
@@ -113,7 +134,10 @@ impl Detector {
     pub fn classify_matrix(&self, x: &[f64]) -> Result<Vec<Verdict>> {
         let nf = self.features.len();
         if x.len() % nf != 0 {
-            return Err(ModelError::Width { expected: nf, got: x.len() % nf });
+            return Err(ModelError::Width {
+                expected: nf,
+                got: x.len() % nf,
+            });
         }
         let n = x.len() / nf;
         let k = self.bundle.manifest.labels.len();
@@ -123,24 +147,46 @@ impl Detector {
         let mut out = Vec::with_capacity(n);
         for (r, p) in probs.chunks_exact(k).enumerate() {
             let (class, score, attack) = self.rule.decide(p);
-            let top_features = if self.explain_top > 0 { self.explain(&x[r * nf..(r + 1) * nf], class)? } else { Vec::new() };
-            out.push(Verdict { label: labels[class].name.clone(), probability: p[class], attack_score: score, is_attack: attack, top_features });
+            let top_features = if self.explain_top > 0 {
+                self.explain(&x[r * nf..(r + 1) * nf], class)?
+            } else {
+                Vec::new()
+            };
+            out.push(Verdict {
+                label: labels[class].name.clone(),
+                probability: p[class],
+                attack_score: score,
+                is_attack: attack,
+                top_features,
+            });
         }
         Ok(out)
     }
 
     fn explain(&self, row: &[f64], class: usize) -> Result<Vec<Contribution>> {
-        let Some(c) = self.bundle.model.contributions(row, class)? else { return Ok(Vec::new()) };
+        let Some(c) = self.bundle.model.contributions(row, class)? else {
+            return Ok(Vec::new());
+        };
         let mut idx: Vec<usize> = (0..c.len()).filter(|&i| c[i] != 0.0).collect();
         idx.sort_by(|&a, &b| c[b].abs().total_cmp(&c[a].abs()));
         idx.truncate(self.explain_top);
-        Ok(idx.into_iter().map(|i| Contribution { feature: self.bundle.manifest.features[i].clone(), value: row[i], contribution: c[i] }).collect())
+        Ok(idx
+            .into_iter()
+            .map(|i| Contribution {
+                feature: self.bundle.manifest.features[i].clone(),
+                value: row[i],
+                contribution: c[i],
+            })
+            .collect())
     }
 
     /// Model-order feature values of a flow record (non-finite → NaN, as in training).
     pub fn record_row(&self, r: &FlowRecord, out: &mut Vec<f64>) -> Result<()> {
         if r.mode != self.mode {
-            return Err(ModelError::ModeMismatch { model: self.mode.to_string(), input: r.mode.to_string() });
+            return Err(ModelError::ModeMismatch {
+                model: self.mode.to_string(),
+                input: r.mode.to_string(),
+            });
         }
         out.extend(self.features.iter().map(|&f| {
             let v = r.get(f);
@@ -170,7 +216,11 @@ impl Detector {
     /// Model-order values of a named row (snake names as in the manifest; `None` = missing value).
     /// Names the model does not use are ignored; a feature the model needs that is absent is an
     /// error listing every absent name.
-    pub fn named_row<K: AsRef<str>>(&self, row: impl IntoIterator<Item = (K, Option<f64>)>, out: &mut Vec<f64>) -> Result<()> {
+    pub fn named_row<K: AsRef<str>>(
+        &self,
+        row: impl IntoIterator<Item = (K, Option<f64>)>,
+        out: &mut Vec<f64>,
+    ) -> Result<()> {
         let base = out.len();
         let nf = self.features.len();
         out.resize(base + nf, f64::NAN);
@@ -183,19 +233,28 @@ impl Detector {
         }
         if seen.iter().any(|s| !s) {
             out.truncate(base);
-            let missing: Vec<String> = (0..nf).filter(|&i| !seen[i]).map(|i| self.bundle.manifest.features[i].clone()).collect();
+            let missing: Vec<String> = (0..nf)
+                .filter(|&i| !seen[i])
+                .map(|i| self.bundle.manifest.features[i].clone())
+                .collect();
             return Err(ModelError::MissingFeatures(missing));
         }
         Ok(())
     }
 
-    pub fn classify_named<K: AsRef<str>>(&self, row: impl IntoIterator<Item = (K, Option<f64>)>) -> Result<Verdict> {
+    pub fn classify_named<K: AsRef<str>>(
+        &self,
+        row: impl IntoIterator<Item = (K, Option<f64>)>,
+    ) -> Result<Verdict> {
         let mut x = Vec::with_capacity(self.features.len());
         self.named_row(row, &mut x)?;
         Ok(self.classify_matrix(&x)?.pop().expect("one row"))
     }
 
-    pub fn classify_named_many<K: AsRef<str>, R: IntoIterator<Item = (K, Option<f64>)>>(&self, rows: impl IntoIterator<Item = R>) -> Result<Vec<Verdict>> {
+    pub fn classify_named_many<K: AsRef<str>, R: IntoIterator<Item = (K, Option<f64>)>>(
+        &self,
+        rows: impl IntoIterator<Item = R>,
+    ) -> Result<Vec<Verdict>> {
         let mut x = Vec::new();
         for row in rows {
             self.named_row(row, &mut x)?;
@@ -263,7 +322,13 @@ impl<'d, S: VerdictSink> DetectorSink<'d, S> {
     }
 
     pub fn with_batch(detector: &'d Detector, inner: S, batch: usize) -> Self {
-        DetectorSink { detector, inner, pending: Vec::new(), x: Vec::new(), batch: batch.max(1) }
+        DetectorSink {
+            detector,
+            inner,
+            pending: Vec::new(),
+            x: Vec::new(),
+            batch: batch.max(1),
+        }
     }
 
     pub fn flush(&mut self) -> Result<(), SinkError> {
@@ -294,7 +359,10 @@ impl<'d, S: VerdictSink> DetectorSink<'d, S> {
 impl<S: VerdictSink> FlowSink for DetectorSink<'_, S> {
     fn flow(&mut self, flow: &FlowRecord) -> Result<(), SinkError> {
         if flow.mode != self.detector.mode {
-            return Err(Box::new(ModelError::ModeMismatch { model: self.detector.mode.to_string(), input: flow.mode.to_string() }));
+            return Err(Box::new(ModelError::ModeMismatch {
+                model: self.detector.mode.to_string(),
+                input: flow.mode.to_string(),
+            }));
         }
         self.pending.push(flow.clone());
         if self.pending.len() >= self.batch {

@@ -27,9 +27,9 @@ pub mod train;
 pub use bundle::{Bundle, Manifest};
 pub use detector::{Contribution, Detector, DetectorSink, Verdict, VerdictSink};
 pub use error::{ModelError, Result};
-pub use metrics::Evaluation;
 pub use flat::FlatForest;
 pub use gbdt::{GbdtModel, GbdtParams, ValidGbdtParams};
+pub use metrics::Evaluation;
 pub use model::{
     Classifier, Fit, FitControl, FitSummary, IterationReport, ParamGuard, StopReason, Task,
     TrainSet,

@@ -23,7 +23,13 @@ impl DecisionRule {
     /// Attack score from one row of class probabilities.
     #[inline]
     pub fn attack_score(&self, probs: &[f64]) -> f64 {
-        probs.iter().zip(&self.is_attack).filter(|(_, a)| **a).map(|(p, _)| *p).sum::<f64>().clamp(0.0, 1.0)
+        probs
+            .iter()
+            .zip(&self.is_attack)
+            .filter(|(_, a)| **a)
+            .map(|(p, _)| *p)
+            .sum::<f64>()
+            .clamp(0.0, 1.0)
     }
 
     /// (predicted class, attack score, is_attack) for one row of probabilities.
@@ -44,7 +50,16 @@ impl DecisionRule {
 }
 
 fn argmax(v: &[f64]) -> usize {
-    v.iter().enumerate().fold((0, f64::NEG_INFINITY), |(bi, bv), (i, &x)| if x > bv { (i, x) } else { (bi, bv) }).0
+    v.iter()
+        .enumerate()
+        .fold((0, f64::NEG_INFINITY), |(bi, bv), (i, &x)| {
+            if x > bv {
+                (i, x)
+            } else {
+                (bi, bv)
+            }
+        })
+        .0
 }
 
 /// Ground truth for evaluation rows.
@@ -238,7 +253,12 @@ pub fn aucs(scores: &[f64], positive: &[bool]) -> (Option<f64>, Option<f64>) {
 
 /// The largest threshold whose recall on `positive` rows is at least `target`.
 pub fn threshold_for_recall(scores: &[f64], positive: &[bool], target: f64) -> Option<f64> {
-    let mut pos: Vec<f64> = scores.iter().zip(positive).filter(|(_, &p)| p).map(|(&s, _)| s).collect();
+    let mut pos: Vec<f64> = scores
+        .iter()
+        .zip(positive)
+        .filter(|(_, &p)| p)
+        .map(|(&s, _)| s)
+        .collect();
     if pos.is_empty() {
         return None;
     }
@@ -272,7 +292,9 @@ pub fn pr_curve(scores: &[f64], positive: &[bool], max_points: usize) -> Vec<(f6
     if pts.len() > max_points {
         let step = pts.len() as f64 / max_points as f64;
         let last = *pts.last().expect("non-empty");
-        pts = (0..max_points).map(|i| pts[(i as f64 * step) as usize]).collect();
+        pts = (0..max_points)
+            .map(|i| pts[(i as f64 * step) as usize])
+            .collect();
         pts.push(last);
     }
     pts
@@ -298,7 +320,9 @@ pub fn evaluate(
     }
     let binary = binary_metrics(&scores, truth.is_attack, rule.threshold);
     let binary_without_infiltration = {
-        let keep: Vec<usize> = (0..n).filter(|&i| truth.category[i] != "Infiltration").collect();
+        let keep: Vec<usize> = (0..n)
+            .filter(|&i| truth.category[i] != "Infiltration")
+            .collect();
         (keep.len() < n).then(|| {
             let s: Vec<f64> = keep.iter().map(|&i| scores[i]).collect();
             let p: Vec<bool> = keep.iter().map(|&i| truth.is_attack[i]).collect();
@@ -345,11 +369,27 @@ pub fn evaluate(
             let predicted: u64 = counts.iter().map(|r| r[c]).sum();
             let precision = ratio(tp, predicted);
             let recall = ratio(tp, support);
-            ClassMetrics { label: labels[c].clone(), precision, recall, f1: f1(precision, recall), support, predicted }
+            ClassMetrics {
+                label: labels[c].clone(),
+                precision,
+                recall,
+                f1: f1(precision, recall),
+                support,
+                predicted,
+            }
         })
         .collect();
-    let present: Vec<&ClassMetrics> = classes.iter().filter(|c| c.support > 0 || c.predicted > 0).collect();
-    let mean = |f: &dyn Fn(&ClassMetrics) -> f64| if present.is_empty() { 0.0 } else { present.iter().map(|c| f(c)).sum::<f64>() / present.len() as f64 };
+    let present: Vec<&ClassMetrics> = classes
+        .iter()
+        .filter(|c| c.support > 0 || c.predicted > 0)
+        .collect();
+    let mean = |f: &dyn Fn(&ClassMetrics) -> f64| {
+        if present.is_empty() {
+            0.0
+        } else {
+            present.iter().map(|c| f(c)).sum::<f64>() / present.len() as f64
+        }
+    };
     let correct: u64 = (0..k).map(|c| counts[c][c]).sum();
 
     // Per original label.
@@ -377,7 +417,12 @@ pub fn evaluate(
             wrong_label: (rule.task == Task::Multiclass).then_some(wl),
         })
         .collect();
-    by_original_label.sort_by(|a, b| a.is_attack.cmp(&b.is_attack).then(b.miss_rate.total_cmp(&a.miss_rate)).then(a.label_original.cmp(&b.label_original)));
+    by_original_label.sort_by(|a, b| {
+        a.is_attack
+            .cmp(&b.is_attack)
+            .then(b.miss_rate.total_cmp(&a.miss_rate))
+            .then(a.label_original.cmp(&b.label_original))
+    });
 
     Evaluation {
         name: name.to_string(),
@@ -392,7 +437,11 @@ pub fn evaluate(
         binary,
         binary_without_infiltration,
         target_recall: target,
-        confusion: Confusion { true_labels, predicted_labels: labels.to_vec(), counts },
+        confusion: Confusion {
+            true_labels,
+            predicted_labels: labels.to_vec(),
+            counts,
+        },
         by_original_label,
         pr_curve: pr_curve(&scores, truth.is_attack, 400),
     }
@@ -431,7 +480,11 @@ mod tests {
     #[test]
     fn multiclass_evaluation_counts() {
         let labels = vec!["Benign".to_string(), "DoS".to_string(), "Bot".to_string()];
-        let rule = DecisionRule { task: Task::Multiclass, is_attack: vec![false, true, true], threshold: 0.5 };
+        let rule = DecisionRule {
+            task: Task::Multiclass,
+            is_attack: vec![false, true, true],
+            threshold: 0.5,
+        };
         // rows: benign ok, dos ok, bot predicted as dos, benign flagged (bot), unknown label missed.
         let probs = [
             0.9, 0.05, 0.05, //
@@ -444,17 +497,30 @@ mod tests {
         let is_attack = [false, true, true, false, true];
         let label = ["Benign", "DoS", "Bot", "Benign", "Heartbleed"];
         let category = ["Benign", "DoS", "Bot", "Benign", "Infiltration"];
-        let truth = Truth { class: &class, is_attack: &is_attack, label: &label, label_original: &label, category: &category };
+        let truth = Truth {
+            class: &class,
+            is_attack: &is_attack,
+            label: &label,
+            label_original: &label,
+            category: &category,
+        };
         let e = evaluate("t", &rule, &labels, &probs, &truth, 0.99);
         assert_eq!(e.confusion.true_labels.len(), 4);
         assert_eq!(e.confusion.counts[2], vec![0, 1, 0]);
         assert_eq!(e.confusion.counts[3], vec![1, 0, 0]);
-        assert_eq!((e.binary.tp, e.binary.fp, e.binary.tn, e.binary.fn_), (2, 1, 1, 1));
+        assert_eq!(
+            (e.binary.tp, e.binary.fp, e.binary.tn, e.binary.fn_),
+            (2, 1, 1, 1)
+        );
         assert!((e.binary.benign_fpr - 0.5).abs() < 1e-12);
         let wo = e.binary_without_infiltration.unwrap();
         assert_eq!(wo.rows, 4);
         assert_eq!(wo.fn_, 0);
-        let hb = e.by_original_label.iter().find(|r| r.label_original == "Heartbleed").unwrap();
+        let hb = e
+            .by_original_label
+            .iter()
+            .find(|r| r.label_original == "Heartbleed")
+            .unwrap();
         assert_eq!((hb.rows, hb.wrong_verdict), (1, 1));
         assert_eq!(e.classes[1].support, 1);
         assert_eq!(e.classes[1].predicted, 2);

@@ -39,7 +39,11 @@ fn csv_field(out: &mut Vec<u8>, s: &str) {
 }
 
 fn top_string(v: &Verdict) -> String {
-    v.top_features.iter().map(|c| format!("{}={:+.3}", c.feature, c.contribution)).collect::<Vec<_>>().join(" ")
+    v.top_features
+        .iter()
+        .map(|c| format!("{}={:+.3}", c.feature, c.contribution))
+        .collect::<Vec<_>>()
+        .join(" ")
 }
 
 /// CSV: the extractor's columns (without Label) followed by Prediction, Attack Score, Is Attack and
@@ -54,9 +58,18 @@ pub struct VerdictCsvWriter<W: Write> {
 
 impl<W: Write> VerdictCsvWriter<W> {
     pub fn new(out: W, layout: Layout) -> Self {
-        let layout = Layout { with_label: false, ..layout };
+        let layout = Layout {
+            with_label: false,
+            ..layout
+        };
         let columns = layout.columns();
-        VerdictCsvWriter { out, layout, columns, line: Vec::with_capacity(1024), wrote_header: false }
+        VerdictCsvWriter {
+            out,
+            layout,
+            columns,
+            line: Vec::with_capacity(1024),
+            wrote_header: false,
+        }
     }
 
     fn header(&mut self) -> std::io::Result<()> {
@@ -88,7 +101,8 @@ impl<W: Write> VerdictSink for VerdictCsvWriter<W> {
         }
         self.line.push(b',');
         csv_field(&mut self.line, &v.label);
-        self.line.extend_from_slice(format!(",{:.6},{},", v.attack_score, v.is_attack).as_bytes());
+        self.line
+            .extend_from_slice(format!(",{:.6},{},", v.attack_score, v.is_attack).as_bytes());
         csv_field(&mut self.line, &top_string(v));
         self.line.push(b'\n');
         self.out.write_all(&self.line)?;
@@ -115,16 +129,29 @@ pub struct VerdictJsonlWriter<W: Write> {
 
 impl<W: Write> VerdictJsonlWriter<W> {
     pub fn new(out: W, layout: Layout) -> Self {
-        let layout = Layout { with_label: false, ..layout };
+        let layout = Layout {
+            with_label: false,
+            ..layout
+        };
         let columns = layout.columns();
-        VerdictJsonlWriter { out, layout, columns, line: Vec::with_capacity(2048) }
+        VerdictJsonlWriter {
+            out,
+            layout,
+            columns,
+            line: Vec::with_capacity(2048),
+        }
     }
 }
 
 fn json_number(out: &mut Vec<u8>, v: f64) {
     if v.is_finite() {
         // serde_json writes the shortest round-trip form.
-        out.extend_from_slice(serde_json::to_string(&v).as_deref().unwrap_or("null").as_bytes());
+        out.extend_from_slice(
+            serde_json::to_string(&v)
+                .as_deref()
+                .unwrap_or("null")
+                .as_bytes(),
+        );
     } else {
         out.extend_from_slice(b"null");
     }
@@ -149,7 +176,9 @@ impl<W: Write> VerdictSink for VerdictJsonlWriter<W> {
                         self.line.extend_from_slice(b"null");
                     }
                 }
-                Column::Meta(MetaColumn::SrcPort) => self.line.extend_from_slice(flow.src_port.to_string().as_bytes()),
+                Column::Meta(MetaColumn::SrcPort) => self
+                    .line
+                    .extend_from_slice(flow.src_port.to_string().as_bytes()),
                 Column::Meta(m) => json_string(&mut self.line, &meta(flow, m)),
             }
         }
@@ -164,7 +193,8 @@ impl<W: Write> VerdictSink for VerdictJsonlWriter<W> {
         json_number(&mut self.line, v.attack_score);
         self.line.push(b',');
         json_string(&mut self.line, a);
-        self.line.extend_from_slice(if v.is_attack { b":true," } else { b":false," });
+        self.line
+            .extend_from_slice(if v.is_attack { b":true," } else { b":false," });
         json_string(&mut self.line, t);
         self.line.extend_from_slice(b":[");
         for (i, c) in v.top_features.iter().enumerate() {
@@ -205,7 +235,11 @@ pub struct DetectionStats {
 
 impl std::fmt::Display for DetectionStats {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let pct = if self.flows == 0 { 0.0 } else { 100.0 * self.attacks as f64 / self.flows as f64 };
+        let pct = if self.flows == 0 {
+            0.0
+        } else {
+            100.0 * self.attacks as f64 / self.flows as f64
+        };
         writeln!(f, "flows classified:  {}", self.flows)?;
         writeln!(f, "attacks:           {} ({pct:.2}%)", self.attacks)?;
         for (l, n) in &self.by_label {
@@ -237,7 +271,14 @@ pub struct Tally<S: VerdictSink> {
 
 impl<S: VerdictSink> Tally<S> {
     pub fn new(inner: S) -> Self {
-        Tally { inner, flows: 0, attacks: 0, by_label: BTreeMap::new(), src: HashMap::new(), dst: HashMap::new() }
+        Tally {
+            inner,
+            flows: 0,
+            attacks: 0,
+            by_label: BTreeMap::new(),
+            src: HashMap::new(),
+            dst: HashMap::new(),
+        }
     }
 
     pub fn stats(&self) -> DetectionStats {

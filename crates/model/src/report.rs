@@ -28,8 +28,12 @@ fn binary_row(name: &str, b: &BinaryMetrics) -> String {
 /// A Markdown summary.
 pub fn markdown(e: &Evaluation) -> String {
     let mut s = String::new();
-    let _ = writeln!(s, "## Evaluation: {} ({} task, {} rows, threshold {:.4})\n", e.name, e.task, e.rows, e.threshold);
-    s.push_str("### Attack vs benign\n\n| rows | n | attacks | precision | recall | F1 | benign FPR | ROC-AUC | PR-AUC |\n|---|---|---|---|---|---|---|---|---|\n");
+    let _ = writeln!(
+        s,
+        "## Evaluation: {} ({} task, {} rows, threshold {:.4})\n",
+        e.name, e.task, e.rows, e.threshold
+    );
+    s.push_str("### Attack vs benign\n\n| subset | rows | attacks | precision | recall | F1 | benign FPR | ROC-AUC | PR-AUC |\n|---|---|---|---|---|---|---|---|---|\n");
     s.push_str(&binary_row("all", &e.binary));
     if let Some(b) = &e.binary_without_infiltration {
         s.push_str(&binary_row("without Infiltration", b));
@@ -46,7 +50,11 @@ pub fn markdown(e: &Evaluation) -> String {
     );
     s.push_str("### Per class\n\n| class | precision | recall | F1 | support | predicted |\n|---|---|---|---|---|---|\n");
     for c in &e.classes {
-        let _ = writeln!(s, "| {} | {:.4} | {:.4} | {:.4} | {} | {} |", c.label, c.precision, c.recall, c.f1, c.support, c.predicted);
+        let _ = writeln!(
+            s,
+            "| {} | {:.4} | {:.4} | {:.4} | {} | {} |",
+            c.label, c.precision, c.recall, c.f1, c.support, c.predicted
+        );
     }
     let _ = writeln!(
         s,
@@ -61,7 +69,11 @@ pub fn markdown(e: &Evaluation) -> String {
         s.push_str("\n|---|---|---|---|---|---|\n");
     }
     for r in &e.by_original_label {
-        let _ = write!(s, "| {} | {} | {} | {} | {} | {:.4} |", r.label_original, r.label, r.category, r.rows, r.wrong_verdict, r.miss_rate);
+        let _ = write!(
+            s,
+            "| {} | {} | {} | {} | {} | {:.4} |",
+            r.label_original, r.label, r.category, r.rows, r.wrong_verdict, r.miss_rate
+        );
         if let Some(w) = r.wrong_label {
             let _ = write!(s, " {w} |");
         }
@@ -74,7 +86,11 @@ pub fn markdown(e: &Evaluation) -> String {
     s.push_str("\n|---|");
     s.push_str(&"---|".repeat(e.confusion.predicted_labels.len()));
     s.push('\n');
-    let rows: Vec<&String> = if e.task == crate::model::Task::Binary { e.confusion.predicted_labels.iter().collect() } else { e.confusion.true_labels.iter().collect() };
+    let rows: Vec<&String> = if e.task == crate::model::Task::Binary {
+        e.confusion.predicted_labels.iter().collect()
+    } else {
+        e.confusion.true_labels.iter().collect()
+    };
     for (i, l) in rows.iter().enumerate() {
         let _ = write!(s, "| {l} |");
         for v in &e.confusion.counts[i] {
@@ -103,15 +119,35 @@ pub fn pr_curve_svg(e: &Evaluation) -> Result<String> {
             .y_label_area_size(50)
             .build_cartesian_2d(0.0f64..1.0f64, 0.0f64..1.02f64)
             .map_err(plot_err)?;
-        chart.configure_mesh().x_desc("recall").y_desc("precision").draw().map_err(plot_err)?;
-        chart.draw_series(LineSeries::new(e.pr_curve.iter().copied(), BLUE.stroke_width(2))).map_err(plot_err)?;
+        chart
+            .configure_mesh()
+            .x_desc("recall")
+            .y_desc("precision")
+            .draw()
+            .map_err(plot_err)?;
+        chart
+            .draw_series(LineSeries::new(
+                e.pr_curve.iter().copied(),
+                BLUE.stroke_width(2),
+            ))
+            .map_err(plot_err)?;
         let b = &e.binary;
         chart
-            .draw_series(std::iter::once(Circle::new((b.recall, b.precision), 5, RED.filled())))
+            .draw_series(std::iter::once(Circle::new(
+                (b.recall, b.precision),
+                5,
+                RED.filled(),
+            )))
             .map_err(plot_err)?
             .label(format!("threshold {:.3}", e.threshold))
             .legend(|(x, y)| Circle::new((x, y), 4, RED.filled()));
-        chart.configure_series_labels().border_style(BLACK).background_style(WHITE.mix(0.8)).position(SeriesLabelPosition::LowerLeft).draw().map_err(plot_err)?;
+        chart
+            .configure_series_labels()
+            .border_style(BLACK)
+            .background_style(WHITE.mix(0.8))
+            .position(SeriesLabelPosition::LowerLeft)
+            .draw()
+            .map_err(plot_err)?;
         root.present().map_err(plot_err)?;
     }
     Ok(svg)
@@ -120,7 +156,11 @@ pub fn pr_curve_svg(e: &Evaluation) -> Result<String> {
 /// The confusion matrix as an SVG heat map, colour = share of the true row.
 pub fn confusion_svg(e: &Evaluation) -> Result<String> {
     let c = &e.confusion;
-    let true_labels: Vec<String> = if e.task == crate::model::Task::Binary { c.predicted_labels.clone() } else { c.true_labels.clone() };
+    let true_labels: Vec<String> = if e.task == crate::model::Task::Binary {
+        c.predicted_labels.clone()
+    } else {
+        c.true_labels.clone()
+    };
     let (nr, nc) = (true_labels.len(), c.predicted_labels.len());
     let cell = if nr.max(nc) > 20 { 22 } else { 40 };
     let left = 190;
@@ -135,28 +175,55 @@ pub fn confusion_svg(e: &Evaluation) -> Result<String> {
         let small = ("sans-serif", if cell < 30 { 9 } else { 11 }).into_font();
         for (i, l) in true_labels.iter().enumerate() {
             let y = (top + i * cell + cell / 2) as i32;
-            root.draw(&Text::new(truncate(l, 28), (6, y - 6), font.clone())).map_err(plot_err)?;
+            root.draw(&Text::new(truncate(l, 28), (6, y - 6), font.clone()))
+                .map_err(plot_err)?;
         }
         for (j, l) in c.predicted_labels.iter().enumerate() {
             let x = (left + j * cell + cell / 2) as i32;
             let style = font.clone().transform(FontTransform::Rotate270);
-            root.draw(&Text::new(truncate(l, 24), (x - 6, top as i32 - 6), style)).map_err(plot_err)?;
+            root.draw(&Text::new(truncate(l, 24), (x - 6, top as i32 - 6), style))
+                .map_err(plot_err)?;
         }
         for i in 0..nr {
             let row = &c.counts[i];
             let total: u64 = row.iter().sum();
             for (j, &v) in row.iter().enumerate() {
-                let share = if total == 0 { 0.0 } else { v as f64 / total as f64 };
-                let color = if i == j {
-                    RGBColor(255 - (share * 200.0) as u8, 255 - (share * 90.0) as u8, 255 - (share * 200.0) as u8)
+                let share = if total == 0 {
+                    0.0
                 } else {
-                    RGBColor(255, 255 - (share * 200.0) as u8, 255 - (share * 200.0) as u8)
+                    v as f64 / total as f64
+                };
+                let color = if i == j {
+                    RGBColor(
+                        255 - (share * 200.0) as u8,
+                        255 - (share * 90.0) as u8,
+                        255 - (share * 200.0) as u8,
+                    )
+                } else {
+                    RGBColor(
+                        255,
+                        255 - (share * 200.0) as u8,
+                        255 - (share * 200.0) as u8,
+                    )
                 };
                 let (x0, y0) = ((left + j * cell) as i32, (top + i * cell) as i32);
-                root.draw(&Rectangle::new([(x0, y0), (x0 + cell as i32, y0 + cell as i32)], color.filled())).map_err(plot_err)?;
-                root.draw(&Rectangle::new([(x0, y0), (x0 + cell as i32, y0 + cell as i32)], RGBColor(200, 200, 200))).map_err(plot_err)?;
+                root.draw(&Rectangle::new(
+                    [(x0, y0), (x0 + cell as i32, y0 + cell as i32)],
+                    color.filled(),
+                ))
+                .map_err(plot_err)?;
+                root.draw(&Rectangle::new(
+                    [(x0, y0), (x0 + cell as i32, y0 + cell as i32)],
+                    RGBColor(200, 200, 200),
+                ))
+                .map_err(plot_err)?;
                 if v > 0 {
-                    root.draw(&Text::new(compact(v), (x0 + 3, y0 + cell as i32 / 2 - 5), small.clone())).map_err(plot_err)?;
+                    root.draw(&Text::new(
+                        compact(v),
+                        (x0 + 3, y0 + cell as i32 / 2 - 5),
+                        small.clone(),
+                    ))
+                    .map_err(plot_err)?;
                 }
             }
         }
@@ -182,7 +249,10 @@ fn compact(v: u64) -> String {
 }
 
 fn html_escape(s: &str) -> String {
-    s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
 }
 
 /// Minimal Markdown table → HTML conversion for the report body (tables, headings, paragraphs).
@@ -246,7 +316,9 @@ th{{background:#f3f3f3}}td:first-child,th:first-child{{text-align:left}}.charts{
 
 /// The evaluation as pretty JSON.
 pub fn json(e: &Evaluation) -> Result<String> {
-    serde_json::to_string_pretty(e).map(|s| s + "\n").map_err(|e| ModelError::Report(e.to_string()))
+    serde_json::to_string_pretty(e)
+        .map(|s| s + "\n")
+        .map_err(|e| ModelError::Report(e.to_string()))
 }
 
 /// Write `PREFIX.json`, `PREFIX.md` and `PREFIX.html`; returns the paths.
@@ -256,7 +328,11 @@ pub fn write_all(e: &Evaluation, prefix: &Path, title: &str) -> Result<Vec<PathB
         p.push(ext);
         PathBuf::from(p)
     };
-    let out = [(with(".json"), json(e)?), (with(".md"), markdown(e)), (with(".html"), html(e, title)?)];
+    let out = [
+        (with(".json"), json(e)?),
+        (with(".md"), markdown(e)),
+        (with(".html"), html(e, title)?),
+    ];
     for (p, s) in &out {
         std::fs::write(p, s).map_err(|e| ModelError::io(p, e))?;
     }

@@ -2,7 +2,10 @@
 //! minority upsampling, class weights, fitting with early stopping on val, threshold choice and
 //! evaluation on val and test.
 
-use crate::bundle::{self, DatasetInfo, LabelInfo, Manifest, Preprocessing, Threshold, FORMAT_VERSION, MISSING_VALUE_POLICY};
+use crate::bundle::{
+    self, DatasetInfo, LabelInfo, Manifest, Preprocessing, Threshold, FORMAT_VERSION,
+    MISSING_VALUE_POLICY,
+};
 use crate::data::{self, Table};
 use crate::error::{ModelError, Result};
 use crate::gbdt::{GbdtModel, GbdtParams, ValidGbdtParams};
@@ -41,7 +44,13 @@ impl Splits {
             )));
         }
         let opt = |name: &str| Some(dir.join(name)).filter(|p| p.is_file());
-        Ok(Splits { dir: dir.to_path_buf(), train, val: opt("val.parquet"), test: opt("test.parquet"), card: opt("card.json") })
+        Ok(Splits {
+            dir: dir.to_path_buf(),
+            train,
+            val: opt("val.parquet"),
+            test: opt("test.parquet"),
+            card: opt("card.json"),
+        })
     }
 }
 
@@ -102,14 +111,24 @@ pub struct Trained {
 pub type Log<'a> = &'a mut dyn FnMut(&str);
 
 /// Train on `splits` as configured.
-pub fn train(splits: &Splits, cfg: &TrainConfig, ctl: &mut FitControl, log: Log) -> Result<Trained> {
+pub fn train(
+    splits: &Splits,
+    cfg: &TrainConfig,
+    ctl: &mut FitControl,
+    log: Log,
+) -> Result<Trained> {
     let params: ValidGbdtParams = cfg.params.clone().check()?;
     if !(cfg.target_recall > 0.0 && cfg.target_recall <= 1.0) {
-        return Err(ModelError::Params(format!("target recall must be in (0, 1], got {}", cfg.target_recall)));
+        return Err(ModelError::Params(format!(
+            "target recall must be in (0, 1], got {}",
+            cfg.target_recall
+        )));
     }
     if let ThresholdChoice::Fixed(t) = cfg.threshold {
         if !(0.0..=1.0).contains(&t) {
-            return Err(ModelError::Params(format!("threshold must be in [0, 1], got {t}")));
+            return Err(ModelError::Params(format!(
+                "threshold must be in [0, 1], got {t}"
+            )));
         }
     }
     let schema = data::read_schema(&splits.train)?;
@@ -118,98 +137,209 @@ pub fn train(splits: &Splits, cfg: &TrainConfig, ctl: &mut FitControl, log: Log)
     let all = data::mode_feature_names(mode);
     for e in &cfg.exclude {
         if e != "timestamp" && data::feature_for(e, mode).is_none() {
-            return Err(ModelError::Params(format!("--exclude: `{e}` is not a {mode}-mode feature name")));
+            return Err(ModelError::Params(format!(
+                "--exclude: `{e}` is not a {mode}-mode feature name"
+            )));
         }
     }
-    let excluded: Vec<String> = cfg.exclude.iter().filter(|e| all.contains(e)).cloned().collect();
-    let candidates: Vec<String> = schema.features.iter().filter(|f| !excluded.contains(f)).cloned().collect();
-    log(&format!("loading {} ({} rows, {} mode, {} candidate features)", splits.train.display(), schema.n_rows, mode, candidates.len()));
+    let excluded: Vec<String> = cfg
+        .exclude
+        .iter()
+        .filter(|e| all.contains(e))
+        .cloned()
+        .collect();
+    let candidates: Vec<String> = schema
+        .features
+        .iter()
+        .filter(|f| !excluded.contains(f))
+        .cloned()
+        .collect();
+    log(&format!(
+        "loading {} ({} rows, {} mode, {} candidate features)",
+        splits.train.display(),
+        schema.n_rows,
+        mode,
+        candidates.len()
+    ));
     let train_full = data::load(&splits.train, &candidates)?;
     if train_full.n_rows == 0 {
-        return Err(ModelError::Data(format!("{} has no rows", splits.train.display())));
+        return Err(ModelError::Data(format!(
+            "{} has no rows",
+            splits.train.display()
+        )));
     }
     // Step 2: drop features constant on train.
     let (keep, dropped_constant) = non_constant_columns(&train_full);
     if keep.is_empty() {
-        return Err(ModelError::Data("every feature is constant on the training split".into()));
+        return Err(ModelError::Data(
+            "every feature is constant on the training split".into(),
+        ));
     }
     let mut train_t = train_full.select_features(&keep);
     drop(train_full);
     let features = train_t.feature_names.clone();
-    log(&format!("{} features kept; excluded: [{}]; constant on train: [{}]", features.len(), excluded.join(", "), dropped_constant.join(", ")));
+    log(&format!(
+        "{} features kept; excluded: [{}]; constant on train: [{}]",
+        features.len(),
+        excluded.join(", "),
+        dropped_constant.join(", ")
+    ));
 
     // Labels.
     let labels = label_infos(&train_t, cfg.task);
     if !labels.iter().any(|l| l.is_attack) || !labels.iter().any(|l| !l.is_attack) {
-        return Err(ModelError::Data("the training split needs both benign and attack rows".into()));
+        return Err(ModelError::Data(
+            "the training split needs both benign and attack rows".into(),
+        ));
     }
     // Minority upsampling by canonical label.
     if let Some(min) = cfg.min_samples_per_label {
         let before = train_t.n_rows;
         train_t = upsample(&train_t, min, cfg.seed);
-        log(&format!("upsampled labels with fewer than {min} rows: {before} → {} rows", train_t.n_rows));
+        log(&format!(
+            "upsampled labels with fewer than {min} rows: {before} → {} rows",
+            train_t.n_rows
+        ));
     }
     let y = encode(&train_t, cfg.task, &labels);
-    let y_train: Vec<u32> = y.iter().map(|c| c.expect("train labels are all known") as u32).collect();
+    let y_train: Vec<u32> = y
+        .iter()
+        .map(|c| c.expect("train labels are all known") as u32)
+        .collect();
     let k = labels.len();
     let mut counts = vec![0u64; k];
     y_train.iter().for_each(|&c| counts[c as usize] += 1);
-    let labels: Vec<LabelInfo> = labels.into_iter().zip(&counts).map(|(l, &n)| LabelInfo { train_rows: n, ..l }).collect();
+    let labels: Vec<LabelInfo> = labels
+        .into_iter()
+        .zip(&counts)
+        .map(|(l, &n)| LabelInfo { train_rows: n, ..l })
+        .collect();
     let class_weights: Option<Vec<f64>> = match cfg.class_weights {
         ClassWeights::InverseFrequency => {
             let n = y_train.len() as f64;
-            Some(counts.iter().map(|&c| if c == 0 { 0.0 } else { n / (k as f64 * c as f64) }).collect())
+            Some(
+                counts
+                    .iter()
+                    .map(|&c| {
+                        if c == 0 {
+                            0.0
+                        } else {
+                            n / (k as f64 * c as f64)
+                        }
+                    })
+                    .collect(),
+            )
         }
         ClassWeights::None => None,
     };
-    let weights: Option<Vec<f32>> = class_weights.as_ref().map(|w| y_train.iter().map(|&c| w[c as usize] as f32).collect());
+    let weights: Option<Vec<f32>> = class_weights
+        .as_ref()
+        .map(|w| y_train.iter().map(|&c| w[c as usize] as f32).collect());
 
     // Validation rows for early stopping (rows of labels the model does not know are left out).
-    let val_t = splits.val.as_ref().map(|p| load_checked(p, mode, &features)).transpose()?;
+    let val_t = splits
+        .val
+        .as_ref()
+        .map(|p| load_checked(p, mode, &features))
+        .transpose()?;
     let val_fit = val_t.as_ref().and_then(|v| {
         let y = encode(v, cfg.task, &labels);
         let rows: Vec<usize> = (0..v.n_rows).filter(|&i| y[i].is_some()).collect();
         (!rows.is_empty()).then(|| {
-            let x: Vec<f64> = rows.iter().flat_map(|&r| v.row(r).iter().copied()).collect();
-            let y: Vec<u32> = rows.iter().map(|&r| y[r].expect("filtered") as u32).collect();
+            let x: Vec<f64> = rows
+                .iter()
+                .flat_map(|&r| v.row(r).iter().copied())
+                .collect();
+            let y: Vec<u32> = rows
+                .iter()
+                .map(|&r| y[r].expect("filtered") as u32)
+                .collect();
             (x, y)
         })
     });
-    let train_set = TrainSet { x: &train_t.x, feature_names: &features, y: &y_train, weights: weights.as_deref(), n_classes: k };
-    let val_set = val_fit.as_ref().map(|(x, y)| TrainSet { x, feature_names: &features, y, weights: None, n_classes: k });
+    let train_set = TrainSet {
+        x: &train_t.x,
+        feature_names: &features,
+        y: &y_train,
+        weights: weights.as_deref(),
+        n_classes: k,
+    };
+    let val_set = val_fit.as_ref().map(|(x, y)| TrainSet {
+        x,
+        feature_names: &features,
+        y,
+        weights: None,
+        n_classes: k,
+    });
     log(&format!(
         "training {} GBDT on {} rows × {} features ({} classes){}",
         cfg.task,
         train_set.n_rows(),
         features.len(),
         k,
-        val_set.as_ref().map_or(String::new(), |v| format!(", early stopping on {} val rows", v.n_rows()))
+        val_set.as_ref().map_or(String::new(), |v| format!(
+            ", early stopping on {} val rows",
+            v.n_rows()
+        ))
     ));
     let (model, fit) = params.fit(&train_set, val_set.as_ref(), ctl)?;
     drop(train_t);
 
     // Threshold.
-    let mut rule = DecisionRule { task: cfg.task, is_attack: labels.iter().map(|l| l.is_attack).collect(), threshold: 0.5 };
+    let mut rule = DecisionRule {
+        task: cfg.task,
+        is_attack: labels.iter().map(|l| l.is_attack).collect(),
+        threshold: 0.5,
+    };
     let label_names: Vec<String> = labels.iter().map(|l| l.name.clone()).collect();
     let val_probs = val_t.as_ref().map(|v| predict(&model, v)).transpose()?;
     let threshold = match cfg.threshold {
-        ThresholdChoice::Fixed(t) => Threshold { value: t, rule: if t == 0.5 { "default 0.5".into() } else { "user".into() } },
+        ThresholdChoice::Fixed(t) => Threshold {
+            value: t,
+            rule: if t == 0.5 {
+                "default 0.5".into()
+            } else {
+                "user".into()
+            },
+        },
         ThresholdChoice::TargetRecallOnVal => {
             let (v, p) = match (&val_t, &val_probs) {
                 (Some(v), Some(p)) => (v, p),
-                _ => return Err(ModelError::Data("--threshold target-recall needs a val split".into())),
+                _ => {
+                    return Err(ModelError::Data(
+                        "--threshold target-recall needs a val split".into(),
+                    ))
+                }
             };
             let scores: Vec<f64> = p.chunks_exact(k).map(|r| rule.attack_score(r)).collect();
             match metrics::threshold_for_recall(&scores, &v.is_attack, cfg.target_recall) {
-                Some(t) => Threshold { value: t, rule: format!("largest threshold with recall ≥ {} on val", cfg.target_recall) },
-                None => return Err(ModelError::Data("val has no attack rows to choose a threshold on".into())),
+                Some(t) => Threshold {
+                    value: t,
+                    rule: format!(
+                        "largest threshold with recall ≥ {} on val",
+                        cfg.target_recall
+                    ),
+                },
+                None => {
+                    return Err(ModelError::Data(
+                        "val has no attack rows to choose a threshold on".into(),
+                    ))
+                }
             }
         }
     };
     rule.threshold = threshold.value;
 
     let val = match (&val_t, &val_probs) {
-        (Some(v), Some(p)) => Some(evaluate_probs("val", &rule, &label_names, p, v, cfg.task, cfg.target_recall)),
+        (Some(v), Some(p)) => Some(evaluate_probs(
+            "val",
+            &rule,
+            &label_names,
+            p,
+            v,
+            cfg.task,
+            cfg.target_recall,
+        )),
         _ => None,
     };
     drop(val_probs);
@@ -219,7 +349,15 @@ pub fn train(splits: &Splits, cfg: &TrainConfig, ctl: &mut FitControl, log: Log)
             let t = load_checked(p, mode, &features)?;
             test_rows = t.n_rows as u64;
             let probs = predict(&model, &t)?;
-            Some(evaluate_probs("test", &rule, &label_names, &probs, &t, cfg.task, cfg.target_recall))
+            Some(evaluate_probs(
+                "test",
+                &rule,
+                &label_names,
+                &probs,
+                &t,
+                cfg.task,
+                cfg.target_recall,
+            ))
         }
         None => {
             test_rows = 0;
@@ -234,7 +372,10 @@ pub fn train(splits: &Splits, cfg: &TrainConfig, ctl: &mut FitControl, log: Log)
     let card_sha256 = splits.card.as_ref().map(|p| sha256_file(p)).transpose()?;
     let mut parameters = model.parameters();
     if let serde_json::Value::Object(m) = &mut parameters {
-        m.insert("lightgbm".into(), serde_json::Value::String(params.lightgbm_string(k)));
+        m.insert(
+            "lightgbm".into(),
+            serde_json::Value::String(params.lightgbm_string(k)),
+        );
     }
     let manifest = Manifest {
         format_version: FORMAT_VERSION,
@@ -265,14 +406,23 @@ pub fn train(splits: &Splits, cfg: &TrainConfig, ctl: &mut FitControl, log: Log)
         versions: bundle::versions(),
         created_at: bundle::now_rfc3339(),
     };
-    Ok(Trained { model, manifest, fit, val, test })
+    Ok(Trained {
+        model,
+        manifest,
+        fit,
+        val,
+        test,
+    })
 }
 
 /// Load a split for an existing model: same mode, the model's features in its order.
 pub fn load_checked(path: &Path, mode: Mode, features: &[String]) -> Result<Table> {
     let s = data::read_schema(path)?;
     if s.mode != mode {
-        return Err(ModelError::ModeMismatch { model: mode.to_string(), input: s.mode.to_string() });
+        return Err(ModelError::ModeMismatch {
+            model: mode.to_string(),
+            input: s.mode.to_string(),
+        });
     }
     data::load(path, features)
 }
@@ -285,17 +435,36 @@ pub fn predict(model: &dyn Classifier, t: &Table) -> Result<Vec<f64>> {
 }
 
 /// Evaluate probabilities against a table's labels.
-pub fn evaluate_probs(name: &str, rule: &DecisionRule, labels: &[String], probs: &[f64], t: &Table, task: Task, target_recall: f64) -> Evaluation {
+pub fn evaluate_probs(
+    name: &str,
+    rule: &DecisionRule,
+    labels: &[String],
+    probs: &[f64],
+    t: &Table,
+    task: Task,
+    target_recall: f64,
+) -> Evaluation {
     let infos: Vec<LabelInfo> = labels
         .iter()
         .zip(&rule.is_attack)
-        .map(|(n, &a)| LabelInfo { name: n.clone(), category: String::new(), is_attack: a, train_rows: 0 })
+        .map(|(n, &a)| LabelInfo {
+            name: n.clone(),
+            category: String::new(),
+            is_attack: a,
+            train_rows: 0,
+        })
         .collect();
     let class = encode(t, task, &infos);
     let label: Vec<&str> = (0..t.n_rows).map(|i| t.label.get(i)).collect();
     let label_original: Vec<&str> = (0..t.n_rows).map(|i| t.label_original.get(i)).collect();
     let category: Vec<&str> = (0..t.n_rows).map(|i| t.category.get(i)).collect();
-    let truth = Truth { class: &class, is_attack: &t.is_attack, label: &label, label_original: &label_original, category: &category };
+    let truth = Truth {
+        class: &class,
+        is_attack: &t.is_attack,
+        label: &label,
+        label_original: &label_original,
+        category: &category,
+    };
     metrics::evaluate(name, rule, labels, probs, &truth, target_recall)
 }
 
@@ -324,7 +493,10 @@ fn non_constant_columns(t: &Table) -> (Vec<usize>, Vec<String>) {
         for r in 1..t.n_rows {
             let row = t.row(r);
             for c in 0..nf {
-                if !varies[c] && row[c].to_bits() != first[c].to_bits() && !(row[c].is_nan() && first[c].is_nan()) {
+                if !varies[c]
+                    && row[c].to_bits() != first[c].to_bits()
+                    && !(row[c].is_nan() && first[c].is_nan())
+                {
                     varies[c] = true;
                 }
             }
@@ -334,7 +506,10 @@ fn non_constant_columns(t: &Table) -> (Vec<usize>, Vec<String>) {
         }
     }
     let keep = (0..nf).filter(|&c| varies[c]).collect();
-    let dropped = (0..nf).filter(|&c| !varies[c]).map(|c| t.feature_names[c].clone()).collect();
+    let dropped = (0..nf)
+        .filter(|&c| !varies[c])
+        .map(|c| t.feature_names[c].clone())
+        .collect();
     (keep, dropped)
 }
 
@@ -343,17 +518,33 @@ fn non_constant_columns(t: &Table) -> (Vec<usize>, Vec<String>) {
 fn label_infos(t: &Table, task: Task) -> Vec<LabelInfo> {
     match task {
         Task::Binary => vec![
-            LabelInfo { name: BENIGN.into(), category: BENIGN.into(), is_attack: false, train_rows: 0 },
-            LabelInfo { name: ATTACK.into(), category: ATTACK.into(), is_attack: true, train_rows: 0 },
+            LabelInfo {
+                name: BENIGN.into(),
+                category: BENIGN.into(),
+                is_attack: false,
+                train_rows: 0,
+            },
+            LabelInfo {
+                name: ATTACK.into(),
+                category: ATTACK.into(),
+                is_attack: true,
+                train_rows: 0,
+            },
         ],
         Task::Multiclass => {
             let mut seen: BTreeMap<&str, (String, bool)> = BTreeMap::new();
             for i in 0..t.n_rows {
-                seen.entry(t.label.get(i)).or_insert_with(|| (t.category.get(i).to_string(), t.is_attack[i]));
+                seen.entry(t.label.get(i))
+                    .or_insert_with(|| (t.category.get(i).to_string(), t.is_attack[i]));
             }
             let mut v: Vec<LabelInfo> = seen
                 .into_iter()
-                .map(|(n, (category, is_attack))| LabelInfo { name: n.to_string(), category, is_attack, train_rows: 0 })
+                .map(|(n, (category, is_attack))| LabelInfo {
+                    name: n.to_string(),
+                    category,
+                    is_attack,
+                    train_rows: 0,
+                })
                 .collect();
             v.sort_by(|a, b| (a.is_attack, &a.name).cmp(&(b.is_attack, &b.name)));
             v
@@ -366,8 +557,17 @@ fn encode(t: &Table, task: Task, labels: &[LabelInfo]) -> Vec<Option<usize>> {
     match task {
         Task::Binary => t.is_attack.iter().map(|&a| Some(a as usize)).collect(),
         Task::Multiclass => {
-            let index: HashMap<&str, usize> = labels.iter().enumerate().map(|(i, l)| (l.name.as_str(), i)).collect();
-            let by_id: Vec<Option<usize>> = t.label.names.iter().map(|n| index.get(n.as_str()).copied()).collect();
+            let index: HashMap<&str, usize> = labels
+                .iter()
+                .enumerate()
+                .map(|(i, l)| (l.name.as_str(), i))
+                .collect();
+            let by_id: Vec<Option<usize>> = t
+                .label
+                .names
+                .iter()
+                .map(|n| index.get(n.as_str()).copied())
+                .collect();
             t.label.ids.iter().map(|&id| by_id[id as usize]).collect()
         }
     }
@@ -415,7 +615,9 @@ mod tests {
             mode: Mode::Corrected,
             feature_names: vec!["a".into(), "b".into(), "c".into()],
             n_rows: n,
-            x: (0..n).flat_map(|i| [i as f64, 1.0, if i == 0 { f64::NAN } else { 2.0 }]).collect(),
+            x: (0..n)
+                .flat_map(|i| [i as f64, 1.0, if i == 0 { f64::NAN } else { 2.0 }])
+                .collect(),
             label: label.clone(),
             label_original: label.clone(),
             category: label,
@@ -436,7 +638,9 @@ mod tests {
         let t = table(&["Benign", "Benign", "Benign", "Heartbleed"]);
         let u = upsample(&t, 3, 1);
         assert_eq!(u.n_rows, 6);
-        let hb = (0..u.n_rows).filter(|&i| u.label.get(i) == "Heartbleed").count();
+        let hb = (0..u.n_rows)
+            .filter(|&i| u.label.get(i) == "Heartbleed")
+            .count();
         assert_eq!(hb, 3);
         let infos = label_infos(&u, Task::Multiclass);
         assert_eq!(infos[0].name, "Benign");

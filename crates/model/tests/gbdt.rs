@@ -6,12 +6,22 @@ use common::{synth, write_splits};
 use mlids_flow::{Feature, FlowRecord, Mode};
 use mlids_model::bundle::{Bundle, MANIFEST_FILE};
 use mlids_model::train::{self, Splits, ThresholdChoice, TrainConfig};
-use mlids_model::{Classifier, Detector, Fit, FitControl, FlatForest, GbdtParams, ModelError, ParamGuard, Task, TrainSet};
+use mlids_model::{
+    Classifier, Detector, Fit, FitControl, FlatForest, GbdtParams, ModelError, ParamGuard, Task,
+    TrainSet,
+};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
 fn small_params() -> GbdtParams {
-    GbdtParams { num_iterations: 60, num_leaves: 15, min_data_in_leaf: 5, num_threads: 2, train_metric: false, ..Default::default() }
+    GbdtParams {
+        num_iterations: 60,
+        num_leaves: 15,
+        min_data_in_leaf: 5,
+        num_threads: 2,
+        train_metric: false,
+        ..Default::default()
+    }
 }
 
 /// Compare two prediction vectors to 1e-9 relative.
@@ -20,10 +30,16 @@ fn assert_close(ours: &[f64], theirs: &[f64], what: &str) {
     let mut worst = 0.0f64;
     for (i, (a, b)) in ours.iter().zip(theirs).enumerate() {
         let rel = (a - b).abs() / b.abs().max(1e-300);
-        assert!(rel <= 1e-9 || (a - b).abs() <= 1e-15, "{what}: row value {i}: ours {a} LightGBM {b} (rel {rel:e})");
+        assert!(
+            rel <= 1e-9 || (a - b).abs() <= 1e-15,
+            "{what}: row value {i}: ours {a} LightGBM {b} (rel {rel:e})"
+        );
         worst = worst.max(rel);
     }
-    eprintln!("{what}: {} values, worst relative difference {worst:e}", ours.len());
+    eprintln!(
+        "{what}: {} values, worst relative difference {worst:e}",
+        ours.len()
+    );
 }
 
 /// Rows with extra missing values, zeros, tiny values and infinities mixed in.
@@ -63,7 +79,13 @@ fn fit_and_compare(extra: &[(&str, toml::Value)], n_classes: usize, what: &str) 
         params.extra.insert(k.to_string(), v.clone());
     }
     let checked = params.check().unwrap();
-    let set = TrainSet { x: &s.x, feature_names: &s.features, y: &y, weights: None, n_classes };
+    let set = TrainSet {
+        x: &s.x,
+        feature_names: &s.features,
+        y: &y,
+        weights: None,
+        n_classes,
+    };
     let (model, _) = checked.fit(&set, None, &mut FitControl::default()).unwrap();
     let booster = lightgbm3::Booster::from_string(model.text()).unwrap();
     let rows = probe_rows(&s, nf, 5000);
@@ -90,12 +112,20 @@ fn flat_predictor_matches_lightgbm_binary_nan_missing() {
 
 #[test]
 fn flat_predictor_matches_lightgbm_zero_as_missing() {
-    fit_and_compare(&[("zero_as_missing", toml::Value::Boolean(true))], 2, "binary zero_as_missing");
+    fit_and_compare(
+        &[("zero_as_missing", toml::Value::Boolean(true))],
+        2,
+        "binary zero_as_missing",
+    );
 }
 
 #[test]
 fn flat_predictor_matches_lightgbm_without_missing_handling() {
-    fit_and_compare(&[("use_missing", toml::Value::Boolean(false))], 2, "binary use_missing=false");
+    fit_and_compare(
+        &[("use_missing", toml::Value::Boolean(false))],
+        2,
+        "binary use_missing=false",
+    );
 }
 
 #[test]
@@ -106,7 +136,11 @@ fn flat_predictor_matches_lightgbm_multiclass() {
 #[test]
 fn flat_predictor_matches_lightgbm_with_bagging_and_depth_limit() {
     fit_and_compare(
-        &[("bagging_fraction", toml::Value::Float(0.7)), ("bagging_freq", toml::Value::Integer(1)), ("max_depth", toml::Value::Integer(4))],
+        &[
+            ("bagging_fraction", toml::Value::Float(0.7)),
+            ("bagging_freq", toml::Value::Integer(1)),
+            ("max_depth", toml::Value::Integer(4)),
+        ],
         2,
         "binary with bagging",
     );
@@ -116,11 +150,19 @@ fn train_synthetic(task: Task, dir: &std::path::Path) -> train::Trained {
     let s = synth(8000, 10, 6, 11);
     write_splits(dir, &s);
     let splits = Splits::in_dir(dir).unwrap();
-    let cfg = TrainConfig { task, params: small_params(), min_samples_per_label: Some(20), ..Default::default() };
+    let cfg = TrainConfig {
+        task,
+        params: small_params(),
+        min_samples_per_label: Some(20),
+        ..Default::default()
+    };
     let mut lines = Vec::new();
     let mut log = |m: &str| lines.push(m.to_string());
     let mut iterations = 0;
-    let mut ctl = FitControl { stop: None, on_iteration: Some(Box::new(|_r| iterations += 1)) };
+    let mut ctl = FitControl {
+        stop: None,
+        on_iteration: Some(Box::new(|_r| iterations += 1)),
+    };
     let t = train::train(&splits, &cfg, &mut ctl, &mut log).unwrap();
     drop(ctl);
     assert!(iterations > 0);
@@ -150,7 +192,12 @@ fn multiclass_with_tiny_classes() {
     let names = t.manifest.label_names();
     assert_eq!(names[0], "Benign");
     assert!(names.contains(&"Heartbleed".to_string()), "{names:?}");
-    let hb = t.manifest.labels.iter().find(|l| l.name == "Heartbleed").unwrap();
+    let hb = t
+        .manifest
+        .labels
+        .iter()
+        .find(|l| l.name == "Heartbleed")
+        .unwrap();
     assert_eq!(hb.train_rows, 20, "6 rows upsampled to the floor of 20");
     let test = t.test.as_ref().unwrap();
     assert!(test.macro_f1 > 0.6, "macro F1 {}", test.macro_f1);
@@ -171,8 +218,18 @@ fn interrupt_keeps_the_best_model_so_far() {
             }
         })),
     };
-    let set = TrainSet { x: &s.x, feature_names: &s.features, y: &y, weights: None, n_classes: 2 };
-    let (model, summary) = small_params().check().unwrap().fit(&set, Some(&set), &mut ctl).unwrap();
+    let set = TrainSet {
+        x: &s.x,
+        feature_names: &s.features,
+        y: &y,
+        weights: None,
+        n_classes: 2,
+    };
+    let (model, summary) = small_params()
+        .check()
+        .unwrap()
+        .fit(&set, Some(&set), &mut ctl)
+        .unwrap();
     assert_eq!(summary.stop_reason, mlids_model::StopReason::Interrupted);
     assert_eq!(summary.iterations_run, 5);
     assert!(summary.best_iteration <= 5);
@@ -181,12 +238,22 @@ fn interrupt_keeps_the_best_model_so_far() {
 
 #[test]
 fn params_are_checked() {
-    let bad = GbdtParams { learning_rate: 0.0, ..Default::default() };
+    let bad = GbdtParams {
+        learning_rate: 0.0,
+        ..Default::default()
+    };
     assert!(matches!(bad.check(), Err(ModelError::Params(_))));
     let mut reserved = GbdtParams::default();
-    reserved.extra.insert("objective".into(), toml::Value::String("regression".into()));
-    assert!(reserved.check().unwrap_err().to_string().contains("objective"));
-    let p = GbdtParams::from_toml_str("num_leaves = 7\n[lightgbm]\nmin_gain_to_split = 0.5\n").unwrap();
+    reserved
+        .extra
+        .insert("objective".into(), toml::Value::String("regression".into()));
+    assert!(reserved
+        .check()
+        .unwrap_err()
+        .to_string()
+        .contains("objective"));
+    let p =
+        GbdtParams::from_toml_str("num_leaves = 7\n[lightgbm]\nmin_gain_to_split = 0.5\n").unwrap();
     assert_eq!(p.num_leaves, 7);
     assert!(p.extra.contains_key("min_gain_to_split"));
     assert!(GbdtParams::from_toml_str("num_leaves = \"many\"").is_err());
@@ -225,8 +292,14 @@ fn bundle_round_trip_detector_and_manifest_validation() {
 
     // Named rows: a DoS-like row and a benign-like one; predictions equal the model's own.
     let names = det.feature_names().to_vec();
-    let dos: Vec<(String, Option<f64>)> = names.iter().enumerate().map(|(i, n)| (n.clone(), Some(if i == 0 { 2.0 } else { 0.0 }))).collect();
-    let v = det.classify_named(dos.iter().map(|(k, v)| (k.as_str(), *v))).unwrap();
+    let dos: Vec<(String, Option<f64>)> = names
+        .iter()
+        .enumerate()
+        .map(|(i, n)| (n.clone(), Some(if i == 0 { 2.0 } else { 0.0 })))
+        .collect();
+    let v = det
+        .classify_named(dos.iter().map(|(k, v)| (k.as_str(), *v)))
+        .unwrap();
     let row: Vec<f64> = dos.iter().map(|(_, v)| v.unwrap()).collect();
     let mut p = [0.0; 2];
     t.model.predict_proba(&row, &mut p).unwrap();
@@ -234,21 +307,38 @@ fn bundle_round_trip_detector_and_manifest_validation() {
     assert!(v.is_attack, "{v:?}");
     assert_eq!(v.label, "Attack");
     assert!(!v.top_features.is_empty() && v.top_features.len() <= 3);
-    assert_eq!(v.top_features[0].feature, names[0], "the DoS feature explains the verdict: {v:?}");
+    assert_eq!(
+        v.top_features[0].feature, names[0],
+        "the DoS feature explains the verdict: {v:?}"
+    );
 
     // A missing feature is named in the error.
-    let e = det.classify_named(dos.iter().skip(1).map(|(k, v)| (k.as_str(), *v))).unwrap_err();
-    assert!(matches!(&e, ModelError::MissingFeatures(m) if m == &vec![names[0].clone()]), "{e}");
+    let e = det
+        .classify_named(dos.iter().skip(1).map(|(k, v)| (k.as_str(), *v)))
+        .unwrap_err();
+    assert!(
+        matches!(&e, ModelError::MissingFeatures(m) if m == &vec![names[0].clone()]),
+        "{e}"
+    );
 
     // Flow records: same mode works and maps features by name; the other mode is refused.
     let idx = |f: Feature| names.iter().position(|n| n == f.snake_name(true));
-    let rec = record(Mode::Corrected, |f| if idx(f) == Some(0) { 2.0 } else { 0.0 });
+    let rec = record(
+        Mode::Corrected,
+        |f| if idx(f) == Some(0) { 2.0 } else { 0.0 },
+    );
     let rv = det.classify_record(&rec).unwrap();
     assert_eq!(rv.attack_score, v.attack_score);
-    let e = det.classify_record(&record(Mode::Cic2018, |_| 0.0)).unwrap_err();
+    let e = det
+        .classify_record(&record(Mode::Cic2018, |_| 0.0))
+        .unwrap_err();
     assert!(matches!(e, ModelError::ModeMismatch { .. }), "{e}");
     det.set_explain(0);
-    assert!(det.classify_records(&[rec.clone(), rec]).unwrap().iter().all(|v| v.top_features.is_empty()));
+    assert!(det
+        .classify_records(&[rec.clone(), rec])
+        .unwrap()
+        .iter()
+        .all(|v| v.top_features.is_empty()));
 
     // Tampered manifests are refused with a clear message.
     let manifest_path = bundle_dir.join(MANIFEST_FILE);
@@ -270,14 +360,23 @@ fn bundle_round_trip_detector_and_manifest_validation() {
     let e = tamper(&|m| {
         m["features"].as_array_mut().unwrap().pop();
     });
-    assert!(e.contains("takes 9 features but the manifest lists 8"), "{e}");
+    assert!(
+        e.contains("takes 9 features but the manifest lists 8"),
+        "{e}"
+    );
     // A bundle of cic2018 features refuses corrected-mode flows.
     let mut m: serde_json::Value = serde_json::from_str(&original).unwrap();
     m["mode"] = "cic2018".into();
     std::fs::write(&manifest_path, serde_json::to_string(&m).unwrap()).unwrap();
     let d18 = Detector::load(&bundle_dir).unwrap();
-    let e = d18.classify_record(&record(Mode::Corrected, |_| 0.0)).unwrap_err().to_string();
-    assert!(e.contains("trained on 'cic2018' features but the input is 'corrected'"), "{e}");
+    let e = d18
+        .classify_record(&record(Mode::Corrected, |_| 0.0))
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.contains("trained on 'cic2018' features but the input is 'corrected'"),
+        "{e}"
+    );
     std::fs::write(&manifest_path, &original).unwrap();
     let e = tamper(&|m| m["mode"] = "faithful".into());
     assert!(e.contains("unknown extractor mode"), "{e}");
@@ -297,9 +396,15 @@ fn evaluation_refuses_other_mode_and_missing_columns() {
     let dir = tempfile::tempdir().unwrap();
     let s = synth(500, 6, 0, 5);
     write_splits(dir.path(), &s);
-    let e = train::load_checked(&dir.path().join("test.parquet"), Mode::Cic2018, &s.features).unwrap_err();
+    let e = train::load_checked(&dir.path().join("test.parquet"), Mode::Cic2018, &s.features)
+        .unwrap_err();
     assert!(matches!(e, ModelError::ModeMismatch { .. }), "{e}");
-    let e = train::load_checked(&dir.path().join("test.parquet"), Mode::Corrected, &["idle_min".to_string()]).unwrap_err();
+    let e = train::load_checked(
+        &dir.path().join("test.parquet"),
+        Mode::Corrected,
+        &["idle_min".to_string()],
+    )
+    .unwrap_err();
     assert!(e.to_string().contains("idle_min"), "{e}");
 }
 
@@ -309,10 +414,18 @@ fn threshold_for_target_recall_is_chosen_on_val() {
     let s = synth(4000, 8, 0, 21);
     write_splits(dir.path(), &s);
     let splits = Splits::in_dir(dir.path()).unwrap();
-    let cfg = TrainConfig { params: small_params(), threshold: ThresholdChoice::TargetRecallOnVal, target_recall: 0.9, ..Default::default() };
+    let cfg = TrainConfig {
+        params: small_params(),
+        threshold: ThresholdChoice::TargetRecallOnVal,
+        target_recall: 0.9,
+        ..Default::default()
+    };
     let t = train::train(&splits, &cfg, &mut FitControl::default(), &mut |_| {}).unwrap();
     let val = t.val.unwrap();
     assert!(t.manifest.threshold.rule.contains("recall ≥ 0.9"));
-    assert_eq!(Some(t.manifest.threshold.value), val.target_recall.threshold);
+    assert_eq!(
+        Some(t.manifest.threshold.value),
+        val.target_recall.threshold
+    );
     assert!(val.binary.recall >= 0.9);
 }

@@ -1,2 +1,5 @@
 pub mod dataset;
 pub mod extract;
+pub mod detect;
+pub mod evaluate;
+pub mod train;

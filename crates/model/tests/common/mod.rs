@@ -17,7 +17,11 @@ pub struct Synth {
 /// (feature 0 high), PortScan (feature 1 high), Heartbleed (`rare` rows, feature 2 very high).
 /// About 2% of values are missing; feature 3 is zero-heavy; feature nf-1 is constant.
 pub fn synth(n: usize, nf: usize, rare: usize, seed: u64) -> Synth {
-    let features: Vec<String> = mode_feature_names(Mode::Corrected).into_iter().skip(1).take(nf).collect();
+    let features: Vec<String> = mode_feature_names(Mode::Corrected)
+        .into_iter()
+        .skip(1)
+        .take(nf)
+        .collect();
     let mut rng = fastrand::Rng::with_seed(seed);
     let mut x = Vec::with_capacity(n * nf);
     let mut label = Vec::with_capacity(n);
@@ -53,7 +57,12 @@ pub fn synth(n: usize, nf: usize, rare: usize, seed: u64) -> Synth {
         label.push(l.to_string());
         category.push(c.to_string());
     }
-    Synth { features, x, label, category }
+    Synth {
+        features,
+        x,
+        label,
+        category,
+    }
 }
 
 /// Write train/val/test splits (70/15/15) of `s` into `dir`.
@@ -64,7 +73,12 @@ pub fn write_splits(dir: &Path, s: &Synth) {
     let cuts = [0, n * 70 / 100, n * 85 / 100, n];
     for (i, name) in ["train", "val", "test"].iter().enumerate() {
         let (a, b) = (cuts[i], cuts[i + 1]);
-        let rows = SplitRows { features: &s.features, x: &s.x[a * nf..b * nf], label: &s.label[a..b], category: &s.category[a..b] };
+        let rows = SplitRows {
+            features: &s.features,
+            x: &s.x[a * nf..b * nf],
+            label: &s.label[a..b],
+            category: &s.category[a..b],
+        };
         write_split(&dir.join(format!("{name}.parquet")), Mode::Corrected, &rows);
     }
 }
