@@ -21,6 +21,7 @@ pub mod record;
 pub mod schema;
 pub mod sink;
 pub mod stats;
+pub mod synth;
 pub mod time;
 
 pub use capture::{CaptureError, CaptureReader, Frame};

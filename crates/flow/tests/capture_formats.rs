@@ -9,7 +9,7 @@ use mlids_flow::{CaptureReader, MeterConfig, Mode, Pipeline, PipelineError, VecS
 use std::io::{Cursor, Write};
 use support::*;
 
-fn session() -> Vec<TestFrame> {
+fn session() -> Vec<RawFrame> {
     let l = Link::default();
     vec![
         tcp(T0 + 1, CLIENT, SERVER, "S", 0, 8192, l),
@@ -71,7 +71,7 @@ fn raw_ip_linux_cooked_and_null_link_types_decode() {
     let frames = session();
     let reference = flows_of(pcap_bytes(&frames, 1, false, false));
     // Strip Ethernet (14 bytes) and the padding beyond the IP length, then prepend each link header.
-    let reframe = |header: &dyn Fn(&[u8]) -> Vec<u8>| -> Vec<TestFrame> {
+    let reframe = |header: &dyn Fn(&[u8]) -> Vec<u8>| -> Vec<RawFrame> {
         frames
             .iter()
             .map(|f| {
@@ -79,7 +79,7 @@ fn raw_ip_linux_cooked_and_null_link_types_decode() {
                 let total = u16::from_be_bytes([ip[2], ip[3]]) as usize;
                 let mut d = header(&ip[..total]);
                 d.extend_from_slice(&ip[..total]);
-                TestFrame {
+                RawFrame {
                     ts_us: f.ts_us,
                     data: d,
                 }

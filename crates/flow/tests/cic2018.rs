@@ -9,7 +9,7 @@ use support::*;
 const L: Link = Link { vlans: 0 };
 
 /// Handshake, one request, one response, then the FIN(A) → ACK(B) → FIN(B) → ACK(A) teardown.
-fn tcp_session() -> Vec<TestFrame> {
+fn tcp_session() -> Vec<RawFrame> {
     vec![
         tcp(T0, CLIENT, SERVER, "S", 0, 8192, L),
         tcp(T0 + 100, SERVER, CLIENT, "SA", 0, 29200, L),

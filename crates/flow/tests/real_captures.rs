@@ -287,7 +287,7 @@ fn real_pcaps_rewritten_as_pcapng_give_identical_flows() {
         let mut ethernet = true;
         while let Ok(Some(fr)) = reader.next_frame() {
             ethernet &= fr.linktype == 1;
-            frames.push(TestFrame {
+            frames.push(RawFrame {
                 ts_us: fr.ts_us,
                 data: fr.data.to_vec(),
             });
