@@ -82,7 +82,7 @@ impl FlatForest {
                 header.insert(k, v);
             }
         }
-        if header.get("version").is_none() && !text.starts_with("tree") {
+        if !header.contains_key("version") && !text.starts_with("tree") {
             return Err(err("not a LightGBM text model (no `tree` header)".into()));
         }
         let get = |k: &str| {

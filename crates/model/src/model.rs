@@ -135,12 +135,15 @@ impl std::fmt::Display for IterationReport {
     }
 }
 
+/// Progress callback of a fit.
+pub type OnIteration<'a> = Box<dyn FnMut(&IterationReport) + 'a>;
+
 /// Control of a running fit: a stop flag (set from a Ctrl-C handler; the fit ends after the current
 /// iteration and keeps the best model so far) and a progress callback.
 #[derive(Default)]
 pub struct FitControl<'a> {
     pub stop: Option<Arc<AtomicBool>>,
-    pub on_iteration: Option<Box<dyn FnMut(&IterationReport) + 'a>>,
+    pub on_iteration: Option<OnIteration<'a>>,
 }
 
 impl FitControl<'_> {

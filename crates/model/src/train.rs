@@ -117,20 +117,7 @@ pub fn train(
     ctl: &mut FitControl,
     log: Log,
 ) -> Result<Trained> {
-    let params: ValidGbdtParams = cfg.params.clone().check()?;
-    if !(cfg.target_recall > 0.0 && cfg.target_recall <= 1.0) {
-        return Err(ModelError::Params(format!(
-            "target recall must be in (0, 1], got {}",
-            cfg.target_recall
-        )));
-    }
-    if let ThresholdChoice::Fixed(t) = cfg.threshold {
-        if !(0.0..=1.0).contains(&t) {
-            return Err(ModelError::Params(format!(
-                "threshold must be in [0, 1], got {t}"
-            )));
-        }
-    }
+    check_config(cfg)?;
     let schema = data::read_schema(&splits.train)?;
     let mode = schema.mode;
     // Feature selection, step 1: configured exclusions.
@@ -168,6 +155,119 @@ pub fn train(
             splits.train.display()
         )));
     }
+    let info = DatasetInfo {
+        path: splits.dir.display().to_string(),
+        card_sha256: splits.card.as_ref().map(|p| sha256_file(p)).transpose()?,
+        train_rows: schema.n_rows as u64,
+        val_rows: 0,
+        test_rows: 0,
+    };
+    let mut splits_loader = |which: &str, features: &[String]| -> Result<Option<Table>> {
+        let path = if which == "val" {
+            &splits.val
+        } else {
+            &splits.test
+        };
+        path.as_ref()
+            .map(|p| load_checked(p, mode, features))
+            .transpose()
+    };
+    fit_tables(
+        train_full,
+        excluded,
+        &mut splits_loader,
+        info,
+        cfg,
+        ctl,
+        log,
+    )
+}
+
+/// Loads the val or test split with the given features (`None`: no such split).
+type SplitLoader<'a> = &'a mut dyn FnMut(&str, &[String]) -> Result<Option<Table>>;
+
+/// Train on in-memory tables (cross-validation, model comparison). `val` and `test` must hold at
+/// least the training table's features; `cfg.exclude` applies as in [`train`].
+pub fn train_tables(
+    train: Table,
+    val: Option<&Table>,
+    test: Option<&Table>,
+    cfg: &TrainConfig,
+    ctl: &mut FitControl,
+    log: Log,
+) -> Result<Trained> {
+    let mode = train.mode;
+    let excluded: Vec<String> = cfg
+        .exclude
+        .iter()
+        .filter(|e| train.feature_names.contains(e))
+        .cloned()
+        .collect();
+    let keep: Vec<usize> = (0..train.n_features())
+        .filter(|&c| !excluded.contains(&train.feature_names[c]))
+        .collect();
+    let train = train.select_features(&keep);
+    let info = DatasetInfo {
+        path: train.path.display().to_string(),
+        card_sha256: None,
+        train_rows: train.n_rows as u64,
+        val_rows: 0,
+        test_rows: 0,
+    };
+    let mut loader = |which: &str, features: &[String]| -> Result<Option<Table>> {
+        let t = if which == "val" { val } else { test };
+        t.map(|t| {
+            if t.mode != mode {
+                return Err(ModelError::ModeMismatch {
+                    model: mode.to_string(),
+                    input: t.mode.to_string(),
+                });
+            }
+            let idx = features
+                .iter()
+                .map(|f| {
+                    t.feature_names
+                        .iter()
+                        .position(|n| n == f)
+                        .ok_or_else(|| ModelError::Data(format!("{which} rows lack feature `{f}`")))
+                })
+                .collect::<Result<Vec<_>>>()?;
+            Ok(t.select_features(&idx))
+        })
+        .transpose()
+    };
+    fit_tables(train, excluded, &mut loader, info, cfg, ctl, log)
+}
+
+fn check_config(cfg: &TrainConfig) -> Result<ValidGbdtParams> {
+    let params = cfg.params.clone().check()?;
+    if !(cfg.target_recall > 0.0 && cfg.target_recall <= 1.0) {
+        return Err(ModelError::Params(format!(
+            "target recall must be in (0, 1], got {}",
+            cfg.target_recall
+        )));
+    }
+    if let ThresholdChoice::Fixed(t) = cfg.threshold {
+        if !(0.0..=1.0).contains(&t) {
+            return Err(ModelError::Params(format!(
+                "threshold must be in [0, 1], got {t}"
+            )));
+        }
+    }
+    Ok(params)
+}
+
+fn fit_tables(
+    train_full: Table,
+    excluded: Vec<String>,
+    load_split: SplitLoader,
+    mut info: DatasetInfo,
+    cfg: &TrainConfig,
+    ctl: &mut FitControl,
+    log: Log,
+) -> Result<Trained> {
+    let params = check_config(cfg)?;
+    let mode = train_full.mode;
     // Step 2: drop features constant on train.
     let (keep, dropped_constant) = non_constant_columns(&train_full);
     if keep.is_empty() {
@@ -237,11 +337,7 @@ pub fn train(
         .map(|w| y_train.iter().map(|&c| w[c as usize] as f32).collect());
 
     // Validation rows for early stopping (rows of labels the model does not know are left out).
-    let val_t = splits
-        .val
-        .as_ref()
-        .map(|p| load_checked(p, mode, &features))
-        .transpose()?;
+    let val_t = load_split("val", &features)?;
     let val_fit = val_t.as_ref().and_then(|v| {
         let y = encode(v, cfg.task, &labels);
         let rows: Vec<usize> = (0..v.n_rows).filter(|&i| y[i].is_some()).collect();
@@ -343,11 +439,10 @@ pub fn train(
         _ => None,
     };
     drop(val_probs);
-    let test_rows;
-    let test = match &splits.test {
-        Some(p) => {
-            let t = load_checked(p, mode, &features)?;
-            test_rows = t.n_rows as u64;
+    info.val_rows = val_t.as_ref().map_or(0, |v| v.n_rows as u64);
+    let test = match load_split("test", &features)? {
+        Some(t) => {
+            info.test_rows = t.n_rows as u64;
             let probs = predict(&model, &t)?;
             Some(evaluate_probs(
                 "test",
@@ -359,17 +454,13 @@ pub fn train(
                 cfg.target_recall,
             ))
         }
-        None => {
-            test_rows = 0;
-            None
-        }
+        None => None,
     };
 
     let mut metrics_map = BTreeMap::new();
     for e in [&val, &test].into_iter().flatten() {
         metrics_map.insert(e.name.clone(), summary_json(e));
     }
-    let card_sha256 = splits.card.as_ref().map(|p| sha256_file(p)).transpose()?;
     let mut parameters = model.parameters();
     if let serde_json::Value::Object(m) = &mut parameters {
         m.insert(
@@ -394,13 +485,7 @@ pub fn train(
         threshold,
         model_files: vec![crate::gbdt::MODEL_FILE.to_string()],
         metrics: metrics_map,
-        dataset: DatasetInfo {
-            path: splits.dir.display().to_string(),
-            card_sha256,
-            train_rows: schema.n_rows as u64,
-            val_rows: val_t.as_ref().map_or(0, |v| v.n_rows as u64),
-            test_rows,
-        },
+        dataset: info,
         parameters,
         training: Some(fit.clone()),
         versions: bundle::versions(),
