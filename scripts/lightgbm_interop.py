@@ -56,7 +56,7 @@ def main() -> int:
         print(f"{status} {name}: {theirs.size} predictions, {bad} differ by > 1e-9 relative (worst {worst:.3e}); "
               f"LightGBM {lgb.__version__}, {booster.num_trees()} trees")
         failures += bad > 0
-    print(f"{checked - 0} checked, {failures} failed")
+    print(f"{checked} predictions checked, {failures} model(s) failed")
     return 1 if failures else 0
 
 

@@ -36,6 +36,28 @@ struct Node {
     default_left: bool,
 }
 
+/// A node of the batch layout. `flags`: bit 0 = NaN goes left, bit 1 = zero goes left, both
+/// precomputed from the missing type and default direction so the decision is branch-free.
+#[derive(Clone, Copy, Debug)]
+#[repr(C)]
+struct LockNode {
+    threshold: f64,
+    feature: u32,
+    children: [u32; 2],
+    flags: u8,
+}
+
+impl LockNode {
+    /// The same decision as [`go_left`], as bit operations (no data-dependent branches).
+    #[inline(always)]
+    fn go_left(&self, v: f64) -> bool {
+        let zero = v.abs() <= K_ZERO_THRESHOLD; // false for NaN
+        let nan = v.is_nan();
+        let cmp = v <= self.threshold; // false for NaN
+        (cmp & !zero) | (zero & (self.flags & 2 != 0)) | (nan & (self.flags & 1 != 0))
+    }
+}
+
 /// How raw scores become outputs.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub enum OutputTransform {
@@ -56,6 +78,12 @@ pub struct FlatForest {
     leaf_values: Vec<f64>,
     /// Root of each tree: a node index, or `!leaf` for single-leaf trees.
     roots: Vec<i32>,
+    /// The batch layout: internal nodes, then one absorbing node per leaf (both children point at
+    /// itself), so a block of rows can step through a tree in lockstep without per-row exits.
+    lock: Vec<LockNode>,
+    lock_roots: Vec<u32>,
+    /// Index of the first leaf node in `lock`.
+    leaf_start: u32,
     num_class: usize,
     n_features: usize,
     feature_names: Vec<String>,
@@ -125,6 +153,9 @@ impl FlatForest {
             node_values: Vec::new(),
             leaf_values: Vec::new(),
             roots: Vec::new(),
+            lock: Vec::new(),
+            lock_roots: Vec::new(),
+            leaf_start: 0,
             num_class,
             n_features,
             feature_names,
@@ -160,7 +191,52 @@ impl FlatForest {
                 forest.roots.len()
             )));
         }
+        forest.build_lockstep()?;
         Ok(forest)
+    }
+
+    fn build_lockstep(&mut self) -> Result<()> {
+        let n_internal = self.nodes.len();
+        if n_internal + self.leaf_values.len() > u32::MAX as usize {
+            return Err(ModelError::ModelFormat("model too large".into()));
+        }
+        let map = |c: i32| -> u32 {
+            if c >= 0 {
+                c as u32
+            } else {
+                (n_internal + !c as usize) as u32
+            }
+        };
+        let mut lock = Vec::with_capacity(n_internal + self.leaf_values.len());
+        for n in &self.nodes {
+            let zero_left = match n.missing {
+                MISSING_ZERO => n.default_left,
+                _ => 0.0 <= n.threshold,
+            };
+            let nan_left = match n.missing {
+                MISSING_NAN | MISSING_ZERO => n.default_left,
+                _ => 0.0 <= n.threshold,
+            };
+            lock.push(LockNode {
+                threshold: n.threshold,
+                feature: n.feature,
+                children: [map(n.children[0]), map(n.children[1])],
+                flags: nan_left as u8 | (zero_left as u8) << 1,
+            });
+        }
+        for l in 0..self.leaf_values.len() {
+            let me = (n_internal + l) as u32;
+            lock.push(LockNode {
+                threshold: f64::NAN,
+                feature: 0,
+                children: [me, me],
+                flags: 0,
+            });
+        }
+        self.lock_roots = self.roots.iter().map(|&r| map(r)).collect();
+        self.lock = lock;
+        self.leaf_start = n_internal as u32;
+        Ok(())
     }
 
     fn push_tree(&mut self, t: &HashMap<&str, &str>) -> Result<()> {
@@ -304,29 +380,38 @@ impl FlatForest {
         let n_rows = self.check_shapes(rows, out)?;
         let k = self.num_class;
         out.fill(0.0);
-        // Tree-major over blocks of rows: one tree's nodes stay in L1 while a block walks it, and the
-        // independent walks of the block's rows overlap in the CPU's pipeline.
-        const BLOCK: usize = 32;
+        // Tree-major over blocks of B rows stepped in lockstep: one tree's nodes stay in L1 while a
+        // block walks it, the B walks are independent dependency chains the CPU overlaps, and the
+        // only data-dependent branch is "has every row of the block reached a leaf" once per level.
+        const B: usize = 8;
         let nf = self.n_features;
+        let leaf_start = self.leaf_start;
+        let lock = &self.lock[..];
         let mut start = 0;
         while start < n_rows {
-            let end = (start + BLOCK).min(n_rows);
-            for (t, &root) in self.roots.iter().enumerate() {
+            let b = (n_rows - start).min(B);
+            let block = &rows[start * nf..(start + b) * nf];
+            for (t, &root) in self.lock_roots.iter().enumerate() {
                 let class = t % k;
-                if root < 0 {
-                    let v = self.leaf_values[!root as usize];
-                    for r in start..end {
-                        out[r * k + class] += v;
+                let mut cur = [root; B];
+                loop {
+                    let mut done = true;
+                    for i in 0..b {
+                        let n = &lock[cur[i] as usize];
+                        let v = block[i * nf + n.feature as usize];
+                        cur[i] = n.children[!n.go_left(v) as usize];
+                        done &= cur[i] >= leaf_start;
                     }
-                    continue;
+                    if done {
+                        break;
+                    }
                 }
-                for r in start..end {
-                    let row = &rows[r * nf..(r + 1) * nf];
-                    let leaf = self.leaf_of(root, row);
-                    out[r * k + class] += self.leaf_values[leaf];
+                for i in 0..b {
+                    out[(start + i) * k + class] +=
+                        self.leaf_values[(cur[i] - leaf_start) as usize];
                 }
             }
-            start = end;
+            start += b;
         }
         if self.average_output {
             let iters = self.num_iterations() as f64;
@@ -438,18 +523,6 @@ impl FlatForest {
             }
         }
         Ok(bias)
-    }
-
-    #[inline(always)]
-    fn leaf_of(&self, root: i32, row: &[f64]) -> usize {
-        let mut cur = root;
-        while cur >= 0 {
-            // SAFETY-free indexing: node indices were range-checked at parse time.
-            let node = &self.nodes[cur as usize];
-            let v = row[node.feature as usize];
-            cur = node.children[!go_left(node, v) as usize];
-        }
-        !cur as usize
     }
 
     fn check_shapes(&self, rows: &[f64], out: &[f64]) -> Result<usize> {
@@ -629,6 +702,51 @@ end of trees
         let mut p = [0.0];
         f.predict(&[0.7, 0.0, 3.0], &mut p).unwrap();
         assert!((p[0] - 1.0 / (1.0 + (-1.3f64).exp())).abs() < 1e-15);
+    }
+
+    #[test]
+    fn lockstep_decision_equals_reference_decision() {
+        let values = [
+            f64::NAN,
+            0.0,
+            -0.0,
+            1e-36,
+            -1e-36,
+            1e-35,
+            2e-35,
+            -3.0,
+            0.5,
+            1.0,
+            f64::INFINITY,
+            f64::NEG_INFINITY,
+        ];
+        let thresholds = [-1.0, -1e-35, 0.0, 1e-35, 0.5, 2.0];
+        for missing in [0u8, MISSING_ZERO, MISSING_NAN] {
+            for default_left in [false, true] {
+                for &threshold in &thresholds {
+                    let node = Node {
+                        threshold,
+                        feature: 0,
+                        children: [0, 0],
+                        missing,
+                        default_left,
+                    };
+                    let dt = (missing << 2) as i64 | if default_left { 2 } else { 0 };
+                    let text = MODEL
+                        .replacen("decision_type=10 6", &format!("decision_type={dt} 6"), 1)
+                        .replacen("threshold=0.5 1", &format!("threshold={threshold:e} 1"), 1);
+                    let f = FlatForest::from_lightgbm_text(&text).unwrap();
+                    let lock = f.lock[0];
+                    for &v in &values {
+                        assert_eq!(
+                            lock.go_left(v),
+                            go_left(&node, v),
+                            "missing {missing} default_left {default_left} threshold {threshold} value {v}"
+                        );
+                    }
+                }
+            }
+        }
     }
 
     #[test]
