@@ -64,6 +64,13 @@ impl ColumnCounts {
     pub fn is_zero(&self) -> bool {
         *self == ColumnCounts::default()
     }
+    pub fn sub(&mut self, o: &ColumnCounts) {
+        self.pos_infinity -= o.pos_infinity;
+        self.neg_infinity -= o.neg_infinity;
+        self.nan -= o.nan;
+        self.negative -= o.negative;
+        self.empty -= o.empty;
+    }
     pub fn add(&mut self, o: &ColumnCounts) {
         self.pos_infinity += o.pos_infinity;
         self.neg_infinity += o.neg_infinity;

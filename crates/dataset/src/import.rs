@@ -99,17 +99,56 @@ pub fn collect_sources(sources: &[PathBuf]) -> Result<Vec<PathBuf>> {
     Ok(out)
 }
 
-/// Reads through to the CSV parser while hashing every byte and counting them for progress.
+/// Reads through to the CSV parser while a second thread hashes every byte (SHA-256 costs about as
+/// much CPU as parsing on machines without SHA instructions, so it must not sit on the parse path).
 struct HashingReader<R> {
     inner: R,
-    hasher: Sha256,
+    tx: Option<SyncSender<Vec<u8>>>,
+    hasher: Option<std::thread::JoinHandle<String>>,
     bytes: u64,
+}
+
+impl<R: Read> HashingReader<R> {
+    fn new(inner: R) -> Self {
+        let (tx, rx) = sync_channel::<Vec<u8>>(16);
+        let hasher = std::thread::spawn(move || {
+            let mut h = Sha256::new();
+            for chunk in rx {
+                h.update(&chunk);
+            }
+            hex(&h.finalize())
+        });
+        HashingReader {
+            inner,
+            tx: Some(tx),
+            hasher: Some(hasher),
+            bytes: 0,
+        }
+    }
+
+    /// Read to the end (so the hash covers the whole file); the byte count and hex digest.
+    fn finish(mut self) -> std::io::Result<(u64, String)> {
+        std::io::copy(&mut self, &mut std::io::sink())?;
+        drop(self.tx.take());
+        let hash = self
+            .hasher
+            .take()
+            .expect("finish once")
+            .join()
+            .expect("hash thread panicked");
+        Ok((self.bytes, hash))
+    }
 }
 
 impl<R: Read> Read for HashingReader<R> {
     fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
         let n = self.inner.read(buf)?;
-        self.hasher.update(&buf[..n]);
+        if n > 0 {
+            if let Some(tx) = &self.tx {
+                // The hasher only stops when we drop the sender, so a send cannot fail.
+                let _ = tx.send(buf[..n].to_vec());
+            }
+        }
         self.bytes += n as u64;
         Ok(n)
     }
@@ -195,11 +234,50 @@ impl LabelRegistry {
     }
 }
 
+/// Bit pattern marking a null in the parser's column buffers: a signalling NaN no parser produces
+/// (`NaN` cells parse to the quiet NaN), so kept NaNs and nulls stay distinct with a single `f64`
+/// per cell and no parallel validity vector on the hot path.
+const NULL_BITS: u64 = 0x7ff4_0000_4d4c_4944;
+const NULL: f64 = f64::from_bits(NULL_BITS);
+
+/// A batch on its way to the writer thread: feature columns still raw (null = [`NULL`]), the
+/// rest already Arrow arrays. Building the feature arrays is left to the writer thread, which has
+/// spare time while the parser is the bottleneck.
+pub(crate) struct Pending {
+    features: Vec<Vec<f64>>,
+    rest: Vec<ArrayRef>,
+}
+
+impl Pending {
+    fn into_batch(self, schema: &SchemaRef) -> RecordBatch {
+        let mut cols: Vec<ArrayRef> = Vec::with_capacity(schema.fields().len());
+        for mut values in self.features {
+            let mut any_null = false;
+            let valid: Vec<bool> = values
+                .iter_mut()
+                .map(|v| {
+                    let ok = v.to_bits() != NULL_BITS;
+                    if !ok {
+                        *v = 0.0;
+                        any_null = true;
+                    }
+                    ok
+                })
+                .collect();
+            let nulls = any_null.then(|| NullBuffer::from(valid));
+            cols.push(Arc::new(Float64Array::new(
+                ScalarBuffer::from(values),
+                nulls,
+            )));
+        }
+        cols.extend(self.rest);
+        RecordBatch::try_new(schema.clone(), cols).expect("batch matches schema")
+    }
+}
+
 /// One batch being filled, column by column.
 struct BatchBuilder {
     values: Vec<Vec<f64>>,
-    valid: Vec<Vec<bool>>,
-    nulls: Vec<usize>,
     labels: Vec<u32>,
     ts: Vec<Option<i64>>,
     days: Vec<Option<Arc<str>>>,
@@ -210,8 +288,6 @@ impl BatchBuilder {
     fn new(n_features: usize, cap: usize) -> Self {
         BatchBuilder {
             values: (0..n_features).map(|_| Vec::with_capacity(cap)).collect(),
-            valid: (0..n_features).map(|_| Vec::with_capacity(cap)).collect(),
-            nulls: vec![0; n_features],
             labels: Vec::with_capacity(cap),
             ts: Vec::with_capacity(cap),
             days: Vec::with_capacity(cap),
@@ -223,41 +299,37 @@ impl BatchBuilder {
         self.lines.len()
     }
 
-    fn take(&mut self, schema: &SchemaRef, reg: &LabelRegistry, source: &str) -> RecordBatch {
+    fn take(&mut self, reg: &LabelRegistry, source: &str) -> Pending {
         let n = self.len();
         let cap = self.lines.capacity();
-        let mut cols: Vec<ArrayRef> = Vec::with_capacity(schema.fields().len());
-        for i in 0..self.values.len() {
-            let values = std::mem::replace(&mut self.values[i], Vec::with_capacity(cap));
-            let valid = std::mem::replace(&mut self.valid[i], Vec::with_capacity(cap));
-            let nulls = (self.nulls[i] > 0).then(|| NullBuffer::from(valid));
-            self.nulls[i] = 0;
-            cols.push(Arc::new(Float64Array::new(
-                ScalarBuffer::from(values),
-                nulls,
-            )));
-        }
+        let features = self
+            .values
+            .iter_mut()
+            .map(|v| std::mem::replace(v, Vec::with_capacity(cap)))
+            .collect();
         let e = |id: &u32| &reg.entries[*id as usize];
-        cols.push(Arc::new(StringArray::from_iter_values(
-            self.labels.iter().map(|id| &*e(id).canonical),
-        )));
-        cols.push(Arc::new(StringArray::from_iter_values(
-            self.labels.iter().map(|id| e(id).original.as_str()),
-        )));
-        cols.push(Arc::new(StringArray::from_iter_values(
-            self.labels.iter().map(|id| e(id).category),
-        )));
-        cols.push(Arc::new(BooleanArray::from_iter(
-            self.labels.iter().map(|id| Some(e(id).is_attack)),
-        )));
-        cols.push(Arc::new(Int64Array::from_iter(self.ts.drain(..))));
-        cols.push(Arc::new(StringArray::from_iter(self.days.drain(..))));
-        cols.push(Arc::new(StringArray::from_iter_values(
-            std::iter::repeat_n(source, n),
-        )));
-        cols.push(Arc::new(Int64Array::from_iter_values(self.lines.drain(..))));
+        let rest: Vec<ArrayRef> = vec![
+            Arc::new(StringArray::from_iter_values(
+                self.labels.iter().map(|id| &*e(id).canonical),
+            )),
+            Arc::new(StringArray::from_iter_values(
+                self.labels.iter().map(|id| e(id).original.as_str()),
+            )),
+            Arc::new(StringArray::from_iter_values(
+                self.labels.iter().map(|id| e(id).category),
+            )),
+            Arc::new(BooleanArray::from_iter(
+                self.labels.iter().map(|id| Some(e(id).is_attack)),
+            )),
+            Arc::new(Int64Array::from_iter(self.ts.drain(..))),
+            Arc::new(StringArray::from_iter(self.days.drain(..))),
+            Arc::new(StringArray::from_iter_values(std::iter::repeat_n(
+                source, n,
+            ))),
+            Arc::new(Int64Array::from_iter_values(self.lines.drain(..))),
+        ];
         self.labels.clear();
-        RecordBatch::try_new(schema.clone(), cols).expect("batch matches schema")
+        Pending { features, rest }
     }
 }
 
@@ -276,24 +348,47 @@ fn parse_cell(cell: &[u8]) -> std::result::Result<Option<f64>, ()> {
     if c.is_empty() {
         return Ok(None);
     }
-    let s = std::str::from_utf8(c).map_err(|_| ())?;
-    s.parse::<f64>().map(Some).map_err(|_| ())
+    crate::numparse::parse_f64(c).map(Some).ok_or(())
 }
 
 struct FileImport<'a> {
     path: &'a Path,
     header: &'a HeaderMap,
     opts: &'a ImportOptions,
-    schema: &'a SchemaRef,
     non_negative: &'a [bool],
 }
 
 impl FileImport<'_> {
+    /// Undo the first `k` feature cells of a row that turned out to be unparseable: pop them and
+    /// take back what cleaning counted (rare, so recounting is fine).
+    fn roll_back(
+        &self,
+        rec: &csv::ByteRecord,
+        k: usize,
+        batch: &mut BatchBuilder,
+        totals: &mut Totals,
+    ) {
+        for &(col, out) in &self.header.features[..k] {
+            batch.values[out].pop();
+            let mut seen = ColumnCounts::default();
+            match parse_cell(&rec[col]) {
+                Ok(None) => seen.empty += 1,
+                Ok(Some(v)) => {
+                    self.opts
+                        .cleaning
+                        .apply(self.non_negative[out], v, &mut seen);
+                }
+                Err(()) => {}
+            }
+            totals.cleaning[out].sub(&seen);
+        }
+    }
+
     fn run(
         &self,
         reg: &mut LabelRegistry,
         totals: &mut Totals,
-        tx: &SyncSender<RecordBatch>,
+        tx: &SyncSender<Pending>,
         rows_total: &mut u64,
         progress: &mut dyn ImportProgress,
     ) -> Result<std::result::Result<SourceCard, ()>> {
@@ -304,11 +399,7 @@ impl FileImport<'_> {
             .map(|n| n.to_string_lossy().into_owned())
             .unwrap_or_default();
         let f = File::open(path).map_err(|e| DatasetError::io(path, e))?;
-        let mut rdr = csv_reader(HashingReader {
-            inner: f,
-            hasher: Sha256::new(),
-            bytes: 0,
-        });
+        let mut rdr = csv_reader(HashingReader::new(f));
         let mut rec = csv::ByteRecord::new();
         let mut card = SourceCard {
             file: file_name.clone(),
@@ -329,7 +420,6 @@ impl FileImport<'_> {
         let n_cols = h.roles.len();
         let mut batch = BatchBuilder::new(n_feat, self.opts.batch_rows);
         let mut file_label_rows: Vec<u64> = Vec::new();
-        let mut parsed: Vec<Option<f64>> = vec![None; n_feat];
         let default_label = self.opts.default_label.as_deref().map(str::as_bytes);
         let mut day_cache: HashMap<i64, Arc<str>> = HashMap::new();
         // The header cells that identify a repeated header line.
@@ -360,7 +450,7 @@ impl FileImport<'_> {
             }
             card.rows_read += 1;
             let line = rec.position().map(|p| p.line()).unwrap_or(0);
-            let mut reject = |card: &mut SourceCard, reason: String| {
+            let reject = |totals: &mut Totals, card: &mut SourceCard, reason: String| {
                 card.dropped.unparseable += 1;
                 if totals.errors.len() < self.opts.max_listed_errors {
                     totals.errors.push(RowError {
@@ -382,31 +472,13 @@ impl FileImport<'_> {
             }
             if rec.len() != n_cols {
                 reject(
+                    totals,
                     &mut card,
                     format!("expected {n_cols} fields, found {}", rec.len()),
                 );
                 continue;
             }
-            let mut bad = None;
-            for &(col, out) in &h.features {
-                match parse_cell(&rec[col]) {
-                    Ok(v) => parsed[out] = v,
-                    Err(()) => {
-                        bad = Some(col);
-                        break;
-                    }
-                }
-            }
-            if let Some(col) = bad {
-                let cell = String::from_utf8_lossy(&rec[col]);
-                let cell: String = cell.chars().take(40).collect();
-                reject(
-                    &mut card,
-                    format!("column '{}': not a number: '{cell}'", h.names[col]),
-                );
-                continue;
-            }
-            // Label.
+            // Label first: an Attempted row under the drop policy needs no parsing.
             let raw_label = match h.label {
                 Some(c) => &rec[c],
                 None => default_label.unwrap_or_default(),
@@ -433,27 +505,39 @@ impl FileImport<'_> {
                 card.dropped.attempted += 1;
                 continue;
             }
-            // Accepted: clean and append.
-            for &(_, out) in &h.features {
-                let v = match parsed[out] {
-                    None => {
+            // Parse, clean and append in one pass; a bad cell rolls the row back.
+            let mut bad = None;
+            for (k, &(col, out)) in h.features.iter().enumerate() {
+                let v = match parse_cell(&rec[col]) {
+                    Ok(None) => {
                         totals.cleaning[out].empty += 1;
-                        None
+                        NULL
                     }
-                    Some(v) => self.opts.cleaning.apply(
-                        self.non_negative[out],
-                        v,
-                        &mut totals.cleaning[out],
-                    ),
+                    Ok(Some(v)) => self
+                        .opts
+                        .cleaning
+                        .apply(self.non_negative[out], v, &mut totals.cleaning[out])
+                        .unwrap_or(NULL),
+                    Err(()) => {
+                        bad = Some((k, col));
+                        break;
+                    }
                 };
-                batch.values[out].push(v.unwrap_or(0.0));
-                batch.valid[out].push(v.is_some());
-                batch.nulls[out] += v.is_none() as usize;
+                batch.values[out].push(v);
+            }
+            if let Some((k, col)) = bad {
+                self.roll_back(&rec, k, &mut batch, totals);
+                let cell = String::from_utf8_lossy(&rec[col]);
+                let cell: String = cell.chars().take(40).collect();
+                reject(
+                    totals,
+                    &mut card,
+                    format!("column '{}': not a number: '{cell}'", h.names[col]),
+                );
+                continue;
             }
             for &out in &absent_out {
-                batch.values[out].push(0.0);
-                batch.valid[out].push(false);
-                batch.nulls[out] += 1;
+                batch.values[out].push(NULL);
             }
             if file_label_rows.len() <= id as usize {
                 file_label_rows.resize(id as usize + 1, 0);
@@ -484,7 +568,7 @@ impl FileImport<'_> {
             card.rows_written += 1;
             if batch.len() >= self.opts.batch_rows {
                 *rows_total += batch.len() as u64;
-                if tx.send(batch.take(self.schema, reg, &file_name)).is_err() {
+                if tx.send(batch.take(reg, &file_name)).is_err() {
                     return Ok(Err(()));
                 }
                 progress.advanced(rdr.get_ref().bytes, *rows_total);
@@ -492,17 +576,18 @@ impl FileImport<'_> {
         }
         if batch.len() > 0 {
             *rows_total += batch.len() as u64;
-            if tx.send(batch.take(self.schema, reg, &file_name)).is_err() {
+            if tx.send(batch.take(reg, &file_name)).is_err() {
                 return Ok(Err(()));
             }
         }
         // Drain anything the parser did not consume so the hash covers the whole file.
-        let hr = rdr.into_inner();
-        let mut hr = hr;
-        std::io::copy(&mut hr, &mut std::io::sink()).map_err(|e| DatasetError::io(path, e))?;
-        progress.advanced(hr.bytes, *rows_total);
-        card.bytes = hr.bytes;
-        card.sha256 = hex(&hr.hasher.finalize());
+        let (bytes, hash) = rdr
+            .into_inner()
+            .finish()
+            .map_err(|e| DatasetError::io(path, e))?;
+        progress.advanced(bytes, *rows_total);
+        card.bytes = bytes;
+        card.sha256 = hash;
         for (id, &n) in file_label_rows.iter().enumerate() {
             if n > 0 {
                 *card
@@ -526,13 +611,10 @@ fn hex(bytes: &[u8]) -> String {
 /// SHA-256 of a file, hex.
 pub fn sha256_file(path: &Path) -> Result<String> {
     let f = File::open(path).map_err(|e| DatasetError::io(path, e))?;
-    let mut r = HashingReader {
-        inner: f,
-        hasher: Sha256::new(),
-        bytes: 0,
-    };
-    std::io::copy(&mut r, &mut std::io::sink()).map_err(|e| DatasetError::io(path, e))?;
-    Ok(hex(&r.hasher.finalize()))
+    let (_, hash) = HashingReader::new(f)
+        .finish()
+        .map_err(|e| DatasetError::io(path, e))?;
+    Ok(hash)
 }
 
 /// Check every header and the modes before reading any row.
@@ -585,10 +667,11 @@ pub fn import(
     let schema = dataset_schema(mode);
     let data_path = out_dir.join(DATA_FILE);
     let mut out = AtomicParquet::create(&data_path, schema.clone(), mode)?;
-    let (tx, rx) = sync_channel::<RecordBatch>(2);
+    let (tx, rx) = sync_channel::<Pending>(2);
+    let writer_schema = schema.clone();
     let writer = std::thread::spawn(move || -> Result<AtomicParquet> {
-        for b in rx {
-            out.write(&b)?;
+        for p in rx {
+            out.write(&p.into_batch(&writer_schema))?;
         }
         Ok(out)
     });
@@ -632,7 +715,6 @@ pub fn import(
                     path,
                     header: h,
                     opts,
-                    schema: &schema,
                     non_negative: &non_neg,
                 };
                 match fi.run(&mut reg, &mut totals, &tx, &mut rows_total, progress)? {

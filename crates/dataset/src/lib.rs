@@ -14,6 +14,7 @@ pub mod dialect;
 pub mod error;
 pub mod import;
 pub mod labels;
+mod numparse;
 pub mod read;
 pub mod schema;
 pub mod sink;

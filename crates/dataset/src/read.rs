@@ -2,8 +2,8 @@
 
 use crate::error::{DatasetError, Result};
 use crate::schema::{
-    feature_column, COL_CATEGORY, COL_IS_ATTACK, COL_LABEL, META_MODE, META_SCHEMA_VERSION,
-    SCHEMA_VERSION,
+    feature_column, COL_CATEGORY, COL_IS_ATTACK, COL_LABEL, COL_LABEL_ORIGINAL, META_MODE,
+    META_SCHEMA_VERSION, SCHEMA_VERSION,
 };
 use arrow_array::{Array, BooleanArray, Float64Array, RecordBatch, StringArray};
 use mlids_flow::{Feature, Mode};
@@ -139,7 +139,8 @@ pub struct TrainingReadOptions {
 }
 
 /// A dense training matrix. Nulls (cleaned-away values) are NaN, which LightGBM and most trainers
-/// treat as missing.
+/// treat as missing. `f64`, not `f32`: serving sees `f64` flow values, and training on rounded values
+/// would move split thresholds between training and serving.
 #[derive(Clone, Debug, Default)]
 pub struct TrainingData {
     pub mode: Mode,
@@ -148,10 +149,13 @@ pub struct TrainingData {
     pub feature_names: Vec<String>,
     pub n_rows: usize,
     /// Row-major `n_rows × features.len()`.
-    pub x: Vec<f32>,
+    pub x: Vec<f64>,
     /// Index into `label_names` per row.
     pub label: Vec<u32>,
     pub label_names: Vec<String>,
+    /// Index into `label_original_names` per row (the source spelling, for per-original-label metrics).
+    pub label_original: Vec<u32>,
+    pub label_original_names: Vec<String>,
     /// Index into `category_names` per row.
     pub category: Vec<u32>,
     pub category_names: Vec<String>,
@@ -159,9 +163,17 @@ pub struct TrainingData {
 }
 
 impl TrainingData {
-    pub fn row(&self, i: usize) -> &[f32] {
+    pub fn row(&self, i: usize) -> &[f64] {
         let n = self.features.len();
         &self.x[i * n..(i + 1) * n]
+    }
+}
+
+fn text(a: &StringArray, r: usize) -> &str {
+    if a.is_null(r) {
+        ""
+    } else {
+        a.value(r)
     }
 }
 
@@ -170,13 +182,22 @@ impl TrainingData {
 struct Interner {
     ids: HashMap<String, u32>,
     names: Vec<String>,
+    last: Option<u32>,
 }
 
 impl Interner {
     fn id(&mut self, s: &str) -> u32 {
+        // Rows of one label come in runs: compare with the last hit before hashing.
+        if let Some(&last) = self.last.as_ref() {
+            if self.names[last as usize] == s {
+                return last;
+            }
+        }
         if let Some(&i) = self.ids.get(s) {
+            self.last = Some(i);
             return i;
         }
+        self.last = Some(self.names.len() as u32);
         let i = self.names.len() as u32;
         self.ids.insert(s.to_string(), i);
         self.names.push(s.to_string());
@@ -190,6 +211,8 @@ impl Interner {
 
 struct Part {
     label: Vec<u32>,
+    original: Vec<u32>,
+    originals: Interner,
     category: Vec<u32>,
     is_attack: Vec<bool>,
     labels: Interner,
@@ -201,12 +224,14 @@ fn read_part(
     row_groups: Vec<usize>,
     cols: &[&str],
     nf: usize,
-    x: &mut [f32],
+    x: &mut [f64],
 ) -> Result<Part> {
     let b = builder(path)?.with_row_groups(row_groups);
     let reader = projected(path, b, Some(cols), 64 * 1024)?;
     let mut part = Part {
         label: Vec::new(),
+        original: Vec::new(),
+        originals: Interner::default(),
         category: Vec::new(),
         is_attack: Vec::new(),
         labels: Interner::default(),
@@ -223,26 +248,31 @@ fn read_part(
                 .column_by_name(name)
                 .expect("projected column present")
         };
-        for (j, name) in cols[..nf].iter().enumerate() {
-            let a = col(name)
-                .as_any()
-                .downcast_ref::<Float64Array>()
-                .expect("feature columns are Float64");
-            let vals = a.values();
-            match a.nulls() {
-                None => {
-                    for (r, v) in vals.iter().enumerate() {
-                        out[r * nf + j] = *v as f32;
-                    }
-                }
-                Some(nulls) => {
-                    for (r, v) in vals.iter().enumerate() {
-                        out[r * nf + j] = if nulls.is_valid(r) {
-                            *v as f32
-                        } else {
-                            f32::NAN
-                        };
-                    }
+        let arrays: Vec<&Float64Array> = cols[..nf]
+            .iter()
+            .map(|name| {
+                col(name)
+                    .as_any()
+                    .downcast_ref::<Float64Array>()
+                    .expect("feature columns are Float64")
+            })
+            .collect();
+        // Row by row so the matrix is written sequentially; nulls patched per column afterwards.
+        let values: Vec<&[f64]> = arrays.iter().map(|a| &a.values()[..]).collect();
+        for (r, row) in out.chunks_exact_mut(nf).enumerate() {
+            for (o, v) in row.iter_mut().zip(&values) {
+                *o = v[r];
+            }
+        }
+        for (j, a) in arrays.iter().enumerate() {
+            if let Some(nulls) = a.nulls() {
+                for r in nulls
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, ok)| !ok)
+                    .map(|(r, _)| r)
+                {
+                    out[r * nf + j] = f64::NAN;
                 }
             }
         }
@@ -252,22 +282,15 @@ fn read_part(
                 .downcast_ref::<StringArray>()
                 .expect("label columns are Utf8")
         };
-        let (labels, cats) = (s(COL_LABEL), s(COL_CATEGORY));
+        let (labels, originals, cats) = (s(COL_LABEL), s(COL_LABEL_ORIGINAL), s(COL_CATEGORY));
         let atk = col(COL_IS_ATTACK)
             .as_any()
             .downcast_ref::<BooleanArray>()
             .expect("is_attack is Boolean");
         for r in 0..n {
-            part.label.push(part.labels.id(if labels.is_null(r) {
-                ""
-            } else {
-                labels.value(r)
-            }));
-            part.category.push(part.categories.id(if cats.is_null(r) {
-                ""
-            } else {
-                cats.value(r)
-            }));
+            part.label.push(part.labels.id(text(labels, r)));
+            part.original.push(part.originals.id(text(originals, r)));
+            part.category.push(part.categories.id(text(cats, r)));
             part.is_attack.push(!atk.is_null(r) && atk.value(r));
         }
         row0 += n;
@@ -290,9 +313,9 @@ pub fn read_training_data(paths: &[PathBuf], opts: &TrainingReadOptions) -> Resu
     let nf = features.len();
     let names: Vec<&str> = features.iter().map(|&f| feature_column(f, mode)).collect();
     let mut cols = names.clone();
-    cols.extend([COL_LABEL, COL_CATEGORY, COL_IS_ATTACK]);
+    cols.extend([COL_LABEL, COL_LABEL_ORIGINAL, COL_CATEGORY, COL_IS_ATTACK]);
     let total: usize = infos.iter().map(|i| i.rows as usize).sum();
-    let mut x = vec![0f32; total * nf];
+    let mut x = vec![0f64; total * nf];
     let threads = if opts.threads == 0 {
         std::thread::available_parallelism()
             .map(|n| n.get())
@@ -314,7 +337,7 @@ pub fn read_training_data(paths: &[PathBuf], opts: &TrainingReadOptions) -> Resu
             jobs.push((info.path.clone(), chunk.to_vec(), rows));
         }
     }
-    let mut slices: Vec<&mut [f32]> = Vec::with_capacity(jobs.len());
+    let mut slices: Vec<&mut [f64]> = Vec::with_capacity(jobs.len());
     let mut rest = x.as_mut_slice();
     for (_, _, rows) in &jobs {
         let (a, b) = rest.split_at_mut(rows * nf);
@@ -339,6 +362,7 @@ pub fn read_training_data(paths: &[PathBuf], opts: &TrainingReadOptions) -> Resu
     });
     let mut labels = Interner::default();
     let mut categories = Interner::default();
+    let mut originals = Interner::default();
     let mut td = TrainingData {
         mode,
         feature_names: names.iter().map(|s| s.to_string()).collect(),
@@ -351,6 +375,9 @@ pub fn read_training_data(paths: &[PathBuf], opts: &TrainingReadOptions) -> Resu
         let part = part?;
         let lmap = labels.absorb(&part.labels);
         let cmap = categories.absorb(&part.categories);
+        let omap = originals.absorb(&part.originals);
+        td.label_original
+            .extend(part.original.iter().map(|&i| omap[i as usize]));
         td.label
             .extend(part.label.iter().map(|&i| lmap[i as usize]));
         td.category
@@ -359,5 +386,6 @@ pub fn read_training_data(paths: &[PathBuf], opts: &TrainingReadOptions) -> Resu
     }
     td.label_names = labels.names;
     td.category_names = categories.names;
+    td.label_original_names = originals.names;
     Ok(td)
 }

@@ -102,7 +102,7 @@ fn parquet_flow_sink_writes_the_dataset_schema() {
         assert!(td.is_attack.iter().all(|a| *a));
         for (i, f) in fl.iter().enumerate() {
             for (j, &feat) in td.features.iter().enumerate() {
-                let want = cleaned(f, feat).map(|v| v as f32);
+                let want = cleaned(f, feat);
                 let got = td.row(i)[j];
                 match want {
                     None => assert!(got.is_nan()),

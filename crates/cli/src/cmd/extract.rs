@@ -118,9 +118,18 @@ pub fn run(args: ExtractArgs) -> Result<()> {
             if args.output.as_os_str() == "-" {
                 bail!("--format parquet needs an output file (-o FILE.parquet)");
             }
-            let source: Vec<String> = args.captures.iter().map(|c| c.display().to_string()).collect();
-            let sink = mlids_dataset::ParquetFlowSink::create(&args.output, cfg.mode, args.label.as_deref(), &source.join(","))
-                .with_context(|| format!("cannot create {}", args.output.display()))?;
+            let source: Vec<String> = args
+                .captures
+                .iter()
+                .map(|c| c.display().to_string())
+                .collect();
+            let sink = mlids_dataset::ParquetFlowSink::create(
+                &args.output,
+                cfg.mode,
+                args.label.as_deref(),
+                &source.join(","),
+            )
+            .with_context(|| format!("cannot create {}", args.output.display()))?;
             Box::new(sink)
         }
     };
