@@ -27,6 +27,7 @@ enum Command {
     Train(cmd::train::TrainArgs),
     Evaluate(cmd::evaluate::EvaluateArgs),
     Detect(cmd::detect::DetectArgs),
+    Serve(cmd::serve::ServeArgs),
     /// Print a shell completion script (bash, zsh, fish, elvish, powershell).
     Completions {
         shell: clap_complete::Shell,
@@ -37,6 +38,7 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Extract(args) => cmd::extract::run(args),
+        Command::Serve(args) => cmd::serve::run(args),
         Command::Dataset(c) => cmd::dataset::run(c),
         Command::Train(args) => cmd::train::run(args),
         Command::Evaluate(args) => cmd::evaluate::run(args),

@@ -1,5 +1,6 @@
 pub mod dataset;
-pub mod extract;
 pub mod detect;
 pub mod evaluate;
+pub mod extract;
+pub mod serve;
 pub mod train;

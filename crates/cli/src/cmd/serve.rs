@@ -1,0 +1,69 @@
+//! `ml-ids serve`: the detection server (REST API, pcap upload, streaming ingest, WebSocket alerts,
+//! web UI).
+
+use anyhow::{bail, Context, Result};
+use clap::Args;
+use mlids_model::Detector;
+use mlids_server::{AppState, ServerConfig};
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+/// Serve detections over HTTP: seed-compatible REST predictions, pcap upload, streaming ingest,
+/// WebSocket alerts and a web UI.
+#[derive(Args, Debug)]
+#[command(after_help = "Examples:
+  ml-ids serve --model models/default
+  ml-ids serve --model models/default --bind 0.0.0.0:8080 --token \"$(openssl rand -hex 16)\"
+  tcpdump -i eth0 -w - | curl -sS -T - -H 'Content-Type: application/vnd.tcpdump.pcap' http://127.0.0.1:8080/api/stream
+  curl -sS --data-binary @capture.pcap http://127.0.0.1:8080/api/pcap
+
+Without --token the server only binds loopback addresses. With a token every endpoint (WebSockets and
+the UI included) needs `Authorization: Bearer TOKEN` or `?token=TOKEN`.")]
+pub struct ServeArgs {
+    /// Model bundle directory (manifest.json + model).
+    #[arg(short, long, default_value = "models/default")]
+    pub model: PathBuf,
+    /// Address to listen on.
+    #[arg(long, default_value = "127.0.0.1:8080")]
+    pub bind: SocketAddr,
+    /// Bearer token required on every request; mandatory for non-loopback addresses.
+    #[arg(long, env = "MLIDS_TOKEN", hide_env_values = true)]
+    pub token: Option<String>,
+    /// Largest pcap upload, in MiB (`/api/stream` has no total limit).
+    #[arg(long, default_value_t = 1024)]
+    pub max_upload_mb: u64,
+    /// Largest JSON/CSV request body, in MiB.
+    #[arg(long, default_value_t = 64)]
+    pub max_body_mb: usize,
+    /// Flows listed in an upload's response (the summary always counts all).
+    #[arg(long, default_value_t = 10_000)]
+    pub max_response_flows: usize,
+}
+
+pub fn run(args: ServeArgs) -> Result<()> {
+    let config = ServerConfig {
+        bind: args.bind,
+        token: args.token.filter(|t| !t.is_empty()),
+        max_body_bytes: args.max_body_mb << 20,
+        max_upload_bytes: args.max_upload_mb << 20,
+        max_response_flows: args.max_response_flows,
+        ..ServerConfig::default()
+    };
+    if let Err(e) = config.validate() {
+        bail!("{e}");
+    }
+    let model = args.model.clone();
+    let state = AppState::new(config, || Detector::load(&model))
+        .with_context(|| format!("cannot load the model bundle {}", args.model.display()))?;
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")?;
+    let mode = state.detector.mode();
+    runtime
+        .block_on(mlids_server::serve(state, |addr| {
+            eprintln!("ml-ids serve: model {} ({mode} features)", args.model.display());
+            eprintln!("ml-ids serve: listening on http://{addr}/  (UI at http://{addr}/, API docs at http://{addr}/api/openapi.json)");
+        }))
+        .with_context(|| format!("cannot serve on {}", args.bind))
+}

@@ -1,0 +1,353 @@
+//! `POST /api/predictions`: classify feature rows sent as JSON or CSV.
+//!
+//! Accepted bodies (the seed's and MLflow's formats):
+//! - `{"columns": [...], "data": [[...], ...]}` (pandas `split`, as the seed's client sends it with
+//!   `Content-Type: application/json; format=pandas-split`; an `index` key is ignored);
+//! - `{"dataframe_split": {"columns": [...], "data": [...]}}` and `{"dataframe_records": [{...}]}`
+//!   (MLflow 2 serving);
+//! - `[{"col": value, ...}, ...]` (pandas `records`);
+//! - `text/csv` with a header row.
+//!
+//! The answer is a JSON array of 0/1 in input order, or with `?detail=true` (or
+//! `Accept: application/vnd.mlids.detail+json`) one object per row with label, probability and the
+//! top contributing features. Columns are matched by snake_case name (or any CIC header spelling);
+//! columns the model does not use (the timestamp, a label) are ignored.
+
+use crate::error::ApiError;
+use crate::state::AppState;
+use axum::body::Bytes;
+use axum::extract::{Query, State};
+use axum::http::{header, HeaderMap};
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use mlids_flow::Feature;
+use serde::de::{Deserializer, IgnoredAny, MapAccess, Visitor};
+use serde::Deserialize;
+use std::collections::HashMap;
+use std::fmt;
+
+/// One table cell, kept as small as possible: requests carry 80 of these per row.
+#[derive(Clone, Copy, Debug, PartialEq)]
+enum Cell {
+    Num(f64),
+    Missing,
+    /// A string that is not a number (a timestamp, a label).
+    Text,
+}
+
+impl<'de> Deserialize<'de> for Cell {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Cell, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = Cell;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("a number, a string or null")
+            }
+            fn visit_f64<E>(self, v: f64) -> Result<Cell, E> {
+                Ok(Cell::Num(v))
+            }
+            fn visit_i64<E>(self, v: i64) -> Result<Cell, E> {
+                Ok(Cell::Num(v as f64))
+            }
+            fn visit_u64<E>(self, v: u64) -> Result<Cell, E> {
+                Ok(Cell::Num(v as f64))
+            }
+            fn visit_bool<E>(self, v: bool) -> Result<Cell, E> {
+                Ok(Cell::Num(if v { 1.0 } else { 0.0 }))
+            }
+            fn visit_str<E>(self, v: &str) -> Result<Cell, E> {
+                Ok(parse_text(v))
+            }
+            fn visit_none<E>(self) -> Result<Cell, E> {
+                Ok(Cell::Missing)
+            }
+            fn visit_unit<E>(self) -> Result<Cell, E> {
+                Ok(Cell::Missing)
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
+
+/// Numbers sent as strings, including the CIC CSVs' `Infinity`/`NaN` spellings.
+fn parse_text(v: &str) -> Cell {
+    let t = v.trim();
+    if t.is_empty() {
+        return Cell::Missing;
+    }
+    match t {
+        "Infinity" | "inf" | "+Infinity" => Cell::Num(f64::INFINITY),
+        "-Infinity" | "-inf" => Cell::Num(f64::NEG_INFINITY),
+        "NaN" | "nan" => Cell::Num(f64::NAN),
+        _ => t.parse::<f64>().map(Cell::Num).unwrap_or(Cell::Text),
+    }
+}
+
+#[derive(Deserialize)]
+struct Split {
+    columns: Vec<String>,
+    data: Vec<Vec<Cell>>,
+    #[serde(default, rename = "index")]
+    _index: Option<IgnoredAny>,
+}
+
+/// Every JSON object shape in one pass.
+#[derive(Deserialize)]
+struct Envelope {
+    columns: Option<Vec<String>>,
+    data: Option<Vec<Vec<Cell>>>,
+    #[serde(default, rename = "index")]
+    _index: Option<IgnoredAny>,
+    dataframe_split: Option<Split>,
+    dataframe_records: Option<Vec<Record>>,
+}
+
+/// One `records` row: column → cell.
+struct Record(Vec<(String, Cell)>);
+
+impl<'de> Deserialize<'de> for Record {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Record, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = Record;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("an object of column: value")
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut m: A) -> Result<Record, A::Error> {
+                let mut v = Vec::with_capacity(m.size_hint().unwrap_or(80));
+                while let Some((k, c)) = m.next_entry::<String, Cell>()? {
+                    v.push((k, c));
+                }
+                Ok(Record(v))
+            }
+        }
+        d.deserialize_map(V)
+    }
+}
+
+/// Rows in column form, whatever the input shape.
+struct Table {
+    columns: Vec<String>,
+    rows: Vec<Vec<Cell>>,
+}
+
+#[derive(Deserialize)]
+pub struct PredictQuery {
+    #[serde(default)]
+    detail: Option<String>,
+}
+
+pub async fn predict(
+    State(state): State<AppState>,
+    Query(q): Query<PredictQuery>,
+    headers: HeaderMap,
+    body: Result<Bytes, axum::extract::rejection::BytesRejection>,
+) -> Result<Response, ApiError> {
+    let body = body?;
+    let content_type = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("application/json")
+        .to_ascii_lowercase();
+    let detail = q
+        .detail
+        .as_deref()
+        .is_some_and(|d| matches!(d, "true" | "1" | "yes"))
+        || headers
+            .get(header::ACCEPT)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|a| a.contains("application/vnd.mlids.detail+json"));
+    let table = if content_type.starts_with("text/csv") {
+        parse_csv(&body)?
+    } else if content_type.starts_with("application/json")
+        || content_type.starts_with("application/") && content_type.contains("+json")
+    {
+        parse_json(&body)?
+    } else {
+        return Err(ApiError::UnsupportedMediaType(format!(
+            "unsupported Content-Type '{content_type}': send application/json (pandas split or records, MLflow dataframe_split/dataframe_records) or text/csv"
+        )));
+    };
+    let st = state.clone();
+    // Parsing is done; classification is CPU work, so it leaves the async threads.
+    tokio::task::spawn_blocking(move || classify(&st, table, detail))
+        .await
+        .map_err(|e| ApiError::Internal(format!("prediction task failed: {e}")))?
+}
+
+fn parse_json(body: &[u8]) -> Result<Table, ApiError> {
+    let first = body.iter().find(|b| !b.is_ascii_whitespace()).copied();
+    let bad = |e: serde_json::Error| {
+        ApiError::BadRequest(format!(
+            "malformed JSON body at line {} column {}: {e}",
+            e.line(),
+            e.column()
+        ))
+    };
+    if first == Some(b'[') {
+        let records: Vec<Record> = serde_json::from_slice(body).map_err(bad)?;
+        return Ok(records_table(records));
+    }
+    let env: Envelope = serde_json::from_slice(body).map_err(bad)?;
+    match env {
+        Envelope { columns: Some(columns), data: Some(rows), .. } => Ok(Table { columns, rows }),
+        Envelope { dataframe_split: Some(s), .. } => Ok(Table { columns: s.columns, rows: s.data }),
+        Envelope { dataframe_records: Some(r), .. } => Ok(records_table(r)),
+        _ => Err(ApiError::BadRequest(
+            "expected {\"columns\": [...], \"data\": [[...]]}, {\"dataframe_split\": {...}}, {\"dataframe_records\": [...]} or [{...}]".into(),
+        )),
+    }
+}
+
+/// Records may list columns in any order and omit some: union the names, fill gaps as missing.
+fn records_table(records: Vec<Record>) -> Table {
+    let mut index: HashMap<String, usize> = HashMap::new();
+    let mut columns = Vec::new();
+    for r in &records {
+        for (k, _) in &r.0 {
+            if !index.contains_key(k) {
+                index.insert(k.clone(), columns.len());
+                columns.push(k.clone());
+            }
+        }
+    }
+    let rows = records
+        .into_iter()
+        .map(|r| {
+            let mut row = vec![Cell::Missing; columns.len()];
+            for (k, c) in r.0 {
+                row[index[&k]] = c;
+            }
+            row
+        })
+        .collect();
+    Table { columns, rows }
+}
+
+fn parse_csv(body: &[u8]) -> Result<Table, ApiError> {
+    let mut rdr = csv::ReaderBuilder::new().flexible(false).from_reader(body);
+    let columns: Vec<String> = rdr
+        .headers()
+        .map_err(|e| ApiError::BadRequest(format!("CSV header: {e}")))?
+        .iter()
+        .map(|h| h.trim().to_string())
+        .collect();
+    let mut rows = Vec::new();
+    for (i, rec) in rdr.byte_records().enumerate() {
+        let rec = rec.map_err(|e| ApiError::BadRequest(format!("CSV line {}: {e}", i + 2)))?;
+        rows.push(
+            rec.iter()
+                .map(|f| parse_text(&String::from_utf8_lossy(f)))
+                .collect(),
+        );
+    }
+    Ok(Table { columns, rows })
+}
+
+/// Model input index of a column name: the manifest's snake name or any CIC spelling of it.
+fn model_index(state: &AppState, name: &str) -> Option<usize> {
+    let names = state.detector.feature_names();
+    let trimmed = name.trim();
+    if let Some(i) = names.iter().position(|n| n == trimmed) {
+        return Some(i);
+    }
+    let corrected = state.detector.mode() == mlids_flow::Mode::Corrected;
+    let f = Feature::ALL.iter().find(|f| {
+        let n = f.names();
+        n.cic2018 == trimmed || n.improved == trimmed || n.cic2017 == trimmed
+    })?;
+    names.iter().position(|n| n == f.snake_name(corrected))
+}
+
+fn classify(state: &AppState, table: Table, detail: bool) -> Result<Response, ApiError> {
+    let names = state.detector.feature_names();
+    let nf = names.len();
+    let map: Vec<Option<usize>> = table
+        .columns
+        .iter()
+        .map(|c| model_index(state, c))
+        .collect();
+    let mut present = vec![false; nf];
+    for i in map.iter().flatten() {
+        present[*i] = true;
+    }
+    let missing: Vec<&str> = names
+        .iter()
+        .zip(&present)
+        .filter(|(_, p)| !**p)
+        .map(|(n, _)| n.as_str())
+        .collect();
+    if !missing.is_empty() {
+        return Err(ApiError::BadRequest(format!(
+            "missing feature columns the model needs: {}",
+            missing.join(", ")
+        )));
+    }
+    let mut x = vec![f64::NAN; table.rows.len() * nf];
+    for (r, row) in table.rows.iter().enumerate() {
+        if row.len() != table.columns.len() {
+            return Err(ApiError::BadRequest(format!(
+                "row {r} has {} values but there are {} columns",
+                row.len(),
+                table.columns.len()
+            )));
+        }
+        for (c, cell) in row.iter().enumerate() {
+            let Some(i) = map[c] else { continue };
+            x[r * nf + i] = match *cell {
+                // Non-finite values are missing, as in training.
+                Cell::Num(v) if v.is_finite() => v,
+                Cell::Num(_) | Cell::Missing => f64::NAN,
+                Cell::Text => {
+                    return Err(ApiError::BadRequest(format!(
+                        "row {r}, column '{}': not a number",
+                        table.columns[c]
+                    )));
+                }
+            };
+        }
+    }
+    state.metrics.flows("api", table.rows.len() as u64);
+    if detail {
+        let verdicts = state.explaining.classify_matrix(&x)?;
+        Ok(Json(verdicts).into_response())
+    } else {
+        let verdicts = state.detector.classify_matrix(&x)?;
+        let flags: Vec<u8> = verdicts.iter().map(|v| u8::from(v.is_attack)).collect();
+        Ok(Json(flags).into_response())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cells_parse_numbers_strings_and_nulls() {
+        let t = parse_json(br#"{"columns":["a","b","c","d","e"],"data":[[1, "2.5", null, "Infinity", "21\/02\/2018 10:15:06"]]}"#).unwrap();
+        assert_eq!(
+            t.rows[0][..4],
+            [
+                Cell::Num(1.0),
+                Cell::Num(2.5),
+                Cell::Missing,
+                Cell::Num(f64::INFINITY)
+            ]
+        );
+        assert_eq!(t.rows[0][4], Cell::Text);
+        let t = parse_json(br#"{"dataframe_records":[{"a":1},{"b":2}]}"#).unwrap();
+        assert_eq!(t.columns, ["a", "b"]);
+        assert_eq!(t.rows[1], [Cell::Missing, Cell::Num(2.0)]);
+        assert!(parse_json(b"{\"columns\": [\"a\"]").is_err());
+        assert!(parse_json(b"{\"nothing\": 1}").is_err());
+        assert!(parse_json(br#"{"columns":["a"],"data":[[{"x":1}]]}"#).is_err());
+    }
+
+    #[test]
+    fn csv_rows() {
+        let t = parse_csv(b"a,b\n1,\n3,NaN\n").unwrap();
+        assert_eq!(t.rows.len(), 2);
+        assert_eq!(t.rows[0][1], Cell::Missing);
+        assert!(parse_csv(b"a,b\n1\n").is_err());
+    }
+}

@@ -1,0 +1,71 @@
+//! Server settings and their validation.
+
+use std::net::SocketAddr;
+
+#[derive(Clone, Debug)]
+pub struct ServerConfig {
+    /// Address to bind; loopback by default.
+    pub bind: SocketAddr,
+    /// Bearer token; required when `bind` is not a loopback address.
+    pub token: Option<String>,
+    /// Largest JSON/CSV request body for `/api/predictions` and `/api/alerts`.
+    pub max_body_bytes: usize,
+    /// Largest capture accepted by `/api/pcap` (the stream endpoint has no total limit).
+    pub max_upload_bytes: u64,
+    /// Flows listed in a pcap upload's response (the summary always counts all of them).
+    pub max_response_flows: usize,
+    /// Top contributing features attached to alerts and detailed predictions.
+    pub explain_top: usize,
+}
+
+impl Default for ServerConfig {
+    fn default() -> Self {
+        ServerConfig {
+            bind: SocketAddr::from(([127, 0, 0, 1], 8080)),
+            token: None,
+            max_body_bytes: 64 << 20,
+            max_upload_bytes: 1 << 30,
+            max_response_flows: 10_000,
+            explain_top: 3,
+        }
+    }
+}
+
+impl ServerConfig {
+    /// Refuse settings that would expose the API without authentication.
+    pub fn validate(&self) -> Result<(), String> {
+        if let Some(t) = &self.token {
+            if t.len() < 16 {
+                return Err("the token must be at least 16 characters".into());
+            }
+        } else if !self.bind.ip().is_loopback() {
+            return Err(format!(
+                "binding {} exposes the API beyond this host: set a bearer token with --token or MLIDS_TOKEN",
+                self.bind
+            ));
+        }
+        if self.max_body_bytes == 0 || self.max_upload_bytes == 0 {
+            return Err("body limits must be positive".into());
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn non_loopback_needs_a_token() {
+        let mut c = ServerConfig {
+            bind: "0.0.0.0:8080".parse().unwrap(),
+            ..Default::default()
+        };
+        assert!(c.validate().unwrap_err().contains("--token"));
+        c.token = Some("short".into());
+        assert!(c.validate().is_err());
+        c.token = Some("0123456789abcdef".into());
+        assert!(c.validate().is_ok());
+        assert!(ServerConfig::default().validate().is_ok());
+    }
+}

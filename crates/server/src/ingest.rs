@@ -1,0 +1,294 @@
+//! Captures arriving over HTTP (upload or endless stream) → the flow pipeline → the Detector.
+//!
+//! The request body is forwarded chunk by chunk through a bounded channel to a blocking task that
+//! runs `mlids_flow::Pipeline` on a `Read` adapter: parsing starts with the first bytes, memory stays
+//! bounded whatever the body size, and a slow pipeline slows the client down (back-pressure).
+
+use crate::alert::Alert;
+use crate::error::ApiError;
+use crate::state::AppState;
+use bytes::Bytes;
+use futures_util::{Stream, StreamExt};
+use mlids_flow::{
+    CaptureReader, FlowRecord, MeterConfig, Pipeline, PipelineError, SinkError, Summary,
+};
+use mlids_model::output::{DetectionStats, Tally};
+use mlids_model::{DetectorSink, Verdict, VerdictSink};
+use serde::Serialize;
+use std::collections::BTreeMap;
+use std::io::{self, Read};
+use tokio::sync::mpsc;
+
+/// One classified flow in an upload's response.
+#[derive(Clone, Debug, Serialize)]
+pub struct FlowRow {
+    pub time: String,
+    pub src_ip: String,
+    pub src_port: u16,
+    pub dst_ip: String,
+    pub dst_port: u16,
+    pub protocol: u8,
+    pub packets: u64,
+    pub bytes: f64,
+    pub duration_us: f64,
+    pub termination: String,
+    pub label: String,
+    pub probability: f64,
+    pub attack_score: f64,
+    pub is_attack: bool,
+}
+
+/// Packet accounting of an ingest.
+#[derive(Clone, Debug, Serialize)]
+pub struct PacketCounts {
+    pub read: u64,
+    pub decoded: u64,
+    pub skipped: BTreeMap<String, u64>,
+}
+
+/// Attack flows per label in one minute.
+#[derive(Clone, Debug, Serialize)]
+pub struct TimelineBucket {
+    pub minute: String,
+    pub attacks: BTreeMap<String, u64>,
+}
+
+/// What an upload or a finished stream returns.
+#[derive(Clone, Debug, Serialize)]
+pub struct IngestReport {
+    pub source: String,
+    pub mode: String,
+    pub packets: PacketCounts,
+    pub summary: DetectionStats,
+    /// Flows emitted by termination reason.
+    pub flows_by_termination: BTreeMap<String, u64>,
+    pub timeline: Vec<TimelineBucket>,
+    /// The first `max_response_flows` flows (attacks first is not guaranteed: capture order).
+    pub flows: Vec<FlowRow>,
+    pub flows_truncated: bool,
+}
+
+/// Collects rows for the response and publishes an alert for every attack verdict.
+struct Collector<'a> {
+    state: &'a AppState,
+    source: String,
+    keep: usize,
+    rows: Vec<FlowRow>,
+    truncated: bool,
+    timeline: BTreeMap<i64, BTreeMap<String, u64>>,
+}
+
+impl VerdictSink for Collector<'_> {
+    fn verdict(&mut self, flow: &FlowRecord, v: &Verdict) -> Result<(), SinkError> {
+        if self.rows.len() < self.keep {
+            self.rows.push(FlowRow {
+                time: crate::alert::rfc3339_micros(flow.start_us),
+                src_ip: flow.src.to_string(),
+                src_port: flow.src_port,
+                dst_ip: flow.dst.to_string(),
+                dst_port: flow.dst_port,
+                protocol: flow.protocol,
+                packets: flow.packets(),
+                bytes: flow.get(mlids_flow::Feature::TotLenFwdPkts)
+                    + flow.get(mlids_flow::Feature::TotLenBwdPkts),
+                duration_us: flow.get(mlids_flow::Feature::FlowDuration),
+                termination: flow.termination.to_string(),
+                label: v.label.clone(),
+                probability: v.probability,
+                attack_score: v.attack_score,
+                is_attack: v.is_attack,
+            });
+        } else {
+            self.truncated = true;
+        }
+        if v.is_attack {
+            *self
+                .timeline
+                .entry(flow.start_us.div_euclid(60_000_000))
+                .or_default()
+                .entry(v.label.clone())
+                .or_default() += 1;
+            // Explanations only for the (rare) attack flows: one more tree walk each.
+            let explained = self
+                .state
+                .explaining
+                .classify_record(flow)
+                .unwrap_or_else(|_| v.clone());
+            self.state
+                .publish(Alert::new(flow, &explained, &self.source));
+        }
+        Ok(())
+    }
+}
+
+/// A `Read` over chunks arriving from the async side.
+struct ChannelReader {
+    rx: mpsc::Receiver<io::Result<Bytes>>,
+    current: Bytes,
+}
+
+impl Read for ChannelReader {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        while self.current.is_empty() {
+            match self.rx.blocking_recv() {
+                Some(Ok(b)) => self.current = b,
+                Some(Err(e)) => return Err(e),
+                None => return Ok(0),
+            }
+        }
+        let n = buf.len().min(self.current.len());
+        buf[..n].copy_from_slice(&self.current[..n]);
+        self.current = self.current.slice(n..);
+        Ok(n)
+    }
+}
+
+/// How an ingest should behave.
+pub struct IngestOptions {
+    /// `upload:NAME`, `stream`, …: shown in alerts.
+    pub source: String,
+    /// Metrics label (`upload`, `stream`).
+    pub kind: &'static str,
+    /// Flows classified together; 1 for streams, so each alert leaves as its flow ends.
+    pub batch: usize,
+    /// Flows listed in the report.
+    pub keep_rows: usize,
+    /// Largest accepted body, if any.
+    pub limit: Option<u64>,
+}
+
+/// Feed a body stream through the pipeline and the detector.
+pub async fn ingest<S, E>(
+    state: &AppState,
+    mut body: S,
+    opts: IngestOptions,
+) -> Result<IngestReport, ApiError>
+where
+    S: Stream<Item = Result<Bytes, E>> + Unpin,
+    E: std::fmt::Display,
+{
+    let (tx, rx) = mpsc::channel::<io::Result<Bytes>>(16);
+    let st = state.clone();
+    let source = opts.source.clone();
+    let (kind, batch, keep) = (opts.kind, opts.batch, opts.keep_rows);
+    let worker = tokio::task::spawn_blocking(move || {
+        run_blocking(
+            &st,
+            ChannelReader {
+                rx,
+                current: Bytes::new(),
+            },
+            source,
+            kind,
+            batch,
+            keep,
+        )
+    });
+    let mut total: u64 = 0;
+    let mut too_large = false;
+    while let Some(chunk) = body.next().await {
+        let chunk = match chunk {
+            Ok(c) => c,
+            Err(e) => {
+                let _ = tx
+                    .send(Err(io::Error::other(format!("request body failed: {e}"))))
+                    .await;
+                break;
+            }
+        };
+        total += chunk.len() as u64;
+        if opts.limit.is_some_and(|l| total > l) {
+            too_large = true;
+            let _ = tx
+                .send(Err(io::Error::other("upload size limit exceeded")))
+                .await;
+            break;
+        }
+        if tx.send(Ok(chunk)).await.is_err() {
+            // The pipeline stopped early (unreadable capture); the rest of the body is not needed.
+            break;
+        }
+    }
+    drop(tx);
+    let result = worker
+        .await
+        .map_err(|e| ApiError::Internal(format!("ingest task failed: {e}")))?;
+    if too_large {
+        return Err(ApiError::PayloadTooLarge(format!(
+            "the capture exceeds the {} byte upload limit (server option --max-upload); stream it to /api/stream instead",
+            opts.limit.unwrap_or_default()
+        )));
+    }
+    result
+}
+
+fn run_blocking(
+    state: &AppState,
+    reader: ChannelReader,
+    source: String,
+    kind: &'static str,
+    batch: usize,
+    keep: usize,
+) -> Result<IngestReport, ApiError> {
+    let mut capture = CaptureReader::from_reader(source.clone(), reader)
+        .map_err(|e| ApiError::BadRequest(format!("not a readable capture: {e}")))?;
+    let mode = state.detector.mode();
+    let mut pipeline = Pipeline::new(MeterConfig::new(mode));
+    let collector = Collector {
+        state,
+        source: source.clone(),
+        keep,
+        rows: Vec::new(),
+        truncated: false,
+        timeline: BTreeMap::new(),
+    };
+    let mut sink = DetectorSink::with_batch(&state.detector, Tally::new(collector), batch);
+    let capture_error = match pipeline.run_reader(&mut capture, &mut sink) {
+        Ok(()) => None,
+        Err(PipelineError::Capture(e)) => Some(e.to_string()),
+        Err(PipelineError::Sink(e)) => {
+            return Err(ApiError::Internal(format!("classification failed: {e}")))
+        }
+    };
+    let summary: Summary = pipeline
+        .finish(&mut sink)
+        .map_err(|e| ApiError::Internal(format!("classification failed: {e}")))?;
+    let tally = sink.into_inner();
+    let stats = tally.stats();
+    let collector = tally.into_inner();
+    state.metrics.packets(summary.packets_read);
+    state.metrics.flows(kind, stats.flows);
+    let report = IngestReport {
+        source,
+        mode: mode.to_string(),
+        packets: PacketCounts {
+            read: summary.packets_read,
+            decoded: summary.packets_decoded,
+            skipped: summary.skipped.clone(),
+        },
+        summary: stats,
+        flows_by_termination: summary
+            .flows
+            .iter()
+            .map(|(t, n)| (t.to_string(), *n))
+            .collect(),
+        timeline: collector
+            .timeline
+            .into_iter()
+            .map(|(m, attacks)| TimelineBucket {
+                minute: crate::alert::rfc3339_micros(m * 60_000_000),
+                attacks,
+            })
+            .collect(),
+        flows: collector.rows,
+        flows_truncated: collector.truncated,
+    };
+    match capture_error {
+        None => Ok(report),
+        Some(message) => Err(ApiError::Partial {
+            message,
+            partial: serde_json::to_value(&report)
+                .map_err(|e| ApiError::Internal(e.to_string()))?,
+        }),
+    }
+}

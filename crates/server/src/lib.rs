@@ -1,0 +1,64 @@
+//! The ml-ids detection server: an axum app over the flow pipeline and the model crate's `Detector`.
+//!
+//! ```text
+//! POST /api/predictions ─► parse rows ─────────────────────────────► Detector ─► JSON verdicts
+//! POST /api/pcap, /api/stream ─► body stream ─► Pipeline (mlids-flow) ─► Detector ─► flows + alerts
+//! GET  /api/alerts (WebSocket) ◄── broadcast ◄── alerts from every source (also POST /api/alerts)
+//! ```
+//! Cross-cutting concerns (auth, body limits, timeouts, metrics) are tower layers on the router; one
+//! error type turns every failure into a clear 4xx/5xx JSON body.
+
+mod alert;
+mod api;
+mod auth;
+mod config;
+mod error;
+mod ingest;
+mod metrics;
+mod state;
+mod ui;
+
+pub use alert::Alert;
+pub use config::ServerConfig;
+pub use error::ApiError;
+pub use state::AppState;
+
+use axum::Router;
+use std::net::SocketAddr;
+use tokio::net::TcpListener;
+
+/// Build the router (used by `serve` and by tests with their own listener).
+pub fn app(state: AppState) -> Router {
+    api::router(state)
+}
+
+/// Bind and serve until Ctrl-C or SIGTERM. Calls `on_ready` with the bound address.
+pub async fn serve(state: AppState, on_ready: impl FnOnce(SocketAddr)) -> std::io::Result<()> {
+    let listener = TcpListener::bind(state.config.bind).await?;
+    let addr = listener.local_addr()?;
+    on_ready(addr);
+    axum::serve(
+        listener,
+        app(state).into_make_service_with_connect_info::<SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown_signal())
+    .await
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! { _ = ctrl_c => {}, _ = term => {} }
+}
