@@ -15,6 +15,8 @@ pub enum ApiError {
     #[error("{0}")]
     NotFound(String),
     #[error("{0}")]
+    UpgradeRequired(String),
+    #[error("{0}")]
     PayloadTooLarge(String),
     #[error("{0}")]
     UnsupportedMediaType(String),
@@ -31,6 +33,7 @@ impl ApiError {
             ApiError::BadRequest(_) => StatusCode::BAD_REQUEST,
             ApiError::Unauthorized(_) => StatusCode::UNAUTHORIZED,
             ApiError::NotFound(_) => StatusCode::NOT_FOUND,
+            ApiError::UpgradeRequired(_) => StatusCode::UPGRADE_REQUIRED,
             ApiError::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             ApiError::Partial { .. } => StatusCode::UNPROCESSABLE_ENTITY,
@@ -77,3 +80,27 @@ impl From<axum::extract::rejection::BytesRejection> for ApiError {
         }
     }
 }
+
+/// Extractor rejections (query strings, WebSocket handshakes, multipart) become JSON 4xx bodies like
+/// every other error, so clients and the OpenAPI contract see one error shape.
+macro_rules! from_rejection {
+    ($($t:ty),*) => {$(
+        impl From<$t> for ApiError {
+            fn from(e: $t) -> Self {
+                let status = e.status();
+                let text = e.body_text();
+                match status {
+                    StatusCode::PAYLOAD_TOO_LARGE => ApiError::PayloadTooLarge(text),
+                    StatusCode::UNSUPPORTED_MEDIA_TYPE => ApiError::UnsupportedMediaType(text),
+                    StatusCode::UPGRADE_REQUIRED => ApiError::UpgradeRequired(text),
+                    _ => ApiError::BadRequest(text),
+                }
+            }
+        }
+    )*};
+}
+from_rejection!(
+    axum::extract::rejection::QueryRejection,
+    axum::extract::ws::rejection::WebSocketUpgradeRejection,
+    axum::extract::multipart::MultipartRejection
+);

@@ -4,6 +4,8 @@
 use crate::alert::Alert;
 use crate::error::ApiError;
 use crate::state::AppState;
+use axum::extract::rejection::QueryRejection;
+use axum::extract::ws::rejection::WebSocketUpgradeRejection;
 use axum::extract::ws::{Message, WebSocket, WebSocketUpgrade};
 use axum::extract::{Query, State};
 use axum::response::Response;
@@ -36,10 +38,19 @@ impl AlertFilter {
 
 pub async fn websocket(
     State(state): State<AppState>,
-    Query(filter): Query<AlertFilter>,
-    ws: WebSocketUpgrade,
-) -> Response {
-    ws.on_upgrade(move |socket| forward(socket, state, filter))
+    filter: Result<Query<AlertFilter>, QueryRejection>,
+    ws: Result<WebSocketUpgrade, WebSocketUpgradeRejection>,
+) -> Result<Response, ApiError> {
+    let Query(filter) = filter?;
+    if filter
+        .min_probability
+        .is_some_and(|p| !(0.0..=1.0).contains(&p))
+    {
+        return Err(ApiError::BadRequest(
+            "min_probability must be within [0, 1]".into(),
+        ));
+    }
+    Ok(ws?.on_upgrade(move |socket| forward(socket, state, filter)))
 }
 
 async fn forward(mut socket: WebSocket, state: AppState, filter: AlertFilter) {

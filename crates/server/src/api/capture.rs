@@ -5,6 +5,7 @@ use crate::error::ApiError;
 use crate::ingest::{ingest, IngestOptions, IngestReport};
 use crate::state::AppState;
 use axum::body::Body;
+use axum::extract::rejection::QueryRejection;
 use axum::extract::{FromRequest, Multipart, Query, Request, State};
 use axum::http::header;
 use axum::Json;
@@ -34,9 +35,10 @@ fn clean_name(n: Option<&str>) -> String {
 
 pub async fn upload(
     State(state): State<AppState>,
-    Query(q): Query<UploadQuery>,
+    q: Result<Query<UploadQuery>, QueryRejection>,
     req: Request,
 ) -> Result<Json<IngestReport>, ApiError> {
+    let Query(q) = q?;
     let is_multipart = req
         .headers()
         .get(header::CONTENT_TYPE)
@@ -55,9 +57,7 @@ pub async fn upload(
         let body = req.into_body().into_data_stream();
         return ingest(&state, body, opts).await.map(Json);
     }
-    let mut multipart = Multipart::from_request(req, &state)
-        .await
-        .map_err(|e| ApiError::BadRequest(format!("multipart body: {e}")))?;
+    let mut multipart = Multipart::from_request(req, &state).await?;
     // The first field carrying a file (or named `file`) is the capture.
     loop {
         let field = multipart
@@ -95,9 +95,10 @@ pub async fn upload(
 /// response (the run's summary, no flow list) comes when the client ends the stream.
 pub async fn stream(
     State(state): State<AppState>,
-    Query(q): Query<UploadQuery>,
+    q: Result<Query<UploadQuery>, QueryRejection>,
     body: Body,
 ) -> Result<Json<IngestReport>, ApiError> {
+    let Query(q) = q?;
     let source = match q.name.as_deref() {
         Some(n) => format!("stream:{}", clean_name(Some(n))),
         None => "stream".into(),

@@ -139,11 +139,12 @@ pub struct PredictQuery {
 
 pub async fn predict(
     State(state): State<AppState>,
-    Query(q): Query<PredictQuery>,
+    q: Result<Query<PredictQuery>, axum::extract::rejection::QueryRejection>,
     headers: HeaderMap,
     body: Result<Bytes, axum::extract::rejection::BytesRejection>,
 ) -> Result<Response, ApiError> {
     let body = body?;
+    let Query(q) = q?;
     let content_type = headers
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
