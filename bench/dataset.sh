@@ -6,7 +6,7 @@
 #   ROWS=1000000 bench/dataset.sh    # quick run
 #
 # Env: ROWS (default 16000000), FILES (10), OUT (bench/out/dataset), KEEP=1 keeps the generated CSVs,
-# CARGO_TARGET_DIR (default /work/target-dataset). Reports rows/s, CPU and peak RSS (/usr/bin/time -v).
+# CARGO_TARGET_DIR (default /work/target-dataset), SKIP_BUILD=1 uses the binaries already there. Reports rows/s, CPU and peak RSS (/usr/bin/time -v).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROWS=${ROWS:-16000000}
@@ -16,8 +16,10 @@ export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-/work/target-dataset}
 SEED_CSV=../shared/data/cic-ids2018/original/ml-ids_validation.csv
 [ -f "$SEED_CSV" ] || { echo "missing $SEED_CSV" >&2; exit 1; }
 
-cargo build --release -q -p ml-ids
-cargo build --release -q -p mlids-dataset --example read_bench
+if [ "${SKIP_BUILD:-0}" != 1 ]; then
+  cargo build --release -q -p ml-ids
+  cargo build --release -q -p mlids-dataset --example read_bench
+fi
 BIN=$CARGO_TARGET_DIR/release/ml-ids
 READ=$CARGO_TARGET_DIR/release/examples/read_bench
 mkdir -p "$OUT/input"
@@ -74,5 +76,5 @@ measure split "$BIN" dataset split -q "$OUT/ds"
 ls -la "$OUT/ds"
 "$READ" "$OUT/ds/train.parquet" "$OUT/ds/val.parquet" "$OUT/ds/test.parquet"
 /usr/bin/time -v "$READ" "$OUT/ds/train.parquet" "$OUT/ds/val.parquet" "$OUT/ds/test.parquet" 2> "$OUT/read.time" >/dev/null
-echo "read-back peak RSS: $(awk -F': ' '/Maximum resident set size/{print int($2/1024)}' "$OUT/read.time") MiB (includes the dense f32 matrix)"
+echo "read-back peak RSS: $(awk -F': ' '/Maximum resident set size/{print int($2/1024)}' "$OUT/read.time") MiB (includes the dense f64 matrix)"
 [ "${KEEP:-0}" = 1 ] || rm -f "$OUT"/input/*.csv "$OUT"/input/.rows-*

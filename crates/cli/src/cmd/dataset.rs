@@ -76,6 +76,7 @@ pub struct SplitArgs {
     /// train,val,test shares (sum 1).
     #[arg(long, default_value = "0.8,0.1,0.1")]
     pub ratios: String,
+    /// Seed of the per-label row permutation: same seed and data, same split.
     #[arg(long, default_value_t = 42)]
     pub seed: u64,
     /// label (stratified random) or day (whole capture days).
@@ -84,6 +85,7 @@ pub struct SplitArgs {
     /// Output folder (default: DIR).
     #[arg(short, long)]
     pub output: Option<PathBuf>,
+    /// Do not print the summary.
     #[arg(short, long)]
     pub quiet: bool,
 }
