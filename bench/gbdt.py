@@ -50,7 +50,7 @@ def generate(n, rng):
     x = rng.lognormal(mean=0.0, sigma=1.0, size=(n, NF))
     x[:, ::3] = rng.normal(size=(n, len(range(0, NF, 3))))
     w = rng.normal(size=NF) * (rng.random(NF) < 0.3)
-    logit = (np.log1p(np.abs(x)) @ w) * 0.8 + 1.2 * np.sin(2 * x[:, 0]) * x[:, 1] + 0.8 * (x[:, 2] > 1.5) - 0.5
+    logit = (np.log1p(np.abs(x)) @ w) * 3.0 + 3.0 * np.sin(2 * x[:, 0]) * x[:, 1] + 2.5 * (x[:, 2] > 1.5) - 2.0
     p = 1 / (1 + np.exp(-logit))
     y = (rng.random(n) < p).astype(np.float32)
     x[rng.random(x.shape) < 0.03] = np.nan

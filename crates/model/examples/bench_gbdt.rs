@@ -90,6 +90,16 @@ fn main() {
     forest.predict(&x_test, &mut out).unwrap();
     let flat1_s = t0.elapsed().as_secs_f64();
     let flat1_cpu = cpu_seconds() - c0;
+    // Row-at-a-time walk of the same trees (raw scores; the transform is the same for both).
+    let mut raw_l = vec![0.0; n_test];
+    let mut raw_r = vec![0.0; n_test];
+    let t0 = Instant::now();
+    forest.predict_raw(&x_test, &mut raw_l).unwrap();
+    let lock_raw_s = t0.elapsed().as_secs_f64();
+    let t0 = Instant::now();
+    forest.predict_raw_rowwise(&x_test, &mut raw_r).unwrap();
+    let row_raw_s = t0.elapsed().as_secs_f64();
+    assert_eq!(raw_l, raw_r);
     // Flat predictor, `threads` threads.
     let mut out2 = vec![0.0; n_test];
     let (c0, t0) = (cpu_seconds(), Instant::now());
@@ -136,6 +146,8 @@ fn main() {
         "flat_rows_per_s": n_test as f64 / flatn_s,
         "flat_rows_per_cpu_s": n_test as f64 / flatn_cpu.max(1e-9),
         "classifier_rows_per_s": n_test as f64 / trait_s,
+        "lockstep_raw_rows_per_s_1thread": n_test as f64 / lock_raw_s,
+        "rowwise_raw_rows_per_s_1thread": n_test as f64 / row_raw_s,
         "lightgbm_rows_per_s": m as f64 / lgb_s,
         "lightgbm_rows_per_cpu_s": m as f64 / lgb_cpu.max(1e-9),
         "max_rel_diff_vs_lightgbm": worst,
