@@ -12,7 +12,6 @@
 //!                              (JSON, MD, HTML)     (flat::FlatForest, DetectorSink)
 //! ```
 
-pub mod alert;
 pub mod bundle;
 pub mod data;
 pub mod detector;
