@@ -1,0 +1,10 @@
+#!/usr/bin/env bash
+# The testbed's CI check (root): install the packages, then the small-scale end-to-end test
+# (crates/cli/tests/testbed_e2e.rs): a run with seed 1 → dataset → model → `ml-ids serve`; a run with
+# seed 2 streamed live to the server; every attack scenario must raise WebSocket alerts.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash testbed/install.sh
+# Namespaces of earlier runs that were killed (none normally).
+cargo run -q -p ml-ids -- testbed clean
+cargo test -p ml-ids --test testbed_e2e -- --ignored --nocapture
