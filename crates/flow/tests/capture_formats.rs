@@ -231,3 +231,71 @@ fn arbitrary_bytes_never_panic() {
         let _ = run_partial(b);
     }
 }
+
+#[test]
+fn threaded_sink_writes_the_same_bytes_and_reports_inner_errors() {
+    use mlids_flow::sink::ThreadedSink;
+    use mlids_flow::{CsvSink, FlowSink, Layout, NameStyle};
+    use std::sync::{Arc, Mutex};
+    let frames: Vec<RawFrame> = (0..2000u16)
+        .flat_map(|i| {
+            [
+                udp(T0 + i64::from(i), Ep("10.0.0.1", 1000 + i), SERVER, 3),
+                udp(T0 + i64::from(i) + 1, SERVER, Ep("10.0.0.1", 1000 + i), 4),
+            ]
+        })
+        .collect();
+    let (flows, summary) = run(Mode::Cic2018, &frames);
+    assert_eq!(flows.len(), 2000);
+    let layout = Layout::new(Mode::Cic2018, NameStyle::Cic2018, false);
+    let mut direct = CsvSink::new(Vec::new(), layout.clone(), None);
+    for f in &flows {
+        direct.flow(f).unwrap();
+    }
+    direct.finish(&summary).unwrap();
+    /// A Write that shares its buffer so the test can read it after the thread is done.
+    #[derive(Clone)]
+    struct Shared(Arc<Mutex<Vec<u8>>>);
+    impl std::io::Write for Shared {
+        fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
+            self.0.lock().unwrap().extend_from_slice(b);
+            Ok(b.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+    let buf = Shared(Arc::new(Mutex::new(Vec::new())));
+    let mut threaded = ThreadedSink::new(CsvSink::new(buf.clone(), layout, None));
+    for f in &flows {
+        threaded.flow(f).unwrap();
+    }
+    threaded.finish(&summary).unwrap();
+    assert_eq!(*buf.0.lock().unwrap(), direct.into_inner());
+    // A failing writer: the error comes back, no hang.
+    struct Broken;
+    impl std::io::Write for Broken {
+        fn write(&mut self, _: &[u8]) -> std::io::Result<usize> {
+            Err(std::io::Error::other("disk full"))
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+    let mut threaded = ThreadedSink::new(CsvSink::new(
+        Broken,
+        Layout::new(Mode::Cic2018, NameStyle::Cic2018, false),
+        None,
+    ));
+    let mut err = None;
+    for f in &flows {
+        if let Err(e) = threaded.flow(f) {
+            err = Some(e);
+            break;
+        }
+    }
+    let err = err
+        .or_else(|| threaded.finish(&summary).err())
+        .expect("the write error surfaces");
+    assert!(err.to_string().contains("disk full"), "{err}");
+}

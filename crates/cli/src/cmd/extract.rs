@@ -102,16 +102,16 @@ pub fn run(args: ExtractArgs) -> Result<()> {
     let cfg = args.flow.meter_config()?;
     let style = args.names.unwrap_or(NameStyle::default_for(cfg.mode));
     let layout = Layout::new(cfg.mode, style, args.label.is_some());
-    let open_out = || -> Result<Box<dyn Write>> {
+    let open_out = || -> Result<Box<dyn Write + Send>> {
         Ok(if args.output.as_os_str() == "-" {
-            Box::new(BufWriter::with_capacity(1 << 16, std::io::stdout().lock()))
+            Box::new(BufWriter::with_capacity(1 << 16, std::io::stdout()))
         } else {
             let f = File::create(&args.output)
                 .with_context(|| format!("cannot create {}", args.output.display()))?;
             Box::new(BufWriter::with_capacity(1 << 16, f))
         })
     };
-    let mut sink: Box<dyn FlowSink> = match args.format {
+    let sink: Box<dyn FlowSink + Send> = match args.format {
         OutputFormat::Csv => Box::new(CsvSink::new(open_out()?, layout, args.label.clone())),
         OutputFormat::Jsonl => Box::new(JsonlSink::new(open_out()?, layout, args.label.clone())),
         OutputFormat::Parquet => {
@@ -133,8 +133,10 @@ pub fn run(args: ExtractArgs) -> Result<()> {
             Box::new(sink)
         }
     };
+    // Output formatting runs on its own thread, overlapping with packet processing.
+    let mut sink = mlids_flow::sink::ThreadedSink::new(sink);
     let started = Instant::now();
-    let summary = run_captures(&args.captures, cfg, !args.quiet, sink.as_mut())?;
+    let summary = run_captures(&args.captures, cfg, !args.quiet, &mut sink)?;
     if !args.quiet {
         eprint!("{summary}");
         eprintln!("elapsed: {:.2}s", started.elapsed().as_secs_f64());
