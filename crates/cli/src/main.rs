@@ -28,6 +28,8 @@ enum Command {
     Evaluate(cmd::evaluate::EvaluateArgs),
     Detect(cmd::detect::DetectArgs),
     Serve(cmd::serve::ServeArgs),
+    #[command(subcommand)]
+    Testbed(cmd::testbed::TestbedCommand),
     /// Print a shell completion script (bash, zsh, fish, elvish, powershell).
     Completions {
         shell: clap_complete::Shell,
@@ -39,6 +41,7 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Extract(args) => cmd::extract::run(args),
         Command::Serve(args) => cmd::serve::run(args),
+        Command::Testbed(c) => cmd::testbed::run(c),
         Command::Dataset(c) => cmd::dataset::run(c),
         Command::Train(args) => cmd::train::run(args),
         Command::Evaluate(args) => cmd::evaluate::run(args),

@@ -136,6 +136,10 @@ fn pct(r: Option<f64>) -> String {
 }
 
 impl EvalReport {
+    pub fn to_json(&self) -> String {
+        serde_json::to_string_pretty(self).expect("report serialises") + "\n"
+    }
+
     /// The report as a Markdown table.
     pub fn to_markdown(&self) -> String {
         let mut s = format!(

@@ -3,4 +3,5 @@ pub mod detect;
 pub mod evaluate;
 pub mod extract;
 pub mod serve;
+pub mod testbed;
 pub mod train;
