@@ -52,8 +52,16 @@ impl<S: FlowSink + ?Sized> FlowSink for &mut S {
 
 /// Write a number the way the CIC CSVs do: integers without a fraction, doubles in shortest
 /// round-trip form with `.0`, and Java's `Infinity`/`NaN` spellings.
+#[inline]
 pub fn format_value(out: &mut Vec<u8>, v: f64, kind: ValueKind) {
-    if v.is_nan() {
+    if v == 0.0 {
+        // The most common value by far (bulk, flags, empty directions).
+        out.extend_from_slice(if kind == ValueKind::Float {
+            b"0.0"
+        } else {
+            b"0"
+        });
+    } else if v.is_nan() {
         out.extend_from_slice(b"NaN");
     } else if v.is_infinite() {
         out.extend_from_slice(if v > 0.0 { b"Infinity" } else { b"-Infinity" });
@@ -71,28 +79,51 @@ pub fn format_value(out: &mut Vec<u8>, v: f64, kind: ValueKind) {
     }
 }
 
+/// Append an address: IPv4 by hand (the `Display` impl goes through the formatting machinery and
+/// cost more than all the numbers of a row), IPv6 through `Display` (rare).
+fn write_ip(out: &mut Vec<u8>, ip: &std::net::IpAddr) {
+    match ip {
+        std::net::IpAddr::V4(v4) => {
+            let mut buf = itoa::Buffer::new();
+            for (i, o) in v4.octets().iter().enumerate() {
+                if i > 0 {
+                    out.push(b'.');
+                }
+                out.extend_from_slice(buf.format(*o).as_bytes());
+            }
+        }
+        std::net::IpAddr::V6(v6) => {
+            use std::io::Write as _;
+            let _ = write!(out, "{v6}");
+        }
+    }
+}
+
+fn write_int(out: &mut Vec<u8>, v: impl itoa::Integer) {
+    out.extend_from_slice(itoa::Buffer::new().format(v).as_bytes());
+}
+
 /// Render one meta column's value (none of them needs CSV quoting or JSON escaping).
 fn write_meta(out: &mut Vec<u8>, flow: &FlowRecord, m: MetaColumn) {
-    use std::io::Write as _;
-    let _ = match m {
+    match m {
         MetaColumn::FlowId => {
             let k = &flow.key;
-            write!(
-                out,
-                "{}-{}-{}-{}-{}",
-                k.ip_a(),
-                k.ip_b(),
-                k.port_a,
-                k.port_b,
-                k.protocol
-            )
+            write_ip(out, &k.ip_a());
+            out.push(b'-');
+            write_ip(out, &k.ip_b());
+            out.push(b'-');
+            write_int(out, k.port_a);
+            out.push(b'-');
+            write_int(out, k.port_b);
+            out.push(b'-');
+            write_int(out, k.protocol);
         }
-        MetaColumn::SrcIp => write!(out, "{}", flow.src),
-        MetaColumn::SrcPort => write!(out, "{}", flow.src_port),
-        MetaColumn::DstIp => write!(out, "{}", flow.dst),
-        MetaColumn::Timestamp => write!(out, "{}", flow.timestamp()),
+        MetaColumn::SrcIp => write_ip(out, &flow.src),
+        MetaColumn::SrcPort => write_int(out, flow.src_port),
+        MetaColumn::DstIp => write_ip(out, &flow.dst),
+        MetaColumn::Timestamp => crate::time::write_timestamp(out, flow.start_us, flow.mode),
         MetaColumn::Label => unreachable!("the label is written by the sink"),
-    };
+    }
 }
 
 /// CSV writer in the CIC datasets' format.
