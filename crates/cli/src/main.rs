@@ -26,8 +26,12 @@ enum Command {
     Dataset(cmd::dataset::DatasetCommand),
     Train(cmd::train::TrainArgs),
     Evaluate(cmd::evaluate::EvaluateArgs),
+    Compare(cmd::compare::CompareArgs),
     Detect(cmd::detect::DetectArgs),
     Serve(cmd::serve::ServeArgs),
+    Sensor(cmd::sensor::SensorArgs),
+    Worker(cmd::worker::WorkerArgs),
+    Watch(cmd::watch::WatchArgs),
     #[command(subcommand)]
     Testbed(cmd::testbed::TestbedCommand),
     /// Print a shell completion script (bash, zsh, fish, elvish, powershell).
@@ -41,10 +45,14 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Extract(args) => cmd::extract::run(args),
         Command::Serve(args) => cmd::serve::run(args),
+        Command::Sensor(args) => cmd::sensor::run(args),
+        Command::Worker(args) => cmd::worker::run(args),
+        Command::Watch(args) => cmd::watch::run(args),
         Command::Testbed(c) => cmd::testbed::run(c),
         Command::Dataset(c) => cmd::dataset::run(c),
         Command::Train(args) => cmd::train::run(args),
         Command::Evaluate(args) => cmd::evaluate::run(args),
+        Command::Compare(args) => cmd::compare::run(args),
         Command::Detect(args) => cmd::detect::run(args),
         Command::Completions { shell } => {
             clap_complete::generate(shell, &mut Cli::command(), "ml-ids", &mut std::io::stdout());

@@ -23,7 +23,11 @@ const SCENARIOS: &str =
 fn ml_ids(args: &[&str]) {
     let started = Instant::now();
     let st = Command::new(BIN).args(args).status().expect("run ml-ids");
-    eprintln!("[{:5.1} s] ml-ids {}", started.elapsed().as_secs_f64(), args.join(" "));
+    eprintln!(
+        "[{:5.1} s] ml-ids {}",
+        started.elapsed().as_secs_f64(),
+        args.join(" ")
+    );
     assert!(st.success(), "ml-ids {} failed: {st}", args.join(" "));
 }
 
@@ -43,13 +47,20 @@ impl Drop for Server {
 }
 
 fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
 }
 
 fn wait_for_port(port: u16) {
     let deadline = Instant::now() + Duration::from_secs(30);
     while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-        assert!(Instant::now() < deadline, "ml-ids serve did not listen on {port}");
+        assert!(
+            Instant::now() < deadline,
+            "ml-ids serve did not listen on {port}"
+        );
         std::thread::sleep(Duration::from_millis(100));
     }
 }
@@ -62,23 +73,54 @@ fn run_dir(root: &Path, name: &str) -> String {
 #[ignore = "needs root and testbed/install.sh; run by testbed/ci.sh"]
 fn attacks_raise_alerts_on_a_live_stream() {
     let uid = Command::new("id").arg("-u").output().expect("id -u");
-    assert_eq!(String::from_utf8_lossy(&uid.stdout).trim(), "0", "the testbed needs root");
-    let tmp = TempDir(std::env::temp_dir().join(format!("mlids-testbed-e2e-{}", std::process::id())));
+    assert_eq!(
+        String::from_utf8_lossy(&uid.stdout).trim(),
+        "0",
+        "the testbed needs root"
+    );
+    let tmp =
+        TempDir(std::env::temp_dir().join(format!("mlids-testbed-e2e-{}", std::process::id())));
     std::fs::create_dir_all(&tmp.0).unwrap();
     let root = tmp.0.as_path();
     let (train_run, live_run) = (run_dir(root, "seed1"), run_dir(root, "seed2"));
     let (data, model) = (run_dir(root, "data"), run_dir(root, "model"));
 
-    ml_ids(&["testbed", "run", "--scale", "small", "--seed", "1", "--scenarios", SCENARIOS, "-o", &train_run]);
+    ml_ids(&[
+        "testbed",
+        "run",
+        "--scale",
+        "small",
+        "--seed",
+        "1",
+        "--scenarios",
+        SCENARIOS,
+        "-o",
+        &train_run,
+    ]);
     let flows = format!("{train_run}/flows.csv");
     ml_ids(&["dataset", "import", &flows, "-o", &data]);
     ml_ids(&["dataset", "split", &data]);
-    ml_ids(&["train", "--data", &data, "-o", &model, "--num-iterations", "200", "--quiet"]);
+    ml_ids(&[
+        "train",
+        "--data",
+        &data,
+        "-o",
+        &model,
+        "--num-iterations",
+        "200",
+        "--quiet",
+    ]);
 
     let port = free_port();
     let server = Server(
         Command::new(BIN)
-            .args(["serve", "--model", &model, "--bind", &format!("127.0.0.1:{port}")])
+            .args([
+                "serve",
+                "--model",
+                &model,
+                "--bind",
+                &format!("127.0.0.1:{port}"),
+            ])
             .stdout(Stdio::null())
             .spawn()
             .expect("start ml-ids serve"),
@@ -86,7 +128,17 @@ fn attacks_raise_alerts_on_a_live_stream() {
     wait_for_port(port);
     let url = format!("http://127.0.0.1:{port}");
     ml_ids(&[
-        "testbed", "run", "--scale", "small", "--seed", "2", "--scenarios", SCENARIOS, "--stream-to", &url, "-o",
+        "testbed",
+        "run",
+        "--scale",
+        "small",
+        "--seed",
+        "2",
+        "--scenarios",
+        SCENARIOS,
+        "--stream-to",
+        &url,
+        "-o",
         &live_run,
     ]);
     drop(server);

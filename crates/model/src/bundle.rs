@@ -20,6 +20,17 @@ pub const MANIFEST_FILE: &str = "manifest.json";
 
 /// The missing-value policy every engine and the Detector apply.
 pub const MISSING_VALUE_POLICY: &str = "null, NaN and ±Infinity are missing (NaN); GBDT trees send missing values the direction learned in training (LightGBM use_missing)";
+/// The same for the scaled zoo models (kNN, linear, SVM, MLP, autoencoder).
+pub const ZOO_MISSING_VALUE_POLICY: &str = "null, NaN and ±Infinity are missing (NaN); imputed with the training mean after scaling (preprocess.json)";
+
+/// Attack families left out of training (the novel-attack test).
+#[derive(Clone, Debug, Default, Serialize, Deserialize, PartialEq)]
+pub struct Holdout {
+    /// Canonical labels or categories, as given.
+    pub names: Vec<String>,
+    pub train_rows_removed: u64,
+    pub val_rows_removed: u64,
+}
 
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
 pub struct LabelInfo {
@@ -42,6 +53,12 @@ pub struct Preprocessing {
     pub min_samples_per_label: Option<usize>,
     /// Class weights used in training, in label order (inverse frequency by default).
     pub class_weights: Option<Vec<f64>>,
+    /// Scaling of the zoo models' inputs (`preprocess.json`); absent for tree models.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub scaling: Option<String>,
+    /// Families held out of train and val.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub holdout: Option<Holdout>,
 }
 
 #[derive(Clone, Debug, Default, Serialize, Deserialize, PartialEq)]
@@ -66,7 +83,8 @@ pub struct Threshold {
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct Manifest {
     pub format_version: u32,
-    /// Engine id (`lightgbm-gbdt`).
+    /// Engine id (`lightgbm-gbdt`, `lightgbm-rf`, `knn-exact`, `logistic-regression`,
+    /// `linear-svm`, `mlp`, `autoencoder`).
     pub engine: String,
     pub task: Task,
     /// Classes in model output order.
@@ -271,6 +289,7 @@ pub fn versions() -> BTreeMap<String, String> {
     v.insert("mlids-model".into(), env!("CARGO_PKG_VERSION").into());
     v.insert("lightgbm3".into(), "1.0.11".into());
     v.insert("lightgbm".into(), "4.7.0".into());
+    v.insert("candle".into(), "0.11.1".into());
     v
 }
 

@@ -41,6 +41,15 @@ pub enum ModelError {
     Width { expected: usize, got: usize },
     #[error("report: {0}")]
     Report(String),
+    /// A model-zoo engine (candle tensors, kNN index) failed.
+    #[error("model engine: {0}")]
+    Engine(String),
+}
+
+impl From<candle_core::Error> for ModelError {
+    fn from(e: candle_core::Error) -> Self {
+        ModelError::Engine(e.to_string())
+    }
 }
 
 impl ModelError {

@@ -375,6 +375,11 @@ impl FlatForest {
         self.transform
     }
 
+    /// Whether tree outputs are averaged rather than summed (LightGBM's random-forest mode).
+    pub fn average_output(&self) -> bool {
+        self.average_output
+    }
+
     /// Raw scores (before the sigmoid/softmax) of row-major `rows`, `num_outputs()` per row.
     pub fn predict_raw(&self, rows: &[f64], out: &mut [f64]) -> Result<()> {
         let n_rows = self.check_shapes(rows, out)?;

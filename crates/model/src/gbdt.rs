@@ -20,6 +20,8 @@ use std::time::Instant;
 
 /// Engine id in manifests.
 pub const ENGINE: &str = "lightgbm-gbdt";
+/// Engine id of LightGBM random forests (`boosting=rf`, averaged trees), same model file format.
+pub const RF_ENGINE: &str = "lightgbm-rf";
 /// File name of the model inside a bundle.
 pub const MODEL_FILE: &str = "model.txt";
 
@@ -136,6 +138,22 @@ impl GbdtParams {
         toml::Value::Table(value)
             .try_into::<GbdtParams>()
             .map_err(|e| ModelError::Params(format!("TOML: {e}")))
+    }
+}
+
+impl GbdtParams {
+    /// Checked parameters for LightGBM's random-forest mode (`boosting=rf`: bagged, averaged trees),
+    /// which [`ParamGuard::check`] refuses as a user setting; used by the model zoo's `rf`.
+    pub fn check_random_forest(self) -> Result<ValidGbdtParams> {
+        let mut v = self.check()?;
+        if v.0.bagging_freq == 0 || !(v.0.bagging_fraction < 1.0 || v.0.feature_fraction < 1.0) {
+            return Err(ModelError::Params(
+                "a random forest needs bagging_freq > 0 and bagging_fraction or feature_fraction below 1".into(),
+            ));
+        }
+        v.0.extra
+            .insert("boosting".into(), toml::Value::String("rf".into()));
+        Ok(v)
     }
 }
 
@@ -664,6 +682,27 @@ impl GbdtModel {
         })
     }
 
+    /// Load a bundle's model file and check it is the kind `engine` names (gradient boosting or a
+    /// random forest).
+    pub fn load_engine(
+        dir: &Path,
+        files: &[String],
+        n_classes: usize,
+        engine: &str,
+    ) -> Result<Self> {
+        let m = Self::load(dir, files, n_classes)?;
+        if m.engine() != engine {
+            return Err(ModelError::Manifest {
+                path: dir.to_path_buf(),
+                message: format!(
+                    "the manifest says engine '{engine}' but the model file holds a {} model",
+                    m.engine()
+                ),
+            });
+        }
+        Ok(m)
+    }
+
     /// LightGBM's text model.
     pub fn text(&self) -> &str {
         &self.text
@@ -676,7 +715,11 @@ impl GbdtModel {
 
 impl Classifier for GbdtModel {
     fn engine(&self) -> &'static str {
-        ENGINE
+        if self.forest.average_output() {
+            RF_ENGINE
+        } else {
+            ENGINE
+        }
     }
 
     fn n_features(&self) -> usize {

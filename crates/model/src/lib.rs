@@ -12,7 +12,9 @@
 //!                              (JSON, MD, HTML)     (flat::FlatForest, DetectorSink)
 //! ```
 
+pub mod alert;
 pub mod bundle;
+pub mod compare;
 pub mod data;
 pub mod detector;
 pub mod error;
@@ -23,6 +25,7 @@ pub mod model;
 pub mod output;
 pub mod report;
 pub mod train;
+pub mod zoo;
 
 pub use bundle::{Bundle, Manifest};
 pub use detector::{Contribution, Detector, DetectorSink, Verdict, VerdictSink};
@@ -34,3 +37,4 @@ pub use model::{
     Classifier, Fit, FitControl, FitSummary, IterationReport, ParamGuard, StopReason, Task,
     TrainSet,
 };
+pub use zoo::{ModelChoice, ModelKind};

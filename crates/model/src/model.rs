@@ -1,5 +1,5 @@
-//! The model trait every engine implements (GBDT now; random forest, kNN, linear/SVM, MLP and the
-//! autoencoder of issue 5 later), in the spirit of linfa: hyper-parameters are a plain struct that
+//! The model trait every engine implements (GBDT, and the zoo's random forest, kNN, logistic
+//! regression, linear SVM, MLP and autoencoder), in the spirit of linfa: hyper-parameters are a plain struct that
 //! is validated once by [`ParamGuard::check`] into a checked type, fitting that checked type
 //! ([`Fit::fit`]) returns a separate fitted type implementing [`Classifier`], and fitted models save
 //! themselves into a bundle directory and are loaded back by [`load_classifier`].
@@ -205,7 +205,7 @@ pub trait Fit {
 
 /// A fitted model: probabilities out, save to a bundle directory.
 pub trait Classifier: Send + Sync {
-    /// Engine id written in the manifest (`lightgbm-gbdt`).
+    /// Engine id written in the manifest (`lightgbm-gbdt`, `lightgbm-rf`, `knn-exact`, …).
     fn engine(&self) -> &'static str;
     fn n_features(&self) -> usize;
     /// Feature names stored in the model file itself, if the format keeps them (checked against the
@@ -227,6 +227,34 @@ pub trait Classifier: Send + Sync {
     fn parameters(&self) -> serde_json::Value;
 }
 
+/// A boxed model is a model (so `&trained.model` passes where `&dyn Classifier` is expected).
+impl<C: Classifier + ?Sized> Classifier for Box<C> {
+    fn engine(&self) -> &'static str {
+        (**self).engine()
+    }
+    fn n_features(&self) -> usize {
+        (**self).n_features()
+    }
+    fn feature_names(&self) -> Option<&[String]> {
+        (**self).feature_names()
+    }
+    fn n_classes(&self) -> usize {
+        (**self).n_classes()
+    }
+    fn predict_proba(&self, x: &[f64], out: &mut [f64]) -> Result<()> {
+        (**self).predict_proba(x, out)
+    }
+    fn contributions(&self, row: &[f64], class: usize) -> Result<Option<Vec<f64>>> {
+        (**self).contributions(row, class)
+    }
+    fn save(&self, dir: &Path) -> Result<Vec<String>> {
+        (**self).save(dir)
+    }
+    fn parameters(&self) -> serde_json::Value {
+        (**self).parameters()
+    }
+}
+
 /// Load the fitted model of a bundle by its manifest's engine id.
 pub fn load_classifier(
     engine: &str,
@@ -234,15 +262,13 @@ pub fn load_classifier(
     files: &[String],
     n_classes: usize,
 ) -> Result<Box<dyn Classifier>> {
-    match engine {
-        crate::gbdt::ENGINE => Ok(Box::new(crate::gbdt::GbdtModel::load(
-            dir, files, n_classes,
-        )?)),
-        other => Err(ModelError::Manifest {
+    match crate::zoo::load(engine, dir, files, n_classes)? {
+        Some(m) => Ok(m),
+        None => Err(ModelError::Manifest {
             path: dir.to_path_buf(),
             message: format!(
-                "unknown engine '{other}' (this build knows {})",
-                crate::gbdt::ENGINE
+                "unknown engine '{engine}' (this build knows {})",
+                crate::zoo::engines().join(", ")
             ),
         }),
     }

@@ -7,7 +7,7 @@ use plotters::prelude::*;
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
-fn fmt_opt(v: Option<f64>) -> String {
+pub(crate) fn fmt_opt(v: Option<f64>) -> String {
     v.map_or("n/a".into(), |v| format!("{v:.4}"))
 }
 
@@ -101,7 +101,7 @@ pub fn markdown(e: &Evaluation) -> String {
     s
 }
 
-fn plot_err<E: std::fmt::Debug>(e: E) -> ModelError {
+pub(crate) fn plot_err<E: std::fmt::Debug>(e: E) -> ModelError {
     ModelError::Report(format!("{e:?}"))
 }
 
@@ -248,7 +248,7 @@ fn compact(v: u64) -> String {
     }
 }
 
-fn html_escape(s: &str) -> String {
+pub(crate) fn html_escape(s: &str) -> String {
     s.replace('&', "&amp;")
         .replace('<', "&lt;")
         .replace('>', "&gt;")
@@ -256,7 +256,7 @@ fn html_escape(s: &str) -> String {
 }
 
 /// Minimal Markdown table → HTML conversion for the report body (tables, headings, paragraphs).
-fn markdown_to_html(md: &str) -> String {
+pub(crate) fn markdown_to_html(md: &str) -> String {
     let mut out = String::new();
     let mut in_table = false;
     let mut header_done = false;

@@ -1,16 +1,17 @@
 //! From Parquet splits to a fitted model and its manifest: feature selection, label encoding,
-//! minority upsampling, class weights, fitting with early stopping on val, threshold choice and
-//! evaluation on val and test.
+//! holding attack families out, minority upsampling, class weights, fitting (any engine of the
+//! zoo) with early stopping on val, threshold choice and evaluation on val and test.
 
 use crate::bundle::{
-    self, DatasetInfo, LabelInfo, Manifest, Preprocessing, Threshold, FORMAT_VERSION,
-    MISSING_VALUE_POLICY,
+    self, DatasetInfo, Holdout, LabelInfo, Manifest, Preprocessing, Threshold, FORMAT_VERSION,
+    MISSING_VALUE_POLICY, ZOO_MISSING_VALUE_POLICY,
 };
 use crate::data::{self, Table};
 use crate::error::{ModelError, Result};
-use crate::gbdt::{GbdtModel, GbdtParams, ValidGbdtParams};
+use crate::gbdt::{GbdtParams, ValidGbdtParams};
 use crate::metrics::{self, DecisionRule, Evaluation, Truth};
 use crate::model::{Classifier, Fit, FitControl, FitSummary, ParamGuard, Task, TrainSet};
+use crate::zoo::{preprocess, ModelChoice};
 use mlids_flow::Mode;
 use sha2::{Digest, Sha256};
 use std::collections::{BTreeMap, HashMap};
@@ -60,6 +61,9 @@ pub enum ThresholdChoice {
     Fixed(f64),
     /// The largest threshold reaching the target recall on val.
     TargetRecallOnVal,
+    /// 0.5 for classifiers; for the autoencoder the largest threshold reaching its own
+    /// `target_recall` on val (its score has no natural 0.5 point).
+    Auto,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -72,7 +76,13 @@ pub enum ClassWeights {
 #[derive(Clone, Debug)]
 pub struct TrainConfig {
     pub task: Task,
+    /// GBDT parameters (used when `model` is [`ModelChoice::Gbdt`]).
     pub params: GbdtParams,
+    /// Which model to train (GBDT by default) and its parameters.
+    pub model: ModelChoice,
+    /// Canonical labels or categories left out of train and val entirely (novel-attack test); test
+    /// rows are kept, so the evaluation shows how the model does on a family it never saw.
+    pub holdout: Vec<String>,
     /// Feature names to leave out (snake names; `timestamp` is accepted and means nothing to drop,
     /// since timestamps are metadata in our schema).
     pub exclude: Vec<String>,
@@ -88,11 +98,13 @@ impl Default for TrainConfig {
         TrainConfig {
             task: Task::Binary,
             params: GbdtParams::default(),
+            model: ModelChoice::Gbdt,
+            holdout: Vec::new(),
             exclude: DEFAULT_EXCLUDE.iter().map(|s| s.to_string()).collect(),
             min_samples_per_label: None,
             class_weights: ClassWeights::InverseFrequency,
             target_recall: 0.99,
-            threshold: ThresholdChoice::Fixed(0.5),
+            threshold: ThresholdChoice::Auto,
             seed: 42,
         }
     }
@@ -100,7 +112,7 @@ impl Default for TrainConfig {
 
 /// A trained model, its manifest (not yet written) and its evaluations.
 pub struct Trained {
-    pub model: GbdtModel,
+    pub model: Box<dyn Classifier>,
     pub manifest: Manifest,
     pub fit: FitSummary,
     pub val: Option<Evaluation>,
@@ -239,8 +251,23 @@ pub fn train_tables(
     fit_tables(train, excluded, &mut loader, info, cfg, ctl, log)
 }
 
-fn check_config(cfg: &TrainConfig) -> Result<ValidGbdtParams> {
-    let params = cfg.params.clone().check()?;
+/// Check the configuration; returns the GBDT parameters when GBDT is the model.
+fn check_config(cfg: &TrainConfig) -> Result<Option<ValidGbdtParams>> {
+    let params = match cfg.model {
+        ModelChoice::Gbdt => Some(cfg.params.clone().check()?),
+        ref other => {
+            other.check()?;
+            None
+        }
+    };
+    if cfg.model.kind().is_anomaly_detector() && cfg.task != Task::Binary {
+        return Err(ModelError::Params(
+            "the autoencoder is a benign-vs-attack anomaly detector: use the binary task".into(),
+        ));
+    }
+    if cfg.holdout.iter().any(|h| h.trim().is_empty()) {
+        return Err(ModelError::Params("empty --holdout name".into()));
+    }
     if !(cfg.target_recall > 0.0 && cfg.target_recall <= 1.0) {
         return Err(ModelError::Params(format!(
             "target recall must be in (0, 1], got {}",
@@ -266,8 +293,39 @@ fn fit_tables(
     ctl: &mut FitControl,
     log: Log,
 ) -> Result<Trained> {
-    let params = check_config(cfg)?;
+    let gbdt_params = check_config(cfg)?;
+    let kind = cfg.model.kind();
     let mode = train_full.mode;
+    // Novel-attack test: the held-out families leave train (and val, below) entirely.
+    let mut holdout_info = None;
+    let train_full = if cfg.holdout.is_empty() {
+        train_full
+    } else {
+        let out = holdout_mask(&train_full, &cfg.holdout);
+        let removed = out.iter().filter(|&&o| o).count();
+        if removed == 0 {
+            let mut labels: Vec<&str> = train_full.label.names.iter().map(String::as_str).collect();
+            labels.extend(train_full.category.names.iter().map(String::as_str));
+            labels.sort_unstable();
+            labels.dedup();
+            return Err(ModelError::Params(format!(
+                "--holdout {}: no training row has that label or category (known: {})",
+                cfg.holdout.join(","),
+                labels.join(", ")
+            )));
+        }
+        let keep: Vec<usize> = (0..train_full.n_rows).filter(|&r| !out[r]).collect();
+        log(&format!(
+            "holding out {}: {removed} training rows removed",
+            cfg.holdout.join(", ")
+        ));
+        holdout_info = Some(Holdout {
+            names: cfg.holdout.clone(),
+            train_rows_removed: removed as u64,
+            val_rows_removed: 0,
+        });
+        train_full.select_rows(&keep)
+    };
     // Step 2: drop features constant on train.
     let (keep, dropped_constant) = non_constant_columns(&train_full);
     if keep.is_empty() {
@@ -315,7 +373,7 @@ fn fit_tables(
         .map(|(l, &n)| LabelInfo { train_rows: n, ..l })
         .collect();
     let class_weights: Option<Vec<f64>> = match cfg.class_weights {
-        ClassWeights::InverseFrequency => {
+        ClassWeights::InverseFrequency if kind.uses_class_weights() => {
             let n = y_train.len() as f64;
             Some(
                 counts
@@ -330,14 +388,24 @@ fn fit_tables(
                     .collect(),
             )
         }
-        ClassWeights::None => None,
+        _ => None,
     };
     let weights: Option<Vec<f32>> = class_weights
         .as_ref()
         .map(|w| y_train.iter().map(|&c| w[c as usize] as f32).collect());
 
     // Validation rows for early stopping (rows of labels the model does not know are left out).
-    let val_t = load_split("val", &features)?;
+    let val_t = match load_split("val", &features)? {
+        Some(v) if !cfg.holdout.is_empty() => {
+            let out = holdout_mask(&v, &cfg.holdout);
+            let keep: Vec<usize> = (0..v.n_rows).filter(|&r| !out[r]).collect();
+            if let Some(h) = holdout_info.as_mut() {
+                h.val_rows_removed = (v.n_rows - keep.len()) as u64;
+            }
+            Some(v.select_rows(&keep))
+        }
+        other => other,
+    };
     let val_fit = val_t.as_ref().and_then(|v| {
         let y = encode(v, cfg.task, &labels);
         let rows: Vec<usize> = (0..v.n_rows).filter(|&i| y[i].is_some()).collect();
@@ -368,8 +436,9 @@ fn fit_tables(
         n_classes: k,
     });
     log(&format!(
-        "training {} GBDT on {} rows × {} features ({} classes){}",
+        "training {} {} on {} rows × {} features ({} classes){}",
         cfg.task,
+        kind.describe(),
         train_set.n_rows(),
         features.len(),
         k,
@@ -378,7 +447,14 @@ fn fit_tables(
             v.n_rows()
         ))
     ));
-    let (model, fit) = params.fit(&train_set, val_set.as_ref(), ctl)?;
+    let (model, fit): (Box<dyn Classifier>, FitSummary) = match &gbdt_params {
+        Some(p) => {
+            let (m, s) = p.fit(&train_set, val_set.as_ref(), ctl)?;
+            (Box::new(m), s)
+        }
+        None => cfg.model.fit(&train_set, val_set.as_ref(), ctl)?,
+    };
+    let model_ref: &dyn Classifier = model.as_ref();
     drop(train_t);
 
     // Threshold.
@@ -388,9 +464,15 @@ fn fit_tables(
         threshold: 0.5,
     };
     let label_names: Vec<String> = labels.iter().map(|l| l.name.clone()).collect();
-    let val_probs = val_t.as_ref().map(|v| predict(&model, v)).transpose()?;
-    let threshold = match cfg.threshold {
-        ThresholdChoice::Fixed(t) => Threshold {
+    let val_probs = val_t.as_ref().map(|v| predict(model_ref, v)).transpose()?;
+    let choice = match (cfg.threshold, &cfg.model) {
+        (ThresholdChoice::Auto, ModelChoice::Ae(p)) => Some(p.target_recall),
+        (ThresholdChoice::Auto, _) => None,
+        (ThresholdChoice::TargetRecallOnVal, _) => Some(cfg.target_recall),
+        (ThresholdChoice::Fixed(_), _) => None,
+    };
+    let threshold = match (cfg.threshold, choice) {
+        (ThresholdChoice::Fixed(t), _) => Threshold {
             value: t,
             rule: if t == 0.5 {
                 "default 0.5".into()
@@ -398,23 +480,24 @@ fn fit_tables(
                 "user".into()
             },
         },
-        ThresholdChoice::TargetRecallOnVal => {
+        (_, None) => Threshold {
+            value: 0.5,
+            rule: "default 0.5".into(),
+        },
+        (_, Some(target)) => {
             let (v, p) = match (&val_t, &val_probs) {
                 (Some(v), Some(p)) => (v, p),
                 _ => {
-                    return Err(ModelError::Data(
-                        "--threshold target-recall needs a val split".into(),
-                    ))
+                    return Err(ModelError::Data(format!(
+                        "choosing the threshold for recall {target} needs a val split"
+                    )))
                 }
             };
             let scores: Vec<f64> = p.chunks_exact(k).map(|r| rule.attack_score(r)).collect();
-            match metrics::threshold_for_recall(&scores, &v.is_attack, cfg.target_recall) {
+            match metrics::threshold_for_recall(&scores, &v.is_attack, target) {
                 Some(t) => Threshold {
                     value: t,
-                    rule: format!(
-                        "largest threshold with recall ≥ {} on val",
-                        cfg.target_recall
-                    ),
+                    rule: format!("largest threshold with recall ≥ {target} on val"),
                 },
                 None => {
                     return Err(ModelError::Data(
@@ -443,7 +526,7 @@ fn fit_tables(
     let test = match load_split("test", &features)? {
         Some(t) => {
             info.test_rows = t.n_rows as u64;
-            let probs = predict(&model, &t)?;
+            let probs = predict(model_ref, &t)?;
             Some(evaluate_probs(
                 "test",
                 &rule,
@@ -462,12 +545,21 @@ fn fit_tables(
         metrics_map.insert(e.name.clone(), summary_json(e));
     }
     let mut parameters = model.parameters();
-    if let serde_json::Value::Object(m) = &mut parameters {
-        m.insert(
-            "lightgbm".into(),
-            serde_json::Value::String(params.lightgbm_string(k)),
-        );
+    let lightgbm = match (&gbdt_params, &cfg.model) {
+        (Some(p), _) => Some(p.lightgbm_string(k)),
+        (None, ModelChoice::Rf(p)) => {
+            Some(p.gbdt_params().check_random_forest()?.lightgbm_string(k))
+        }
+        _ => None,
+    };
+    if let (Some(l), serde_json::Value::Object(m)) = (lightgbm, &mut parameters) {
+        m.insert("lightgbm".into(), serde_json::Value::String(l));
     }
+    let model_files = if kind.is_scaled() {
+        Vec::new() // filled in by Bundle::save
+    } else {
+        vec![crate::gbdt::MODEL_FILE.to_string()]
+    };
     let manifest = Manifest {
         format_version: FORMAT_VERSION,
         engine: model.engine().to_string(),
@@ -478,12 +570,20 @@ fn fit_tables(
         preprocessing: Preprocessing {
             excluded,
             dropped_constant,
-            missing_values: MISSING_VALUE_POLICY.to_string(),
+            missing_values: if kind.is_scaled() {
+                ZOO_MISSING_VALUE_POLICY.to_string()
+            } else {
+                MISSING_VALUE_POLICY.to_string()
+            },
             min_samples_per_label: cfg.min_samples_per_label,
             class_weights,
+            scaling: kind
+                .is_scaled()
+                .then(|| preprocess::DESCRIPTION.to_string()),
+            holdout: holdout_info,
         },
         threshold,
-        model_files: vec![crate::gbdt::MODEL_FILE.to_string()],
+        model_files,
         metrics: metrics_map,
         dataset: info,
         parameters,
@@ -498,6 +598,21 @@ fn fit_tables(
         val,
         test,
     })
+}
+
+/// Rows whose canonical label or category is one of `names` (ASCII case-insensitive).
+pub fn holdout_mask(t: &Table, names: &[String]) -> Vec<bool> {
+    let hit = |interned: &data::Interned| -> Vec<bool> {
+        interned
+            .names
+            .iter()
+            .map(|n| names.iter().any(|h| h.trim().eq_ignore_ascii_case(n)))
+            .collect()
+    };
+    let (l, c) = (hit(&t.label), hit(&t.category));
+    (0..t.n_rows)
+        .map(|r| l[t.label.ids[r] as usize] || c[t.category.ids[r] as usize])
+        .collect()
 }
 
 /// Load a split for an existing model: same mode, the model's features in its order.

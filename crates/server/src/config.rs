@@ -16,6 +16,8 @@ pub struct ServerConfig {
     pub max_response_flows: usize,
     /// Top contributing features attached to alerts and detailed predictions.
     pub explain_top: usize,
+    /// Alerts from and to the NATS JetStream bus (`--nats`); see [`crate::bus`].
+    pub bus: Option<crate::bus::BusConfig>,
 }
 
 impl Default for ServerConfig {
@@ -27,6 +29,7 @@ impl Default for ServerConfig {
             max_upload_bytes: 1 << 30,
             max_response_flows: 10_000,
             explain_top: 3,
+            bus: None,
         }
     }
 }

@@ -66,6 +66,10 @@ pub struct IngestReport {
     /// The first `max_response_flows` flows (attacks first is not guaranteed: capture order).
     pub flows: Vec<FlowRow>,
     pub flows_truncated: bool,
+    /// With `serve --nats --ingest-to-bus`: flows published to the bus for the worker pool
+    /// instead of being classified here (their alerts arrive over the bus).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub published_to_bus: Option<u64>,
 }
 
 /// Collects rows for the response and publishes an alert for every attack verdict.
@@ -232,6 +236,9 @@ fn run_blocking(
 ) -> Result<IngestReport, ApiError> {
     let mut capture = CaptureReader::from_reader(source.clone(), reader)
         .map_err(|e| ApiError::BadRequest(format!("not a readable capture: {e}")))?;
+    if let Some(link) = state.bus.as_ref().filter(|b| b.ingests_to_bus()) {
+        return crate::bus::ingest_to_bus(state, link, capture, source);
+    }
     let mode = state.detector.mode();
     let mut pipeline = Pipeline::new(MeterConfig::new(mode));
     let collector = Collector {
@@ -282,6 +289,7 @@ fn run_blocking(
             .collect(),
         flows: collector.rows,
         flows_truncated: collector.truncated,
+        published_to_bus: None,
     };
     match capture_error {
         None => Ok(report),

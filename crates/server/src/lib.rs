@@ -11,6 +11,7 @@
 mod alert;
 mod api;
 mod auth;
+pub mod bus;
 mod config;
 mod error;
 mod ingest;
@@ -19,6 +20,7 @@ mod state;
 mod ui;
 
 pub use alert::Alert;
+pub use bus::BusConfig;
 pub use config::ServerConfig;
 pub use error::ApiError;
 pub use state::AppState;
@@ -34,6 +36,8 @@ pub fn app(state: AppState) -> Router {
 
 /// Bind and serve until Ctrl-C or SIGTERM. Calls `on_ready` with the bound address.
 pub async fn serve(state: AppState, on_ready: impl FnOnce(SocketAddr)) -> std::io::Result<()> {
+    // With `config.bus` set, alerts also come from (and go to) the NATS JetStream bus.
+    let state = bus::attach(state).await.map_err(std::io::Error::other)?;
     let listener = TcpListener::bind(state.config.bind).await?;
     let addr = listener.local_addr()?;
     on_ready(addr);

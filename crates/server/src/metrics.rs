@@ -118,6 +118,11 @@ impl Metrics {
             .inc();
     }
 
+    /// Register more metrics (the bus link's counters) in the same registry.
+    pub fn register_with(&self, f: impl FnOnce(&mut Registry)) {
+        f(&mut self.registry.lock().unwrap_or_else(|p| p.into_inner()));
+    }
+
     pub fn render(&self) -> String {
         let mut out = String::new();
         let registry = self.registry.lock().unwrap_or_else(|p| p.into_inner());

@@ -19,6 +19,8 @@ pub struct AppState {
     pub config: Arc<ServerConfig>,
     pub alerts: broadcast::Sender<Arc<Alert>>,
     pub metrics: Arc<Metrics>,
+    /// The link to the NATS JetStream bus, once [`crate::bus::attach`] has made it.
+    pub bus: Option<Arc<crate::bus::BusLink>>,
 }
 
 impl AppState {
@@ -38,12 +40,16 @@ impl AppState {
             config: Arc::new(config),
             alerts,
             metrics: Arc::new(Metrics::new()),
+            bus: None,
         })
     }
 
     /// Send an alert to every WebSocket subscriber (none listening is fine).
     pub fn publish(&self, alert: Alert) {
         self.metrics.alert(&alert.label);
+        if let Some(bus) = &self.bus {
+            bus.forward(&alert);
+        }
         let _ = self.alerts.send(Arc::new(alert));
     }
 }

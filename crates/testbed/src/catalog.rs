@@ -204,14 +204,22 @@ mod tests {
     #[test]
     fn names_are_unique_and_scripts_exist() {
         for (i, s) in CATALOGUE.iter().enumerate() {
-            assert!(CATALOGUE[..i].iter().all(|o| o.name != s.name), "{}", s.name);
+            assert!(
+                CATALOGUE[..i].iter().all(|o| o.name != s.name),
+                "{}",
+                s.name
+            );
             assert!(
                 crate::scripts::FILES.iter().any(|(p, _)| *p == s.script()),
                 "no script for {}",
                 s.name
             );
             if !s.concurrent {
-                assert!(s.small.seconds > 0 && s.full.seconds >= s.small.seconds, "{}", s.name);
+                assert!(
+                    s.small.seconds > 0 && s.full.seconds >= s.small.seconds,
+                    "{}",
+                    s.name
+                );
             }
             assert_eq!(s.kind == Kind::Benign, s.label == "Benign", "{}", s.name);
         }
@@ -226,6 +234,8 @@ mod tests {
         assert_eq!(names, ["benign-dns", "hulk"]);
         let benign = select(&["benign".into()]).unwrap();
         assert!(benign.iter().all(|s| s.kind == Kind::Benign) && benign.len() == 5);
-        assert!(select(&["nope".into()]).unwrap_err().contains("unknown scenario 'nope'"));
+        assert!(select(&["nope".into()])
+            .unwrap_err()
+            .contains("unknown scenario 'nope'"));
     }
 }

@@ -88,7 +88,13 @@ pub fn evaluate(dir: &Path, detector: &Detector, model: &str) -> Result<EvalRepo
     let mut reader = CaptureReader::open(&capture)
         .with_context(|| format!("cannot read {}", capture.display()))?;
     let mut pipeline = Pipeline::new(MeterConfig::new(detector.mode()));
-    let mut sink = DetectorSink::new(detector, Scorer { routing: &routing, rows });
+    let mut sink = DetectorSink::new(
+        detector,
+        Scorer {
+            routing: &routing,
+            rows,
+        },
+    );
     match pipeline.run_reader(&mut reader, &mut sink) {
         Ok(()) => {}
         Err(mlids_flow::PipelineError::Capture(e)) => {

@@ -32,7 +32,9 @@ pub use run::{run, RunOptions};
 /// delete them, with every process inside. Returns the run ids cleaned.
 pub fn clean_stale() -> std::io::Result<Vec<String>> {
     use std::collections::BTreeSet;
-    let out = std::process::Command::new("ip").args(["netns", "list"]).output()?;
+    let out = std::process::Command::new("ip")
+        .args(["netns", "list"])
+        .output()?;
     let mut runs = BTreeSet::new();
     for line in String::from_utf8_lossy(&out.stdout).lines() {
         let name = line.split_whitespace().next().unwrap_or("");

@@ -27,7 +27,8 @@ impl PcapWriter {
         self.out.write_all(&secs.to_le_bytes())?;
         self.out.write_all(&micros.to_le_bytes())?;
         self.out.write_all(&(data.len() as u32).to_le_bytes())?;
-        self.out.write_all(&orig_len.max(data.len() as u32).to_le_bytes())?;
+        self.out
+            .write_all(&orig_len.max(data.len() as u32).to_le_bytes())?;
         self.out.write_all(data)
     }
 

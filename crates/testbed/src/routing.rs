@@ -51,10 +51,7 @@ impl Routing {
     /// The scenario of a packet or flow between `a` and `b`.
     #[inline]
     pub fn scenario(&self, a: IpAddr, b: IpAddr) -> Option<usize> {
-        self.by_ip
-            .get(&a)
-            .or_else(|| self.by_ip.get(&b))
-            .copied()
+        self.by_ip.get(&a).or_else(|| self.by_ip.get(&b)).copied()
     }
 
     /// Does a flow starting at `start_us` fall inside scenario `i`'s window?
@@ -76,7 +73,10 @@ mod tests {
     fn routes_by_either_end_and_checks_the_window() {
         let ip = |s: &str| s.parse::<IpAddr>().unwrap();
         let r = Routing::new(
-            &[vec![ip("10.77.0.20")], vec![ip("10.77.0.100"), ip("10.77.0.200")]],
+            &[
+                vec![ip("10.77.0.20")],
+                vec![ip("10.77.0.100"), ip("10.77.0.200")],
+            ],
             vec![(0, 100_000_000), (50_000_000, 60_000_000)],
         );
         let victim = ip("10.77.0.10");

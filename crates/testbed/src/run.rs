@@ -7,8 +7,8 @@ use crate::extract::{split_and_label, Target};
 use crate::manifest::*;
 use crate::proc::{self, spawn_group, wait_bounded};
 use crate::routing::Routing;
-use crate::stream::{AlertListener, Uploader};
 use crate::scripts;
+use crate::stream::{AlertListener, Uploader};
 use anyhow::{bail, Context, Result};
 use mlids_flow::Mode;
 use std::collections::{BTreeMap, HashMap};
@@ -103,7 +103,10 @@ fn run_id() -> String {
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.subsec_nanos() as u64 ^ d.as_secs())
         .unwrap_or(0);
-    format!("{:06x}", (nanos ^ ((std::process::id() as u64) << 20)) & 0xff_ffff)
+    format!(
+        "{:06x}",
+        (nanos ^ ((std::process::id() as u64) << 20)) & 0xff_ffff
+    )
 }
 
 fn ns_name(run: &str, host: &str) -> String {
@@ -139,8 +142,18 @@ fn preflight(scenarios: &[&Scenario]) -> Result<()> {
         bail!("the testbed creates network namespaces and must run as root");
     }
     let mut need = vec![
-        "ip", "tcpdump", "ethtool", "nginx", "php-fpm8.2", "vsftpd", "/usr/sbin/sshd", "dnsmasq",
-        "sqlite3", "ss", "timeout", "setsid",
+        "ip",
+        "tcpdump",
+        "ethtool",
+        "nginx",
+        "php-fpm8.2",
+        "vsftpd",
+        "/usr/sbin/sshd",
+        "dnsmasq",
+        "sqlite3",
+        "ss",
+        "timeout",
+        "setsid",
     ];
     for s in scenarios {
         for t in s.tools {
@@ -213,11 +226,7 @@ fn plan(opts: &RunOptions) -> Result<(Vec<Planned>, u32)> {
         if sc.concurrent {
             budget.seconds = phase_s;
         }
-        out.push(Planned {
-            sc,
-            hosts,
-            budget,
-        });
+        out.push(Planned { sc, hosts, budget });
     }
     Ok((out, phase_s))
 }
@@ -256,7 +265,12 @@ impl Capture {
         if upload.is_some() {
             args.push("-U".into());
         }
-        args.extend(["-c".into(), max_packets.to_string(), "-w".into(), "-".into()]);
+        args.extend([
+            "-c".into(),
+            max_packets.to_string(),
+            "-w".into(),
+            "-".into(),
+        ]);
         let command = format!("ip {}", args.join(" "));
         let mut child = spawn_group(
             Command::new("ip")
@@ -395,14 +409,21 @@ fn scenario_env(
 
 /// Run the testbed; `progress` gets one line per step. The network is always torn down before this
 /// returns, and `cancel` (Ctrl-C) stops the running scenarios and ends the run with an error.
-pub fn run(opts: &RunOptions, cancel: &AtomicBool, progress: &mut dyn FnMut(&str)) -> Result<Manifest> {
+pub fn run(
+    opts: &RunOptions,
+    cancel: &AtomicBool,
+    progress: &mut dyn FnMut(&str),
+) -> Result<Manifest> {
     if opts.scenarios.is_empty() {
         bail!("no scenario selected");
     }
     preflight(&opts.scenarios)?;
     let out = &opts.out;
     if out.join(MANIFEST_FILE).exists() && !opts.force {
-        bail!("{} already holds a testbed run (use --force to replace it)", out.display());
+        bail!(
+            "{} already holds a testbed run (use --force to replace it)",
+            out.display()
+        );
     }
     for sub in ["pcaps", "logs", "scripts"] {
         let d = out.join(sub);
@@ -476,18 +497,30 @@ pub fn run(opts: &RunOptions, cancel: &AtomicBool, progress: &mut dyn FnMut(&str
         &never,
     )
     .context("the victim's services did not start (see logs/services.err.log)")?;
-    progress(&format!("network up ({} hosts), victim services up", specs.len()));
+    progress(&format!(
+        "network up ({} hosts), victim services up",
+        specs.len()
+    ));
 
     // --- alert listener and capture
     let ip_to_scenario: HashMap<String, String> = planned
         .iter()
-        .flat_map(|p| p.hosts.iter().map(|(_, ip)| (ip.clone(), p.sc.name.to_string())))
+        .flat_map(|p| {
+            p.hosts
+                .iter()
+                .map(|(_, ip)| (ip.clone(), p.sc.name.to_string()))
+        })
         .collect();
     let mut stream_error = None;
     let (listener, uploader) = match &opts.stream_to {
         Some(url) => {
-            let l = AlertListener::start(url, opts.token.as_deref(), ip_to_scenario.clone(), &out.join("alerts.jsonl"))
-                .context("cannot subscribe to the server's alerts")?;
+            let l = AlertListener::start(
+                url,
+                opts.token.as_deref(),
+                ip_to_scenario.clone(),
+                &out.join("alerts.jsonl"),
+            )
+            .context("cannot subscribe to the server's alerts")?;
             let u = Uploader::start(url, &format!("testbed-{run}"), opts.token.as_deref())
                 .context("cannot open the capture stream to the server")?;
             (Some(l), Some(u))
@@ -499,7 +532,13 @@ pub fn run(opts: &RunOptions, cancel: &AtomicBool, progress: &mut dyn FnMut(&str
         Scale::Full => 30_000_000,
     };
     let capture_file = out.join("capture.pcap");
-    let capture = Capture::start(&switch_ns, &capture_file, max_packets, uploader, &logs.join("tcpdump.log"))?;
+    let capture = Capture::start(
+        &switch_ns,
+        &capture_file,
+        max_packets,
+        uploader,
+        &logs.join("tcpdump.log"),
+    )?;
     progress(&format!("capturing on br0 in {switch_ns}"));
 
     // --- scenarios
@@ -514,8 +553,12 @@ pub fn run(opts: &RunOptions, cancel: &AtomicBool, progress: &mut dyn FnMut(&str
         cmd.arg(scripts_dir.join(p.sc.script()))
             .current_dir(&sdir)
             .stdin(Stdio::null())
-            .stdout(std::fs::File::create(logs.join(format!("{}.log", p.sc.name)))?)
-            .stderr(std::fs::File::create(logs.join(format!("{}.err.log", p.sc.name)))?);
+            .stdout(std::fs::File::create(
+                logs.join(format!("{}.log", p.sc.name)),
+            )?)
+            .stderr(std::fs::File::create(
+                logs.join(format!("{}.err.log", p.sc.name)),
+            )?);
         scenario_env(&mut cmd, p, &run, opts, &scripts_dir, &sdir, &events);
         let start_us = now_us();
         let child = spawn_group(&mut cmd)
@@ -546,7 +589,10 @@ pub fn run(opts: &RunOptions, cancel: &AtomicBool, progress: &mut dyn FnMut(&str
         }
     }
     if !background.is_empty() {
-        let names: Vec<&str> = background.iter().map(|r| planned[r.index].sc.name).collect();
+        let names: Vec<&str> = background
+            .iter()
+            .map(|r| planned[r.index].sc.name)
+            .collect();
         progress(&format!("background: {}", names.join(", ")));
         std::thread::sleep(Duration::from_secs(WARMUP_S as u64));
     }
@@ -565,13 +611,28 @@ pub fn run(opts: &RunOptions, cancel: &AtomicBool, progress: &mut dyn FnMut(&str
             "{:<22} {:>5.1} s{}",
             p.sc.name,
             (f.end_us - f.start_us) as f64 / 1e6,
-            if f.killed { " (stopped at its limit)" } else { "" }
+            if f.killed {
+                " (stopped at its limit)"
+            } else {
+                ""
+            }
         ));
         finished[i] = Some(f);
         std::thread::sleep(Duration::from_secs(GAP_S as u64));
     }
+    // Attacks often end before their budgets (a scan is done, a word list exhausted): the background
+    // users and the bot go on for WARMUP_S more, then are stopped (SIGINT) rather than idling on.
+    let attacks_ran = planned.iter().any(|p| !p.sc.concurrent);
+    if attacks_ran && !background.is_empty() && !cancel.load(Ordering::SeqCst) {
+        std::thread::sleep(Duration::from_secs(WARMUP_S as u64));
+    }
     for mut r in background {
-        let f = end(&mut r, cancel);
+        if attacks_ran {
+            r.limit = r.started.elapsed();
+        }
+        let mut f = end(&mut r, cancel);
+        // Stopped on schedule with the attack phase, not at a limit.
+        f.killed &= !attacks_ran;
         finished[r.index] = Some(f);
     }
     cancelled |= cancel.load(Ordering::SeqCst);
@@ -586,7 +647,9 @@ pub fn run(opts: &RunOptions, cancel: &AtomicBool, progress: &mut dyn FnMut(&str
                 stream_status = Some(status);
                 std::fs::write(out.join("stream-report.json"), body)?;
                 if status != 200 {
-                    stream_error = Some(format!("the server answered {status} (see stream-report.json)"));
+                    stream_error = Some(format!(
+                        "the server answered {status} (see stream-report.json)"
+                    ));
                 }
             }
             Err(e) => stream_error = Some(format!("{e:#}")),
@@ -611,7 +674,10 @@ pub fn run(opts: &RunOptions, cancel: &AtomicBool, progress: &mut dyn FnMut(&str
         t0.elapsed().as_secs_f64()
     ));
     if cancelled {
-        bail!("cancelled; the capture so far is in {}", capture_file.display());
+        bail!(
+            "cancelled; the capture so far is in {}",
+            capture_file.display()
+        );
     }
 
     // --- per-scenario pcaps, labelled flows
@@ -621,9 +687,17 @@ pub fn run(opts: &RunOptions, cancel: &AtomicBool, progress: &mut dyn FnMut(&str
         .collect();
     let hosts: Vec<Vec<std::net::IpAddr>> = planned
         .iter()
-        .map(|p| p.hosts.iter().map(|(_, ip)| ip.parse().expect("plan addresses")).collect())
+        .map(|p| {
+            p.hosts
+                .iter()
+                .map(|(_, ip)| ip.parse().expect("plan addresses"))
+                .collect()
+        })
         .collect();
-    let routing = Routing::new(&hosts, finished.iter().map(|f| (f.start_us, f.end_us)).collect());
+    let routing = Routing::new(
+        &hosts,
+        finished.iter().map(|f| (f.start_us, f.end_us)).collect(),
+    );
     let targets: Vec<Target> = planned
         .iter()
         .map(|p| Target {
@@ -778,7 +852,8 @@ pub fn read_events(path: &Path) -> Result<(Vec<crate::manifest::Command>, u64)> 
     let mut omitted = 0u64;
     for line in text.lines() {
         let mut f = line.splitn(4, '\t');
-        let (Some("cmd"), Some(tool), Some(ns), Some(cmd)) = (f.next(), f.next(), f.next(), f.next())
+        let (Some("cmd"), Some(tool), Some(ns), Some(cmd)) =
+            (f.next(), f.next(), f.next(), f.next())
         else {
             continue;
         };

@@ -6,44 +6,152 @@ use std::path::Path;
 
 /// (path under `testbed/`, contents).
 pub const FILES: &[(&str, &str)] = &[
-    ("lib/common.sh", include_str!("../../../testbed/lib/common.sh")),
-    ("lib/httpflood.lua", include_str!("../../../testbed/lib/httpflood.lua")),
+    (
+        "lib/common.sh",
+        include_str!("../../../testbed/lib/common.sh"),
+    ),
+    (
+        "lib/httpflood.lua",
+        include_str!("../../../testbed/lib/httpflood.lua"),
+    ),
     ("lib/net.sh", include_str!("../../../testbed/lib/net.sh")),
-    ("lib/services.sh", include_str!("../../../testbed/lib/services.sh")),
-    ("scenarios/benign-browse.sh", include_str!("../../../testbed/scenarios/benign-browse.sh")),
-    ("scenarios/benign-dns.sh", include_str!("../../../testbed/scenarios/benign-dns.sh")),
-    ("scenarios/benign-download.sh", include_str!("../../../testbed/scenarios/benign-download.sh")),
-    ("scenarios/benign-ftp.sh", include_str!("../../../testbed/scenarios/benign-ftp.sh")),
-    ("scenarios/benign-ssh.sh", include_str!("../../../testbed/scenarios/benign-ssh.sh")),
-    ("scenarios/bot.sh", include_str!("../../../testbed/scenarios/bot.sh")),
-    ("scenarios/ddos-hoic.sh", include_str!("../../../testbed/scenarios/ddos-hoic.sh")),
-    ("scenarios/ddos-loic-http.sh", include_str!("../../../testbed/scenarios/ddos-loic-http.sh")),
-    ("scenarios/ddos-loic-udp.sh", include_str!("../../../testbed/scenarios/ddos-loic-udp.sh")),
-    ("scenarios/ftp-bruteforce-hydra.sh", include_str!("../../../testbed/scenarios/ftp-bruteforce-hydra.sh")),
-    ("scenarios/ftp-bruteforce.sh", include_str!("../../../testbed/scenarios/ftp-bruteforce.sh")),
-    ("scenarios/goldeneye.sh", include_str!("../../../testbed/scenarios/goldeneye.sh")),
-    ("scenarios/hulk.sh", include_str!("../../../testbed/scenarios/hulk.sh")),
-    ("scenarios/portscan-connect.sh", include_str!("../../../testbed/scenarios/portscan-connect.sh")),
-    ("scenarios/portscan-syn.sh", include_str!("../../../testbed/scenarios/portscan-syn.sh")),
-    ("scenarios/portscan-udp.sh", include_str!("../../../testbed/scenarios/portscan-udp.sh")),
-    ("scenarios/portscan-version.sh", include_str!("../../../testbed/scenarios/portscan-version.sh")),
-    ("scenarios/slow-body.sh", include_str!("../../../testbed/scenarios/slow-body.sh")),
-    ("scenarios/slowloris.sh", include_str!("../../../testbed/scenarios/slowloris.sh")),
-    ("scenarios/sqli.sh", include_str!("../../../testbed/scenarios/sqli.sh")),
-    ("scenarios/ssh-bruteforce-hydra.sh", include_str!("../../../testbed/scenarios/ssh-bruteforce-hydra.sh")),
-    ("scenarios/ssh-bruteforce.sh", include_str!("../../../testbed/scenarios/ssh-bruteforce.sh")),
-    ("scenarios/syn-flood.sh", include_str!("../../../testbed/scenarios/syn-flood.sh")),
-    ("scenarios/web-bruteforce.sh", include_str!("../../../testbed/scenarios/web-bruteforce.sh")),
-    ("scenarios/xss.sh", include_str!("../../../testbed/scenarios/xss.sh")),
-    ("www/about.html", include_str!("../../../testbed/www/about.html")),
+    (
+        "lib/services.sh",
+        include_str!("../../../testbed/lib/services.sh"),
+    ),
+    (
+        "scenarios/benign-browse.sh",
+        include_str!("../../../testbed/scenarios/benign-browse.sh"),
+    ),
+    (
+        "scenarios/benign-dns.sh",
+        include_str!("../../../testbed/scenarios/benign-dns.sh"),
+    ),
+    (
+        "scenarios/benign-download.sh",
+        include_str!("../../../testbed/scenarios/benign-download.sh"),
+    ),
+    (
+        "scenarios/benign-ftp.sh",
+        include_str!("../../../testbed/scenarios/benign-ftp.sh"),
+    ),
+    (
+        "scenarios/benign-ssh.sh",
+        include_str!("../../../testbed/scenarios/benign-ssh.sh"),
+    ),
+    (
+        "scenarios/bot.sh",
+        include_str!("../../../testbed/scenarios/bot.sh"),
+    ),
+    (
+        "scenarios/ddos-hoic.sh",
+        include_str!("../../../testbed/scenarios/ddos-hoic.sh"),
+    ),
+    (
+        "scenarios/ddos-loic-http.sh",
+        include_str!("../../../testbed/scenarios/ddos-loic-http.sh"),
+    ),
+    (
+        "scenarios/ddos-loic-udp.sh",
+        include_str!("../../../testbed/scenarios/ddos-loic-udp.sh"),
+    ),
+    (
+        "scenarios/ftp-bruteforce-hydra.sh",
+        include_str!("../../../testbed/scenarios/ftp-bruteforce-hydra.sh"),
+    ),
+    (
+        "scenarios/ftp-bruteforce.sh",
+        include_str!("../../../testbed/scenarios/ftp-bruteforce.sh"),
+    ),
+    (
+        "scenarios/goldeneye.sh",
+        include_str!("../../../testbed/scenarios/goldeneye.sh"),
+    ),
+    (
+        "scenarios/hulk.sh",
+        include_str!("../../../testbed/scenarios/hulk.sh"),
+    ),
+    (
+        "scenarios/portscan-connect.sh",
+        include_str!("../../../testbed/scenarios/portscan-connect.sh"),
+    ),
+    (
+        "scenarios/portscan-syn.sh",
+        include_str!("../../../testbed/scenarios/portscan-syn.sh"),
+    ),
+    (
+        "scenarios/portscan-udp.sh",
+        include_str!("../../../testbed/scenarios/portscan-udp.sh"),
+    ),
+    (
+        "scenarios/portscan-version.sh",
+        include_str!("../../../testbed/scenarios/portscan-version.sh"),
+    ),
+    (
+        "scenarios/slow-body.sh",
+        include_str!("../../../testbed/scenarios/slow-body.sh"),
+    ),
+    (
+        "scenarios/slowloris.sh",
+        include_str!("../../../testbed/scenarios/slowloris.sh"),
+    ),
+    (
+        "scenarios/sqli.sh",
+        include_str!("../../../testbed/scenarios/sqli.sh"),
+    ),
+    (
+        "scenarios/ssh-bruteforce-hydra.sh",
+        include_str!("../../../testbed/scenarios/ssh-bruteforce-hydra.sh"),
+    ),
+    (
+        "scenarios/ssh-bruteforce.sh",
+        include_str!("../../../testbed/scenarios/ssh-bruteforce.sh"),
+    ),
+    (
+        "scenarios/syn-flood.sh",
+        include_str!("../../../testbed/scenarios/syn-flood.sh"),
+    ),
+    (
+        "scenarios/web-bruteforce.sh",
+        include_str!("../../../testbed/scenarios/web-bruteforce.sh"),
+    ),
+    (
+        "scenarios/xss.sh",
+        include_str!("../../../testbed/scenarios/xss.sh"),
+    ),
+    (
+        "www/about.html",
+        include_str!("../../../testbed/www/about.html"),
+    ),
     ("www/db.php", include_str!("../../../testbed/www/db.php")),
-    ("www/guestbook.php", include_str!("../../../testbed/www/guestbook.php")),
-    ("www/index.php", include_str!("../../../testbed/www/index.php")),
-    ("www/login.php", include_str!("../../../testbed/www/login.php")),
-    ("www/products.php", include_str!("../../../testbed/www/products.php")),
-    ("www/schema.sql", include_str!("../../../testbed/www/schema.sql")),
-    ("www/search.php", include_str!("../../../testbed/www/search.php")),
-    ("www/style.css", include_str!("../../../testbed/www/style.css")),
+    (
+        "www/guestbook.php",
+        include_str!("../../../testbed/www/guestbook.php"),
+    ),
+    (
+        "www/index.php",
+        include_str!("../../../testbed/www/index.php"),
+    ),
+    (
+        "www/login.php",
+        include_str!("../../../testbed/www/login.php"),
+    ),
+    (
+        "www/products.php",
+        include_str!("../../../testbed/www/products.php"),
+    ),
+    (
+        "www/schema.sql",
+        include_str!("../../../testbed/www/schema.sql"),
+    ),
+    (
+        "www/search.php",
+        include_str!("../../../testbed/www/search.php"),
+    ),
+    (
+        "www/style.css",
+        include_str!("../../../testbed/www/style.css"),
+    ),
 ];
 
 /// Write every file under `dir` (scripts executable).

@@ -168,7 +168,8 @@ impl AlertListener {
         ws.get_mut()
             .set_read_timeout(Some(Duration::from_millis(200)))?;
         let mut file = std::io::BufWriter::new(
-            std::fs::File::create(out).with_context(|| format!("cannot create {}", out.display()))?,
+            std::fs::File::create(out)
+                .with_context(|| format!("cannot create {}", out.display()))?,
         );
         let stop = Arc::new(AtomicBool::new(false));
         let stop2 = stop.clone();
@@ -204,9 +205,9 @@ impl AlertListener {
                             e.kind(),
                             std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
                         ) => {}
-                    Err(tungstenite::Error::ConnectionClosed | tungstenite::Error::AlreadyClosed) => {
-                        break
-                    }
+                    Err(
+                        tungstenite::Error::ConnectionClosed | tungstenite::Error::AlreadyClosed,
+                    ) => break,
                     Err(e) => return Err(anyhow::anyhow!("alert WebSocket: {e}")),
                 }
                 // After stop: keep reading until the server has been quiet for 2 s.

@@ -1,7 +1,11 @@
+pub mod compare;
 pub mod dataset;
 pub mod detect;
 pub mod evaluate;
 pub mod extract;
+pub mod sensor;
 pub mod serve;
 pub mod testbed;
 pub mod train;
+pub mod watch;
+pub mod worker;

@@ -16,6 +16,8 @@ use std::path::PathBuf;
   ml-ids serve --model models/default --bind 0.0.0.0:8080 --token \"$(openssl rand -hex 16)\"
   tcpdump -i eth0 -w - | curl -sS -T - -H 'Content-Type: application/vnd.tcpdump.pcap' http://127.0.0.1:8080/api/stream
   curl -sS --data-binary @capture.pcap http://127.0.0.1:8080/api/pcap
+  ml-ids serve --model models/default --nats nats://127.0.0.1:4222
+  ml-ids serve --model models/default --nats nats://nats1:4222,nats://nats2:4222 --replicas 3 --ingest-to-bus
 
 Without --token the server only binds loopback addresses. With a token every endpoint (WebSockets and
 the UI included) needs `Authorization: Bearer TOKEN` or `?token=TOKEN`.")]
@@ -38,6 +40,20 @@ pub struct ServeArgs {
     /// Flows listed in an upload's response (the summary always counts all).
     #[arg(long, default_value_t = 10_000)]
     pub max_response_flows: usize,
+    /// NATS URL(s), comma-separated: show the alerts of every `ml-ids worker` and server instance
+    /// on the bus, and store this server's alerts there (see `ml-ids worker --help`).
+    #[arg(long, value_name = "URL", env = "MLIDS_NATS")]
+    pub nats: Option<String>,
+    /// With --nats: publish uploaded and streamed captures' flows to the bus for the worker pool
+    /// instead of classifying them here.
+    #[arg(long, requires = "nats")]
+    pub ingest_to_bus: bool,
+    /// With --nats: replicas of the JetStream streams if this server creates them.
+    #[arg(long, default_value_t = 1, value_name = "N", requires = "nats")]
+    pub replicas: usize,
+    /// With --nats: this instance's id on the bus (default: host name and port).
+    #[arg(long, value_name = "ID", requires = "nats")]
+    pub instance_id: Option<String>,
 }
 
 pub fn run(args: ServeArgs) -> Result<()> {
@@ -47,6 +63,18 @@ pub fn run(args: ServeArgs) -> Result<()> {
         max_body_bytes: args.max_body_mb << 20,
         max_upload_bytes: args.max_upload_mb << 20,
         max_response_flows: args.max_response_flows,
+        bus: args.nats.as_ref().map(|url| mlids_server::BusConfig {
+            url: url.clone(),
+            topology: mlids_bus::Topology {
+                replicas: args.replicas.max(1),
+                ..Default::default()
+            },
+            ingest_to_bus: args.ingest_to_bus,
+            instance_id: args
+                .instance_id
+                .clone()
+                .unwrap_or_else(|| format!("{}-{}", super::sensor::host_id(), args.bind.port())),
+        }),
         ..ServerConfig::default()
     };
     if let Err(e) = config.validate() {

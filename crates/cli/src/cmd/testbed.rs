@@ -91,19 +91,32 @@ pub fn run(cmd: TestbedCommand) -> Result<()> {
         TestbedCommand::Run(a) => run_testbed(a),
         TestbedCommand::Eval(a) => eval(a),
         TestbedCommand::List => {
-            println!("{:<22} {:<7} {:<26} {:<14} about", "scenario", "kind", "label", "tools");
+            println!(
+                "{:<22} {:<7} {:<26} {:<14} about",
+                "scenario", "kind", "label", "tools"
+            );
             for s in catalog::CATALOGUE {
                 let kind = match s.kind {
                     Kind::Benign => "benign",
                     Kind::Attack => "attack",
                 };
-                println!("{:<22} {kind:<7} {:<26} {:<14} {}", s.name, s.label, s.tools.join(","), s.about);
+                println!(
+                    "{:<22} {kind:<7} {:<26} {:<14} {}",
+                    s.name,
+                    s.label,
+                    s.tools.join(","),
+                    s.about
+                );
             }
             Ok(())
         }
         TestbedCommand::Clean => {
             let cleaned = mlids_testbed::clean_stale().context("cleaning failed")?;
-            eprintln!("removed the namespaces of {} stale run(s) {:?}", cleaned.len(), cleaned);
+            eprintln!(
+                "removed the namespaces of {} stale run(s) {:?}",
+                cleaned.len(),
+                cleaned
+            );
             Ok(())
         }
     }
@@ -134,9 +147,15 @@ fn run_testbed(a: RunArgs) -> Result<()> {
     std::fs::create_dir_all(&a.output)
         .with_context(|| format!("cannot create {}", a.output.display()))?;
     let m = mlids_testbed::run(&opts, &cancel, &mut |line| eprintln!("testbed: {line}"))?;
-    println!("{:<22} {:<26} {:>9} {:>8}", "scenario", "label", "packets", "flows");
+    println!(
+        "{:<22} {:<26} {:>9} {:>8}",
+        "scenario", "label", "packets", "flows"
+    );
     for s in &m.scenarios {
-        println!("{:<22} {:<26} {:>9} {:>8}", s.name, s.label, s.packets, s.flows);
+        println!(
+            "{:<22} {:<26} {:>9} {:>8}",
+            s.name, s.label, s.packets, s.flows
+        );
     }
     println!(
         "{} flows ({} mode) in {}; {} packets captured, run took {:.0} s",
@@ -147,7 +166,10 @@ fn run_testbed(a: RunArgs) -> Result<()> {
         m.duration_s
     );
     if let Some(s) = &m.stream {
-        println!("stream to {}: {} alerts; per scenario: {:?}", s.url, s.alerts, s.alerts_by_scenario);
+        println!(
+            "stream to {}: {} alerts; per scenario: {:?}",
+            s.url, s.alerts, s.alerts_by_scenario
+        );
         if let Some(e) = &s.error {
             bail!("streaming failed: {e}");
         }
@@ -171,7 +193,9 @@ fn eval(a: EvalArgs) -> Result<()> {
     let report = mlids_testbed::evaluate(&a.dir, &detector, &a.model.display().to_string())?;
     let md = report.to_markdown();
     print!("{md}");
-    let json = a.json.unwrap_or_else(|| a.dir.join(format!("eval-{name}.json")));
+    let json = a
+        .json
+        .unwrap_or_else(|| a.dir.join(format!("eval-{name}.json")));
     std::fs::write(&json, report.to_json())
         .with_context(|| format!("cannot write {}", json.display()))?;
     std::fs::write(json.with_extension("md"), &md)?;
@@ -183,7 +207,11 @@ fn eval(a: EvalArgs) -> Result<()> {
             .map(|s| format!("{} ({:.1}%)", s.scenario, 100.0 * s.rate.unwrap_or(0.0)))
             .collect();
         if !low.is_empty() {
-            bail!("detection rate below {:.1}%: {}", 100.0 * min, low.join(", "));
+            bail!(
+                "detection rate below {:.1}%: {}",
+                100.0 * min,
+                low.join(", ")
+            );
         }
     }
     Ok(())

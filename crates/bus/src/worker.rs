@@ -1,0 +1,416 @@
+//! The worker: a durable pull consumer on the flow stream, shared by every worker (JetStream hands
+//! each batch to one of them), classifying through [`Detector`].
+//!
+//! For each group of batches it takes: decode → classify every flow in one matrix call → for each
+//! batch, publish its [`VerdictBatch`] and an [`Alert`] per attack flow → wait for every publish
+//! ack → ack the batch (a double ack: the server confirms it). A batch whose results could not all
+//! be stored is not acked; it is redelivered (after a short nak delay), and the results it had
+//! already stored come back as duplicates, recognised by their ids:
+//! - verdict record: `v.SENSOR.RUN.FIRST_SEQ`
+//! - alert: `a.SENSOR.RUN.SEQ`
+//!
+//! A worker that dies holds its un-acked batches until the consumer's ack wait expires; then
+//! another worker gets them.
+
+use crate::codec::{decode_batch, BatchHeader};
+use crate::stats::{LatencyHistogram, WorkerStats};
+use crate::topology::Topology;
+use crate::verdict::{alert_msg_id, VerdictBatch};
+use crate::{now_us, BusError};
+use async_nats::jetstream::{self, consumer, AckKind};
+use bytes::Bytes;
+use futures_util::{FutureExt, StreamExt};
+use mlids_flow::FlowRecord;
+use mlids_model::alert::Alert;
+use mlids_model::{Detector, Verdict};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+/// Header carrying the sensor's seal time (µs) on alerts, for latency measurements.
+pub const SENT_US_HEADER: &str = "Mlids-Sent-Us";
+
+#[derive(Clone, Debug)]
+pub struct WorkerConfig {
+    /// Shown in verdict records (`worker`).
+    pub worker_id: String,
+    /// The durable consumer every worker shares.
+    pub consumer: String,
+    /// Flow batches taken and classified together.
+    pub max_batches: usize,
+    /// A batch not acked within this time is redelivered to another worker.
+    pub ack_wait: Duration,
+    /// Batches handed out and not yet acked, over all workers.
+    pub max_ack_pending: i64,
+}
+
+impl WorkerConfig {
+    pub fn new(worker_id: impl Into<String>) -> Self {
+        WorkerConfig {
+            worker_id: worker_id.into(),
+            consumer: "mlids-workers".into(),
+            max_batches: 16,
+            ack_wait: Duration::from_secs(30),
+            max_ack_pending: 1024,
+        }
+    }
+}
+
+/// The consumer settings (created if missing; an existing consumer keeps its settings).
+pub fn consumer_config(cfg: &WorkerConfig) -> consumer::pull::Config {
+    consumer::pull::Config {
+        durable_name: Some(cfg.consumer.clone()),
+        description: Some("ml-ids worker pool".into()),
+        ack_policy: consumer::AckPolicy::Explicit,
+        ack_wait: cfg.ack_wait,
+        max_deliver: -1,
+        max_ack_pending: cfg.max_ack_pending,
+        ..Default::default()
+    }
+}
+
+/// Accounting of a worker run.
+#[derive(Clone, Debug, Default, serde::Serialize)]
+pub struct WorkerReport {
+    pub batches_received: u64,
+    pub batches_acked: u64,
+    pub redeliveries: u64,
+    pub flows_classified: u64,
+    pub alerts_published: u64,
+    pub alerts_duplicate: u64,
+    pub publish_failures: u64,
+    pub malformed: u64,
+    pub mode_mismatch: u64,
+}
+
+impl WorkerReport {
+    fn of(s: &WorkerStats) -> Self {
+        WorkerReport {
+            batches_received: s.batches_received.get(),
+            batches_acked: s.batches_acked.get(),
+            redeliveries: s.redeliveries.get(),
+            flows_classified: s.flows_classified.get(),
+            alerts_published: s.alerts_published.get(),
+            alerts_duplicate: s.alerts_duplicate.get(),
+            publish_failures: s.publish_failures.get(),
+            malformed: s.malformed.get(),
+            mode_mismatch: s.mode_mismatch.get(),
+        }
+    }
+}
+
+/// The two detectors a worker uses: every flow through `plain` (no explanations), and the attack
+/// flows again through `explaining` for the alert's top features (as `serve` and `watch` do).
+#[derive(Clone)]
+pub struct Models {
+    pub plain: Arc<Detector>,
+    pub explaining: Arc<Detector>,
+}
+
+impl Models {
+    pub fn load(
+        dir: &std::path::Path,
+        threshold: Option<f64>,
+        explain_top: usize,
+    ) -> Result<Models, BusError> {
+        let mut plain = Detector::load(dir)?;
+        let mut explaining = Detector::load(dir)?;
+        if let Some(t) = threshold {
+            plain.set_threshold(t)?;
+            explaining.set_threshold(t)?;
+        }
+        plain.set_explain(0);
+        explaining.set_explain(explain_top);
+        Ok(Models {
+            plain: Arc::new(plain),
+            explaining: Arc::new(explaining),
+        })
+    }
+}
+
+/// One decoded batch and the message it came in.
+struct Work {
+    msg: jetstream::Message,
+    header: BatchHeader,
+    flows: Vec<FlowRecord>,
+    delivered: u64,
+}
+
+/// What one batch produced.
+struct Output {
+    verdicts: VerdictBatch,
+    alerts: Vec<(String, Bytes)>,
+}
+
+/// Run until `stop` is set. Returns the accounting.
+pub async fn run_worker(
+    js: jetstream::Context,
+    topology: &Topology,
+    cfg: WorkerConfig,
+    models: Models,
+    stats: WorkerStats,
+    latency: LatencyHistogram,
+    stop: Arc<AtomicBool>,
+) -> Result<WorkerReport, BusError> {
+    crate::check_id("worker", &cfg.worker_id)?;
+    let (flows, _) = topology.ensure(&js, Duration::from_secs(30)).await?;
+    let consumer: consumer::PullConsumer = flows
+        .get_or_create_consumer(&cfg.consumer, consumer_config(&cfg))
+        .await
+        .map_err(BusError::js)?;
+    let mode = models.plain.mode();
+    'outer: while !stop.load(Ordering::Relaxed) {
+        let mut messages = match consumer
+            .stream()
+            .max_messages_per_batch(cfg.max_batches.max(1))
+            .heartbeat(Duration::from_secs(2))
+            .expires(Duration::from_secs(10))
+            .messages()
+            .await
+        {
+            Ok(m) => m,
+            Err(e) => {
+                debug(&format!("pull failed: {e}"));
+                tokio::time::sleep(Duration::from_millis(500)).await;
+                continue;
+            }
+        };
+        loop {
+            if stop.load(Ordering::Relaxed) {
+                break 'outer;
+            }
+            let first =
+                match tokio::time::timeout(Duration::from_millis(250), messages.next()).await {
+                    Err(_) => continue,
+                    Ok(None) => continue 'outer,
+                    Ok(Some(Err(e))) => {
+                        debug(&format!("consumer stream: {e}"));
+                        tokio::time::sleep(Duration::from_millis(200)).await;
+                        continue 'outer;
+                    }
+                    Ok(Some(Ok(m))) => m,
+                };
+            let mut group = vec![first];
+            while group.len() < cfg.max_batches {
+                match messages.next().now_or_never() {
+                    Some(Some(Ok(m))) => group.push(m),
+                    _ => break,
+                }
+            }
+            process(&js, topology, &cfg, &models, mode, &stats, &latency, group).await;
+        }
+    }
+    Ok(WorkerReport::of(&stats))
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn process(
+    js: &jetstream::Context,
+    topology: &Topology,
+    cfg: &WorkerConfig,
+    models: &Models,
+    mode: mlids_flow::Mode,
+    stats: &WorkerStats,
+    latency: &LatencyHistogram,
+    group: Vec<jetstream::Message>,
+) {
+    let mut work = Vec::with_capacity(group.len());
+    for msg in group {
+        stats.batches_received.inc();
+        let delivered = msg.info().map(|i| i.delivered.max(1) as u64).unwrap_or(1);
+        if delivered > 1 {
+            stats.redeliveries.inc();
+        }
+        match decode_batch(&msg.payload) {
+            Ok((header, flows)) if header.mode == mode => work.push(Work {
+                msg,
+                header,
+                flows,
+                delivered,
+            }),
+            Ok((header, _)) => {
+                stats.mode_mismatch.inc();
+                eprintln!(
+                    "mlids worker: batch {} holds {} flows but the model needs {mode} flows; discarded",
+                    header.msg_id(),
+                    header.mode
+                );
+                let _ = msg.ack_with(AckKind::Term).await;
+            }
+            Err(e) => {
+                stats.malformed.inc();
+                eprintln!("mlids worker: discarding a malformed batch: {e}");
+                let _ = msg.ack_with(AckKind::Term).await;
+            }
+        }
+    }
+    if work.is_empty() {
+        return;
+    }
+    // Classification is CPU work: off the async threads.
+    let (m, worker_id) = (models.clone(), cfg.worker_id.clone());
+    let batches: Vec<(BatchHeader, Vec<FlowRecord>, u64)> = work
+        .iter_mut()
+        .map(|w| (w.header.clone(), std::mem::take(&mut w.flows), w.delivered))
+        .collect();
+    let outputs = match tokio::task::spawn_blocking(move || classify(&m, &worker_id, &batches))
+        .await
+    {
+        Ok(Ok(o)) => o,
+        Ok(Err(e)) => {
+            eprintln!("mlids worker: classification failed: {e}; the batches will be redelivered");
+            for w in &work {
+                stats.publish_failures.inc();
+                let _ = w
+                    .msg
+                    .ack_with(AckKind::Nak(Some(Duration::from_secs(1))))
+                    .await;
+            }
+            return;
+        }
+        Err(e) => {
+            eprintln!("mlids worker: classification task failed: {e}");
+            return;
+        }
+    };
+    // Publish every batch's results concurrently, then ack each batch whose results are stored.
+    let publishes = work.iter().zip(outputs).map(|(w, out)| {
+        let subject_v = topology.verdicts_subject(&w.header.sensor);
+        let subject_a = topology.alerts_subject(&w.header.sensor);
+        async move {
+            let n = out.verdicts.len() as u64;
+            let sent = w.header.sent_us;
+            let r = publish_results(js, &subject_v, &subject_a, &out, sent, stats).await;
+            (w, n, sent, r)
+        }
+    });
+    for (w, n, sent, r) in futures_util::future::join_all(publishes).await {
+        match r {
+            Ok(()) => match w.msg.double_ack().await {
+                Ok(()) => {
+                    stats.batches_acked.inc();
+                    stats.flows_classified.inc_by(n);
+                    latency
+                        .0
+                        .observe(now_us().saturating_sub(sent) as f64 / 1e6);
+                }
+                // The batch will come back; its results are already stored and will dedup.
+                Err(e) => debug(&format!("ack of {} failed: {e}", w.header.msg_id())),
+            },
+            Err(e) => {
+                stats.publish_failures.inc();
+                debug(&format!("results of {} not stored: {e}", w.header.msg_id()));
+                let _ = w
+                    .msg
+                    .ack_with(AckKind::Nak(Some(Duration::from_millis(500))))
+                    .await;
+            }
+        }
+    }
+}
+
+fn classify(
+    models: &Models,
+    worker_id: &str,
+    batches: &[(BatchHeader, Vec<FlowRecord>, u64)],
+) -> Result<Vec<Output>, BusError> {
+    let all: Vec<&FlowRecord> = batches.iter().flat_map(|(_, f, _)| f.iter()).collect();
+    let mut x = Vec::with_capacity(all.len() * models.plain.feature_names().len());
+    for r in &all {
+        models.plain.record_row(r, &mut x)?;
+    }
+    let verdicts: Vec<Verdict> = models.plain.classify_matrix(&x)?;
+    let now = now_us();
+    let mut out = Vec::with_capacity(batches.len());
+    let mut i = 0;
+    for (h, flows, delivered) in batches {
+        let mut vb = VerdictBatch::new(h, worker_id, *delivered, now);
+        let mut alerts = Vec::new();
+        for (k, f) in flows.iter().enumerate() {
+            let v = &verdicts[i];
+            i += 1;
+            vb.push(&v.label, v.attack_score, v.is_attack);
+            if v.is_attack {
+                // Explanations only for the (rare) attack flows: one more tree walk each.
+                let explained = models
+                    .explaining
+                    .classify_record(f)
+                    .unwrap_or_else(|_| v.clone());
+                let alert = Alert::new(f, &explained, &format!("sensor:{}", h.sensor));
+                let body = serde_json::to_vec(&alert)
+                    .map_err(|e| BusError::Codec(format!("alert JSON: {e}")))?;
+                alerts.push((
+                    alert_msg_id(&h.sensor, h.run, h.first_seq + k as u64),
+                    Bytes::from(body),
+                ));
+            }
+        }
+        out.push(Output {
+            verdicts: vb,
+            alerts,
+        });
+    }
+    Ok(out)
+}
+
+async fn publish_results(
+    js: &jetstream::Context,
+    subject_v: &str,
+    subject_a: &str,
+    out: &Output,
+    sent_us: u64,
+    stats: &WorkerStats,
+) -> Result<(), String> {
+    let verdict_body = serde_json::to_vec(&out.verdicts).map_err(|e| e.to_string())?;
+    let mut acks = Vec::with_capacity(out.alerts.len() + 1);
+    let headers = |id: &str| {
+        let mut h = async_nats::HeaderMap::new();
+        h.insert(async_nats::header::NATS_MESSAGE_ID, id);
+        h.insert(SENT_US_HEADER, sent_us.to_string().as_str());
+        h
+    };
+    for (id, body) in &out.alerts {
+        let f = js
+            .publish_with_headers(subject_a.to_string(), headers(id), body.clone())
+            .await
+            .map_err(|e| e.to_string())?;
+        acks.push((true, f));
+    }
+    let f = js
+        .publish_with_headers(
+            subject_v.to_string(),
+            headers(&out.verdicts.msg_id()),
+            Bytes::from(verdict_body),
+        )
+        .await
+        .map_err(|e| e.to_string())?;
+    acks.push((false, f));
+    let mut first_err = None;
+    for (is_alert, f) in acks {
+        match f.await {
+            Ok(ack) => {
+                if is_alert {
+                    stats.alerts_published.inc();
+                    if ack.duplicate {
+                        stats.alerts_duplicate.inc();
+                    }
+                } else if ack.duplicate {
+                    stats.verdict_batches_duplicate.inc();
+                }
+            }
+            Err(e) => {
+                first_err.get_or_insert(e.to_string());
+            }
+        }
+    }
+    match first_err {
+        None => Ok(()),
+        Some(e) => Err(e),
+    }
+}
+
+fn debug(msg: &str) {
+    if std::env::var_os("MLIDS_BUS_DEBUG").is_some() {
+        eprintln!("mlids-bus: {msg}");
+    }
+}

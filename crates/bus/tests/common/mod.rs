@@ -1,0 +1,250 @@
+//! Test kit: NATS servers started and stopped by the test (temporary directories, free loopback
+//! ports, killed on drop), a small model trained in the test, and crafted captures.
+#![allow(dead_code)]
+
+use mlids_flow::features::CIC2018_FEATURES;
+use mlids_flow::synth::{pcap_bytes, tcp, Ep, Link, RawFrame, T0};
+use mlids_flow::{CaptureReader, FlowRecord, MeterConfig, Mode, Pipeline, VecSink};
+use mlids_model::data::fixtures::{write_split, SplitRows};
+use mlids_model::model::{FitControl, Task};
+use mlids_model::train::{self, Splits, TrainConfig};
+use mlids_model::{Bundle, GbdtParams};
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::OnceLock;
+use std::time::{Duration, Instant};
+
+/// `nats-server`'s path, or `None` with a SKIP message.
+pub fn nats_server() -> Option<PathBuf> {
+    let found = std::env::var_os("PATH").and_then(|p| {
+        std::env::split_paths(&p)
+            .chain([PathBuf::from("/usr/sbin"), PathBuf::from("/usr/local/bin")])
+            .map(|d| d.join("nats-server"))
+            .find(|f| f.is_file())
+    });
+    if found.is_none() {
+        eprintln!("SKIP: nats-server is not installed (Debian: apt-get install nats-server)");
+    }
+    found
+}
+
+pub fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// One nats-server process with JetStream; killed when dropped.
+pub struct NatsNode {
+    pub name: String,
+    pub client_port: u16,
+    child: Option<Child>,
+    pub dir: PathBuf,
+}
+
+impl NatsNode {
+    pub fn url(&self) -> String {
+        format!("nats://127.0.0.1:{}", self.client_port)
+    }
+
+    /// SIGKILL: the node dies without a goodbye, as in a crash.
+    pub fn kill(&mut self) {
+        if let Some(mut c) = self.child.take() {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+}
+
+impl Drop for NatsNode {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
+
+/// Start `n` nodes (a cluster when n > 1) under `root`, and wait until they accept connections.
+pub fn start_nats(bin: &Path, root: &Path, n: usize) -> Vec<NatsNode> {
+    let client: Vec<u16> = (0..n).map(|_| free_port()).collect();
+    let route: Vec<u16> = (0..n).map(|_| free_port()).collect();
+    let mut nodes = Vec::new();
+    for i in 0..n {
+        let dir = root.join(format!("n{i}"));
+        std::fs::create_dir_all(dir.join("js")).unwrap();
+        let mut conf = format!(
+            "server_name: n{i}\nlisten: 127.0.0.1:{}\njetstream {{\n  store_dir: \"{}\"\n  max_memory_store: 64MB\n  max_file_store: 2GB\n}}\n",
+            client[i],
+            dir.join("js").display()
+        );
+        if n > 1 {
+            let routes: Vec<String> = (0..n)
+                .filter(|&j| j != i)
+                .map(|j| format!("nats-route://127.0.0.1:{}", route[j]))
+                .collect();
+            conf.push_str(&format!(
+                "cluster {{\n  name: mlids-test\n  listen: 127.0.0.1:{}\n  routes: [{}]\n}}\n",
+                route[i],
+                routes.join(", ")
+            ));
+        }
+        let conf_path = dir.join("nats.conf");
+        std::fs::write(&conf_path, conf).unwrap();
+        let log = std::fs::File::create(dir.join("nats.log")).unwrap();
+        let child = Command::new(bin)
+            .arg("-c")
+            .arg(&conf_path)
+            .stdin(Stdio::null())
+            .stdout(log.try_clone().unwrap())
+            .stderr(log)
+            .spawn()
+            .expect("starting nats-server");
+        nodes.push(NatsNode {
+            name: format!("n{i}"),
+            client_port: client[i],
+            child: Some(child),
+            dir,
+        });
+    }
+    let deadline = Instant::now() + Duration::from_secs(20);
+    for node in &nodes {
+        while std::net::TcpStream::connect(("127.0.0.1", node.client_port)).is_err() {
+            assert!(
+                Instant::now() < deadline,
+                "nats-server {} did not start; log: {}",
+                node.name,
+                std::fs::read_to_string(node.dir.join("nats.log")).unwrap_or_default()
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+    nodes
+}
+
+/// Train (once per test binary) a binary cic2018 model whose only signal is `tot_fwd_pkts`:
+/// benign flows have 1–10 forward packets, attacks 20–60 (as the server's tests do).
+pub fn model_dir() -> PathBuf {
+    static DIR: OnceLock<PathBuf> = OnceLock::new();
+    DIR.get_or_init(|| {
+        let dir = std::env::temp_dir().join(format!("mlids-bus-test-model-{}", std::process::id()));
+        let data = dir.join("data");
+        let features: Vec<String> = CIC2018_FEATURES
+            .iter()
+            .map(|f| f.snake_name(false).to_string())
+            .collect();
+        let mut rng = 0x9e37_79b9_7f4a_7c15u64;
+        let mut next = || {
+            rng ^= rng << 13;
+            rng ^= rng >> 7;
+            rng ^= rng << 17;
+            rng
+        };
+        let n = 3000;
+        let (mut x, mut label, mut category) = (Vec::new(), Vec::new(), Vec::new());
+        for i in 0..n {
+            let attack = i % 3 == 0;
+            for f in &features {
+                x.push(match f.as_str() {
+                    "tot_fwd_pkts" => {
+                        (if attack {
+                            20 + next() % 41
+                        } else {
+                            1 + next() % 10
+                        }) as f64
+                    }
+                    "flow_duration" => (next() % 1_000_000) as f64,
+                    "fwd_seg_size_min" => [20.0, 32.0][(next() % 2) as usize],
+                    _ => 0.0,
+                });
+            }
+            label.push(if attack { "DoS attacks-Hulk" } else { "Benign" }.to_string());
+            category.push(if attack { "DoS" } else { "Benign" }.to_string());
+        }
+        let nf = features.len();
+        let cuts = [0, n * 70 / 100, n * 85 / 100, n];
+        std::fs::create_dir_all(&data).unwrap();
+        for (i, name) in ["train", "val", "test"].iter().enumerate() {
+            let (a, b) = (cuts[i], cuts[i + 1]);
+            let rows = SplitRows {
+                features: &features,
+                x: &x[a * nf..b * nf],
+                label: &label[a..b],
+                category: &category[a..b],
+            };
+            write_split(&data.join(format!("{name}.parquet")), Mode::Cic2018, &rows);
+        }
+        let cfg = TrainConfig {
+            task: Task::Binary,
+            params: GbdtParams {
+                num_iterations: 30,
+                num_leaves: 7,
+                min_data_in_leaf: 5,
+                num_threads: 1,
+                train_metric: false,
+                ..Default::default()
+            },
+            ..Default::default()
+        };
+        let mut ctl = FitControl {
+            stop: None,
+            on_iteration: None,
+        };
+        let trained =
+            train::train(&Splits::in_dir(&data).unwrap(), &cfg, &mut ctl, &mut |_| {}).unwrap();
+        let bundle = dir.join("model");
+        Bundle::save(&bundle, trained.manifest, &trained.model).unwrap();
+        bundle
+    })
+    .clone()
+}
+
+fn leak(s: String) -> &'static str {
+    Box::leak(s.into_boxed_str())
+}
+
+/// A capture of `flows` TCP connections spread over `span_s` seconds, every `attack_every`-th one
+/// an attack (25 forward packets; benign ones have 2–4). `salt` varies the addresses.
+pub fn capture(flows: usize, span_s: i64, attack_every: usize, salt: u8) -> Vec<u8> {
+    let server = Ep(leak(format!("10.{salt}.0.2")), 80);
+    let mut frames: Vec<RawFrame> = Vec::new();
+    let step = span_s * 1_000_000 / flows.max(1) as i64;
+    for i in 0..flows {
+        let t = T0 + i as i64 * step;
+        let client = Ep(
+            leak(format!(
+                "10.{salt}.{}.{}",
+                1 + i / 60_000,
+                1 + (i / 250) % 250
+            )),
+            1024 + (i % 60_000) as u16,
+        );
+        let attack = attack_every > 0 && i % attack_every == 0;
+        let data = if attack { 23 } else { i % 3 };
+        let mut dt = 0;
+        let mut push = |from: Ep, to: Ep, flags: &str, len: usize| {
+            frames.push(tcp(t + dt, from, to, flags, len, 8192, Link::default()));
+            dt += 10;
+        };
+        push(client, server, "S", 0);
+        push(server, client, "SA", 0);
+        for _ in 0..data {
+            push(client, server, "PA", 100);
+        }
+        push(server, client, "PA", 1000);
+        push(client, server, "FA", 0);
+    }
+    frames.sort_by_key(|f| f.ts_us);
+    pcap_bytes(&frames, 1, false, false)
+}
+
+/// The flows `ml-ids extract` would produce from a capture (the ground truth).
+pub fn flows_of(capture: &[u8]) -> Vec<FlowRecord> {
+    let mut reader =
+        CaptureReader::from_reader("t", std::io::Cursor::new(capture.to_vec())).unwrap();
+    let mut p = Pipeline::new(MeterConfig::new(Mode::Cic2018));
+    let mut sink = VecSink::default();
+    p.run_reader(&mut reader, &mut sink).unwrap();
+    p.finish(&mut sink).unwrap();
+    sink.0
+}

@@ -1,0 +1,346 @@
+//! `ml-ids watch`: live capture (libpcap) or a paced replay → the one flow pipeline → Detector →
+//! alert sinks. The work is in the `mlids-watch` crate; this is argument parsing and wiring.
+
+use anyhow::{bail, Context, Result};
+use clap::{Args, ValueEnum};
+use mlids_watch::queue::Queue;
+use mlids_watch::run::WatchConfig;
+use mlids_watch::sinks::{
+    open_append, FlowsSink, ForwardSink, HttpPoster, LineFormat, LineSink, RetryPolicy,
+    WebhookFormat, WebhookSink,
+};
+use mlids_watch::{LiveOptions, LiveSource, Models, Outputs, PacketSource, ReplaySource};
+use std::path::PathBuf;
+use std::sync::atomic::AtomicBool;
+use std::sync::Arc;
+use std::time::Duration;
+
+#[derive(Clone, Copy, Debug, ValueEnum)]
+pub enum WebhookBody {
+    /// The alert JSON of `--jsonl` (what `ml-ids serve` accepts on POST /api/alerts).
+    Alert,
+    /// The EVE-JSON alert event of `--eve`.
+    Eve,
+}
+
+/// Capture live traffic, classify flows as they complete and raise alerts.
+///
+/// Packets go through the same flow pipeline as `ml-ids extract` (in the extractor mode the model
+/// was trained on) and the same Detector as `ml-ids detect`. Completed flows are classified within
+/// a fraction of a second; flows still open after --snapshot-interval seconds are classified as they
+/// stand every --snapshot-interval seconds, so a slow DoS is reported before its 120 s active
+/// timeout; each flow alerts at most once. In cic2018 mode flows idle for the active timeout (120 s)
+/// are expired, which leaves every feature value as the 2018 tool computed it (see docs/watch.md).
+///
+/// Alerts go to any combination of sinks: readable lines on stdout (unless --no-stdout), a JSON
+/// Lines file, a Suricata EVE-JSON file, webhooks and a running `ml-ids serve`. Each sink runs on its
+/// own thread behind a bounded queue: a full queue drops the alert and counts it, capture never
+/// waits. libpcap's drop counters and any sink losses are printed on stderr every
+/// --status-interval seconds and in the final summary. Ctrl-C or SIGTERM stops capture, classifies
+/// the flows still open and prints the summary (a second Ctrl-C exits at once).
+#[derive(Args, Debug)]
+#[command(after_help = "Examples:
+  sudo ml-ids watch -i eth0 --model models/default
+  ml-ids watch -i eth0 --filter 'not port 22' --eve /var/log/ml-ids/eve.json --no-stdout
+  ml-ids watch -i eth0 --jsonl alerts.jsonl --webhook https://hooks.example.com/ids
+  ml-ids watch -i eth0 --forward http://127.0.0.1:8080 --forward-token \"$MLIDS_TOKEN\"
+  ml-ids watch --replay capture.pcap --speed 10 --eve eve.json --flows flows.jsonl
+  ml-ids watch --replay capture.pcap --speed 0 --report report.json
+
+Capturing needs root or the capabilities cap_net_raw,cap_net_admin:
+  sudo setcap cap_net_raw,cap_net_admin=eip \"$(command -v ml-ids)\"
+A hardened systemd unit is in packaging/systemd/ml-ids-watch.service; sink formats are described in
+docs/watch.md.")]
+pub struct WatchArgs {
+    /// Network interface to capture on (`any` for all; see `ip link`).
+    #[arg(
+        short = 'i',
+        long = "interface",
+        value_name = "IFACE",
+        required_unless_present = "replay",
+        conflicts_with = "replay"
+    )]
+    pub interface: Option<String>,
+    /// BPF capture filter, as for tcpdump (`tcp or udp`, `not port 22`).
+    #[arg(long, value_name = "BPF")]
+    pub filter: Option<String>,
+    /// Model bundle directory.
+    #[arg(short, long, default_value = "models/default")]
+    pub model: PathBuf,
+    /// Read this capture file (pcap, pcapng, gzip) instead of an interface, at its recorded pace.
+    #[arg(long, value_name = "FILE")]
+    pub replay: Option<PathBuf>,
+    /// Replay speed factor: 1 is the recorded pace, 10 ten times faster, 0 as fast as possible.
+    #[arg(long, default_value_t = 1.0, requires = "replay")]
+    pub speed: f64,
+
+    /// Do not print readable alert lines on stdout.
+    #[arg(long)]
+    pub no_stdout: bool,
+    /// Append alerts to this JSON Lines file (one alert object per line; `-` for stdout).
+    #[arg(long, value_name = "FILE")]
+    pub jsonl: Option<PathBuf>,
+    /// Append alerts to this EVE-JSON file (Suricata's `event_type: alert` layout).
+    #[arg(long, value_name = "FILE")]
+    pub eve: Option<PathBuf>,
+    /// POST each alert to this URL (repeatable), retrying 5xx/429/network errors with back-off.
+    #[arg(long, value_name = "URL")]
+    pub webhook: Vec<String>,
+    /// Body of webhook requests.
+    #[arg(long, value_enum, default_value_t = WebhookBody::Alert)]
+    pub webhook_format: WebhookBody,
+    /// Extra header on webhook requests (`Name: value`, repeatable), e.g. an API key.
+    #[arg(long = "webhook-header", value_name = "NAME: VALUE")]
+    pub webhook_headers: Vec<String>,
+    /// Forward alerts to a running `ml-ids serve` (its base URL, e.g. http://127.0.0.1:8080), whose
+    /// WebSocket and web UI then show them.
+    #[arg(long, value_name = "URL")]
+    pub forward: Option<String>,
+    /// Bearer token of the server given by --forward.
+    #[arg(long, env = "MLIDS_TOKEN", hide_env_values = true)]
+    pub forward_token: Option<String>,
+    /// Append every classified flow with its verdict to this JSON Lines file.
+    #[arg(long, value_name = "FILE")]
+    pub flows: Option<PathBuf>,
+    /// Write the final summary as JSON to this file.
+    #[arg(long, value_name = "FILE")]
+    pub report: Option<PathBuf>,
+    /// Room in each sink's queue; alerts beyond it are dropped and counted.
+    #[arg(long, default_value_t = 4096)]
+    pub queue: usize,
+    /// Seconds the sinks get to deliver queued alerts at exit.
+    #[arg(long, default_value_t = 5.0)]
+    pub drain_timeout: f64,
+
+    /// Decision threshold on the attack score (default: the bundle's).
+    #[arg(long)]
+    pub threshold: Option<f64>,
+    /// Top contributing features attached to each alert (0: none).
+    #[arg(long, default_value_t = 3)]
+    pub explain: usize,
+    /// Seconds between classifications of still-open flows (0: only completed flows).
+    #[arg(long, default_value_t = 10.0)]
+    pub snapshot_interval: f64,
+    /// Open flows younger than this many seconds are not snapshot (default: --snapshot-interval).
+    #[arg(long)]
+    pub snapshot_min_age: Option<f64>,
+    /// Seconds after a flow's first packet at which it is cut (120 in both modes).
+    #[arg(long)]
+    pub active_timeout: Option<f64>,
+    /// Seconds of silence after which a flow is expired (default: the active timeout in cic2018
+    /// mode, 60 in corrected mode).
+    #[arg(long)]
+    pub idle_timeout: Option<f64>,
+    /// Bound on concurrently open flows.
+    #[arg(long)]
+    pub max_flows: Option<usize>,
+    /// Drop flows with fewer packets (cic2018 default 2, corrected 1).
+    #[arg(long)]
+    pub min_packets: Option<u32>,
+
+    /// Bytes kept of each packet (headers suffice for the features).
+    #[arg(long, default_value_t = 65535)]
+    pub snaplen: i32,
+    /// libpcap kernel buffer in MiB: headroom against drops during bursts.
+    #[arg(long, default_value_t = 32)]
+    pub buffer_mb: i32,
+    /// Do not put the interface into promiscuous mode.
+    #[arg(long)]
+    pub no_promisc: bool,
+    /// Seconds between status lines (packets, libpcap drops, sink losses) on stderr (0: none).
+    #[arg(long, default_value_t = 10.0)]
+    pub status_interval: f64,
+    /// No status lines and no summary on stderr.
+    #[arg(short, long)]
+    pub quiet: bool,
+}
+
+fn secs(s: f64, name: &str) -> Result<Duration> {
+    if !(s.is_finite() && s >= 0.0) {
+        bail!("--{name} must be a non-negative number of seconds");
+    }
+    Ok(Duration::from_secs_f64(s))
+}
+
+fn micros(s: f64, name: &str) -> Result<i64> {
+    if !(s.is_finite() && s > 0.0) {
+        bail!("--{name} must be a positive number of seconds");
+    }
+    Ok((s * 1e6) as i64)
+}
+
+pub fn run(args: WatchArgs) -> Result<()> {
+    super::train::passive_openmp();
+    let models = Models::load(&args.model, args.threshold, args.explain)
+        .with_context(|| format!("cannot load the model bundle {}", args.model.display()))?;
+    let mode = models.mode();
+    let mut cfg = WatchConfig::new(mode);
+    if let Some(s) = args.active_timeout {
+        cfg.meter.active_timeout_us = micros(s, "active-timeout")?;
+        if mode == mlids_flow::Mode::Cic2018 && args.idle_timeout.is_none() {
+            cfg.meter.idle_timeout_us = Some(cfg.meter.active_timeout_us);
+        }
+    }
+    if let Some(s) = args.idle_timeout {
+        cfg.meter.idle_timeout_us = Some(micros(s, "idle-timeout")?);
+    }
+    if let Some(n) = args.max_flows {
+        if n == 0 {
+            bail!("--max-flows must be at least 1");
+        }
+        cfg.meter.max_flows = n;
+    }
+    if let Some(n) = args.min_packets {
+        cfg.meter.min_packets = n.max(1);
+    }
+    cfg.snapshot_every_us = secs(args.snapshot_interval, "snapshot-interval")?.as_micros() as i64;
+    cfg.snapshot_min_age_us = match args.snapshot_min_age {
+        Some(s) => secs(s, "snapshot-min-age")?.as_micros() as i64,
+        None => cfg.snapshot_every_us,
+    };
+    let status_every = secs(args.status_interval, "status-interval")?;
+    cfg.status_every = if args.quiet {
+        Duration::ZERO
+    } else {
+        status_every
+    };
+    cfg.drain_grace = secs(args.drain_timeout, "drain-timeout")?;
+
+    // Sinks.
+    let cap = args.queue.max(1);
+    let policy = RetryPolicy::default();
+    let mut outputs = Outputs::default();
+    if !args.no_stdout {
+        outputs.alerts.push(Queue::spawn(
+            "stdout",
+            cap,
+            256,
+            Box::new(LineSink::stdout()),
+        ));
+    }
+    if let Some(p) = &args.jsonl {
+        let out = open_append(p)?;
+        outputs.alerts.push(Queue::spawn(
+            format!("jsonl {}", p.display()),
+            cap,
+            256,
+            Box::new(LineSink::new(out, LineFormat::Alert)),
+        ));
+    }
+    if let Some(p) = &args.eve {
+        let out = open_append(p)?;
+        outputs.alerts.push(Queue::spawn(
+            format!("eve {}", p.display()),
+            cap,
+            256,
+            Box::new(LineSink::new(out, LineFormat::Eve)),
+        ));
+    }
+    let headers = args
+        .webhook_headers
+        .iter()
+        .map(|h| match h.split_once(':') {
+            Some((k, v)) if !k.trim().is_empty() => {
+                Ok((k.trim().to_string(), v.trim().to_string()))
+            }
+            _ => bail!("--webhook-header '{h}': expected `Name: value`"),
+        })
+        .collect::<Result<Vec<_>>>()?;
+    for url in &args.webhook {
+        let poster = HttpPoster::new(url, headers.clone(), policy)?;
+        let format = match args.webhook_format {
+            WebhookBody::Alert => WebhookFormat::Alert,
+            WebhookBody::Eve => WebhookFormat::Eve,
+        };
+        outputs.alerts.push(Queue::spawn(
+            format!("webhook {url}"),
+            cap,
+            1,
+            Box::new(WebhookSink::new(poster, format)),
+        ));
+    }
+    if let Some(url) = &args.forward {
+        let sink = ForwardSink::new(url, args.forward_token.as_deref(), policy)?;
+        outputs.alerts.push(Queue::spawn(
+            format!("forward {}", mlids_watch::sinks::forward_url(url)),
+            cap,
+            500,
+            Box::new(sink),
+        ));
+    }
+    if let Some(p) = &args.flows {
+        outputs.flows = Some(Queue::spawn(
+            format!("flows {}", p.display()),
+            cap.max(16_384),
+            1024,
+            Box::new(FlowsSink::create(p, mode)?),
+        ));
+    }
+
+    // Source.
+    let mut source: Box<dyn PacketSource> = match (&args.interface, &args.replay) {
+        (Some(iface), None) => {
+            let opts = LiveOptions {
+                filter: args.filter.clone(),
+                promisc: !args.no_promisc,
+                snaplen: args.snaplen.clamp(64, 262_144),
+                buffer_bytes: args.buffer_mb.clamp(1, 2047) << 20,
+                ..LiveOptions::new(iface)
+            };
+            Box::new(LiveSource::open(&opts)?)
+        }
+        (None, Some(path)) => {
+            if args.filter.is_some() {
+                bail!("--filter applies to live capture only (filter a file with tcpdump -r FILE -w - 'BPF' | …)");
+            }
+            Box::new(ReplaySource::open(path, args.speed)?)
+        }
+        _ => bail!("give either -i IFACE or --replay FILE"),
+    };
+
+    // Ctrl-C / SIGTERM set the flag; a second one while it is set exits at once.
+    let stop = Arc::new(AtomicBool::new(false));
+    for sig in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
+        signal_hook::flag::register_conditional_shutdown(sig, 130, stop.clone())
+            .context("cannot install the signal handler")?;
+        signal_hook::flag::register(sig, stop.clone())
+            .context("cannot install the signal handler")?;
+    }
+
+    if !args.quiet {
+        eprintln!(
+            "ml-ids watch: {} with model {} ({mode} mode, threshold {:.4}); {} alert sink(s); Ctrl-C stops",
+            match (&args.interface, &args.replay) {
+                (Some(i), _) => format!(
+                    "capturing on {i}{}",
+                    args.filter
+                        .as_deref()
+                        .map(|f| format!(" (filter '{f}')"))
+                        .unwrap_or_default()
+                ),
+                (_, Some(p)) => format!("replaying {} at speed {}", p.display(), args.speed),
+                _ => unreachable!(),
+            },
+            args.model.display(),
+            models.plain.threshold(),
+            outputs.alerts.len(),
+        );
+    }
+    let quiet = args.quiet;
+    let report = mlids_watch::run(source.as_mut(), &models, &cfg, outputs, &stop, &mut |s| {
+        if !quiet {
+            eprintln!("{s}");
+        }
+    })?;
+    if !args.quiet {
+        eprint!("{report}");
+    }
+    if let Some(p) = &args.report {
+        let text = serde_json::to_string_pretty(&report.to_json())?;
+        std::fs::write(p, text + "\n").with_context(|| format!("cannot write {}", p.display()))?;
+    }
+    if let Some(e) = &report.error {
+        bail!("{e} (flows seen before the error were classified; see the summary above)");
+    }
+    Ok(())
+}

@@ -1,0 +1,138 @@
+//! `ml-ids worker`: one member of the pool classifying what sensors publish. The work is in the
+//! `mlids-bus` crate; this is argument parsing and wiring.
+
+use super::sensor::{host_id, stop_flag, BusArgs};
+use anyhow::{Context, Result};
+use clap::Args;
+use mlids_bus::stats::{LatencyHistogram, WorkerStats};
+use mlids_bus::{Models, WorkerConfig};
+use prometheus_client::registry::Registry;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+use std::time::Duration;
+
+/// Classify flows from the bus: a member of a worker pool sharing one durable JetStream consumer.
+///
+/// Each flow batch goes to one worker; it is classified through the same Detector as `ml-ids
+/// detect`, its verdict record (every flow) and alerts (attack flows) are stored in the alert
+/// stream, and only then is the batch acknowledged. A worker that dies leaves its unacknowledged
+/// batches to the others after --ack-wait; the results it may already have stored carry stable
+/// ids (derived from the flow ids), so the redelivery produces no duplicates. Start as many
+/// workers as the flow rate needs (see docs/scale-out.md); they may come and go at any time.
+#[derive(Args, Debug)]
+#[command(after_help = "Examples:
+  ml-ids worker --nats nats://127.0.0.1:4222 --model models/default
+  ml-ids worker --nats nats://nats1:4222,nats://nats2:4222 --model models/default --replicas 3 --metrics 127.0.0.1:9102
+  ml-ids worker --nats nats://127.0.0.1:4222 --model models/gbdt-multi --threshold 0.8 --worker-id w7
+
+Watch the alerts in the UI of a server attached to the same bus:
+  ml-ids serve --model models/default --nats nats://127.0.0.1:4222")]
+pub struct WorkerArgs {
+    #[command(flatten)]
+    pub bus: BusArgs,
+    /// Model bundle directory; sensors must publish flows in its extractor mode.
+    #[arg(short, long, default_value = "models/default")]
+    pub model: PathBuf,
+    /// Override the model's decision threshold.
+    #[arg(long, value_name = "P")]
+    pub threshold: Option<f64>,
+    /// Top contributing features attached to each alert.
+    #[arg(long, default_value_t = 3, value_name = "N")]
+    pub explain_top: usize,
+    /// This worker's id in verdict records (default: host name and process id).
+    #[arg(long, value_name = "ID")]
+    pub worker_id: Option<String>,
+    /// The durable consumer the pool shares.
+    #[arg(long, default_value = "mlids-workers", value_name = "NAME")]
+    pub consumer: String,
+    /// Flow batches classified together.
+    #[arg(long, default_value_t = 16, value_name = "N")]
+    pub max_batches: usize,
+    /// Seconds before a batch taken by a worker and not acknowledged goes to another worker
+    /// (used when this worker creates the consumer).
+    #[arg(long, default_value_t = 30, value_name = "SECS")]
+    pub ack_wait: u64,
+    /// Serve Prometheus metrics at http://ADDR/metrics.
+    #[arg(long, value_name = "ADDR")]
+    pub metrics: Option<SocketAddr>,
+    /// Print a stats line on stderr every N seconds (0: never).
+    #[arg(long, default_value_t = 10, value_name = "SECS")]
+    pub stats_interval: u64,
+    /// Print the final report as JSON on stdout.
+    #[arg(long)]
+    pub json: bool,
+}
+
+pub fn run(args: WorkerArgs) -> Result<()> {
+    let worker_id = args
+        .worker_id
+        .clone()
+        .unwrap_or_else(|| format!("{}-{}", host_id(), std::process::id()));
+    let models = Models::load(&args.model, args.threshold, args.explain_top)
+        .with_context(|| format!("cannot load the model bundle {}", args.model.display()))?;
+    let mut cfg = WorkerConfig::new(&worker_id);
+    cfg.consumer = args.consumer.clone();
+    cfg.max_batches = args.max_batches.max(1);
+    cfg.ack_wait = Duration::from_secs(args.ack_wait.max(1));
+    let topology = args.bus.topology();
+    let stop = stop_flag()?;
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")?;
+    let report = runtime.block_on(async {
+        let client =
+            mlids_bus::connect(&args.bus.nats, &format!("ml-ids worker {worker_id}")).await?;
+        let js = topology.context(client);
+        let stats = WorkerStats::default();
+        let latency = LatencyHistogram::default();
+        if let Some(addr) = args.metrics {
+            let mut reg = Registry::default();
+            stats.register(&mut reg, "mlids_worker");
+            latency.register(&mut reg, "mlids_worker");
+            let bound = mlids_bus::metrics_http::serve(addr, Arc::new(reg)).await?;
+            eprintln!("ml-ids worker: metrics at http://{bound}/metrics");
+        }
+        if args.stats_interval > 0 {
+            let (s, id, every, stop) = (
+                stats.clone(),
+                worker_id.clone(),
+                Duration::from_secs(args.stats_interval),
+                stop.clone(),
+            );
+            tokio::spawn(async move {
+                while !stop.load(Ordering::Relaxed) {
+                    tokio::time::sleep(every).await;
+                    eprintln!("ml-ids worker {id}: {}", s.line());
+                }
+            });
+        }
+        eprintln!(
+            "ml-ids worker {worker_id}: model {} ({} features), consumer {}",
+            args.model.display(),
+            models.plain.mode(),
+            cfg.consumer
+        );
+        let report =
+            mlids_bus::run_worker(js, &topology, cfg, models, stats, latency, stop).await?;
+        Ok::<_, anyhow::Error>(report)
+    })?;
+    eprintln!(
+        "ml-ids worker {worker_id}: {} batches acked, {} flows classified, {} alerts ({} duplicates dropped), {} redeliveries, {} publish failures, {} malformed, {} mode mismatches",
+        report.batches_acked,
+        report.flows_classified,
+        report.alerts_published,
+        report.alerts_duplicate,
+        report.redeliveries,
+        report.publish_failures,
+        report.malformed,
+        report.mode_mismatch
+    );
+    if args.json {
+        println!("{}", serde_json::to_string(&report)?);
+    }
+    Ok(())
+}

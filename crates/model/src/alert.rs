@@ -1,0 +1,127 @@
+//! The alert message: what every detection looks like on the server's WebSocket, in `ml-ids watch`'s
+//! JSON Lines files and webhook bodies, and when `watch` forwards its detections to a running server.
+//! It lives here, beside [`Verdict`], so the server and `watch` share one definition.
+
+use crate::detector::Verdict;
+use mlids_flow::FlowRecord;
+use serde::{Deserialize, Serialize};
+
+/// One feature's share in a verdict.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct AlertFeature {
+    pub feature: String,
+    pub value: Option<f64>,
+    pub contribution: f64,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Alert {
+    /// Flow start, RFC 3339 UTC with microseconds.
+    pub time: String,
+    pub src_ip: String,
+    pub src_port: u16,
+    pub dst_ip: String,
+    pub dst_port: u16,
+    pub protocol: u8,
+    pub label: String,
+    /// Probability of `label`.
+    pub probability: f64,
+    /// P(attack): the score compared with the decision threshold.
+    pub attack_score: f64,
+    #[serde(default)]
+    pub top_features: Vec<AlertFeature>,
+    /// Where the flow came from: `upload:NAME`, `stream`, `watch:IFACE`, ….
+    pub source: String,
+    /// CICFlowMeter flow id.
+    #[serde(default)]
+    pub flow_id: String,
+}
+
+impl Alert {
+    pub fn new(flow: &FlowRecord, v: &Verdict, source: &str) -> Alert {
+        Alert {
+            time: rfc3339_micros(flow.start_us),
+            src_ip: flow.src.to_string(),
+            src_port: flow.src_port,
+            dst_ip: flow.dst.to_string(),
+            dst_port: flow.dst_port,
+            protocol: flow.protocol,
+            label: v.label.clone(),
+            probability: finite(v.probability),
+            attack_score: finite(v.attack_score),
+            top_features: v
+                .top_features
+                .iter()
+                .map(|c| AlertFeature {
+                    feature: c.feature.clone(),
+                    value: c.value.is_finite().then_some(c.value),
+                    contribution: finite(c.contribution),
+                })
+                .collect(),
+            source: source.to_string(),
+            flow_id: flow.flow_id(),
+        }
+    }
+
+    /// Validate an alert received from a client (POST /api/alerts).
+    pub fn validate(&self) -> Result<(), String> {
+        if !(0.0..=1.0).contains(&self.probability) || !(0.0..=1.0).contains(&self.attack_score) {
+            return Err("probability and attack_score must be within [0, 1]".into());
+        }
+        if self.label.is_empty() || self.label.len() > 200 || self.source.len() > 200 {
+            return Err("label must be 1-200 characters and source at most 200".into());
+        }
+        if self.top_features.len() > 100 {
+            return Err("at most 100 top_features".into());
+        }
+        Ok(())
+    }
+}
+
+fn finite(x: f64) -> f64 {
+    if x.is_finite() {
+        x
+    } else {
+        0.0
+    }
+}
+
+/// `2018-02-16T13:47:37.250000Z`.
+pub fn rfc3339_micros(us: i64) -> String {
+    let (y, mo, d, h, mi, s, micros) = mlids_flow::time::civil_utc(us);
+    format!("{y:04}-{mo:02}-{d:02}T{h:02}:{mi:02}:{s:02}.{micros:06}Z")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rfc3339_has_microseconds_and_z() {
+        assert_eq!(
+            rfc3339_micros(1_518_788_857_250_000),
+            "2018-02-16T13:47:37.250000Z"
+        );
+    }
+
+    #[test]
+    fn validate_rejects_out_of_range_scores() {
+        let mut a = Alert {
+            time: rfc3339_micros(0),
+            src_ip: "10.0.0.1".into(),
+            src_port: 1,
+            dst_ip: "10.0.0.2".into(),
+            dst_port: 2,
+            protocol: 6,
+            label: "Attack".into(),
+            probability: 0.9,
+            attack_score: 0.9,
+            top_features: vec![],
+            source: "test".into(),
+            flow_id: String::new(),
+        };
+        assert!(a.validate().is_ok());
+        a.attack_score = 1.5;
+        assert!(a.validate().is_err());
+    }
+}

@@ -1,0 +1,257 @@
+//! The server on the NATS JetStream bus (`ml-ids serve --nats URL`), through `mlids-bus`.
+//!
+//! - Alerts from the bus: each server instance reads the alert stream with its own ordered
+//!   consumer (new alerts only), so every instance shows every alert on its WebSocket and UI.
+//! - Alerts made here (uploads, streams, POST /api/alerts) are shown at once and also stored in
+//!   the alert stream for the other instances; the copy that comes back is recognised by its
+//!   `Mlids-Origin` header and not shown twice.
+//! - With `ingest_to_bus`, uploaded and streamed captures are turned into flows here and published
+//!   to the flow stream for the worker pool instead of being classified in this process.
+
+use crate::alert::Alert;
+use crate::ingest::{IngestReport, PacketCounts};
+use crate::state::AppState;
+use futures_util::StreamExt;
+use mlids_bus::stats::{SensorStats, ServerBusStats};
+use mlids_bus::topology::Topology;
+use mlids_bus::{BusError, FlowPublisher, OnFull, PublisherConfig};
+use mlids_flow::{CaptureReader, FlowSink, MeterConfig, Pipeline, PipelineError};
+use mlids_model::output::DetectionStats;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::mpsc;
+
+/// Header naming the server instance that stored an alert.
+const ORIGIN_HEADER: &str = "Mlids-Origin";
+
+/// `serve --nats` settings.
+#[derive(Clone, Debug)]
+pub struct BusConfig {
+    /// NATS URL(s), comma-separated.
+    pub url: String,
+    pub topology: Topology,
+    /// Publish uploaded and streamed captures' flows to the bus instead of classifying them here.
+    pub ingest_to_bus: bool,
+    /// This instance's id (subject token): `Mlids-Origin` of its alerts and the sensor id of its
+    /// ingest-to-bus flows.
+    pub instance_id: String,
+}
+
+/// The running link, kept in [`AppState::bus`].
+pub struct BusLink {
+    instance_id: String,
+    forward: mpsc::Sender<Alert>,
+    publisher: Option<FlowPublisher>,
+    stats: ServerBusStats,
+}
+
+impl BusLink {
+    /// Hand a locally produced alert to the forwarder (never blocks; counted when it cannot).
+    pub(crate) fn forward(&self, alert: &Alert) {
+        if self.forward.try_send(alert.clone()).is_err() {
+            self.stats.alerts_forward_failed.inc();
+        }
+    }
+
+    pub(crate) fn ingests_to_bus(&self) -> bool {
+        self.publisher.is_some()
+    }
+}
+
+/// Connect, make sure the streams exist, start the alert reader and forwarder, and return the
+/// state with the link attached. Does nothing when `state.config.bus` is `None`.
+pub async fn attach(mut state: AppState) -> Result<AppState, BusError> {
+    let Some(cfg) = state.config.bus.clone() else {
+        return Ok(state);
+    };
+    mlids_bus::check_id("server instance", &cfg.instance_id)?;
+    let client = mlids_bus::connect(&cfg.url, &format!("ml-ids serve {}", cfg.instance_id)).await?;
+    let topo = cfg.topology.clone();
+    let js = topo.context(client);
+    let (_, alerts_stream) = topo.ensure(&js, Duration::from_secs(30)).await?;
+    let stats = ServerBusStats::default();
+    let ingest_stats = SensorStats::default();
+    let publisher = if cfg.ingest_to_bus {
+        let mut p = PublisherConfig::new(&cfg.instance_id);
+        // An upload can wait for room; it must not lose flows.
+        p.on_full = OnFull::Block;
+        Some(FlowPublisher::start(
+            js.clone(),
+            &topo,
+            p,
+            ingest_stats.clone(),
+        )?)
+    } else {
+        None
+    };
+    state.metrics.register_with(|r| {
+        stats.register(r, "mlids_bus");
+        if cfg.ingest_to_bus {
+            ingest_stats.register(r, "mlids_bus_ingest");
+        }
+    });
+    let (tx, rx) = mpsc::channel::<Alert>(4096);
+    tokio::spawn(forward_alerts(
+        js.clone(),
+        topo.clone(),
+        cfg.instance_id.clone(),
+        rx,
+        stats.clone(),
+    ));
+    // The reader starts before `attach` returns: nothing stored from now on is missed.
+    let consumer = alerts_stream
+        .create_consumer(
+            mlids_bus::async_nats::jetstream::consumer::pull::OrderedConfig {
+                filter_subject: topo.all_alerts(),
+                deliver_policy: mlids_bus::async_nats::jetstream::consumer::DeliverPolicy::New,
+                ..Default::default()
+            },
+        )
+        .await
+        .map_err(|e| BusError::JetStream(e.to_string()))?;
+    let messages = consumer
+        .messages()
+        .await
+        .map_err(|e| BusError::JetStream(e.to_string()))?;
+    let link = Arc::new(BusLink {
+        instance_id: cfg.instance_id.clone(),
+        forward: tx,
+        publisher,
+        stats: stats.clone(),
+    });
+    state.bus = Some(link.clone());
+    tokio::spawn(read_alerts(state.clone(), messages, link));
+    Ok(state)
+}
+
+async fn read_alerts(
+    state: AppState,
+    mut messages: mlids_bus::async_nats::jetstream::consumer::pull::Ordered,
+    link: Arc<BusLink>,
+) {
+    while let Some(m) = messages.next().await {
+        let m = match m {
+            Ok(m) => m,
+            Err(e) => {
+                // The ordered consumer recreates itself after a server failure.
+                tracing::warn!("alert stream: {e}");
+                tokio::time::sleep(Duration::from_millis(200)).await;
+                continue;
+            }
+        };
+        let mine = m
+            .headers
+            .as_ref()
+            .and_then(|h| h.get(ORIGIN_HEADER))
+            .is_some_and(|o| o.as_str() == link.instance_id);
+        if mine {
+            continue;
+        }
+        match serde_json::from_slice::<Alert>(&m.payload) {
+            Ok(alert) => {
+                link.stats.alerts_received.inc();
+                state.metrics.alert(&alert.label);
+                let _ = state.alerts.send(Arc::new(alert));
+            }
+            Err(e) => tracing::warn!("ignoring a malformed alert from the bus: {e}"),
+        }
+    }
+}
+
+async fn forward_alerts(
+    js: mlids_bus::async_nats::jetstream::Context,
+    topo: Topology,
+    instance: String,
+    mut rx: mpsc::Receiver<Alert>,
+    stats: ServerBusStats,
+) {
+    let subject = topo.alerts_subject(&instance);
+    let start = mlids_bus::now_us();
+    let n = AtomicU64::new(0);
+    while let Some(alert) = rx.recv().await {
+        let Ok(body) = serde_json::to_vec(&alert) else {
+            stats.alerts_forward_failed.inc();
+            continue;
+        };
+        let mut h = mlids_bus::async_nats::HeaderMap::new();
+        let id = format!("a.{instance}.{start}.{}", n.fetch_add(1, Ordering::Relaxed));
+        h.insert(mlids_bus::async_nats::header::NATS_MESSAGE_ID, id.as_str());
+        h.insert(ORIGIN_HEADER, instance.as_str());
+        let r = async {
+            js.publish_with_headers(subject.clone(), h, body.into())
+                .await
+                .map_err(|e| e.to_string())?
+                .await
+                .map_err(|e| e.to_string())
+        };
+        match r.await {
+            Ok(_) => {
+                stats.alerts_forwarded.inc();
+            }
+            Err(e) => {
+                tracing::warn!("cannot store an alert in the alert stream: {e}");
+                stats.alerts_forward_failed.inc();
+            }
+        }
+    }
+}
+
+/// Ingest with `ingest_to_bus`: the capture's flows go to the flow stream; the report counts
+/// packets and flows (nothing is classified here: the verdicts come back as alerts).
+pub(crate) fn ingest_to_bus(
+    state: &AppState,
+    link: &BusLink,
+    mut capture: CaptureReader,
+    source: String,
+) -> Result<IngestReport, crate::error::ApiError> {
+    use crate::error::ApiError;
+    let publisher = link
+        .publisher
+        .as_ref()
+        .ok_or_else(|| ApiError::Internal("the bus publisher is not running".into()))?;
+    let mode = state.detector.mode();
+    let mut pipeline = Pipeline::new(MeterConfig::new(mode));
+    let mut sink = publisher.sink(mode);
+    let capture_error = match pipeline.run_reader(&mut capture, &mut sink) {
+        Ok(()) => None,
+        Err(PipelineError::Capture(e)) => Some(e.to_string()),
+        Err(PipelineError::Sink(e)) => {
+            return Err(ApiError::Internal(format!("publishing flows failed: {e}")))
+        }
+    };
+    let summary = pipeline
+        .finish(&mut sink)
+        .map_err(|e| ApiError::Internal(format!("publishing flows failed: {e}")))?;
+    sink.finish(&summary)
+        .map_err(|e| ApiError::Internal(format!("publishing flows failed: {e}")))?;
+    let published = summary.flows_emitted();
+    state.metrics.packets(summary.packets_read);
+    let report = IngestReport {
+        source,
+        mode: mode.to_string(),
+        packets: PacketCounts {
+            read: summary.packets_read,
+            decoded: summary.packets_decoded,
+            skipped: summary.skipped.clone(),
+        },
+        summary: DetectionStats::default(),
+        flows_by_termination: summary
+            .flows
+            .iter()
+            .map(|(t, n)| (t.to_string(), *n))
+            .collect(),
+        timeline: Vec::new(),
+        flows: Vec::new(),
+        flows_truncated: false,
+        published_to_bus: Some(published),
+    };
+    match capture_error {
+        None => Ok(report),
+        Some(message) => Err(ApiError::Partial {
+            message,
+            partial: serde_json::to_value(&report)
+                .map_err(|e| ApiError::Internal(e.to_string()))?,
+        }),
+    }
+}

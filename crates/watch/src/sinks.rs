@@ -1,0 +1,456 @@
+//! The consumers behind the alert and flow queues: line-oriented writers (readable stdout, the
+//! shared alert JSON, Suricata EVE-JSON), HTTP POST with retry and back-off (webhook, forwarding to
+//! `ml-ids serve`), and the flows file (every classified flow with its verdict).
+
+use crate::error::WatchError;
+use crate::event::{alert_json, eve_json, readable_line, AlertEvent};
+use crate::queue::{Consumer, Control};
+use mlids_flow::{FlowRecord, Layout, Mode, NameStyle, Summary};
+use mlids_model::output::VerdictJsonlWriter;
+use mlids_model::{Verdict, VerdictSink};
+use std::fs::OpenOptions;
+use std::io::{BufWriter, Write};
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
+
+/// Alerts travel to every sink as one shared allocation.
+pub type AlertItem = Arc<AlertEvent>;
+/// A classified flow on its way to the flows file.
+pub type FlowItem = Box<(FlowRecord, Verdict)>;
+
+/// How a line sink renders an alert.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LineFormat {
+    /// [`readable_line`]: for a terminal.
+    Readable,
+    /// The shared [`mlids_model::alert::Alert`] JSON, one object per line.
+    Alert,
+    /// Suricata's EVE `alert` event, one per line.
+    Eve,
+}
+
+/// Writes one line per alert to a file or stdout.
+pub struct LineSink {
+    out: Box<dyn Write + Send>,
+    format: LineFormat,
+    line: Vec<u8>,
+}
+
+/// Open `path` for appending (`-` is standard output), as Suricata does with `eve.json`: restarts
+/// and log shippers that track offsets keep working.
+pub fn open_append(path: &Path) -> Result<Box<dyn Write + Send>, WatchError> {
+    if path.as_os_str() == "-" {
+        return Ok(Box::new(BufWriter::new(std::io::stdout())));
+    }
+    let f = OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(path)
+        .map_err(|source| WatchError::Io {
+            path: path.display().to_string(),
+            source,
+        })?;
+    Ok(Box::new(BufWriter::with_capacity(64 * 1024, f)))
+}
+
+impl LineSink {
+    pub fn new(out: Box<dyn Write + Send>, format: LineFormat) -> Self {
+        LineSink {
+            out,
+            format,
+            line: Vec::with_capacity(1024),
+        }
+    }
+
+    pub fn stdout() -> Self {
+        Self::new(Box::new(std::io::stdout()), LineFormat::Readable)
+    }
+}
+
+impl Consumer<AlertItem> for LineSink {
+    fn consume(&mut self, batch: &[AlertItem], _ctl: &Control) -> Result<(), String> {
+        for ev in batch {
+            self.line.clear();
+            match self.format {
+                LineFormat::Readable => self.line.extend_from_slice(readable_line(ev).as_bytes()),
+                LineFormat::Alert => serde_json::to_writer(&mut self.line, &alert_json(ev))
+                    .map_err(|e| e.to_string())?,
+                LineFormat::Eve => serde_json::to_writer(&mut self.line, &eve_json(ev))
+                    .map_err(|e| e.to_string())?,
+            }
+            self.line.push(b'\n');
+            self.out.write_all(&self.line).map_err(|e| e.to_string())?;
+        }
+        Ok(())
+    }
+
+    fn flush(&mut self) -> Result<(), String> {
+        self.out.flush().map_err(|e| e.to_string())
+    }
+}
+
+/// Every classified flow with its verdict, as `ml-ids detect --format jsonl` writes them (snake
+/// names), so the flows watch saw can be inspected or relabelled later.
+pub struct FlowsSink {
+    writer: VerdictJsonlWriter<Box<dyn Write + Send>>,
+}
+
+impl FlowsSink {
+    pub fn create(path: &Path, mode: Mode) -> Result<Self, WatchError> {
+        let out = open_append(path)?;
+        Ok(FlowsSink {
+            writer: VerdictJsonlWriter::new(out, Layout::new(mode, NameStyle::Snake, false)),
+        })
+    }
+}
+
+impl Consumer<FlowItem> for FlowsSink {
+    fn consume(&mut self, batch: &[FlowItem], _ctl: &Control) -> Result<(), String> {
+        for item in batch {
+            self.writer
+                .verdict(&item.0, &item.1)
+                .map_err(|e| e.to_string())?;
+        }
+        Ok(())
+    }
+
+    fn flush(&mut self) -> Result<(), String> {
+        // The JSONL writer's `finish` only flushes, so it can be called at every idle moment.
+        self.writer
+            .finish(&Summary::default())
+            .map_err(|e| e.to_string())
+    }
+}
+
+/// Retries of an HTTP delivery: exponential back-off from `initial` doubling up to `max`, for at
+/// most `attempts` tries in all. A `Retry-After` header (429/503) is honoured up to `max`.
+#[derive(Clone, Copy, Debug)]
+pub struct RetryPolicy {
+    pub attempts: u32,
+    pub initial: Duration,
+    pub max: Duration,
+    /// Limit on one request (connect, send, response).
+    pub timeout: Duration,
+}
+
+impl Default for RetryPolicy {
+    fn default() -> Self {
+        RetryPolicy {
+            attempts: 5,
+            initial: Duration::from_millis(500),
+            max: Duration::from_secs(30),
+            timeout: Duration::from_secs(5),
+        }
+    }
+}
+
+/// Check an HTTP(S) URL up front, so a typo fails at start-up rather than at the first alert.
+pub fn check_url(url: &str) -> Result<(), WatchError> {
+    let uri: ureq::http::Uri = url
+        .parse()
+        .map_err(|e| WatchError::Config(format!("invalid URL '{url}': {e}")))?;
+    match (uri.scheme_str(), uri.host()) {
+        (Some("http" | "https"), Some(h)) if !h.is_empty() => Ok(()),
+        _ => Err(WatchError::Config(format!(
+            "invalid URL '{url}': expected http://HOST[:PORT]/PATH or https://…"
+        ))),
+    }
+}
+
+/// POSTs JSON bodies with retry and back-off.
+pub struct HttpPoster {
+    agent: ureq::Agent,
+    url: String,
+    headers: Vec<(String, String)>,
+    policy: RetryPolicy,
+}
+
+impl HttpPoster {
+    pub fn new(
+        url: &str,
+        headers: Vec<(String, String)>,
+        policy: RetryPolicy,
+    ) -> Result<Self, WatchError> {
+        check_url(url)?;
+        let agent: ureq::Agent = ureq::Agent::config_builder()
+            .timeout_global(Some(policy.timeout))
+            .http_status_as_error(false)
+            .user_agent(concat!("ml-ids-watch/", env!("CARGO_PKG_VERSION")))
+            .build()
+            .into();
+        Ok(HttpPoster {
+            agent,
+            url: url.to_string(),
+            headers,
+            policy,
+        })
+    }
+
+    /// POST `body`; retry network errors, 408, 429 and 5xx; give up at once on other 4xx (a wrong
+    /// token or URL will not fix itself).
+    pub fn post(&self, body: &[u8], ctl: &Control) -> Result<(), String> {
+        let mut backoff = self.policy.initial;
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            let mut req = self
+                .agent
+                .post(&self.url)
+                .header("Content-Type", "application/json");
+            for (k, v) in &self.headers {
+                req = req.header(k.as_str(), v.as_str());
+            }
+            let (err, retry_after) = match req.send(body) {
+                Ok(resp) => {
+                    let status = resp.status().as_u16();
+                    if (200..300).contains(&status) {
+                        return Ok(());
+                    }
+                    let retry_after = resp
+                        .headers()
+                        .get("retry-after")
+                        .and_then(|v| v.to_str().ok())
+                        .and_then(|v| v.trim().parse::<u64>().ok())
+                        .map(Duration::from_secs);
+                    let err = format!("{} answered HTTP {status}", self.url);
+                    if !(status == 408 || status == 429 || status >= 500) {
+                        return Err(err);
+                    }
+                    (err, retry_after)
+                }
+                Err(e) => (format!("{}: {e}", self.url), None),
+            };
+            if attempt >= self.policy.attempts.max(1) || ctl.aborted() {
+                return Err(format!("{err} (gave up after {attempt} attempts)"));
+            }
+            ctl.count_retry();
+            let wait = retry_after.unwrap_or(backoff).min(self.policy.max);
+            if !ctl.sleep(wait) {
+                return Err(format!("{err} (shutting down)"));
+            }
+            backoff = (backoff * 2).min(self.policy.max);
+        }
+    }
+}
+
+/// Body of a webhook POST.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum WebhookFormat {
+    /// The shared alert JSON object.
+    Alert,
+    /// The EVE `alert` event.
+    Eve,
+}
+
+/// One POST per alert to an arbitrary HTTP(S) endpoint.
+pub struct WebhookSink {
+    poster: HttpPoster,
+    format: WebhookFormat,
+}
+
+impl WebhookSink {
+    pub fn new(poster: HttpPoster, format: WebhookFormat) -> Self {
+        WebhookSink { poster, format }
+    }
+}
+
+impl Consumer<AlertItem> for WebhookSink {
+    fn consume(&mut self, batch: &[AlertItem], ctl: &Control) -> Result<(), String> {
+        // The queue hands webhooks one alert at a time (max_batch 1), so a failure loses one.
+        for ev in batch {
+            let body = match self.format {
+                WebhookFormat::Alert => alert_json(ev),
+                WebhookFormat::Eve => eve_json(ev),
+            };
+            let body = serde_json::to_vec(&body).map_err(|e| e.to_string())?;
+            self.poster.post(&body, ctl)?;
+        }
+        Ok(())
+    }
+}
+
+/// Batches of alerts to a running `ml-ids serve` (`POST /api/alerts`), which publishes them on its
+/// WebSocket and web UI.
+pub struct ForwardSink {
+    poster: HttpPoster,
+}
+
+impl ForwardSink {
+    /// `base` is the server's address (`http://127.0.0.1:8080`); `/api/alerts` is appended unless
+    /// already there.
+    pub fn new(
+        base: &str,
+        token: Option<&str>,
+        policy: RetryPolicy,
+    ) -> Result<ForwardSink, WatchError> {
+        let url = forward_url(base);
+        let headers = token
+            .filter(|t| !t.is_empty())
+            .map(|t| vec![("Authorization".to_string(), format!("Bearer {t}"))])
+            .unwrap_or_default();
+        Ok(ForwardSink {
+            poster: HttpPoster::new(&url, headers, policy)?,
+        })
+    }
+}
+
+/// `http://host:port[/…]` → `http://host:port/api/alerts`.
+pub fn forward_url(base: &str) -> String {
+    let b = base.trim_end_matches('/');
+    if b.ends_with("/api/alerts") {
+        b.to_string()
+    } else {
+        format!("{b}/api/alerts")
+    }
+}
+
+impl Consumer<AlertItem> for ForwardSink {
+    fn consume(&mut self, batch: &[AlertItem], ctl: &Control) -> Result<(), String> {
+        let alerts: Vec<&mlids_model::alert::Alert> = batch.iter().map(|e| &e.alert).collect();
+        let body = serde_json::to_vec(&alerts).map_err(|e| e.to_string())?;
+        self.poster.post(&body, ctl)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::queue::Queue;
+    use std::io::{BufRead, BufReader, Read};
+    use std::net::TcpListener;
+    use std::sync::Mutex;
+
+    #[test]
+    fn forward_url_appends_the_endpoint_once() {
+        assert_eq!(
+            forward_url("http://127.0.0.1:8080"),
+            "http://127.0.0.1:8080/api/alerts"
+        );
+        assert_eq!(
+            forward_url("http://h:1/api/alerts/"),
+            "http://h:1/api/alerts"
+        );
+        assert!(check_url("ftp://x/").is_err());
+        assert!(check_url("not a url").is_err());
+        assert!(check_url("https://hooks.example.com/x?y=1").is_ok());
+    }
+
+    /// A loopback HTTP server answering each request with the next status from `statuses` (then
+    /// 200), recording request heads and bodies.
+    #[allow(clippy::type_complexity)] // a test helper returning its handles
+    fn server(statuses: Vec<u16>) -> (String, Arc<Mutex<Vec<(String, String)>>>) {
+        let l = TcpListener::bind("127.0.0.1:0").unwrap();
+        let url = format!("http://{}/hook", l.local_addr().unwrap());
+        let seen = Arc::new(Mutex::new(Vec::new()));
+        let seen2 = seen.clone();
+        std::thread::spawn(move || {
+            let mut statuses = statuses.into_iter();
+            for conn in l.incoming().take(20) {
+                let Ok(conn) = conn else { return };
+                let mut r = BufReader::new(conn);
+                let (mut head, mut len) = (String::new(), 0usize);
+                loop {
+                    let mut line = String::new();
+                    if r.read_line(&mut line).unwrap_or(0) == 0 || line == "\r\n" {
+                        break;
+                    }
+                    if let Some(v) = line.to_ascii_lowercase().strip_prefix("content-length:") {
+                        len = v.trim().parse().unwrap_or(0);
+                    }
+                    head.push_str(&line);
+                }
+                let mut body = vec![0; len];
+                let _ = r.read_exact(&mut body);
+                seen2
+                    .lock()
+                    .unwrap()
+                    .push((head, String::from_utf8_lossy(&body).into_owned()));
+                let status = statuses.next().unwrap_or(200);
+                let mut conn = r.into_inner();
+                let _ = write!(
+                    conn,
+                    "HTTP/1.1 {status} X\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+                );
+            }
+        });
+        (url, seen)
+    }
+
+    fn fast() -> RetryPolicy {
+        RetryPolicy {
+            attempts: 3,
+            initial: Duration::from_millis(10),
+            max: Duration::from_millis(50),
+            timeout: Duration::from_secs(5),
+        }
+    }
+
+    #[test]
+    fn webhook_retries_server_errors_then_delivers() {
+        let (url, seen) = server(vec![503, 500]);
+        let sink = WebhookSink::new(
+            HttpPoster::new(&url, vec![], fast()).unwrap(),
+            WebhookFormat::Eve,
+        );
+        let q = Queue::spawn("webhook", 8, 1, Box::new(sink));
+        q.send(Arc::new(crate::event::tests::sample_event(false)));
+        let r = q.close(Duration::from_secs(10));
+        assert_eq!((r.delivered, r.failed, r.retries), (1, 0, 2), "{r:?}");
+        let seen = seen.lock().unwrap();
+        assert_eq!(seen.len(), 3);
+        let body: serde_json::Value = serde_json::from_str(&seen[2].1).unwrap();
+        assert_eq!(body["event_type"], "alert");
+    }
+
+    #[test]
+    fn forward_sends_batches_with_the_bearer_token_and_does_not_retry_401() {
+        let (url, seen) = server(vec![200, 401]);
+        let base = url.trim_end_matches("/hook").to_string();
+        let sink = ForwardSink::new(&base, Some("sekrit-token-0123456789"), fast()).unwrap();
+        let q = Queue::spawn("forward", 8, 100, Box::new(sink));
+        q.send(Arc::new(crate::event::tests::sample_event(true)));
+        // Wait for the first request before offering the next alert, so the two are distinct.
+        let t = std::time::Instant::now();
+        while seen.lock().unwrap().is_empty() && t.elapsed() < Duration::from_secs(5) {
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        q.send(Arc::new(crate::event::tests::sample_event(false)));
+        let r = q.close(Duration::from_secs(10));
+        let seen = seen.lock().unwrap();
+        assert!(seen[0].0.starts_with("POST /api/alerts "), "{}", seen[0].0);
+        assert!(seen[0]
+            .0
+            .to_ascii_lowercase()
+            .contains("authorization: bearer sekrit-token-0123456789"));
+        let first: Vec<mlids_model::alert::Alert> = serde_json::from_str(&seen[0].1).unwrap();
+        assert_eq!(first.len(), 1, "a JSON array of alerts");
+        assert_eq!(seen.len(), 2);
+        assert_eq!(
+            (r.delivered, r.failed, r.retries),
+            (1, 1, 0),
+            "401 is not retried: {r:?}"
+        );
+        assert!(r.last_error.unwrap().contains("HTTP 401"));
+    }
+
+    #[test]
+    fn line_sinks_write_one_json_object_per_line() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("eve.json");
+        std::fs::write(&path, "{\"earlier\":1}\n").unwrap();
+        let sink = LineSink::new(open_append(&path).unwrap(), LineFormat::Eve);
+        let q = Queue::spawn("eve", 8, 64, Box::new(sink));
+        q.send(Arc::new(crate::event::tests::sample_event(false)));
+        q.send(Arc::new(crate::event::tests::sample_event(true)));
+        let r = q.close(Duration::from_secs(5));
+        assert_eq!(r.delivered, 2);
+        let text = std::fs::read_to_string(&path).unwrap();
+        let lines: Vec<&str> = text.lines().collect();
+        assert_eq!(lines.len(), 3, "appended, not truncated");
+        for l in &lines[1..] {
+            let v: serde_json::Value = serde_json::from_str(l).unwrap();
+            assert_eq!(v["event_type"], "alert");
+        }
+    }
+}

@@ -1,0 +1,236 @@
+//! The watch loop end to end without privileges: a crafted capture replayed (at full speed and at
+//! 100×) through the run loop with the fixture model, into file sinks. Checks that completed and
+//! long-running flows are classified, that a long attack flow alerts once across many snapshot
+//! periods and its completion, and that stopping mid-run still flushes and classifies open flows.
+
+use mlids_flow::synth::{pcap_bytes, tcp, Ep, Link, RawFrame, T0};
+use mlids_flow::Mode;
+use mlids_watch::fixture::{syn_flood_model, SYN_FLOOD_LABEL};
+use mlids_watch::queue::Queue;
+use mlids_watch::run::WatchConfig;
+use mlids_watch::sinks::{open_append, FlowsSink, LineFormat, LineSink};
+use mlids_watch::{Models, Outputs, ReplaySource};
+use std::collections::HashSet;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::AtomicBool;
+use std::sync::OnceLock;
+use std::time::{Duration, Instant};
+
+fn model() -> &'static Path {
+    static DIR: OnceLock<(tempfile::TempDir, PathBuf)> = OnceLock::new();
+    &DIR.get_or_init(|| {
+        let d = tempfile::tempdir().unwrap();
+        let m = syn_flood_model(d.path());
+        (d, m)
+    })
+    .1
+}
+
+const VICTIM: Ep = Ep("10.0.0.2", 80);
+const SEC: i64 = 1_000_000;
+
+/// 70 s of traffic: a benign HTTP exchange, 50 half-open SYN-flood connections (SYN, SYN-ACK,
+/// RST) from t = 1 s, a slow attacker re-sending SYNs on one connection every 15 s for a minute,
+/// and a second benign exchange at the end.
+fn scenario() -> Vec<RawFrame> {
+    let l = Link::default();
+    let mut v = Vec::new();
+    let http = |t0: i64, port: u16, v: &mut Vec<RawFrame>| {
+        let c = Ep("10.0.0.1", port);
+        for (i, (from, to, flags, len)) in [
+            (c, VICTIM, "S", 0),
+            (VICTIM, c, "SA", 0),
+            (c, VICTIM, "A", 0),
+            (c, VICTIM, "PA", 120),
+            (VICTIM, c, "PA", 900),
+            (VICTIM, c, "FA", 0),
+        ]
+        .into_iter()
+        .enumerate()
+        {
+            v.push(tcp(t0 + i as i64 * 2000, from, to, flags, len, 29200, l));
+        }
+    };
+    http(0, 40000, &mut v);
+    for k in 0..50u16 {
+        let t = SEC + i64::from(k) * 10_000;
+        let c = Ep("10.0.0.66", 2000 + k);
+        v.push(tcp(t, c, VICTIM, "S", 0, 512, l));
+        v.push(tcp(t + 100, VICTIM, c, "SA", 0, 64240, l));
+        v.push(tcp(t + 200, c, VICTIM, "R", 0, 0, l));
+    }
+    let slow = Ep("10.0.0.99", 3000);
+    for k in 0..5 {
+        v.push(tcp(2 * SEC + k * 15 * SEC, slow, VICTIM, "S", 0, 512, l));
+    }
+    http(70 * SEC, 40001, &mut v);
+    v.sort_by_key(|f| f.ts_us);
+    for f in &mut v {
+        f.ts_us += T0;
+    }
+    v
+}
+
+struct Run {
+    report: mlids_watch::WatchReport,
+    jsonl: Vec<serde_json::Value>,
+    eve: Vec<serde_json::Value>,
+    flows: Vec<serde_json::Value>,
+    took: Duration,
+}
+
+fn read_lines(p: &Path) -> Vec<serde_json::Value> {
+    std::fs::read_to_string(p)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect()
+}
+
+fn run(speed: f64, stop_after: Option<Duration>) -> Run {
+    let dir = tempfile::tempdir().unwrap();
+    let pcap = dir.path().join("scenario.pcap");
+    std::fs::write(&pcap, pcap_bytes(&scenario(), 1, false, false)).unwrap();
+    let models = Models::load(model(), None, 3).unwrap();
+    let mut cfg = WatchConfig::new(Mode::Cic2018);
+    cfg.tick = Duration::from_millis(20);
+    let (jp, ep, fp) = (
+        dir.path().join("alerts.jsonl"),
+        dir.path().join("eve.json"),
+        dir.path().join("flows.jsonl"),
+    );
+    let outputs = Outputs {
+        alerts: vec![
+            Queue::spawn(
+                "jsonl",
+                1024,
+                64,
+                Box::new(LineSink::new(open_append(&jp).unwrap(), LineFormat::Alert)),
+            ),
+            Queue::spawn(
+                "eve",
+                1024,
+                64,
+                Box::new(LineSink::new(open_append(&ep).unwrap(), LineFormat::Eve)),
+            ),
+        ],
+        flows: Some(Queue::spawn(
+            "flows",
+            1024,
+            64,
+            Box::new(FlowsSink::create(&fp, Mode::Cic2018).unwrap()),
+        )),
+    };
+    let mut source = ReplaySource::open(&pcap, speed).unwrap();
+    let stop = AtomicBool::new(false);
+    let started = Instant::now();
+    let report = std::thread::scope(|s| {
+        if let Some(after) = stop_after {
+            let stop = &stop;
+            s.spawn(move || {
+                std::thread::sleep(after);
+                stop.store(true, std::sync::atomic::Ordering::Relaxed);
+            });
+        }
+        mlids_watch::run(&mut source, &models, &cfg, outputs, &stop, &mut |_| {}).unwrap()
+    });
+    let took = started.elapsed();
+    Run {
+        jsonl: read_lines(&jp),
+        eve: read_lines(&ep),
+        flows: read_lines(&fp),
+        report,
+        took,
+    }
+}
+
+fn check_full_run(r: &Run) {
+    let rep = &r.report;
+    assert_eq!(rep.error, None);
+    assert!(!rep.stopped);
+    assert_eq!(rep.summary.flows_emitted(), 53, "{}", rep.summary);
+    assert_eq!(rep.detection.flows, 53);
+    // 50 flood connections and the slow attacker, each alerting exactly once.
+    assert_eq!(rep.alerts(), 51, "{rep}");
+    assert_eq!(r.jsonl.len(), 51);
+    assert_eq!(r.eve.len(), 51);
+    let ids: HashSet<&str> = r
+        .jsonl
+        .iter()
+        .map(|a| a["flow_id"].as_str().unwrap())
+        .collect();
+    assert_eq!(ids.len(), 51, "one alert per flow");
+    for a in &r.jsonl {
+        assert_eq!(a["label"], SYN_FLOOD_LABEL);
+        assert_eq!(a["dst_ip"], "10.0.0.2");
+        assert_ne!(a["src_ip"], "10.0.0.1", "benign client never alerts: {a}");
+        assert!(a["source"].as_str().unwrap().starts_with("replay:"));
+    }
+    // The slow attacker: open for 60 s, snapshot every 10 s, alerted while open, once.
+    let slow: Vec<&serde_json::Value> = r
+        .eve
+        .iter()
+        .filter(|e| e["src_ip"] == "10.0.0.99")
+        .collect();
+    assert_eq!(slow.len(), 1);
+    assert_eq!(slow[0]["ml_ids"]["ongoing"], true);
+    assert_eq!(slow[0]["in_iface"], "replay");
+    assert!(rep.snapshots >= 4, "{rep}");
+    assert!(rep.alerts_ongoing >= 1);
+    // Every flow that alerted while open completed at the end: those completions are duplicates.
+    assert_eq!(rep.duplicates_suppressed, rep.alerts_ongoing);
+    // Every flow is in the flows file with its verdict; the HTTP exchanges are benign.
+    assert_eq!(r.flows.len(), 53);
+    let http: Vec<_> = r
+        .flows
+        .iter()
+        .filter(|f| f["src_ip"] == "10.0.0.1")
+        .collect();
+    assert_eq!(http.len(), 2);
+    assert!(http.iter().all(|f| f["prediction"] == "Benign"));
+    for s in &rep.sinks {
+        assert_eq!(
+            (s.delivered, s.dropped_queue_full, s.failed),
+            (51, 0, 0),
+            "{s}"
+        );
+    }
+}
+
+#[test]
+fn replay_at_full_speed_alerts_once_per_attack_flow() {
+    let r = run(0.0, None);
+    check_full_run(&r);
+}
+
+#[test]
+fn replay_at_100x_takes_the_scaled_time_and_alerts_alike() {
+    let r = run(100.0, None);
+    check_full_run(&r);
+    // 70 s of capture at 100×: 0.7 s.
+    assert!(
+        r.took >= Duration::from_millis(650) && r.took < Duration::from_secs(10),
+        "{:?}",
+        r.took
+    );
+}
+
+#[test]
+fn stopping_mid_run_still_classifies_open_flows() {
+    // At the recorded pace the capture would take 70 s; stop after 1.5 s (the flood has started).
+    let r = run(1.0, Some(Duration::from_millis(1500)));
+    let rep = &r.report;
+    assert!(rep.stopped);
+    assert!(r.took < Duration::from_secs(10), "{:?}", r.took);
+    // 167 packets in all; the slow attacker's first SYN (t = 2 s) was never read.
+    assert!(rep.summary.packets_read <= 160, "{}", rep.summary);
+    // The open flood connections were flushed at the stop and classified: one alert each.
+    assert_eq!(rep.alerts(), rep.summary.flows_emitted() - 1, "{rep}");
+    assert_eq!(
+        rep.alerts_completed,
+        rep.alerts(),
+        "no snapshot ran within 1.5 s"
+    );
+    assert_eq!(rep.summary.flows_emitted(), rep.detection.flows);
+    assert_eq!(r.flows.len() as u64, rep.detection.flows);
+}
