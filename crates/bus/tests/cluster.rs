@@ -156,15 +156,19 @@ async fn every_flow_is_classified_exactly_once_despite_a_dead_node_and_a_dead_wo
     // Wait until the worker pool has drained the flow stream (work queue: acked batches are
     // removed) and nothing is pending.
     let deadline = Instant::now() + Duration::from_secs(60);
-    let mut consumer: mlids_bus::async_nats::jetstream::consumer::PullConsumer =
-        flows_stream.get_consumer("mlids-workers").await.unwrap();
+    // JetStream API calls time out while the cluster elects new leaders after the kill: retry them.
     loop {
-        let info = consumer.info().await.cloned();
-        let mut s = js.get_stream(&topo.flows_stream).await.unwrap();
-        let msgs = s.info().await.map(|i| i.state.messages).unwrap_or(u64::MAX);
-        if let Ok(info) = info {
-            if msgs == 0 && info.num_ack_pending == 0 && info.num_pending == 0 {
-                break;
+        let mut msgs = u64::MAX;
+        if let Ok(mut s) = js.get_stream(&topo.flows_stream).await {
+            msgs = s.info().await.map(|i| i.state.messages).unwrap_or(u64::MAX);
+        }
+        let consumer: Result<mlids_bus::async_nats::jetstream::consumer::PullConsumer, _> =
+            flows_stream.get_consumer("mlids-workers").await;
+        if let Ok(mut consumer) = consumer {
+            if let Ok(info) = consumer.info().await {
+                if msgs == 0 && info.num_ack_pending == 0 && info.num_pending == 0 {
+                    break;
+                }
             }
         }
         assert!(
@@ -183,16 +187,28 @@ async fn every_flow_is_classified_exactly_once_despite_a_dead_node_and_a_dead_wo
     let read_all = |filter: String| {
         let stream = alerts_stream.clone();
         async move {
-            let c = stream
-                .create_consumer(pull::OrderedConfig {
-                    filter_subject: filter,
-                    deliver_policy: DeliverPolicy::All,
-                    ..Default::default()
-                })
-                .await
-                .unwrap();
-            let mut c = c;
-            let pending = c.info().await.unwrap().num_pending;
+            // Retried: API requests can time out while the cluster still settles after the kill.
+            let mut attempt = 0;
+            let (c, pending) = loop {
+                attempt += 1;
+                let created = stream
+                    .create_consumer(pull::OrderedConfig {
+                        filter_subject: filter.clone(),
+                        deliver_policy: DeliverPolicy::All,
+                        ..Default::default()
+                    })
+                    .await;
+                match created {
+                    Ok(mut c) => match c.info().await.map(|i| i.num_pending) {
+                        Ok(pending) => break (c, pending),
+                        Err(e) if attempt < 10 => eprintln!("consumer info: {e}; retrying"),
+                        Err(e) => panic!("consumer info: {e}"),
+                    },
+                    Err(e) if attempt < 10 => eprintln!("create consumer: {e}; retrying"),
+                    Err(e) => panic!("create consumer: {e}"),
+                }
+                tokio::time::sleep(Duration::from_millis(500)).await;
+            };
             let mut msgs = c.messages().await.unwrap();
             let mut out = Vec::new();
             while (out.len() as u64) < pending {

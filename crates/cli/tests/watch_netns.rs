@@ -420,9 +420,17 @@ fn watch_sees_http_and_a_syn_flood_between_namespaces() {
     assert!(flood.code().is_some(), "hping3 ran: {flood:?}");
 
     // Snapshots every second classify the half-open flood connections while they are still open.
-    wait_for("alerts from the flood", Duration::from_secs(30), || {
-        lines(&jsonl_p).len() >= 100
-    });
+    let t = Instant::now();
+    while lines(&jsonl_p).len() < 100 {
+        assert!(
+            t.elapsed() < Duration::from_secs(30),
+            "timed out after 30 s waiting for alerts from the flood: {} alerts so far\nwatch stderr:\n{}\nwatch stdout:\n{}",
+            lines(&jsonl_p).len(),
+            stderr(),
+            std::fs::read_to_string(&stdout_p).unwrap_or_default()
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
     std::thread::sleep(Duration::from_secs(3));
     unsafe { libc::kill(watch_pid, libc::SIGTERM) };
     let watch = net.children.last_mut().unwrap();

@@ -6,6 +6,7 @@
 
 use crate::error::WatchError;
 use mlids_flow::CaptureReader;
+use std::os::fd::{AsRawFd, RawFd};
 use std::path::Path;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
@@ -79,6 +80,10 @@ impl LiveOptions {
 /// of when a kernel block fills up).
 pub struct LiveSource {
     cap: pcap::Capture<pcap::Active>,
+    /// Milliseconds one `next` waits for the socket before reporting `Idle`.
+    wait_ms: i32,
+    /// The capture socket (owned by `cap`).
+    fd: RawFd,
     iface: String,
     linktype: u32,
     stats: StatCounter,
@@ -102,6 +107,12 @@ impl LiveSource {
             .timeout(timeout_ms)
             .immediate_mode(true)
             .open()
+            .map_err(open_err)?
+            // libpcap's own read timeout is not reliable here: on Linux in immediate mode (TPACKET_V2)
+            // it re-polls internally and never returns when no packet comes, so the run loop's timers
+            // (status, snapshots, idle expiry, Ctrl-C) would stall on a quiet link. Non-blocking
+            // reads plus our own poll(2) on the capture socket bound every wait.
+            .setnonblock()
             .map_err(open_err)?;
         if let Some(f) = opts.filter.as_deref().filter(|f| !f.trim().is_empty()) {
             cap.filter(f, true).map_err(|source| WatchError::Filter {
@@ -111,7 +122,9 @@ impl LiveSource {
         }
         let linktype = cap.get_datalink().0 as u32;
         Ok(LiveSource {
+            fd: cap.as_raw_fd(),
             cap,
+            wait_ms: timeout_ms,
             iface: opts.iface.clone(),
             linktype,
             stats: StatCounter::default(),
@@ -139,7 +152,18 @@ impl PacketSource for LiveSource {
                     data: p.data,
                 })
             }
-            Err(pcap::Error::TimeoutExpired) => Ok(Next::Idle),
+            Err(pcap::Error::TimeoutExpired) => {
+                // Nothing buffered: sleep until the socket is readable or the wait is over; the
+                // caller runs its timers and asks again.
+                let mut fd = libc::pollfd {
+                    fd: self.fd,
+                    events: libc::POLLIN,
+                    revents: 0,
+                };
+                // SAFETY: one valid pollfd, and the descriptor lives as long as `self.cap`.
+                unsafe { libc::poll(&mut fd, 1, self.wait_ms) };
+                Ok(Next::Idle)
+            }
             Err(pcap::Error::NoMorePackets) => Ok(Next::End),
             Err(source) => Err(WatchError::Capture {
                 iface: self.iface.clone(),
