@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# Retrain models/default, the bundle `./run demo`, `ml-ids serve` and `ml-ids watch` use by
+# default, from the data this project can reach:
+#   1. a small-scale testbed run (seed 1, corrected mode): real attack tools against real services
+#      in network namespaces (needs root and testbed/install.sh; ~4 minutes);
+#   2. the real CIC rows of the 2022 improved releases in ../shared/data (CSE-CIC-IDS2018 5k
+#      stratified sample, CIC-IDS2017 per-class sample), which use the same corrected semantics.
+# Then dataset import → 80/10/10 stratified split → multiclass GBDT → evaluation on val and test.
+#   sudo scripts/train-default-model.sh
+# Env: MLIDS_BIN (default: builds target/release/ml-ids), SHARED (default ../shared/data),
+#      WORK (scratch folder), TESTBED_RUN (reuse an existing `testbed run` folder instead).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-${MLIDS_CACHE:-$HOME/.cache/ml-ids}/target}"
+export OMP_WAIT_POLICY=PASSIVE
+if [ -z "${MLIDS_BIN:-}" ]; then
+  cargo build --release -q -p ml-ids
+  MLIDS_BIN="$CARGO_TARGET_DIR/release/ml-ids"
+fi
+SHARED="${SHARED:-../shared/data}"
+WORK="${WORK:-$(mktemp -d /tmp/mlids-default.XXXXXX)}"
+for d in "$SHARED/cic-ids2018/improved" "$SHARED/cic-ids2017/improved_rnd_2500"; do
+  [ -d "$d" ] || { echo "missing $d (set SHARED to the folder holding cic-ids2018/ and cic-ids2017/)" >&2; exit 1; }
+done
+RUN="${TESTBED_RUN:-$WORK/testbed}"
+if [ -z "${TESTBED_RUN:-}" ]; then
+  "$MLIDS_BIN" testbed run --force --seed 1 --scale small --mode corrected -o "$RUN"
+fi
+"$MLIDS_BIN" dataset import "$RUN/flows.csv" "$SHARED/cic-ids2018/improved" \
+  "$SHARED/cic-ids2017/improved_rnd_2500" -o "$WORK/data"
+"$MLIDS_BIN" dataset split "$WORK/data" --seed 42
+rm -rf models/default.new
+"$MLIDS_BIN" train --data "$WORK/data" --task multiclass --model gbdt --min-samples-per-label 50 \
+  --seed 42 -o models/default.new
+rm -rf models/default && mv models/default.new models/default
+"$MLIDS_BIN" dataset stats "$WORK/data" > models/default/dataset.txt
+echo "models/default retrained; metrics in models/default/eval-test.md"
