@@ -3,7 +3,10 @@
 // watch an alert arrive live over the WebSocket, open the model page.
 // Env: MLIDS_BIN (ml-ids binary), MLIDS_MODEL (default models/default), SAMPLE (default
 // samples/demo.pcap), CHROMIUM (default /usr/bin/chromium), SCREENSHOT (optional PNG path).
-import { chromium } from "playwright-core";
+import { createRequire } from "node:module";
+// ESM imports ignore NODE_PATH; CommonJS resolution honours it, so ./run can keep playwright-core in
+// its cache folder instead of the source tree.
+const { chromium } = createRequire(import.meta.url)("playwright-core");
 import { spawn } from "node:child_process";
 import { setTimeout as sleep } from "node:timers/promises";
 
@@ -53,7 +56,8 @@ try {
   await page.check("#attacks-only");
   const onlyAttacks = await page.locator("#flows tbody tr").count();
   const nonAttack = await page.locator("#flows tbody tr:not(.attack)").count();
-  if (nonAttack !== 0 || onlyAttacks !== attackRows) fail("the attacks-only filter does not filter");
+  // The table draws at most 2000 rows, so filtering can bring more attack rows into view, never fewer.
+  if (nonAttack !== 0 || onlyAttacks < attackRows) fail("the attacks-only filter does not filter");
   await page.click('#flows th[data-k="attack_score"]');
   console.log(`upload: ${flows} flows, ${attacks} attack flows, ${attackRows} attack rows shown`);
 
@@ -61,12 +65,12 @@ try {
   await page.click("#tab-alerts");
   await page.waitForSelector("#alert-table tbody tr", { timeout: 10000 });
   // An alert from another source appears live too.
-  const before = await page.locator("#alert-table tbody tr").count();
+  // (The view keeps the newest 1000 alerts, so wait for the new one on top rather than for a count.)
   const alert = { time: "2026-01-01T00:00:00.000000Z", src_ip: "192.0.2.66", src_port: 4444, dst_ip: "192.0.2.1", dst_port: 22,
     protocol: 6, label: "SSH-Bruteforce", probability: 0.97, attack_score: 0.97, source: "browser-test" };
   const r = await fetch(base + "/api/alerts", { method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify(alert) });
   if (!r.ok) fail("POST /api/alerts failed: " + r.status);
-  await page.waitForFunction((n) => document.querySelectorAll("#alert-table tbody tr").length > n, before, { timeout: 5000 });
+  await page.waitForFunction(() => (document.querySelector("#alert-table tbody tr")?.textContent || "").includes("192.0.2.66"), null, { timeout: 5000 });
   const top = await page.textContent("#alert-table tbody tr:first-child");
   if (!top.includes("192.0.2.66") || !top.includes("browser-test")) fail("live alert not shown: " + top);
 
