@@ -6,7 +6,7 @@ Usage:
     python3 scripts/lightgbm_interop.py [FIXTURE_DIR]
 
 Without FIXTURE_DIR, the fixtures are generated first with
-`cargo run -p mlids-model --example interop_fixture -- DIR` (CARGO_TARGET_DIR is honoured).
+the workspace's `interop_fixture` example (CARGO_TARGET_DIR is honoured).
 Needs `pip install lightgbm numpy`. Exits non-zero on any mismatch.
 """
 import os
@@ -28,8 +28,12 @@ def main() -> int:
     else:
         fixtures = tempfile.mkdtemp(prefix="mlids-interop-")
         repo = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+        # Build through the workspace, not `-p mlids-model`: a single-package build unifies
+        # dependency features differently and would recompile half the dependency tree in CI.
+        subprocess.run(["cargo", "build", "-q", "--workspace", "--all-targets"], cwd=repo, check=True)
+        target = os.environ.get("CARGO_TARGET_DIR") or os.path.join(repo, "target")
         subprocess.run(
-            ["cargo", "run", "-q", "-p", "mlids-model", "--example", "interop_fixture", "--", fixtures],
+            [os.path.join(target, "debug", "examples", "interop_fixture"), fixtures],
             cwd=repo,
             check=True,
         )

@@ -5,6 +5,9 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash testbed/install.sh
+# Workspace-wide cargo commands, never `-p ml-ids`: a single-package build unifies dependency
+# features differently and would recompile much of the tree that `./run test` has already built.
+cargo build -q --workspace --all-targets
 # Namespaces of earlier runs that were killed (none normally).
-cargo run -q -p ml-ids -- testbed clean
-cargo test -p ml-ids --test testbed_e2e -- --ignored --nocapture
+"${CARGO_TARGET_DIR:-target}/debug/ml-ids" testbed clean
+cargo test --workspace --test testbed_e2e -- --ignored --nocapture
