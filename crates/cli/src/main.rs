@@ -35,6 +35,10 @@ enum Command {
     #[command(subcommand)]
     Testbed(cmd::testbed::TestbedCommand),
     /// Print a shell completion script (bash, zsh, fish, elvish, powershell).
+    #[command(after_help = "Examples:
+  ml-ids completions bash | sudo tee /etc/bash_completion.d/ml-ids
+  ml-ids completions zsh > \"${fpath[1]}/_ml-ids\"
+  ml-ids completions fish > ~/.config/fish/completions/ml-ids.fish")]
     Completions {
         shell: clap_complete::Shell,
     },

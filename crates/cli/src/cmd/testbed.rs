@@ -15,8 +15,10 @@ pub enum TestbedCommand {
     Run(RunArgs),
     Eval(EvalArgs),
     /// List the scenarios with their labels and tools.
+    #[command(after_help = "Example:\n  ml-ids testbed list")]
     List,
     /// Remove the namespaces of runs that were killed before they could clean up.
+    #[command(after_help = "Example:\n  sudo ml-ids testbed clean")]
     Clean,
 }
 
