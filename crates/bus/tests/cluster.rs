@@ -188,9 +188,11 @@ async fn every_flow_is_classified_exactly_once_despite_a_dead_node_and_a_dead_wo
         let stream = alerts_stream.clone();
         async move {
             // Retried: API requests can time out while the cluster still settles after the kill.
-            let mut attempt = 0;
+            // Consumer creation typically times out for ~15 s after the kill (five or six 3 s
+            // tries in a row), so retry against a deadline rather than a small count.
+            let retry_until = Instant::now() + Duration::from_secs(60);
             let (c, pending) = loop {
-                attempt += 1;
+                let retry = Instant::now() < retry_until;
                 let created = stream
                     .create_consumer(pull::OrderedConfig {
                         filter_subject: filter.clone(),
@@ -201,10 +203,10 @@ async fn every_flow_is_classified_exactly_once_despite_a_dead_node_and_a_dead_wo
                 match created {
                     Ok(mut c) => match c.info().await.map(|i| i.num_pending) {
                         Ok(pending) => break (c, pending),
-                        Err(e) if attempt < 10 => eprintln!("consumer info: {e}; retrying"),
+                        Err(e) if retry => eprintln!("consumer info: {e}; retrying"),
                         Err(e) => panic!("consumer info: {e}"),
                     },
-                    Err(e) if attempt < 10 => eprintln!("create consumer: {e}; retrying"),
+                    Err(e) if retry => eprintln!("create consumer: {e}; retrying"),
                     Err(e) => panic!("create consumer: {e}"),
                 }
                 tokio::time::sleep(Duration::from_millis(500)).await;
