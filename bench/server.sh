@@ -41,7 +41,7 @@ ROWS="$OUT/server_rows.tsv"; : > "$ROWS"
 # load NAME URL BODYFILE FLOWS_PER_REQ CONCURRENCY
 load() {
   local name="$1" url="$2" body="$3" n="$4" c="$5" res
-  res=$(BODY="$body" wrk -t$(( c < 2 ? 1 : 2 )) -c"$c" -d"${D}s" -s "$OUT/post.lua" "$url" | awk '/^RESULT/ {print $2, $3, $4, $5}')
+  res=$(BODY="$body" wrk -t$(( c < 2 ? 1 : 2 )) -c"$c" -d"${D}s" --timeout 30s -s "$OUT/post.lua" "$url" | awk '/^RESULT/ {print $2, $3, $4, $5}')
   read -r rps p50 p99 errs <<<"$res"
   printf '%s\t%s\t%s\t%s\t%s\t%.0f\t%s\n' "$name" "$n" "$c" "$rps" "$p50/$p99" "$(echo "$rps * $n" | bc -l)" "$errs" >> "$ROWS"
   echo "$name batch=$n c=$c: $rps req/s, p50/p99 ${p50}/${p99} ms, errors $errs" >&2
@@ -84,7 +84,7 @@ booster = lgb.Booster(model_file=f"{model}/model.txt")  # the very same trees
 mlflow.lightgbm.save_model(booster, out)
 PY
     MPORT=$((PORT + 1))
-    "$MV/bin/mlflow" models serve -m "$OUT/mlflow_model" --env-manager local -p "$MPORT" -h 127.0.0.1 >"$OUT/mlflow.log" 2>&1 &
+    PATH="$MV/bin:$PATH" "$MV/bin/mlflow" models serve -m "$OUT/mlflow_model" --env-manager local -p "$MPORT" -h 127.0.0.1 >"$OUT/mlflow.log" 2>&1 &
     MPID=$!
     for _ in $(seq 1 120); do curl -fsS "http://127.0.0.1:$MPORT/ping" >/dev/null 2>&1 && break; sleep 1; done
     MURL="http://127.0.0.1:$MPORT/invocations"
