@@ -5,7 +5,7 @@
 //! (`‖q‖² + ‖r‖² − 2·q·rᵀ`, candle's gemm) finds the true neighbours faster than building an index,
 //! with no recall loss and no extra dependency; for the full CIC-IDS2018 (16M rows) the reference
 //! set is capped (`max_reference`, stratified by class so that rare attacks keep their rows). The
-//! speed and detection quality against the reference size are measured in docs/models.md.
+//! speed and detection quality against the reference size are measured in docs/zoo.md.
 //!
 //! Probabilities are the neighbours' (distance-weighted or plain) class votes. Class weights are
 //! not used: re-weighting votes by inverse class frequency would let one rare-class neighbour
