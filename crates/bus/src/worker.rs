@@ -154,10 +154,22 @@ pub async fn run_worker(
 ) -> Result<WorkerReport, BusError> {
     crate::check_id("worker", &cfg.worker_id)?;
     let (flows, _) = topology.ensure(&js, Duration::from_secs(30)).await?;
-    let consumer: consumer::PullConsumer = flows
-        .get_or_create_consumer(&cfg.consumer, consumer_config(&cfg))
-        .await
-        .map_err(BusError::js)?;
+    // Like the streams, the consumer's API request times out while a (re)starting cluster elects
+    // leaders: retry for a while rather than exiting at startup.
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    let consumer: consumer::PullConsumer = loop {
+        match flows
+            .get_or_create_consumer(&cfg.consumer, consumer_config(&cfg))
+            .await
+        {
+            Ok(c) => break c,
+            Err(e) if std::time::Instant::now() < deadline => {
+                debug(&format!("creating the consumer: {e}; retrying"));
+                tokio::time::sleep(Duration::from_millis(500)).await;
+            }
+            Err(e) => return Err(BusError::js(e)),
+        }
+    };
     let mode = models.plain.mode();
     'outer: while !stop.load(Ordering::Relaxed) {
         let mut messages = match consumer
