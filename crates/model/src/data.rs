@@ -405,6 +405,7 @@ fn push_strings(
 /// Writing splits in the documented schema: test fixtures and benchmark data.
 pub mod fixtures {
     use super::*;
+    use crate::model::Task;
     use arrow_array::{BooleanArray, Float64Array, StringArray};
     use arrow_schema::{Field, Schema};
     use parquet::arrow::ArrowWriter;
@@ -468,6 +469,93 @@ pub mod fixtures {
             SCHEMA_VERSION.to_string(),
         ));
         w.close().unwrap();
+    }
+
+    /// Split `rows` 70/15/15 in order into `dir/data/{train,val,test}.parquet`, train a small
+    /// GBDT (30 iterations, 7 leaves, one thread) and save it as `dir/model`, whose path is
+    /// returned. Panics on errors: the fixture models of the server, watch and bus tests.
+    pub fn train_small_gbdt(dir: &Path, mode: Mode, task: Task, rows: &SplitRows) -> PathBuf {
+        let data = dir.join("data");
+        std::fs::create_dir_all(&data).expect("create the fixture data directory");
+        let (n, nf) = (rows.label.len(), rows.features.len());
+        let cuts = [0, n * 70 / 100, n * 85 / 100, n];
+        for (i, name) in ["train", "val", "test"].iter().enumerate() {
+            let (a, b) = (cuts[i], cuts[i + 1]);
+            let part = SplitRows {
+                features: rows.features,
+                x: &rows.x[a * nf..b * nf],
+                label: &rows.label[a..b],
+                category: &rows.category[a..b],
+            };
+            write_split(&data.join(format!("{name}.parquet")), mode, &part);
+        }
+        let cfg = crate::train::TrainConfig {
+            task,
+            params: crate::GbdtParams {
+                num_iterations: 30,
+                num_leaves: 7,
+                min_data_in_leaf: 5,
+                num_threads: 1,
+                train_metric: false,
+                ..Default::default()
+            },
+            ..Default::default()
+        };
+        let mut ctl = crate::model::FitControl {
+            stop: None,
+            on_iteration: None,
+        };
+        let splits = crate::train::Splits::in_dir(&data).expect("fixture splits");
+        let trained = crate::train::train(&splits, &cfg, &mut ctl, &mut |_| {})
+            .expect("train the fixture model");
+        let bundle = dir.join("model");
+        crate::Bundle::save(&bundle, trained.manifest, &trained.model)
+            .expect("save the fixture model");
+        bundle
+    }
+
+    /// A binary cic2018 model whose only signal is `tot_fwd_pkts`: benign flows have 1–10 forward
+    /// packets, attacks (`DoS attacks-Hulk`) 20–60. Trained into `dir` by [`train_small_gbdt`].
+    pub fn forward_packets_model(dir: &Path) -> PathBuf {
+        let features: Vec<String> = mlids_flow::features::CIC2018_FEATURES
+            .iter()
+            .map(|f| f.snake_name(false).to_string())
+            .collect();
+        let mut rng = 0x9e37_79b9_7f4a_7c15u64;
+        let mut next = || {
+            rng ^= rng << 13;
+            rng ^= rng >> 7;
+            rng ^= rng << 17;
+            rng
+        };
+        let n = 3000;
+        let (mut x, mut label, mut category) = (Vec::new(), Vec::new(), Vec::new());
+        for i in 0..n {
+            let attack = i % 3 == 0;
+            for f in &features {
+                x.push(match f.as_str() {
+                    "tot_fwd_pkts" => {
+                        (if attack {
+                            20 + next() % 41
+                        } else {
+                            1 + next() % 10
+                        }) as f64
+                    }
+                    "flow_duration" => (next() % 1_000_000) as f64,
+                    "fwd_seg_size_min" => [20.0, 32.0][(next() % 2) as usize],
+                    _ => 0.0,
+                });
+            }
+            label.push(if attack { "DoS attacks-Hulk" } else { "Benign" }.to_string());
+            category.push(if attack { "DoS" } else { "Benign" }.to_string());
+        }
+        let rows = SplitRows {
+            features: &features,
+            x: &x,
+            label: &label,
+            category: &category,
+        };
+        train_small_gbdt(dir, Mode::Cic2018, Task::Binary, &rows)
     }
 }
 

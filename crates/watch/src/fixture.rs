@@ -16,10 +16,8 @@
 
 use mlids_flow::features::CIC2018_FEATURES;
 use mlids_flow::Mode;
-use mlids_model::data::fixtures::{write_split, SplitRows};
-use mlids_model::model::{FitControl, Task};
-use mlids_model::train::{self, Splits, TrainConfig};
-use mlids_model::{Bundle, GbdtParams};
+use mlids_model::data::fixtures::{train_small_gbdt, SplitRows};
+use mlids_model::model::Task;
 use std::path::{Path, PathBuf};
 
 /// The attack label the fixture model predicts.
@@ -28,8 +26,6 @@ pub const SYN_FLOOD_LABEL: &str = "DoS SYN flood";
 /// Train the fixture model into `dir/model` (splits go to `dir/data`) and return the bundle path.
 /// Panics on I/O or training errors: for tests and demos only.
 pub fn syn_flood_model(dir: &Path) -> PathBuf {
-    let data = dir.join("data");
-    std::fs::create_dir_all(&data).expect("create the fixture data directory");
     let features: Vec<String> = CIC2018_FEATURES
         .iter()
         .map(|f| f.snake_name(false).to_string())
@@ -74,38 +70,11 @@ pub fn syn_flood_model(dir: &Path) -> PathBuf {
         label.push(if attack { SYN_FLOOD_LABEL } else { "Benign" }.to_string());
         category.push(if attack { "DoS" } else { "Benign" }.to_string());
     }
-    let nf = features.len();
-    let cuts = [0, n * 70 / 100, n * 85 / 100, n];
-    for (i, name) in ["train", "val", "test"].iter().enumerate() {
-        let (a, b) = (cuts[i], cuts[i + 1]);
-        let rows = SplitRows {
-            features: &features,
-            x: &x[a * nf..b * nf],
-            label: &label[a..b],
-            category: &category[a..b],
-        };
-        write_split(&data.join(format!("{name}.parquet")), Mode::Cic2018, &rows);
-    }
-    let cfg = TrainConfig {
-        task: Task::Multiclass,
-        params: GbdtParams {
-            num_iterations: 30,
-            num_leaves: 7,
-            min_data_in_leaf: 5,
-            num_threads: 1,
-            train_metric: false,
-            ..Default::default()
-        },
-        ..Default::default()
+    let rows = SplitRows {
+        features: &features,
+        x: &x,
+        label: &label,
+        category: &category,
     };
-    let mut ctl = FitControl {
-        stop: None,
-        on_iteration: None,
-    };
-    let splits = Splits::in_dir(&data).expect("fixture splits");
-    let trained =
-        train::train(&splits, &cfg, &mut ctl, &mut |_| {}).expect("train the fixture model");
-    let bundle = dir.join("model");
-    Bundle::save(&bundle, trained.manifest, &trained.model).expect("save the fixture model");
-    bundle
+    train_small_gbdt(dir, Mode::Cic2018, Task::Multiclass, &rows)
 }
