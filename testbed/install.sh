@@ -5,7 +5,7 @@
 set -euo pipefail
 
 PACKAGES=(
-  iproute2 tcpdump procps psmisc          # namespaces, bridge, capture, process control
+  iproute2 ethtool tcpdump procps psmisc  # namespaces, bridge, offload settings, capture, process control
   nginx php-fpm php-sqlite3 sqlite3       # victim web server and the small vulnerable web app
   vsftpd openssh-server dnsmasq           # victim FTP, SSH and DNS
   curl wget openssh-client sshpass dnsutils  # benign clients (browse/download, ssh/scp, ftp via curl, dig)
