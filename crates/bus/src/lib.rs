@@ -4,7 +4,7 @@
 //!  capture point                   NATS cluster (JetStream, R3)                 worker pool (N)
 //!  ┌──────────────────────┐        ┌────────────────────────────┐       ┌──────────────────────┐
 //!  │ PacketSource (live / │        │ MLIDS_FLOWS  work queue     │ pull  │ durable consumer     │
-//!  │ replay, mlids-watch) │ batch  │  mlids.flows.<sensor>       ├──────►│ "mlids-workers":     │
+//!  │ replay, mlids-flow)  │ batch  │  mlids.flows.<sensor>       ├──────►│ "mlids-workers":     │
 //!  │ → flow Pipeline      ├───────►│  dedup on Nats-Msg-Id       │       │ decode → Detector →  │
 //!  │ → BusSink (encode,   │  msg   ├────────────────────────────┤       │ publish, then ack    │
 //!  │   bounded buffer)    │        │ MLIDS_ALERTS  limits        │◄──────┤                      │
@@ -42,7 +42,7 @@ pub use sensor::{
 pub use stats::{SensorStats, WorkerStats};
 pub use topology::{connect, Topology};
 pub use verdict::VerdictBatch;
-pub use worker::{run_worker, Models, WorkerConfig, WorkerReport};
+pub use worker::{run_worker, WorkerModel, WorkerConfig, WorkerReport};
 
 /// Errors of the bus library.
 #[derive(Debug, thiserror::Error)]
@@ -58,7 +58,11 @@ pub enum BusError {
     #[error(transparent)]
     Model(#[from] mlids_model::ModelError),
     #[error(transparent)]
-    Watch(#[from] mlids_watch::WatchError),
+    Source(#[from] mlids_flow::SourceError),
+    #[error(transparent)]
+    Live(#[from] mlids_flow::live::LiveError),
+    #[error(transparent)]
+    Replay(#[from] mlids_flow::source::ReplayOpenError),
     #[error("I/O: {0}")]
     Io(#[from] std::io::Error),
 }

@@ -17,8 +17,9 @@ use crate::topology::Topology;
 use crate::{now_us, BusError};
 use async_nats::jetstream;
 use bytes::Bytes;
-use mlids_flow::{FlowRecord, FlowSink, MeterConfig, Mode, Pipeline, SinkError, Summary};
-use mlids_watch::{Next, PacketSource};
+use mlids_flow::{
+    FlowRecord, FlowSink, MeterConfig, Mode, PacketSource, Pipeline, RunHooks, SinkError, Summary,
+};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -399,77 +400,88 @@ pub struct SensorConfig {
 }
 
 impl SensorConfig {
-    /// Live-capture meter settings of `mode` (idle flows expire; see `mlids_watch`).
+    /// Live-capture meter settings of `mode` (idle flows expire; see [`MeterConfig::live`]).
     pub fn new(mode: Mode) -> Self {
         SensorConfig {
-            meter: mlids_watch::run::live_meter_config(mode),
+            meter: MeterConfig::live(mode),
             tick: Duration::from_millis(100),
             status_every: Duration::from_secs(10),
         }
     }
 }
 
+/// The sensor's timers on the one run loop: seal a lingering batch, export packet and drop
+/// counters, report status.
+struct SensorHooks<'a, F: FnMut(&Summary)> {
+    cfg: &'a SensorConfig,
+    stop: &'a AtomicBool,
+    stats: SensorStats,
+    packets_reported: u64,
+    last_status: Instant,
+    on_status: F,
+}
+
+impl<F: FnMut(&Summary)> RunHooks<BusSink> for SensorHooks<'_, F> {
+    fn tick_every(&self) -> Option<Duration> {
+        Some(self.cfg.tick)
+    }
+
+    fn should_stop(&self) -> bool {
+        self.stop.load(Ordering::Relaxed)
+    }
+
+    fn tick(
+        &mut self,
+        pipeline: &mut Pipeline,
+        sink: &mut BusSink,
+        source: &mut dyn PacketSource,
+    ) -> Result<(), SinkError> {
+        sink.tick();
+        let read = pipeline.summary().packets_read;
+        self.stats
+            .packets_read
+            .inc_by(read - self.packets_reported);
+        self.packets_reported = read;
+        if let Some(c) = source.stats() {
+            self.stats
+                .capture_dropped
+                .set((c.dropped + c.if_dropped) as i64);
+        }
+        if !self.cfg.status_every.is_zero() && self.last_status.elapsed() >= self.cfg.status_every {
+            self.last_status = Instant::now();
+            (self.on_status)(&pipeline.summary());
+        }
+        Ok(())
+    }
+}
+
 /// Run the flow pipeline over `source` until it ends or `stop` is set, publishing flows through
-/// `sink`. Blocking: run it on its own thread. Returns the pipeline's accounting.
+/// `sink`. Blocking: run it on its own thread. Returns the pipeline's accounting; a source that
+/// broke off is an error, after the flows read before it were published.
 pub fn run_sensor(
     source: &mut dyn PacketSource,
     sink: &mut BusSink,
     cfg: &SensorConfig,
     stop: &AtomicBool,
-    mut on_status: impl FnMut(&Summary),
+    on_status: impl FnMut(&Summary),
 ) -> Result<Summary, BusError> {
-    let stats = sink.shared.stats.clone();
-    let mut pipeline = Pipeline::new(cfg.meter.clone());
-    let mut last_tick = Instant::now();
-    let mut last_status = Instant::now();
-    let mut frames_since_tick = 0u32;
-    let mut packets_reported = 0u64;
-    let sink_err = |e: SinkError| BusError::Config(format!("flow sink failed: {e}"));
-    loop {
-        if stop.load(Ordering::Relaxed) {
-            break;
-        }
-        let mut tick_due = false;
-        match source.next()? {
-            Next::Frame {
-                linktype,
-                ts_us,
-                data,
-            } => {
-                pipeline
-                    .push_frame(linktype, ts_us, data, sink)
-                    .map_err(sink_err)?;
-                frames_since_tick += 1;
-                if frames_since_tick >= 1024 {
-                    frames_since_tick = 0;
-                    tick_due = last_tick.elapsed() >= cfg.tick;
-                }
-            }
-            Next::Idle => tick_due = true,
-            Next::End => break,
-        }
-        if tick_due {
-            last_tick = Instant::now();
-            if let Some(now) = source.clock_us() {
-                pipeline.meter_mut().advance_clock(now);
-                pipeline.drain(sink).map_err(sink_err)?;
-            }
-            sink.tick();
-            let read = pipeline.summary().packets_read;
-            stats.packets_read.inc_by(read - packets_reported);
-            packets_reported = read;
-            if let Some(c) = source.stats() {
-                stats.capture_dropped.set((c.dropped + c.if_dropped) as i64);
-            }
-            if !cfg.status_every.is_zero() && last_status.elapsed() >= cfg.status_every {
-                last_status = Instant::now();
-                on_status(&pipeline.summary());
-            }
-        }
-    }
-    let summary = pipeline.finish(sink).map_err(sink_err)?;
-    stats
+    let mut hooks = SensorHooks {
+        cfg,
+        stop,
+        stats: sink.shared.stats.clone(),
+        packets_reported: 0,
+        last_status: Instant::now(),
+        on_status,
+    };
+    let outcome = Pipeline::new(cfg.meter.clone())
+        .run(source, sink, &mut hooks)
+        .map_err(|e| BusError::Config(format!("flow sink failed: {e}")))?;
+    hooks
+        .stats
         .packets_read
-        .inc_by(summary.packets_read - packets_reported);
-    Ok(summary)
+        .inc_by(outcome.summary.packets_read - hooks.packets_reported);
+    match outcome.error {
+        Some(e) => Err(e.into()),
+        None => Ok(outcome.summary),
+    }
 }

@@ -22,7 +22,7 @@ use bytes::Bytes;
 use futures_util::{FutureExt, StreamExt};
 use mlids_flow::FlowRecord;
 use mlids_model::alert::Alert;
-use mlids_model::{Detector, Verdict};
+use mlids_model::{Detector, Explain, Verdict};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
@@ -99,31 +99,28 @@ impl WorkerReport {
     }
 }
 
-/// The two detectors a worker uses: every flow through `plain` (no explanations), and the attack
-/// flows again through `explaining` for the alert's top features (as `serve` and `watch` do).
+/// The worker's model, loaded once: every flow is classified once, with explanations for the
+/// attack verdicts only (they become alerts).
 #[derive(Clone)]
-pub struct Models {
-    pub plain: Arc<Detector>,
-    pub explaining: Arc<Detector>,
+pub struct WorkerModel {
+    pub detector: Arc<Detector>,
+    /// Top contributing features attached to each alert (0: none).
+    pub explain_top: usize,
 }
 
-impl Models {
+impl WorkerModel {
     pub fn load(
         dir: &std::path::Path,
         threshold: Option<f64>,
         explain_top: usize,
-    ) -> Result<Models, BusError> {
-        let mut plain = Detector::load(dir)?;
-        let mut explaining = Detector::load(dir)?;
+    ) -> Result<WorkerModel, BusError> {
+        let mut detector = Detector::load(dir)?;
         if let Some(t) = threshold {
-            plain.set_threshold(t)?;
-            explaining.set_threshold(t)?;
+            detector.set_threshold(t)?;
         }
-        plain.set_explain(0);
-        explaining.set_explain(explain_top);
-        Ok(Models {
-            plain: Arc::new(plain),
-            explaining: Arc::new(explaining),
+        Ok(WorkerModel {
+            detector: Arc::new(detector),
+            explain_top,
         })
     }
 }
@@ -147,7 +144,7 @@ pub async fn run_worker(
     js: jetstream::Context,
     topology: &Topology,
     cfg: WorkerConfig,
-    models: Models,
+    model: WorkerModel,
     stats: WorkerStats,
     latency: LatencyHistogram,
     stop: Arc<AtomicBool>,
@@ -170,7 +167,7 @@ pub async fn run_worker(
             Err(e) => return Err(BusError::js(e)),
         }
     };
-    let mode = models.plain.mode();
+    let mode = model.detector.mode();
     'outer: while !stop.load(Ordering::Relaxed) {
         let mut messages = match consumer
             .stream()
@@ -209,7 +206,7 @@ pub async fn run_worker(
                     _ => break,
                 }
             }
-            process(&js, topology, &cfg, &models, mode, &stats, &latency, group).await;
+            process(&js, topology, &cfg, &model, mode, &stats, &latency, group).await;
         }
     }
     Ok(WorkerReport::of(&stats))
@@ -220,7 +217,7 @@ async fn process(
     js: &jetstream::Context,
     topology: &Topology,
     cfg: &WorkerConfig,
-    models: &Models,
+    model: &WorkerModel,
     mode: mlids_flow::Mode,
     stats: &WorkerStats,
     latency: &LatencyHistogram,
@@ -260,7 +257,7 @@ async fn process(
         return;
     }
     // Classification is CPU work: off the async threads.
-    let (m, worker_id) = (models.clone(), cfg.worker_id.clone());
+    let (m, worker_id) = (model.clone(), cfg.worker_id.clone());
     let batches: Vec<(BatchHeader, Vec<FlowRecord>, u64)> = work
         .iter_mut()
         .map(|w| (w.header.clone(), std::mem::take(&mut w.flows), w.delivered))
@@ -322,16 +319,18 @@ async fn process(
 }
 
 fn classify(
-    models: &Models,
+    model: &WorkerModel,
     worker_id: &str,
     batches: &[(BatchHeader, Vec<FlowRecord>, u64)],
 ) -> Result<Vec<Output>, BusError> {
     let all: Vec<&FlowRecord> = batches.iter().flat_map(|(_, f, _)| f.iter()).collect();
-    let mut x = Vec::with_capacity(all.len() * models.plain.feature_names().len());
+    let detector = &model.detector;
+    let mut x = Vec::with_capacity(all.len() * detector.feature_names().len());
     for r in &all {
-        models.plain.record_row(r, &mut x)?;
+        detector.record_row(r, &mut x)?;
     }
-    let verdicts: Vec<Verdict> = models.plain.classify_matrix(&x)?;
+    let verdicts: Vec<Verdict> =
+        detector.classify_matrix(&x, Explain::attacks(model.explain_top))?;
     let now = now_us();
     let mut out = Vec::with_capacity(batches.len());
     let mut i = 0;
@@ -343,12 +342,7 @@ fn classify(
             i += 1;
             vb.push(&v.label, v.attack_score, v.is_attack);
             if v.is_attack {
-                // Explanations only for the (rare) attack flows: one more tree walk each.
-                let explained = models
-                    .explaining
-                    .classify_record(f)
-                    .unwrap_or_else(|_| v.clone());
-                let alert = Alert::new(f, &explained, &format!("sensor:{}", h.sensor));
+                let alert = Alert::new(f, v, &format!("sensor:{}", h.sensor));
                 let body = serde_json::to_vec(&alert)
                     .map_err(|e| BusError::Codec(format!("alert JSON: {e}")))?;
                 alerts.push((

@@ -13,11 +13,11 @@ use futures_util::StreamExt;
 use mlids_bus::async_nats::jetstream::consumer::{pull, DeliverPolicy};
 use mlids_bus::stats::{LatencyHistogram, SensorStats, WorkerStats};
 use mlids_bus::{
-    FlowPublisher, Models, OnFull, PublisherConfig, SensorConfig, Topology, VerdictBatch,
-    WorkerConfig,
+    FlowPublisher, OnFull, PublisherConfig, SensorConfig, Topology, VerdictBatch, WorkerConfig,
+    WorkerModel,
 };
 use mlids_flow::{MeterConfig, Mode};
-use mlids_watch::ReplaySource;
+use mlids_flow::ReplaySource;
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
@@ -37,7 +37,7 @@ fn topology() -> Topology {
 async fn start_worker(
     urls: String,
     id: &str,
-    models: Models,
+    models: WorkerModel,
     stop: Arc<AtomicBool>,
 ) -> (tokio::task::JoinHandle<()>, WorkerStats) {
     let stats = WorkerStats::default();
@@ -82,7 +82,7 @@ async fn every_flow_is_classified_exactly_once_despite_a_dead_node_and_a_dead_wo
     assert_eq!(flows_stream.cached_info().config.num_replicas, 3);
 
     let model = tokio::task::spawn_blocking(model_dir).await.unwrap();
-    let models = Models::load(&model, None, 3).unwrap();
+    let models = WorkerModel::load(&model, None, 3).unwrap();
 
     // Ground truth: the flows `extract` computes from each capture.
     let mut expected_attacks = 0usize;

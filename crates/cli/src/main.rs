@@ -45,6 +45,11 @@ enum Command {
 }
 
 fn main() -> ExitCode {
+    // LightGBM's OpenMP threads must not busy-wait between calls on shared cores (training,
+    // evaluation); set before any thread starts, once for every command.
+    if std::env::var_os("OMP_WAIT_POLICY").is_none() {
+        std::env::set_var("OMP_WAIT_POLICY", "PASSIVE");
+    }
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Extract(args) => cmd::extract::run(args),
@@ -65,9 +70,20 @@ fn main() -> ExitCode {
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
+        // The reader of our output went away (`ml-ids extract x.pcap | head`): not an error, and
+        // nothing more to say (as ripgrep does).
+        Err(e) if is_broken_pipe(&e) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("ml-ids: error: {e:#}");
             ExitCode::from(1)
         }
     }
+}
+
+/// Whether an error comes from writing to a closed pipe.
+fn is_broken_pipe(e: &anyhow::Error) -> bool {
+    e.chain().any(|c| {
+        c.downcast_ref::<std::io::Error>()
+            .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
+    })
 }

@@ -214,7 +214,7 @@ impl Server {
             token: Some(TOKEN.into()),
             ..ServerConfig::default()
         };
-        let state = AppState::new(config, || Detector::load(model)).unwrap();
+        let state = AppState::new(config, Detector::load(model).unwrap());
         let alerts = state.alerts.subscribe();
         let (tx, rx) = std::sync::mpsc::channel();
         let (shutdown, on_shutdown) = tokio::sync::oneshot::channel::<()>();

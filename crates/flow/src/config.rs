@@ -63,6 +63,25 @@ pub struct MeterConfig {
 }
 
 impl MeterConfig {
+    /// The settings for live capture (watch, the bus sensor) in `mode`.
+    ///
+    /// cic2018 mode has no idle timeout (the 2018 tool had none): a finished connection that ended
+    /// without a FIN (a SYN flood's half-open flows, RST-closed connections, UDP) would stay in
+    /// the table until the 120 s active timeout cut it at its next packet, or forever if none
+    /// comes. Live capture therefore expires flows idle for as long as the active timeout. That
+    /// changes no feature value: a packet arriving after such a gap would have been past the
+    /// active timeout anyway and started a new flow. (The only difference is the new flow's
+    /// orientation: the 2018 tool's continuation kept the old flow's direction, an idle-expired
+    /// flow's successor is oriented by its own first packet.) Corrected mode keeps its own 60 s
+    /// idle timeout.
+    pub fn live(mode: Mode) -> Self {
+        let mut cfg = MeterConfig::new(mode);
+        if cfg.idle_timeout_us.is_none() {
+            cfg.idle_timeout_us = Some(cfg.active_timeout_us);
+        }
+        cfg
+    }
+
     pub fn new(mode: Mode) -> Self {
         match mode {
             Mode::Cic2018 => MeterConfig {

@@ -1,12 +1,16 @@
 //! Packets → bidirectional flows → CICFlowMeter features.
 //!
 //! ```text
-//! CaptureReader ─► decode() ─► FlowMeter ─► FlowRecord ─► FlowSink (CSV, JSONL, Parquet, Detector…)
-//!   (pcap/ng,       (link→IP      (keys, timeouts,   (cic2018 |
-//!    gzip, stdin)    →L4)          eviction)          corrected)
+//! PacketSource ─► decode() ─► FlowMeter ─► FlowRecord ─► FlowSink (CSV, JSONL, Parquet, Detector…)
+//!  (CaptureReader: (link→IP     (keys, timeouts,   (cic2018 |
+//!   pcap/ng, gzip,  →L4)         eviction)          corrected)
+//!   stdin, HTTP;
+//!   ReplaySource;
+//!   LiveSource)
 //! ```
-//! [`Pipeline`] wires them together; every front end (extract, detect, upload, stream, watch) uses it.
-//! This crate has no ML and no async dependencies.
+//! [`Pipeline::run`] is the one loop that wires them together; every front end (extract, detect,
+//! upload, stream, watch, the bus sensor, the testbed) uses it. This crate has no ML and no async
+//! dependencies; live capture (libpcap) is behind the `live` feature.
 
 pub mod capture;
 pub mod config;
@@ -14,12 +18,15 @@ pub mod decode;
 pub mod features;
 mod flow;
 pub mod key;
+#[cfg(feature = "live")]
+pub mod live;
 pub mod meter;
 pub mod packet;
 pub mod pipeline;
 pub mod record;
 pub mod schema;
 pub mod sink;
+pub mod source;
 pub mod stats;
 pub mod synth;
 pub mod time;
@@ -30,7 +37,8 @@ pub use decode::{decode, SkipReason};
 pub use features::{Feature, NUM_FEATURES};
 pub use meter::FlowMeter;
 pub use packet::{Packet, TcpFlags};
-pub use pipeline::{Pipeline, PipelineError, Summary};
+pub use pipeline::{run_captures, CaptureProgress, Fed, Outcome, Pipeline, RunHooks, Summary};
 pub use record::{FlowRecord, Termination};
 pub use schema::{Layout, NameStyle};
 pub use sink::{CsvSink, FlowSink, JsonlSink, SinkError, VecSink};
+pub use source::{CaptureStats, Next, PacketSource, ReplaySource, SourceError};

@@ -5,7 +5,7 @@ mod support;
 
 use flate2::write::GzEncoder;
 use mlids_flow::capture::CaptureErrorKind;
-use mlids_flow::{CaptureReader, MeterConfig, Mode, Pipeline, PipelineError, VecSink};
+use mlids_flow::{CaptureReader, MeterConfig, Mode, Pipeline, SourceError, VecSink};
 use std::io::{Cursor, Write};
 use support::*;
 
@@ -60,7 +60,7 @@ fn a_pipe_delivering_one_byte_at_a_time_is_read_fully() {
         let mut reader = CaptureReader::from_reader("pipe", Trickle(Cursor::new(bytes))).unwrap();
         let mut p = Pipeline::new(MeterConfig::new(Mode::Cic2018));
         let mut sink = VecSink::default();
-        p.run_reader(&mut reader, &mut sink).unwrap();
+        p.feed(&mut reader, &mut sink, &mut ()).unwrap().result().unwrap();
         p.finish(&mut sink).unwrap();
         assert_eq!(sink.0, reference);
     }
@@ -155,10 +155,10 @@ fn run_partial(
     };
     let mut p = Pipeline::new(MeterConfig::new(Mode::Cic2018));
     let mut sink = VecSink::default();
-    let err = match p.run_reader(&mut reader, &mut sink) {
-        Err(PipelineError::Capture(e)) => Some(e),
-        Err(e) => panic!("{e}"),
-        Ok(()) => None,
+    let err = match p.feed(&mut reader, &mut sink, &mut ()).unwrap().error {
+        Some(SourceError::Capture(e)) => Some(e),
+        Some(e) => panic!("{e}"),
+        None => None,
     };
     let summary = p.finish(&mut sink).unwrap();
     (sink.0, summary, err)

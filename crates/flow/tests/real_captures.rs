@@ -7,7 +7,7 @@
 mod support;
 
 use mlids_flow::{
-    CaptureReader, Feature as F, FlowRecord, MeterConfig, Mode, Pipeline, PipelineError, Summary,
+    CaptureReader, Feature as F, FlowRecord, MeterConfig, Mode, Pipeline, Summary,
     VecSink,
 };
 use std::path::{Path, PathBuf};
@@ -52,11 +52,11 @@ fn extract(path: &Path, mode: Mode) -> (Vec<FlowRecord>, Summary, Option<String>
     let mut p = Pipeline::new(MeterConfig::new(mode));
     let mut sink = VecSink::default();
     let err = match CaptureReader::open(path) {
-        Ok(mut r) => match p.run_reader(&mut r, &mut sink) {
-            Ok(()) => None,
-            Err(PipelineError::Capture(e)) => Some(e.to_string()),
-            Err(e) => panic!("{e}"),
-        },
+        Ok(mut r) => p
+            .feed(&mut r, &mut sink, &mut ())
+            .unwrap()
+            .error
+            .map(|e| e.to_string()),
         Err(e) => Some(e.to_string()),
     };
     let summary = p.finish(&mut sink).unwrap();

@@ -1,5 +1,7 @@
-//! The single entry point for classifying flows: `serve`, `detect` and `watch` all go through
-//! [`Detector`].
+//! The single entry point for classifying flows: `serve`, `detect`, `watch`, the bus workers and
+//! the testbed all go through [`Detector`], loaded once per process. Whether verdicts carry
+//! explanations is an [`Explain`] policy chosen per call, so one detector serves both the fast
+//! path (plain predictions) and alerts (explained), and no caller classifies a flow twice.
 
 use crate::bundle::{Bundle, Manifest};
 use crate::data::feature_for;
@@ -36,6 +38,49 @@ pub struct Verdict {
     pub top_features: Vec<Contribution>,
 }
 
+/// Which verdicts of a call carry their top contributing features. An explanation is one more
+/// walk of every tree per row, so the fast paths ask for none and alerting paths for attacks only.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Explain {
+    /// No explanations.
+    #[default]
+    None,
+    /// The `top` largest contributions of each verdict that is an attack.
+    Attacks { top: usize },
+    /// The `top` largest contributions of every verdict.
+    All { top: usize },
+}
+
+impl Explain {
+    /// Top-k for a verdict (0: do not explain it).
+    fn top_for(self, is_attack: bool) -> usize {
+        match self {
+            Explain::None => 0,
+            Explain::Attacks { top } if is_attack => top,
+            Explain::Attacks { .. } => 0,
+            Explain::All { top } => top,
+        }
+    }
+
+    /// Attack verdicts explained with `top` features (none when `top` is 0).
+    pub fn attacks(top: usize) -> Explain {
+        if top == 0 {
+            Explain::None
+        } else {
+            Explain::Attacks { top }
+        }
+    }
+
+    /// Every verdict explained with `top` features (none when `top` is 0).
+    pub fn all(top: usize) -> Explain {
+        if top == 0 {
+            Explain::None
+        } else {
+            Explain::All { top }
+        }
+    }
+}
+
 /// A loaded model bundle ready to classify feature rows.
 pub struct Detector {
     bundle: Bundle,
@@ -44,7 +89,8 @@ pub struct Detector {
     /// Model input order as `Feature`s.
     features: Vec<Feature>,
     index: HashMap<String, usize>,
-    explain_top: usize,
+    /// Label → category (`DoS`, `Brute Force`, …), from the manifest.
+    categories: HashMap<String, String>,
 }
 
 impl std::fmt::Debug for Detector {
@@ -81,13 +127,19 @@ impl Detector {
             .map(|(i, n)| (n.clone(), i))
             .collect();
         let rule = bundle.manifest.decision_rule();
+        let categories = bundle
+            .manifest
+            .labels
+            .iter()
+            .map(|l| (l.name.clone(), l.category.clone()))
+            .collect();
         Ok(Detector {
             bundle,
             mode,
             rule,
             features,
             index,
-            explain_top: 3,
+            categories,
         })
     }
 
@@ -124,14 +176,13 @@ impl Detector {
         Ok(())
     }
 
-    /// How many top contributing features each verdict carries (0 disables explanations, which
-    /// are one extra tree walk per row).
-    pub fn set_explain(&mut self, top: usize) {
-        self.explain_top = top;
+    /// The category of a label (`Attack` for a label the manifest does not list).
+    pub fn category(&self, label: &str) -> &str {
+        self.categories.get(label).map_or("Attack", |c| c.as_str())
     }
 
     /// Classify rows already in model order (`feature_names()`), row-major, NaN for missing.
-    pub fn classify_matrix(&self, x: &[f64]) -> Result<Vec<Verdict>> {
+    pub fn classify_matrix(&self, x: &[f64], explain: Explain) -> Result<Vec<Verdict>> {
         let nf = self.features.len();
         if x.len() % nf != 0 {
             return Err(ModelError::Width {
@@ -147,8 +198,9 @@ impl Detector {
         let mut out = Vec::with_capacity(n);
         for (r, p) in probs.chunks_exact(k).enumerate() {
             let (class, score, attack) = self.rule.decide(p);
-            let top_features = if self.explain_top > 0 {
-                self.explain(&x[r * nf..(r + 1) * nf], class)?
+            let top = explain.top_for(attack);
+            let top_features = if top > 0 {
+                self.explain(&x[r * nf..(r + 1) * nf], class, top)?
             } else {
                 Vec::new()
             };
@@ -163,13 +215,13 @@ impl Detector {
         Ok(out)
     }
 
-    fn explain(&self, row: &[f64], class: usize) -> Result<Vec<Contribution>> {
+    fn explain(&self, row: &[f64], class: usize, top: usize) -> Result<Vec<Contribution>> {
         let Some(c) = self.bundle.model.contributions(row, class)? else {
             return Ok(Vec::new());
         };
         let mut idx: Vec<usize> = (0..c.len()).filter(|&i| c[i] != 0.0).collect();
         idx.sort_by(|&a, &b| c[b].abs().total_cmp(&c[a].abs()));
-        idx.truncate(self.explain_top);
+        idx.truncate(top);
         Ok(idx
             .into_iter()
             .map(|i| Contribution {
@@ -199,18 +251,18 @@ impl Detector {
         Ok(())
     }
 
-    pub fn classify_record(&self, r: &FlowRecord) -> Result<Verdict> {
+    pub fn classify_record(&self, r: &FlowRecord, explain: Explain) -> Result<Verdict> {
         let mut row = Vec::with_capacity(self.features.len());
         self.record_row(r, &mut row)?;
-        Ok(self.classify_matrix(&row)?.pop().expect("one row"))
+        Ok(self.classify_matrix(&row, explain)?.pop().expect("one row"))
     }
 
-    pub fn classify_records(&self, rs: &[FlowRecord]) -> Result<Vec<Verdict>> {
+    pub fn classify_records(&self, rs: &[FlowRecord], explain: Explain) -> Result<Vec<Verdict>> {
         let mut x = Vec::with_capacity(rs.len() * self.features.len());
         for r in rs {
             self.record_row(r, &mut x)?;
         }
-        self.classify_matrix(&x)
+        self.classify_matrix(&x, explain)
     }
 
     /// Model-order values of a named row (snake names as in the manifest; `None` = missing value).
@@ -245,21 +297,23 @@ impl Detector {
     pub fn classify_named<K: AsRef<str>>(
         &self,
         row: impl IntoIterator<Item = (K, Option<f64>)>,
+        explain: Explain,
     ) -> Result<Verdict> {
         let mut x = Vec::with_capacity(self.features.len());
         self.named_row(row, &mut x)?;
-        Ok(self.classify_matrix(&x)?.pop().expect("one row"))
+        Ok(self.classify_matrix(&x, explain)?.pop().expect("one row"))
     }
 
     pub fn classify_named_many<K: AsRef<str>, R: IntoIterator<Item = (K, Option<f64>)>>(
         &self,
         rows: impl IntoIterator<Item = R>,
+        explain: Explain,
     ) -> Result<Vec<Verdict>> {
         let mut x = Vec::new();
         for row in rows {
             self.named_row(row, &mut x)?;
         }
-        self.classify_matrix(&x)
+        self.classify_matrix(&x, explain)
     }
 }
 
@@ -305,30 +359,55 @@ impl<S: VerdictSink> VerdictSink for Option<S> {
     }
 }
 
-/// A [`FlowSink`] that classifies flows in batches and hands (flow, verdict) pairs to a
-/// [`VerdictSink`]. Flows are held until `batch` have arrived or the run finishes; call
-/// [`DetectorSink::flush`] to classify what is pending (e.g. on a timer in live capture).
+/// The classifying sink: a [`FlowSink`] that classifies flows in batches and hands (flow,
+/// verdict) pairs to a [`VerdictSink`]. Flows are held until `batch` have arrived or the run
+/// finishes; call [`DetectorSink::flush`] to classify what is pending (on a timer in live
+/// capture). This is the one place flows are batched for the model.
 pub struct DetectorSink<'d, S: VerdictSink> {
     detector: &'d Detector,
     inner: S,
     pending: Vec<FlowRecord>,
     x: Vec<f64>,
     batch: usize,
+    explain: Explain,
 }
 
-impl<'d, S: VerdictSink> DetectorSink<'d, S> {
-    pub fn new(detector: &'d Detector, inner: S) -> Self {
-        Self::with_batch(detector, inner, 4096)
-    }
+/// Flows classified together by default: large enough to amortise the per-call cost, small
+/// enough that memory stays a few MiB.
+pub const DEFAULT_BATCH: usize = 4096;
 
-    pub fn with_batch(detector: &'d Detector, inner: S, batch: usize) -> Self {
+impl<'d, S: VerdictSink> DetectorSink<'d, S> {
+    /// Batches of [`DEFAULT_BATCH`], no explanations.
+    pub fn new(detector: &'d Detector, inner: S) -> Self {
         DetectorSink {
             detector,
             inner,
             pending: Vec::new(),
             x: Vec::new(),
-            batch: batch.max(1),
+            batch: DEFAULT_BATCH,
+            explain: Explain::None,
         }
+    }
+
+    /// Classify in batches of `batch` flows (1: each flow as it ends, for streams).
+    pub fn batch(mut self, batch: usize) -> Self {
+        self.batch = batch.max(1);
+        self
+    }
+
+    /// Which verdicts carry explanations.
+    pub fn explain(mut self, explain: Explain) -> Self {
+        self.explain = explain;
+        self
+    }
+
+    pub fn detector(&self) -> &'d Detector {
+        self.detector
+    }
+
+    /// Flows waiting for their batch.
+    pub fn pending(&self) -> usize {
+        self.pending.len()
     }
 
     pub fn flush(&mut self) -> Result<(), SinkError> {
@@ -339,7 +418,7 @@ impl<'d, S: VerdictSink> DetectorSink<'d, S> {
         for r in &self.pending {
             self.detector.record_row(r, &mut self.x)?;
         }
-        let verdicts = self.detector.classify_matrix(&self.x)?;
+        let verdicts = self.detector.classify_matrix(&self.x, self.explain)?;
         for (f, v) in self.pending.iter().zip(&verdicts) {
             self.inner.verdict(f, v)?;
         }
@@ -353,6 +432,10 @@ impl<'d, S: VerdictSink> DetectorSink<'d, S> {
 
     pub fn inner(&self) -> &S {
         &self.inner
+    }
+
+    pub fn inner_mut(&mut self) -> &mut S {
+        &mut self.inner
     }
 }
 

@@ -28,7 +28,7 @@ pub mod train;
 pub mod zoo;
 
 pub use bundle::{Bundle, Manifest};
-pub use detector::{Contribution, Detector, DetectorSink, Verdict, VerdictSink};
+pub use detector::{Contribution, Detector, DetectorSink, Explain, Verdict, VerdictSink};
 pub use error::{ModelError, Result};
 pub use flat::FlatForest;
 pub use gbdt::{GbdtModel, GbdtParams, ValidGbdtParams};

@@ -323,6 +323,15 @@ impl<S: VerdictSink> VerdictSink for Tally<S> {
     }
 }
 
+/// Drops every verdict (a [`Tally`] whose counts are all that is wanted).
+pub struct Discard;
+
+impl VerdictSink for Discard {
+    fn verdict(&mut self, _flow: &FlowRecord, _v: &Verdict) -> Result<(), SinkError> {
+        Ok(())
+    }
+}
+
 /// Forwards only attack verdicts.
 pub struct AttacksOnly<S: VerdictSink>(pub S);
 

@@ -7,7 +7,7 @@ use mlids_flow::{Feature, FlowRecord, Mode};
 use mlids_model::bundle::{Bundle, MANIFEST_FILE};
 use mlids_model::train::{self, Splits, ThresholdChoice, TrainConfig};
 use mlids_model::{
-    Classifier, Detector, Fit, FitControl, FlatForest, GbdtParams, ModelError, ParamGuard, Task,
+    Classifier, Detector, Explain, Fit, FitControl, FlatForest, GbdtParams, ModelError, ParamGuard, Task,
     TrainSet,
 };
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -286,7 +286,7 @@ fn bundle_round_trip_detector_and_manifest_validation() {
     let t = train_synthetic(Task::Binary, &dir.path().join("data"));
     let bundle_dir = dir.path().join("model");
     Bundle::save(&bundle_dir, t.manifest.clone(), &t.model).unwrap();
-    let mut det = Detector::load(&bundle_dir).unwrap();
+    let det = Detector::load(&bundle_dir).unwrap();
     assert_eq!(det.mode(), Mode::Corrected);
     assert_eq!(det.feature_names(), t.manifest.features.as_slice());
 
@@ -298,7 +298,7 @@ fn bundle_round_trip_detector_and_manifest_validation() {
         .map(|(i, n)| (n.clone(), Some(if i == 0 { 2.0 } else { 0.0 })))
         .collect();
     let v = det
-        .classify_named(dos.iter().map(|(k, v)| (k.as_str(), *v)))
+        .classify_named(dos.iter().map(|(k, v)| (k.as_str(), *v)), Explain::all(3))
         .unwrap();
     let row: Vec<f64> = dos.iter().map(|(_, v)| v.unwrap()).collect();
     let mut p = [0.0; 2];
@@ -314,7 +314,10 @@ fn bundle_round_trip_detector_and_manifest_validation() {
 
     // A missing feature is named in the error.
     let e = det
-        .classify_named(dos.iter().skip(1).map(|(k, v)| (k.as_str(), *v)))
+        .classify_named(
+            dos.iter().skip(1).map(|(k, v)| (k.as_str(), *v)),
+            Explain::None,
+        )
         .unwrap_err();
     assert!(
         matches!(&e, ModelError::MissingFeatures(m) if m == &vec![names[0].clone()]),
@@ -327,18 +330,24 @@ fn bundle_round_trip_detector_and_manifest_validation() {
         Mode::Corrected,
         |f| if idx(f) == Some(0) { 2.0 } else { 0.0 },
     );
-    let rv = det.classify_record(&rec).unwrap();
-    assert_eq!(rv.attack_score, v.attack_score);
+    let rv = det.classify_record(&rec, Explain::all(3)).unwrap();
+    assert_eq!(rv, v, "a record and the same named row get the same explained verdict");
     let e = det
-        .classify_record(&record(Mode::Cic2018, |_| 0.0))
+        .classify_record(&record(Mode::Cic2018, |_| 0.0), Explain::None)
         .unwrap_err();
     assert!(matches!(e, ModelError::ModeMismatch { .. }), "{e}");
-    det.set_explain(0);
-    assert!(det
-        .classify_records(&[rec.clone(), rec])
-        .unwrap()
-        .iter()
-        .all(|v| v.top_features.is_empty()));
+    // The policy is per call: none, or attacks only (the benign-like row stays unexplained).
+    let benign = record(Mode::Corrected, |_| 0.0);
+    let plain = det
+        .classify_records(&[rec.clone(), benign.clone()], Explain::None)
+        .unwrap();
+    assert!(plain.iter().all(|v| v.top_features.is_empty()));
+    let attacks = det
+        .classify_records(&[rec.clone(), benign], Explain::attacks(2))
+        .unwrap();
+    assert!(attacks[0].is_attack && attacks[0].top_features.len() == 2);
+    assert!(!attacks[1].is_attack && attacks[1].top_features.is_empty());
+    assert_eq!(attacks[0].attack_score, plain[0].attack_score);
 
     // Tampered manifests are refused with a clear message.
     let manifest_path = bundle_dir.join(MANIFEST_FILE);
@@ -370,7 +379,7 @@ fn bundle_round_trip_detector_and_manifest_validation() {
     std::fs::write(&manifest_path, serde_json::to_string(&m).unwrap()).unwrap();
     let d18 = Detector::load(&bundle_dir).unwrap();
     let e = d18
-        .classify_record(&record(Mode::Corrected, |_| 0.0))
+        .classify_record(&record(Mode::Corrected, |_| 0.0), Explain::None)
         .unwrap_err()
         .to_string();
     assert!(

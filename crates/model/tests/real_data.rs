@@ -47,18 +47,18 @@ fn params() -> GbdtParams {
 fn detect_capture(det: &Detector, capture: &Path) -> (u64, usize, usize) {
     let mut n = 0usize;
     let mut attacks = 0usize;
-    let mut sink = DetectorSink::with_batch(
+    let mut sink = DetectorSink::new(
         det,
         FnVerdictSink(|_f: &mlids_flow::FlowRecord, v: &mlids_model::Verdict| {
             n += 1;
             attacks += v.is_attack as usize;
             Ok(())
         }),
-        64,
-    );
+    )
+    .batch(64);
     let mut pipeline = Pipeline::new(MeterConfig::new(det.mode()));
     let mut reader = CaptureReader::open(capture).unwrap();
-    pipeline.run_reader(&mut reader, &mut sink).unwrap();
+    pipeline.feed(&mut reader, &mut sink, &mut ()).unwrap().result().unwrap();
     let summary = pipeline.finish(&mut sink as &mut dyn FlowSink).unwrap();
     drop(sink);
     (summary.flows_emitted(), n, attacks)

@@ -7,7 +7,7 @@ mod common;
 use mlids_model::compare::{self, CompareConfig};
 use mlids_model::train::Splits;
 use mlids_model::zoo::{AeParams, KnnParams, MlpParams, RfParams};
-use mlids_model::{data, Detector, FitControl, ModelChoice, ModelKind};
+use mlids_model::{data, Detector, Explain, FitControl, ModelChoice, ModelKind};
 use std::collections::HashMap;
 
 #[test]
@@ -87,7 +87,7 @@ fn compare_trains_every_family_and_bundles_reload() {
         let det = Detector::load(std::path::Path::new(r.bundle.as_ref().unwrap())).unwrap();
         assert_eq!(det.threshold(), r.threshold, "{}", r.model);
         let t = data::load(&test_path, det.feature_names()).unwrap();
-        let v = det.classify_matrix(&t.x).unwrap();
+        let v = det.classify_matrix(&t.x, Explain::None).unwrap();
         let attacks = t.is_attack.iter().filter(|&&a| a).count();
         let hit = v
             .iter()

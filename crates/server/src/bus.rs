@@ -9,14 +9,11 @@
 //!   to the flow stream for the worker pool instead of being classified in this process.
 
 use crate::alert::Alert;
-use crate::ingest::{IngestReport, PacketCounts};
 use crate::state::AppState;
 use futures_util::StreamExt;
 use mlids_bus::stats::{SensorStats, ServerBusStats};
 use mlids_bus::topology::Topology;
 use mlids_bus::{BusError, FlowPublisher, OnFull, PublisherConfig};
-use mlids_flow::{CaptureReader, FlowSink, MeterConfig, Pipeline, PipelineError};
-use mlids_model::output::DetectionStats;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
@@ -197,61 +194,14 @@ async fn forward_alerts(
     }
 }
 
-/// Ingest with `ingest_to_bus`: the capture's flows go to the flow stream; the report counts
-/// packets and flows (nothing is classified here: the verdicts come back as alerts).
-pub(crate) fn ingest_to_bus(
-    state: &AppState,
+/// With `ingest_to_bus`, the sink an upload's flows go to: the flow stream (nothing is classified
+/// here: the verdicts come back as alerts).
+pub(crate) fn flow_sink(
     link: &BusLink,
-    mut capture: CaptureReader,
-    source: String,
-) -> Result<IngestReport, crate::error::ApiError> {
-    use crate::error::ApiError;
-    let publisher = link
-        .publisher
-        .as_ref()
-        .ok_or_else(|| ApiError::Internal("the bus publisher is not running".into()))?;
-    let mode = state.detector.mode();
-    let mut pipeline = Pipeline::new(MeterConfig::new(mode));
-    let mut sink = publisher.sink(mode);
-    let capture_error = match pipeline.run_reader(&mut capture, &mut sink) {
-        Ok(()) => None,
-        Err(PipelineError::Capture(e)) => Some(e.to_string()),
-        Err(PipelineError::Sink(e)) => {
-            return Err(ApiError::Internal(format!("publishing flows failed: {e}")))
-        }
-    };
-    let summary = pipeline
-        .finish(&mut sink)
-        .map_err(|e| ApiError::Internal(format!("publishing flows failed: {e}")))?;
-    sink.finish(&summary)
-        .map_err(|e| ApiError::Internal(format!("publishing flows failed: {e}")))?;
-    let published = summary.flows_emitted();
-    state.metrics.packets(summary.packets_read);
-    let report = IngestReport {
-        source,
-        mode: mode.to_string(),
-        packets: PacketCounts {
-            read: summary.packets_read,
-            decoded: summary.packets_decoded,
-            skipped: summary.skipped.clone(),
-        },
-        summary: DetectionStats::default(),
-        flows_by_termination: summary
-            .flows
-            .iter()
-            .map(|(t, n)| (t.to_string(), *n))
-            .collect(),
-        timeline: Vec::new(),
-        flows: Vec::new(),
-        flows_truncated: false,
-        published_to_bus: Some(published),
-    };
-    match capture_error {
-        None => Ok(report),
-        Some(message) => Err(ApiError::Partial {
-            message,
-            partial: serde_json::to_value(&report)
-                .map_err(|e| ApiError::Internal(e.to_string()))?,
-        }),
-    }
+    mode: mlids_flow::Mode,
+) -> Result<mlids_bus::BusSink, crate::error::ApiError> {
+    let publisher = link.publisher.as_ref().ok_or_else(|| {
+        crate::error::ApiError::Internal("the bus publisher is not running".into())
+    })?;
+    Ok(publisher.sink(mode))
 }

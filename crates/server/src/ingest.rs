@@ -9,11 +9,9 @@ use crate::error::ApiError;
 use crate::state::AppState;
 use bytes::Bytes;
 use futures_util::{Stream, StreamExt};
-use mlids_flow::{
-    CaptureReader, FlowRecord, MeterConfig, Pipeline, PipelineError, SinkError, Summary,
-};
+use mlids_flow::{CaptureReader, FlowRecord, MeterConfig, Mode, Outcome, Pipeline, SinkError};
 use mlids_model::output::{DetectionStats, Tally};
-use mlids_model::{DetectorSink, Verdict, VerdictSink};
+use mlids_model::{DetectorSink, Explain, Verdict, VerdictSink};
 use serde::Serialize;
 use std::collections::BTreeMap;
 use std::io::{self, Read};
@@ -82,6 +80,18 @@ struct Collector<'a> {
     timeline: BTreeMap<i64, BTreeMap<String, u64>>,
 }
 
+impl Collector<'_> {
+    fn timeline(&self) -> Vec<TimelineBucket> {
+        self.timeline
+            .iter()
+            .map(|(m, attacks)| TimelineBucket {
+                minute: crate::alert::rfc3339_micros(m * 60_000_000),
+                attacks: attacks.clone(),
+            })
+            .collect()
+    }
+}
+
 impl VerdictSink for Collector<'_> {
     fn verdict(&mut self, flow: &FlowRecord, v: &Verdict) -> Result<(), SinkError> {
         if self.rows.len() < self.keep {
@@ -112,14 +122,8 @@ impl VerdictSink for Collector<'_> {
                 .or_default()
                 .entry(v.label.clone())
                 .or_default() += 1;
-            // Explanations only for the (rare) attack flows: one more tree walk each.
-            let explained = self
-                .state
-                .explaining
-                .classify_record(flow)
-                .unwrap_or_else(|_| v.clone());
-            self.state
-                .publish(Alert::new(flow, &explained, &self.source));
+            // Attack verdicts arrive explained (the sink's policy): they become alerts.
+            self.state.publish(Alert::new(flow, v, &self.source));
         }
         Ok(())
     }
@@ -236,11 +240,18 @@ fn run_blocking(
 ) -> Result<IngestReport, ApiError> {
     let mut capture = CaptureReader::from_reader(source.clone(), reader)
         .map_err(|e| ApiError::BadRequest(format!("not a readable capture: {e}")))?;
-    if let Some(link) = state.bus.as_ref().filter(|b| b.ingests_to_bus()) {
-        return crate::bus::ingest_to_bus(state, link, capture, source);
-    }
     let mode = state.detector.mode();
-    let mut pipeline = Pipeline::new(MeterConfig::new(mode));
+    let pipeline = Pipeline::new(MeterConfig::new(mode));
+    if let Some(link) = state.bus.as_ref().filter(|b| b.ingests_to_bus()) {
+        // The flows go to the bus for the worker pool; their verdicts come back as alerts.
+        let mut sink = crate::bus::flow_sink(link, mode)?;
+        let outcome = pipeline
+            .run(&mut capture, &mut sink, &mut ())
+            .map_err(|e| ApiError::Internal(format!("publishing flows failed: {e}")))?;
+        state.metrics.packets(outcome.summary.packets_read);
+        let published = outcome.summary.flows_emitted();
+        return report(source, mode, outcome, DetectionStats::default(), None, Some(published));
+    }
     let collector = Collector {
         state,
         source: source.clone(),
@@ -249,52 +260,54 @@ fn run_blocking(
         truncated: false,
         timeline: BTreeMap::new(),
     };
-    let mut sink = DetectorSink::with_batch(&state.detector, Tally::new(collector), batch);
-    let capture_error = match pipeline.run_reader(&mut capture, &mut sink) {
-        Ok(()) => None,
-        Err(PipelineError::Capture(e)) => Some(e.to_string()),
-        Err(PipelineError::Sink(e)) => {
-            return Err(ApiError::Internal(format!("classification failed: {e}")))
-        }
-    };
-    let summary: Summary = pipeline
-        .finish(&mut sink)
+    let mut sink = DetectorSink::new(&state.detector, Tally::new(collector))
+        .batch(batch)
+        .explain(Explain::attacks(state.config.explain_top));
+    let outcome = pipeline
+        .run(&mut capture, &mut sink, &mut ())
         .map_err(|e| ApiError::Internal(format!("classification failed: {e}")))?;
     let tally = sink.into_inner();
     let stats = tally.stats();
     let collector = tally.into_inner();
-    state.metrics.packets(summary.packets_read);
+    state.metrics.packets(outcome.summary.packets_read);
     state.metrics.flows(kind, stats.flows);
+    report(source, mode, outcome, stats, Some(collector), None)
+}
+
+/// The one report of an ingest, whichever sink took its flows. A capture that broke off is a
+/// partial answer: the report of its readable part with the error.
+fn report(
+    source: String,
+    mode: Mode,
+    outcome: Outcome,
+    summary: DetectionStats,
+    collector: Option<Collector>,
+    published_to_bus: Option<u64>,
+) -> Result<IngestReport, ApiError> {
+    let packets = &outcome.summary;
     let report = IngestReport {
         source,
         mode: mode.to_string(),
         packets: PacketCounts {
-            read: summary.packets_read,
-            decoded: summary.packets_decoded,
-            skipped: summary.skipped.clone(),
+            read: packets.packets_read,
+            decoded: packets.packets_decoded,
+            skipped: packets.skipped.clone(),
         },
-        summary: stats,
-        flows_by_termination: summary
+        summary,
+        flows_by_termination: packets
             .flows
             .iter()
             .map(|(t, n)| (t.to_string(), *n))
             .collect(),
-        timeline: collector
-            .timeline
-            .into_iter()
-            .map(|(m, attacks)| TimelineBucket {
-                minute: crate::alert::rfc3339_micros(m * 60_000_000),
-                attacks,
-            })
-            .collect(),
-        flows: collector.rows,
-        flows_truncated: collector.truncated,
-        published_to_bus: None,
+        timeline: collector.as_ref().map(Collector::timeline).unwrap_or_default(),
+        flows_truncated: collector.as_ref().is_some_and(|c| c.truncated),
+        flows: collector.map(|c| c.rows).unwrap_or_default(),
+        published_to_bus,
     };
-    match capture_error {
+    match outcome.error {
         None => Ok(report),
-        Some(message) => Err(ApiError::Partial {
-            message,
+        Some(e) => Err(ApiError::Partial {
+            message: e.to_string(),
             partial: serde_json::to_value(&report)
                 .map_err(|e| ApiError::Internal(e.to_string()))?,
         }),

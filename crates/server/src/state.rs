@@ -12,10 +12,8 @@ const ALERT_BUFFER: usize = 4096;
 
 #[derive(Clone)]
 pub struct AppState {
-    /// Classifies without explanations (fast path for plain 0/1 predictions).
+    /// The model, loaded once; each call chooses whether its verdicts are explained.
     pub detector: Arc<Detector>,
-    /// The same model with top-feature explanations (alerts, detailed predictions).
-    pub explaining: Arc<Detector>,
     pub config: Arc<ServerConfig>,
     pub alerts: broadcast::Sender<Arc<Alert>>,
     pub metrics: Arc<Metrics>,
@@ -24,24 +22,15 @@ pub struct AppState {
 }
 
 impl AppState {
-    /// `load` is called twice: once for a plain detector and once for an explaining one.
-    pub fn new(
-        config: ServerConfig,
-        mut load: impl FnMut() -> mlids_model::Result<Detector>,
-    ) -> mlids_model::Result<AppState> {
-        let mut detector = load()?;
-        detector.set_explain(0);
-        let mut explaining = load()?;
-        explaining.set_explain(config.explain_top);
+    pub fn new(config: ServerConfig, detector: Detector) -> AppState {
         let (alerts, _) = broadcast::channel(ALERT_BUFFER);
-        Ok(AppState {
+        AppState {
             detector: Arc::new(detector),
-            explaining: Arc::new(explaining),
             config: Arc::new(config),
             alerts,
             metrics: Arc::new(Metrics::new()),
             bus: None,
-        })
+        }
     }
 
     /// Send an alert to every WebSocket subscriber (none listening is fine).

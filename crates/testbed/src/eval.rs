@@ -87,7 +87,6 @@ pub fn evaluate(dir: &Path, detector: &Detector, model: &str) -> Result<EvalRepo
     let capture = dir.join(&m.capture.file);
     let mut reader = CaptureReader::open(&capture)
         .with_context(|| format!("cannot read {}", capture.display()))?;
-    let mut pipeline = Pipeline::new(MeterConfig::new(detector.mode()));
     let mut sink = DetectorSink::new(
         detector,
         Scorer {
@@ -95,16 +94,12 @@ pub fn evaluate(dir: &Path, detector: &Detector, model: &str) -> Result<EvalRepo
             rows,
         },
     );
-    match pipeline.run_reader(&mut reader, &mut sink) {
-        Ok(()) => {}
-        Err(mlids_flow::PipelineError::Capture(e)) => {
-            anyhow::bail!("{}: {e}", capture.display())
-        }
-        Err(mlids_flow::PipelineError::Sink(e)) => anyhow::bail!("classification failed: {e}"),
-    }
-    pipeline
-        .finish(&mut sink)
+    let outcome = Pipeline::new(MeterConfig::new(detector.mode()))
+        .run(&mut reader, &mut sink, &mut ())
         .map_err(|e| anyhow::anyhow!("classification failed: {e}"))?;
+    if let Some(e) = outcome.error {
+        anyhow::bail!("{}: {e}", capture.display());
+    }
     let mut rows = sink.into_inner().rows;
     let (mut af, mut ad, mut bf, mut fa) = (0, 0, 0, 0);
     for r in &mut rows {

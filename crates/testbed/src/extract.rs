@@ -1,14 +1,16 @@
-//! One pass over the merged capture: each frame goes to its scenario's pcap and through the ml-ids
-//! flow pipeline (`mlids_flow::Pipeline`, exactly what `ml-ids extract` runs); each flow is labelled
-//! by its scenario (address + time window) and written by the flow crate's CSV sink with that label.
-//! The per-scenario CSVs are then joined into one `flows.csv` that `ml-ids dataset import` reads.
+//! One pass over the merged capture through the ml-ids flow pipeline (`Pipeline::run`, exactly
+//! what `ml-ids extract` runs): a run hook sees each frame with its decoded packet and copies it to
+//! its scenario's pcap; each flow is labelled by its scenario (address + time window) and written
+//! by the flow crate's CSV sink with that label. The per-scenario CSVs are then joined into one
+//! `flows.csv` that `ml-ids dataset import` reads.
 
 use crate::pcap::PcapWriter;
 use crate::routing::Routing;
 use anyhow::{bail, Context, Result};
+use mlids_flow::capture::Frame;
 use mlids_flow::{
-    decode, CaptureReader, CsvSink, FlowRecord, FlowSink, Layout, MeterConfig, Mode, NameStyle,
-    Pipeline, SinkError, Summary,
+    CaptureReader, CsvSink, FlowRecord, FlowSink, Layout, MeterConfig, Mode, NameStyle, Packet,
+    Pipeline, RunHooks, SinkError, Summary,
 };
 use std::fs::File;
 use std::io::{BufRead, BufReader, BufWriter, Write};
@@ -70,6 +72,39 @@ impl FlowSink for LabelSink<'_> {
     }
 }
 
+/// Copies each frame to its scenario's pcap, by the addresses of its decoded packet.
+struct SplitFrames<'a> {
+    routing: &'a Routing,
+    targets: &'a [Target],
+    pcaps: Vec<Option<PcapWriter>>,
+    counts: Vec<Counts>,
+    unattributed_packets: u64,
+    /// Link type of the last frame (Ethernet until one is seen), for the empty files of scenarios
+    /// that sent nothing.
+    linktype: u32,
+}
+
+impl<'s> RunHooks<LabelSink<'s>> for SplitFrames<'_> {
+    fn frame(&mut self, frame: &Frame, packet: Option<&Packet>) -> Result<(), SinkError> {
+        self.linktype = frame.linktype;
+        let Some(i) = packet.and_then(|p| self.routing.scenario(p.src, p.dst)) else {
+            self.unattributed_packets += 1;
+            return Ok(());
+        };
+        if self.pcaps[i].is_none() {
+            let p = &self.targets[i].pcap;
+            let w = PcapWriter::create(p, frame.linktype)
+                .with_context(|| format!("cannot create {}", p.display()))?;
+            self.pcaps[i] = Some(w);
+        }
+        let w = self.pcaps[i].as_mut().expect("just created");
+        w.frame(frame.ts_us, frame.data, frame.orig_len)?;
+        self.counts[i].packets += 1;
+        self.counts[i].bytes += frame.orig_len.max(frame.data.len() as u32) as u64;
+        Ok(())
+    }
+}
+
 /// Split `merged` into the targets' pcaps and write the labelled flows to `flows_csv`.
 pub fn split_and_label(
     merged: &Path,
@@ -100,51 +135,31 @@ pub fn split_and_label(
         counts: vec![Counts::default(); targets.len()],
         unattributed: 0,
     };
-    let mut pcaps: Vec<Option<PcapWriter>> = (0..targets.len()).map(|_| None).collect();
-    let mut unattributed_packets = 0u64;
-    let mut linktype = 1u32; // Ethernet, for the empty files of scenarios that sent nothing
-    let mut pipeline = Pipeline::new(MeterConfig::new(mode));
+    let mut split = SplitFrames {
+        routing,
+        targets,
+        pcaps: (0..targets.len()).map(|_| None).collect(),
+        counts: vec![Counts::default(); targets.len()],
+        unattributed_packets: 0,
+        linktype: 1,
+    };
     let mut reader =
         CaptureReader::open(merged).with_context(|| format!("cannot read {}", merged.display()))?;
-    let read = loop {
-        let frame = match reader.next_frame() {
-            Ok(Some(f)) => f,
-            Ok(None) => break Ok(()),
-            Err(e) => break Err(e),
-        };
-        linktype = frame.linktype;
-        match decode(frame.linktype, frame.ts_us, frame.data)
-            .ok()
-            .and_then(|p| routing.scenario(p.src, p.dst))
-        {
-            Some(i) => {
-                if pcaps[i].is_none() {
-                    let p = &targets[i].pcap;
-                    pcaps[i] = Some(
-                        PcapWriter::create(p, frame.linktype)
-                            .with_context(|| format!("cannot create {}", p.display()))?,
-                    );
-                }
-                let w = pcaps[i].as_mut().expect("just created");
-                w.frame(frame.ts_us, frame.data, frame.orig_len)?;
-                sink.counts[i].packets += 1;
-                sink.counts[i].bytes += frame.orig_len.max(frame.data.len() as u32) as u64;
-            }
-            None => unattributed_packets += 1,
-        }
-        pipeline
-            .push_frame(frame.linktype, frame.ts_us, frame.data, &mut sink)
-            .map_err(|e| anyhow::anyhow!("writing flows failed: {e}"))?;
-    };
-    let summary = pipeline
-        .finish(&mut sink)
+    let outcome = Pipeline::new(MeterConfig::new(mode))
+        .run(&mut reader, &mut sink, &mut split)
         .map_err(|e| anyhow::anyhow!("writing flows failed: {e}"))?;
-    for (i, w) in pcaps.into_iter().enumerate() {
+    let summary = outcome.summary;
+    for (i, w) in split.pcaps.into_iter().enumerate() {
         match w {
             Some(w) => w.finish()?,
-            None => PcapWriter::create(&targets[i].pcap, linktype)?.finish()?,
+            None => PcapWriter::create(&targets[i].pcap, split.linktype)?.finish()?,
         }
     }
+    for (c, packets) in sink.counts.iter_mut().zip(&split.counts) {
+        c.packets = packets.packets;
+        c.bytes = packets.bytes;
+    }
+    let unattributed_packets = split.unattributed_packets;
     let LabelSink {
         sinks,
         counts,
@@ -154,7 +169,7 @@ pub fn split_and_label(
     drop(sinks);
     concat_csv(&parts, flows_csv)?;
     std::fs::remove_dir_all(&tmp).ok();
-    if let Err(e) = read {
+    if let Some(e) = outcome.error {
         // Flows up to the damage are written; a truncated capture (tcpdump killed) is reported.
         bail!("{e} (flows before this point were written)");
     }

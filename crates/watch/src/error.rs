@@ -5,14 +5,12 @@ use std::io;
 
 #[derive(Debug, thiserror::Error)]
 pub enum WatchError {
-    #[error("cannot capture on interface '{iface}': {source} (capturing needs root or the capabilities cap_net_raw,cap_net_admin; see docs/watch.md)")]
-    Open { iface: String, source: pcap::Error },
-    #[error("invalid capture filter '{filter}': {source}")]
-    Filter { filter: String, source: pcap::Error },
-    #[error("capture on '{iface}' failed: {source}")]
-    Capture { iface: String, source: pcap::Error },
     #[error(transparent)]
-    Replay(#[from] mlids_flow::CaptureError),
+    Live(#[from] mlids_flow::live::LiveError),
+    #[error(transparent)]
+    Source(#[from] mlids_flow::SourceError),
+    #[error(transparent)]
+    Replay(#[from] mlids_flow::source::ReplayOpenError),
     #[error(transparent)]
     Model(#[from] mlids_model::ModelError),
     #[error("{path}: {source}")]

@@ -1,12 +1,12 @@
 //! Live capture and alerting: the library behind `ml-ids watch`.
 //!
 //! ```text
-//!  LiveSource (libpcap) ─┐                                          ┌─► Queue ─► stdout lines
-//!  ReplaySource (file,   ├─► run loop ─► mlids_flow::Pipeline ─► Classify ──► Queue ─► JSON Lines file
-//!   paced, N× speed)    ─┘   (timer:      (the one flow meter)  (mlids_model ├─► Queue ─► EVE-JSON file
-//!                             clock,                             ::Detector) ├─► Queue ─► webhook (retry)
-//!                             snapshots,                             │       └─► Queue ─► ml-ids serve
-//!                             stats)                                 └──────────► Queue ─► flows JSONL
+//!  LiveSource (libpcap) ─┐                                           ┌─► Queue ─► stdout lines
+//!  ReplaySource (file,   ├─► Pipeline::run ─────────────► Classify ──┼─► Queue ─► JSON Lines file
+//!   paced, N× speed)    ─┘   (the one loop and flow     (DetectorSink├─► Queue ─► EVE-JSON file
+//!                             meter; watch hooks:        + Router)   ├─► Queue ─► webhook (retry)
+//!                             snapshots, status, stop)       │       └─► Queue ─► ml-ids serve
+//!                                                            └──────────► Queue ─► flows JSONL
 //! ```
 //!
 //! Packets become flows only through [`mlids_flow::Pipeline`] and flows become verdicts only
@@ -23,11 +23,13 @@ pub mod fixture;
 pub mod queue;
 pub mod run;
 pub mod sinks;
-pub mod source;
 
 pub use dedup::Dedup;
 pub use error::WatchError;
 pub use event::AlertEvent;
 pub use queue::{Queue, QueueReport};
-pub use run::{run, Models, Outputs, Status, WatchConfig, WatchReport};
-pub use source::{CaptureStats, LiveOptions, LiveSource, Next, PacketSource, ReplaySource};
+pub use run::{run, Outputs, Status, WatchConfig, WatchReport};
+// The packet sources live in the flow crate (one trait for every front end); re-exported here for
+// the watch command's users.
+pub use mlids_flow::live::{LiveError, LiveOptions, LiveSource};
+pub use mlids_flow::{CaptureStats, Next, PacketSource, ReplaySource};

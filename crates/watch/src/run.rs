@@ -12,85 +12,16 @@ use crate::error::WatchError;
 use crate::event::AlertEvent;
 use crate::queue::{Queue, QueueReport};
 use crate::sinks::{AlertItem, FlowItem};
-use crate::source::{CaptureStats, Next, PacketSource};
-use mlids_flow::{FlowRecord, FlowSink, MeterConfig, Mode, Pipeline, SinkError, Summary};
-use mlids_model::output::{DetectionStats, Tally};
-use mlids_model::{Detector, Verdict, VerdictSink};
+use mlids_flow::{
+    CaptureStats, FlowRecord, FlowSink, MeterConfig, Mode, PacketSource, Pipeline, RunHooks,
+    SinkError, Summary,
+};
+use mlids_model::output::{DetectionStats, Discard, Tally};
+use mlids_model::{Detector, DetectorSink, Explain, Verdict, VerdictSink};
 use serde_json::json;
-use std::collections::HashMap;
 use std::fmt;
-use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
-
-/// The model, loaded twice: classifying every flow without explanations (fast), and explaining
-/// only the flows that become alerts.
-pub struct Models {
-    pub plain: Detector,
-    pub explaining: Detector,
-    /// Label → category, from the manifest.
-    categories: HashMap<String, String>,
-}
-
-impl Models {
-    /// Load a bundle; `threshold` overrides the manifest's decision threshold, `explain_top` is the
-    /// number of top contributing features attached to each alert.
-    pub fn load(
-        dir: &Path,
-        threshold: Option<f64>,
-        explain_top: usize,
-    ) -> Result<Models, WatchError> {
-        let mut plain = Detector::load(dir)?;
-        let mut explaining = Detector::load(dir)?;
-        if let Some(t) = threshold {
-            plain.set_threshold(t)?;
-            explaining.set_threshold(t)?;
-        }
-        plain.set_explain(0);
-        explaining.set_explain(explain_top);
-        Ok(Self::new(plain, explaining))
-    }
-
-    pub fn new(plain: Detector, explaining: Detector) -> Models {
-        let categories = plain
-            .manifest()
-            .labels
-            .iter()
-            .map(|l| (l.name.clone(), l.category.clone()))
-            .collect();
-        Models {
-            plain,
-            explaining,
-            categories,
-        }
-    }
-
-    pub fn mode(&self) -> Mode {
-        self.plain.mode()
-    }
-
-    fn category(&self, label: &str) -> &str {
-        self.categories.get(label).map_or("Attack", |c| c.as_str())
-    }
-}
-
-/// The flow-meter settings for live capture in `mode`.
-///
-/// cic2018 mode has no idle timeout (the 2018 tool had none): a finished connection that ended
-/// without a FIN (a SYN flood's half-open flows, RST-closed connections, UDP) would stay in the
-/// table until the 120 s active timeout cut it at its next packet, or forever if none comes. Live
-/// capture therefore expires flows idle for as long as the active timeout. That changes no feature
-/// value: a packet arriving after such a gap would have been past the active timeout anyway and
-/// started a new flow. (The only difference is the new flow's orientation: the 2018 tool's
-/// continuation kept the old flow's direction, an idle-expired flow's successor is oriented by its
-/// own first packet.) Corrected mode keeps its own 60 s idle timeout.
-pub fn live_meter_config(mode: Mode) -> MeterConfig {
-    let mut cfg = MeterConfig::new(mode);
-    if cfg.idle_timeout_us.is_none() {
-        cfg.idle_timeout_us = Some(cfg.active_timeout_us);
-    }
-    cfg
-}
 
 #[derive(Clone, Debug)]
 pub struct WatchConfig {
@@ -107,18 +38,21 @@ pub struct WatchConfig {
     pub batch: usize,
     /// After the run, how long the sinks may take to deliver what is queued.
     pub drain_grace: Duration,
+    /// Top contributing features attached to each alert (0: none). Only alerts are explained.
+    pub explain_top: usize,
 }
 
 impl WatchConfig {
     pub fn new(mode: Mode) -> WatchConfig {
         WatchConfig {
-            meter: live_meter_config(mode),
+            meter: MeterConfig::live(mode),
             snapshot_every_us: 10_000_000,
             snapshot_min_age_us: 10_000_000,
             tick: Duration::from_millis(200),
             status_every: Duration::from_secs(10),
             batch: 512,
             drain_grace: Duration::from_secs(5),
+            explain_top: 3,
         }
     }
 }
@@ -231,7 +165,11 @@ impl WatchReport {
                 "dropped_short": s.flows_dropped_short,
             },
             "detection": self.detection,
-            "capture": self.capture,
+            "capture": self.capture.map(|c| json!({
+                "received": c.received,
+                "dropped": c.dropped,
+                "if_dropped": c.if_dropped,
+            })),
             "alerts": {
                 "total": self.alerts(),
                 "completed_flows": self.alerts_completed,
@@ -291,23 +229,13 @@ impl fmt::Display for WatchReport {
     }
 }
 
-/// Verdicts are only tallied here; alerts and flows are routed by [`Classify`] itself.
-struct Discard;
-
-impl VerdictSink for Discard {
-    fn verdict(&mut self, _f: &FlowRecord, _v: &Verdict) -> Result<(), SinkError> {
-        Ok(())
-    }
-}
-
-/// The classifying flow sink of the run loop.
-struct Classify<'a> {
-    models: &'a Models,
+/// Routes classified flows: tallies every verdict, raises one alert per attack flow (suppressing
+/// the completion alert of a flow that alerted while open) and forwards flows to `--flows`.
+struct Router<'a> {
+    detector: &'a Detector,
     outputs: &'a Outputs,
     alert_source: String,
     in_iface: String,
-    pending: Vec<FlowRecord>,
-    batch: usize,
     tally: Tally<Discard>,
     dedup: Dedup,
     classified: u64,
@@ -317,62 +245,24 @@ struct Classify<'a> {
     snapshot_classified: u64,
 }
 
-impl Classify<'_> {
-    /// Plain verdicts for `flows`, with the attack ones replaced by explained verdicts.
-    fn verdicts(&self, flows: &[FlowRecord]) -> Result<Vec<Verdict>, WatchError> {
-        let mut verdicts = self.models.plain.classify_records(flows)?;
-        let attacks: Vec<usize> = (0..flows.len())
-            .filter(|&i| verdicts[i].is_attack)
-            .collect();
-        if !attacks.is_empty() {
-            let sel: Vec<FlowRecord> = attacks.iter().map(|&i| flows[i].clone()).collect();
-            let explained = self.models.explaining.classify_records(&sel)?;
-            for (i, v) in attacks.into_iter().zip(explained) {
-                verdicts[i] = v;
-            }
-        }
-        Ok(verdicts)
-    }
-
+impl Router<'_> {
     fn alert(&self, flow: &FlowRecord, v: &Verdict, ongoing: bool) {
         let ev = std::sync::Arc::new(AlertEvent::new(
             flow,
             v,
             &self.alert_source,
             &self.in_iface,
-            self.models.category(&v.label),
+            self.detector.category(&v.label),
             ongoing,
-            self.models.plain.threshold(),
+            self.detector.threshold(),
         ));
         for q in &self.outputs.alerts {
             q.send(ev.clone());
         }
     }
 
-    /// Classify the completed flows waiting for a batch.
-    fn flush(&mut self) -> Result<(), WatchError> {
-        if self.pending.is_empty() {
-            return Ok(());
-        }
-        let flows = std::mem::take(&mut self.pending);
-        let verdicts = self.verdicts(&flows)?;
-        self.classified += flows.len() as u64;
-        for (flow, v) in flows.into_iter().zip(verdicts) {
-            let _ = self.tally.verdict(&flow, &v);
-            let already = self.dedup.completed(&flow, v.is_attack);
-            if v.is_attack && !already {
-                self.alerts_completed += 1;
-                self.alert(&flow, &v, false);
-            }
-            if let Some(q) = &self.outputs.flows {
-                q.send(Box::new((flow, v)));
-            }
-        }
-        Ok(())
-    }
-
     /// Classify open flows as they stand; alert once per flow.
-    fn snapshot(&mut self, open: Vec<FlowRecord>) -> Result<(), WatchError> {
+    fn snapshot(&mut self, open: Vec<FlowRecord>, explain: Explain) -> Result<(), WatchError> {
         self.snapshots += 1;
         self.dedup.retain_live(&open);
         let fresh: Vec<FlowRecord> = open
@@ -382,7 +272,7 @@ impl Classify<'_> {
         if fresh.is_empty() {
             return Ok(());
         }
-        let verdicts = self.verdicts(&fresh)?;
+        let verdicts = self.detector.classify_records(&fresh, explain)?;
         self.snapshot_classified += fresh.len() as u64;
         for (flow, v) in fresh.iter().zip(&verdicts) {
             if v.is_attack && self.dedup.ongoing(flow) {
@@ -394,22 +284,112 @@ impl Classify<'_> {
     }
 }
 
-impl FlowSink for Classify<'_> {
-    fn flow(&mut self, flow: &FlowRecord) -> Result<(), SinkError> {
-        self.pending.push(flow.clone());
-        if self.pending.len() >= self.batch {
-            self.flush()?;
+impl VerdictSink for Router<'_> {
+    fn verdict(&mut self, flow: &FlowRecord, v: &Verdict) -> Result<(), SinkError> {
+        self.classified += 1;
+        self.tally.verdict(flow, v)?;
+        let already = self.dedup.completed(flow, v.is_attack);
+        if v.is_attack && !already {
+            self.alerts_completed += 1;
+            self.alert(flow, v, false);
+        }
+        if let Some(q) = &self.outputs.flows {
+            q.send(Box::new((flow.clone(), v.clone())));
         }
         Ok(())
     }
+}
 
-    fn finish(&mut self, _summary: &Summary) -> Result<(), SinkError> {
-        Ok(self.flush()?)
+/// The classifying sink of a watch run: completed flows in batches, attacks explained.
+type Classify<'a> = DetectorSink<'a, Router<'a>>;
+
+/// Live capture's timers on the one run loop: snapshots of long-running flows (capture time),
+/// classification of pending flows and status reports (wall time), and the stop flag.
+struct WatchHooks<'a> {
+    cfg: &'a WatchConfig,
+    stop: &'a AtomicBool,
+    explain: Explain,
+    started: Instant,
+    name: String,
+    next_snapshot: Option<i64>,
+    next_status: Option<Instant>,
+    on_status: &'a mut dyn FnMut(&Status),
+}
+
+impl WatchHooks<'_> {
+    fn maybe_snapshot(&mut self, pipeline: &mut Pipeline, sink: &mut Classify) -> Result<(), SinkError> {
+        if self.cfg.snapshot_every_us <= 0 {
+            return Ok(());
+        }
+        let now = pipeline.meter().now_us();
+        if now == i64::MIN {
+            return Ok(());
+        }
+        match self.next_snapshot {
+            None => self.next_snapshot = Some(now + self.cfg.snapshot_every_us),
+            Some(t) if now >= t => {
+                // Completed flows first: a flow that alerted while open and has just completed
+                // must be matched against its alert before the snapshot forgets it.
+                pipeline.drain(sink)?;
+                sink.flush()?;
+                let open = pipeline
+                    .meter()
+                    .snapshot_long_running(self.cfg.snapshot_min_age_us);
+                sink.inner_mut().snapshot(open, self.explain)?;
+                self.next_snapshot = Some(now + self.cfg.snapshot_every_us);
+            }
+            Some(_) => {}
+        }
+        Ok(())
     }
 }
 
-fn classify_err(e: SinkError) -> WatchError {
-    WatchError::Classify(e.to_string())
+impl<'a> RunHooks<Classify<'a>> for WatchHooks<'_> {
+    fn tick_every(&self) -> Option<Duration> {
+        Some(self.cfg.tick)
+    }
+
+    fn should_stop(&self) -> bool {
+        self.stop.load(Ordering::Relaxed)
+    }
+
+    fn after_frame(&mut self, pipeline: &mut Pipeline, sink: &mut Classify<'a>) -> Result<(), SinkError> {
+        self.maybe_snapshot(pipeline, sink)
+    }
+
+    fn tick(
+        &mut self,
+        pipeline: &mut Pipeline,
+        sink: &mut Classify<'a>,
+        source: &mut dyn PacketSource,
+    ) -> Result<(), SinkError> {
+        // The flow clock may have moved on a silent link: snapshots are due by capture time too.
+        self.maybe_snapshot(pipeline, sink)?;
+        sink.flush()?;
+        let now = Instant::now();
+        if self.next_status.is_some_and(|t| now >= t) {
+            self.next_status = now.checked_add(self.cfg.status_every);
+            let router = sink.inner();
+            let outputs = router.outputs;
+            let status = Status {
+                source: self.name.clone(),
+                elapsed: self.started.elapsed(),
+                packets: pipeline.summary().packets_read,
+                capture: source.stats(),
+                open_flows: pipeline.meter().live_flows(),
+                flows_classified: router.classified,
+                alerts: router.alerts_completed + router.alerts_ongoing,
+                sinks: outputs
+                    .alerts
+                    .iter()
+                    .map(|q| q.report())
+                    .chain(outputs.flows.as_ref().map(|q| q.report()))
+                    .collect(),
+            };
+            (self.on_status)(&status);
+        }
+        Ok(())
+    }
 }
 
 /// Run until the source ends, `stop` is set (Ctrl-C, SIGTERM) or the source fails. Open flows are
@@ -418,16 +398,16 @@ fn classify_err(e: SinkError) -> WatchError {
 /// still classified.
 pub fn run(
     source: &mut dyn PacketSource,
-    models: &Models,
+    detector: &Detector,
     cfg: &WatchConfig,
     outputs: Outputs,
     stop: &AtomicBool,
     on_status: &mut dyn FnMut(&Status),
 ) -> Result<WatchReport, WatchError> {
-    if cfg.meter.mode != models.mode() {
+    if cfg.meter.mode != detector.mode() {
         return Err(WatchError::Config(format!(
             "the model was trained on {}-mode features but flows would be built in {} mode",
-            models.mode(),
+            detector.mode(),
             cfg.meter.mode
         )));
     }
@@ -437,14 +417,12 @@ pub fn run(
         Some(_) => (name.clone(), "replay".to_string()),
         None => (format!("watch:{name}"), name.clone()),
     };
-    let mut pipeline = Pipeline::new(cfg.meter.clone());
-    let mut sink = Classify {
-        models,
+    let explain = Explain::attacks(cfg.explain_top);
+    let router = Router {
+        detector,
         outputs: &outputs,
         alert_source,
         in_iface,
-        pending: Vec::new(),
-        batch: cfg.batch.max(1),
         tally: Tally::new(Discard),
         dedup: Dedup::default(),
         classified: 0,
@@ -453,96 +431,38 @@ pub fn run(
         snapshots: 0,
         snapshot_classified: 0,
     };
-    let mut next_tick = started + cfg.tick;
-    let mut next_status = (!cfg.status_every.is_zero())
-        .then(|| started.checked_add(cfg.status_every))
-        .flatten();
-    let mut next_snapshot: Option<i64> = None;
-    let mut stopped = false;
-    let outcome: Result<(), WatchError> = (|| loop {
-        if stop.load(Ordering::Relaxed) {
-            stopped = true;
-            return Ok(());
-        }
-        match source.next()? {
-            Next::Frame {
-                linktype,
-                ts_us,
-                data,
-            } => pipeline
-                .push_frame(linktype, ts_us, data, &mut sink)
-                .map_err(classify_err)?,
-            Next::Idle => {}
-            Next::End => return Ok(()),
-        }
-        if cfg.snapshot_every_us > 0 {
-            let now = pipeline.meter().now_us();
-            if now != i64::MIN {
-                match next_snapshot {
-                    None => next_snapshot = Some(now + cfg.snapshot_every_us),
-                    Some(t) if now >= t => {
-                        // Completed flows first: a flow that alerted while open and has just
-                        // completed must be matched against its alert before the snapshot forgets it.
-                        pipeline.drain(&mut sink).map_err(classify_err)?;
-                        sink.flush()?;
-                        let open = pipeline
-                            .meter()
-                            .snapshot_long_running(cfg.snapshot_min_age_us);
-                        sink.snapshot(open)?;
-                        next_snapshot = Some(now + cfg.snapshot_every_us);
-                    }
-                    Some(_) => {}
-                }
-            }
-        }
-        let now = Instant::now();
-        if now >= next_tick {
-            next_tick = now + cfg.tick;
-            if let Some(clock) = source.clock_us() {
-                pipeline.meter_mut().advance_clock(clock);
-                pipeline.drain(&mut sink).map_err(classify_err)?;
-            }
-            sink.flush()?;
-            if next_status.is_some_and(|t| now >= t) {
-                next_status = now.checked_add(cfg.status_every);
-                let status = Status {
-                    source: name.clone(),
-                    elapsed: started.elapsed(),
-                    packets: pipeline.summary().packets_read,
-                    capture: source.stats(),
-                    open_flows: pipeline.meter().live_flows(),
-                    flows_classified: sink.classified,
-                    alerts: sink.alerts_completed + sink.alerts_ongoing,
-                    sinks: outputs
-                        .alerts
-                        .iter()
-                        .map(|q| q.report())
-                        .chain(outputs.flows.as_ref().map(|q| q.report()))
-                        .collect(),
-                };
-                on_status(&status);
-            }
-        }
-    })();
-    let mut error = outcome.err().map(|e| e.to_string());
-    // Flush open flows and classify them, even after a capture error.
-    let summary = match pipeline.finish(&mut sink) {
-        Ok(s) => s,
-        Err(e) => {
-            error.get_or_insert_with(|| e.to_string());
-            Summary::default()
-        }
+    let mut sink = DetectorSink::new(detector, router)
+        .batch(cfg.batch)
+        .explain(explain);
+    let mut hooks = WatchHooks {
+        cfg,
+        stop,
+        explain,
+        started,
+        name: name.clone(),
+        next_snapshot: None,
+        next_status: (!cfg.status_every.is_zero())
+            .then(|| started.checked_add(cfg.status_every))
+            .flatten(),
+        on_status,
     };
+    // Open flows are flushed and classified at the end, even after a capture error.
+    let (summary, stopped, error) =
+        match Pipeline::new(cfg.meter.clone()).run(source, &mut sink, &mut hooks) {
+            Ok(o) => (o.summary, o.stopped, o.error.map(|e| e.to_string())),
+            Err(e) => (Summary::default(), false, Some(classify_err(e).to_string())),
+        };
     let capture = source.stats();
-    let detection = sink.tally.stats();
+    let router = sink.into_inner();
+    let detection = router.tally.stats();
     let (alerts_completed, alerts_ongoing, snapshots, snapshot_flows_classified) = (
-        sink.alerts_completed,
-        sink.alerts_ongoing,
-        sink.snapshots,
-        sink.snapshot_classified,
+        router.alerts_completed,
+        router.alerts_ongoing,
+        router.snapshots,
+        router.snapshot_classified,
     );
-    let duplicates_suppressed = sink.dedup.suppressed();
-    drop(sink);
+    let duplicates_suppressed = router.dedup.suppressed();
+    drop(router);
     let Outputs { alerts, flows } = outputs;
     let sinks = alerts
         .into_iter()
@@ -565,4 +485,8 @@ pub fn run(
         stopped,
         error,
     })
+}
+
+fn classify_err(e: SinkError) -> WatchError {
+    WatchError::Classify(e.to_string())
 }

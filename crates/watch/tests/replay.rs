@@ -9,7 +9,8 @@ use mlids_watch::fixture::{syn_flood_model, SYN_FLOOD_LABEL};
 use mlids_watch::queue::Queue;
 use mlids_watch::run::WatchConfig;
 use mlids_watch::sinks::{open_append, FlowsSink, LineFormat, LineSink};
-use mlids_watch::{Models, Outputs, ReplaySource};
+use mlids_model::Detector;
+use mlids_watch::{Outputs, ReplaySource};
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::AtomicBool;
@@ -91,7 +92,7 @@ fn run(speed: f64, stop_after: Option<Duration>) -> Run {
     let dir = tempfile::tempdir().unwrap();
     let pcap = dir.path().join("scenario.pcap");
     std::fs::write(&pcap, pcap_bytes(&scenario(), 1, false, false)).unwrap();
-    let models = Models::load(model(), None, 3).unwrap();
+    let detector = Detector::load(model()).unwrap();
     let mut cfg = WatchConfig::new(Mode::Cic2018);
     cfg.tick = Duration::from_millis(20);
     let (jp, ep, fp) = (
@@ -132,7 +133,7 @@ fn run(speed: f64, stop_after: Option<Duration>) -> Run {
                 stop.store(true, std::sync::atomic::Ordering::Relaxed);
             });
         }
-        mlids_watch::run(&mut source, &models, &cfg, outputs, &stop, &mut |_| {}).unwrap()
+        mlids_watch::run(&mut source, &detector, &cfg, outputs, &stop, &mut |_| {}).unwrap()
     });
     let took = started.elapsed();
     Run {

@@ -66,7 +66,6 @@ pub struct CompareArgs {
 }
 
 pub fn run(args: CompareArgs) -> Result<()> {
-    super::train::passive_openmp();
     let mut models = Vec::new();
     for m in &args.models {
         let k: ModelKind = m.parse().map_err(anyhow::Error::msg)?;

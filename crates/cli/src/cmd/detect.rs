@@ -1,11 +1,12 @@
 //! `ml-ids detect`: captures → flows (the one flow pipeline) → Detector → flows with verdicts.
 
-use crate::cmd::extract::{run_captures, FlowOptions};
+use crate::cmd::extract::run_captures;
+use crate::cmd::flow_options::FlowLimits;
 use anyhow::{bail, Context, Result};
 use clap::{Args, ValueEnum};
 use mlids_flow::{Layout, Mode, NameStyle};
 use mlids_model::output::{AttacksOnly, Tally, VerdictCsvWriter, VerdictJsonlWriter};
-use mlids_model::{Detector, DetectorSink, VerdictSink};
+use mlids_model::{Detector, DetectorSink, Explain, VerdictSink};
 use std::fs::File;
 use std::io::{BufWriter, Write};
 use std::path::PathBuf;
@@ -57,25 +58,14 @@ pub struct DetectArgs {
     /// Extractor mode; must equal the model's (default: the model's).
     #[arg(long)]
     pub mode: Option<Mode>,
-    /// Bound on concurrently open flows.
-    #[arg(long)]
-    pub max_flows: Option<usize>,
-    /// Seconds after a flow's first packet at which it is cut.
-    #[arg(long)]
-    pub active_timeout: Option<f64>,
-    /// Seconds of silence after which a flow is expired.
-    #[arg(long)]
-    pub idle_timeout: Option<f64>,
-    /// Drop flows with fewer packets.
-    #[arg(long)]
-    pub min_packets: Option<u32>,
+    #[command(flatten)]
+    pub limits: FlowLimits,
     /// Do not print the packet accounting and progress.
     #[arg(short, long)]
     pub quiet: bool,
 }
 
 pub fn run(args: DetectArgs) -> Result<()> {
-    super::train::passive_openmp();
     let mut detector = Detector::load(&args.model)?;
     let mode = detector.mode();
     if let Some(m) = args.mode {
@@ -86,15 +76,7 @@ pub fn run(args: DetectArgs) -> Result<()> {
     if let Some(t) = args.threshold {
         detector.set_threshold(t)?;
     }
-    detector.set_explain(args.explain);
-    let flow = FlowOptions {
-        mode,
-        max_flows: args.max_flows,
-        active_timeout: args.active_timeout,
-        idle_timeout: args.idle_timeout,
-        min_packets: args.min_packets,
-    };
-    let cfg = flow.meter_config()?;
+    let cfg = args.limits.meter_config(mode)?;
     let layout = Layout::new(
         mode,
         args.names.unwrap_or(NameStyle::default_for(mode)),
@@ -133,7 +115,8 @@ pub fn run(args: DetectArgs) -> Result<()> {
         }
     };
     let started = Instant::now();
-    let mut sink = DetectorSink::new(&detector, Tally::new(writer));
+    let mut sink =
+        DetectorSink::new(&detector, Tally::new(writer)).explain(Explain::all(args.explain));
     let summary = run_captures(&args.captures, cfg, !args.quiet, &mut sink)?;
     let stats = sink.inner().stats();
     // The summary goes to stderr when the flows go to stdout.

@@ -39,7 +39,6 @@ pub struct EvaluateArgs {
 }
 
 pub fn run(args: EvaluateArgs) -> Result<()> {
-    super::train::passive_openmp();
     let bundle = Bundle::load(&args.model)?;
     let m = &bundle.manifest;
     let data = if args.data.is_dir() {

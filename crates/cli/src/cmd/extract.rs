@@ -1,11 +1,10 @@
 //! `ml-ids extract`: captures → flow records (CSV, JSON Lines).
 
 use crate::progress;
+use crate::cmd::flow_options::FlowLimits;
 use anyhow::{bail, Context, Result};
 use clap::{Args, ValueEnum};
-use mlids_flow::{
-    CaptureReader, CsvSink, FlowSink, JsonlSink, Layout, MeterConfig, Mode, NameStyle, Pipeline,
-};
+use mlids_flow::{CsvSink, FlowSink, JsonlSink, Layout, MeterConfig, Mode, NameStyle};
 use std::fs::File;
 use std::io::{BufWriter, Write};
 use std::path::PathBuf;
@@ -49,57 +48,19 @@ pub struct ExtractArgs {
     pub quiet: bool,
 }
 
-/// Flow-meter options shared by every command that builds flows.
+/// The extractor mode and flow limits of `extract`.
 #[derive(Args, Debug, Clone)]
 pub struct FlowOptions {
     /// cic2018: reproduce the CSE-CIC-IDS2018 CICFlowMeter, quirks included; corrected: the repaired
     /// semantics of the 2022 improved release.
     #[arg(long, default_value = "cic2018")]
     pub mode: Mode,
-    /// Bound on concurrently open flows; the least recently seen are emitted (as `evicted`) past it.
-    #[arg(long)]
-    pub max_flows: Option<usize>,
-    /// Seconds after a flow's first packet at which it is cut (120 in both modes).
-    #[arg(long)]
-    pub active_timeout: Option<f64>,
-    /// Seconds of silence after which a flow is expired (corrected default 60; cic2018 default none).
-    #[arg(long)]
-    pub idle_timeout: Option<f64>,
-    /// Drop flows with fewer packets (cic2018 default 2, corrected default 1).
-    #[arg(long)]
-    pub min_packets: Option<u32>,
-}
-
-impl FlowOptions {
-    pub fn meter_config(&self) -> Result<MeterConfig> {
-        let mut cfg = MeterConfig::new(self.mode);
-        if let Some(n) = self.max_flows {
-            if n == 0 {
-                bail!("--max-flows must be at least 1");
-            }
-            cfg.max_flows = n;
-        }
-        let secs = |s: f64, name: &str| -> Result<i64> {
-            if !(s.is_finite() && s > 0.0) {
-                bail!("--{name} must be a positive number of seconds");
-            }
-            Ok((s * 1e6) as i64)
-        };
-        if let Some(s) = self.active_timeout {
-            cfg.active_timeout_us = secs(s, "active-timeout")?;
-        }
-        if let Some(s) = self.idle_timeout {
-            cfg.idle_timeout_us = Some(secs(s, "idle-timeout")?);
-        }
-        if let Some(n) = self.min_packets {
-            cfg.min_packets = n.max(1);
-        }
-        Ok(cfg)
-    }
+    #[command(flatten)]
+    pub limits: FlowLimits,
 }
 
 pub fn run(args: ExtractArgs) -> Result<()> {
-    let cfg = args.flow.meter_config()?;
+    let cfg = args.flow.limits.meter_config(args.flow.mode)?;
     let style = args.names.unwrap_or(NameStyle::default_for(cfg.mode));
     let layout = Layout::new(cfg.mode, style, args.label.is_some());
     let open_out = || -> Result<Box<dyn Write + Send>> {
@@ -151,42 +112,15 @@ pub fn run(args: ExtractArgs) -> Result<()> {
     Ok(())
 }
 
-/// Run the pipeline over several captures into one sink, showing progress. Errors in one capture are
-/// recorded in the summary and the remaining captures are still read.
+/// The pipeline's multi-capture driver ([`mlids_flow::run_captures`]) with a progress bar per
+/// capture. A capture that fails is recorded in the summary and the remaining ones are still read.
 pub fn run_captures(
     captures: &[PathBuf],
     cfg: MeterConfig,
     show_progress: bool,
     sink: &mut dyn FlowSink,
 ) -> Result<mlids_flow::Summary> {
-    let mut pipeline = Pipeline::new(cfg);
-    let mut open_errors = Vec::new();
-    for path in captures {
-        let total = std::fs::metadata(path)
-            .ok()
-            .filter(|m| m.is_file())
-            .map(|m| m.len());
-        let bar = progress::bytes_bar(total, show_progress);
-        bar.set_prefix(path.display().to_string());
-        let bar2 = bar.clone();
-        let started = Instant::now();
-        pipeline.set_progress(Box::new(move |bytes, packets| {
-            bar2.set_position(bytes);
-            let rate = packets as f64 / started.elapsed().as_secs_f64().max(1e-9);
-            bar2.set_message(format!("{packets} packets, {rate:.0} pkt/s"));
-        }));
-        match CaptureReader::open(path) {
-            Ok(mut reader) => match pipeline.run_reader(&mut reader, sink) {
-                Ok(()) | Err(mlids_flow::PipelineError::Capture(_)) => {}
-                Err(mlids_flow::PipelineError::Sink(e)) => bail!("writing output failed: {e}"),
-            },
-            Err(e) => open_errors.push(e.to_string()),
-        }
-        bar.finish_and_clear();
-    }
-    let mut summary = pipeline
-        .finish(sink)
-        .map_err(|e| anyhow::anyhow!("writing output failed: {e}"))?;
-    summary.errors.extend(open_errors);
-    Ok(summary)
+    let mut bars = progress::CaptureBars::new(show_progress);
+    mlids_flow::run_captures(cfg, captures, sink, &mut bars)
+        .map_err(|e| anyhow::Error::from_boxed(e).context("writing output failed"))
 }

@@ -3,6 +3,7 @@ pub mod dataset;
 pub mod detect;
 pub mod evaluate;
 pub mod extract;
+pub mod flow_options;
 pub mod sensor;
 pub mod serve;
 pub mod testbed;

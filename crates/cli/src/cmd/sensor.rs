@@ -1,12 +1,14 @@
 //! `ml-ids sensor`: the flow pipeline at a capture point, publishing flows to NATS JetStream. The
 //! work is in the `mlids-bus` crate; this is argument parsing and wiring.
 
+use crate::cmd::flow_options::FlowLimits;
 use anyhow::{Context, Result};
 use clap::{Args, ValueEnum};
 use mlids_bus::stats::SensorStats;
 use mlids_bus::{FlowPublisher, OnFull, PublisherConfig, SensorConfig, Topology};
-use mlids_flow::{MeterConfig, Mode};
-use mlids_watch::{LiveOptions, LiveSource, PacketSource, ReplaySource};
+use mlids_flow::Mode;
+use mlids_flow::live::{LiveOptions, LiveSource};
+use mlids_flow::{PacketSource, ReplaySource};
 use prometheus_client::registry::Registry;
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -104,6 +106,8 @@ pub struct SensorArgs {
     /// Feature extractor mode (must be the workers' model's mode).
     #[arg(long, default_value = "cic2018")]
     pub mode: Mode,
+    #[command(flatten)]
+    pub limits: FlowLimits,
     /// Flows per message.
     #[arg(long, default_value_t = 256, value_name = "FLOWS")]
     pub batch: usize,
@@ -189,9 +193,11 @@ pub fn run(args: SensorArgs) -> Result<()> {
     // Live capture expires idle flows (as `watch` does); a replay computes exactly what `extract`
     // and `detect` compute from the same file.
     let mut scfg = SensorConfig::new(args.mode);
-    if !live {
-        scfg.meter = MeterConfig::new(args.mode);
-    }
+    scfg.meter = if live {
+        args.limits.live_meter_config(args.mode)?
+    } else {
+        args.limits.meter_config(args.mode)?
+    };
     scfg.status_every = Duration::from_secs(args.stats_interval);
     let topology = args.bus.topology();
     let stop = stop_flag()?;

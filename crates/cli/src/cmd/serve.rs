@@ -80,9 +80,9 @@ pub fn run(args: ServeArgs) -> Result<()> {
     if let Err(e) = config.validate() {
         bail!("{e}");
     }
-    let model = args.model.clone();
-    let state = AppState::new(config, || Detector::load(&model))
+    let detector = Detector::load(&args.model)
         .with_context(|| format!("cannot load the model bundle {}", args.model.display()))?;
+    let state = AppState::new(config, detector);
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()

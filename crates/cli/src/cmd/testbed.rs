@@ -180,13 +180,11 @@ fn run_testbed(a: RunArgs) -> Result<()> {
 }
 
 fn eval(a: EvalArgs) -> Result<()> {
-    super::train::passive_openmp();
     let mut detector = Detector::load(&a.model)
         .with_context(|| format!("cannot load the model bundle {}", a.model.display()))?;
     if let Some(t) = a.threshold {
         detector.set_threshold(t)?;
     }
-    detector.set_explain(0);
     let name = a
         .model
         .file_name()

@@ -141,16 +141,7 @@ pub struct TrainArgs {
     pub quiet: bool,
 }
 
-/// LightGBM's OpenMP threads busy-wait between parallel regions by default, which on a shared
-/// 2-core machine steals the other processes' CPU. Must run before LightGBM starts its thread pool.
-pub fn passive_openmp() {
-    if std::env::var_os("OMP_WAIT_POLICY").is_none() {
-        std::env::set_var("OMP_WAIT_POLICY", "PASSIVE");
-    }
-}
-
 pub fn run(args: TrainArgs) -> Result<()> {
-    passive_openmp();
     if args.output.join(MANIFEST_FILE).exists() && !args.force {
         bail!(
             "{} already holds a model bundle (use --force to replace it)",

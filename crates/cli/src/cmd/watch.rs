@@ -1,6 +1,7 @@
 //! `ml-ids watch`: live capture (libpcap) or a paced replay → the one flow pipeline → Detector →
 //! alert sinks. The work is in the `mlids-watch` crate; this is argument parsing and wiring.
 
+use crate::cmd::flow_options::FlowLimits;
 use anyhow::{bail, Context, Result};
 use clap::{Args, ValueEnum};
 use mlids_watch::queue::Queue;
@@ -9,7 +10,8 @@ use mlids_watch::sinks::{
     open_append, FlowsSink, ForwardSink, HttpPoster, LineFormat, LineSink, RetryPolicy,
     WebhookFormat, WebhookSink,
 };
-use mlids_watch::{LiveOptions, LiveSource, Models, Outputs, PacketSource, ReplaySource};
+use mlids_model::Detector;
+use mlids_watch::{LiveOptions, LiveSource, Outputs, PacketSource, ReplaySource};
 use std::path::PathBuf;
 use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
@@ -124,19 +126,8 @@ pub struct WatchArgs {
     /// Open flows younger than this many seconds are not snapshot (default: --snapshot-interval).
     #[arg(long)]
     pub snapshot_min_age: Option<f64>,
-    /// Seconds after a flow's first packet at which it is cut (120 in both modes).
-    #[arg(long)]
-    pub active_timeout: Option<f64>,
-    /// Seconds of silence after which a flow is expired (default: the active timeout in cic2018
-    /// mode, 60 in corrected mode).
-    #[arg(long)]
-    pub idle_timeout: Option<f64>,
-    /// Bound on concurrently open flows.
-    #[arg(long)]
-    pub max_flows: Option<usize>,
-    /// Drop flows with fewer packets (cic2018 default 2, corrected 1).
-    #[arg(long)]
-    pub min_packets: Option<u32>,
+    #[command(flatten)]
+    pub limits: FlowLimits,
 
     /// Bytes kept of each packet (headers suffice for the features).
     #[arg(long, default_value_t = 65535)]
@@ -162,37 +153,19 @@ fn secs(s: f64, name: &str) -> Result<Duration> {
     Ok(Duration::from_secs_f64(s))
 }
 
-fn micros(s: f64, name: &str) -> Result<i64> {
-    if !(s.is_finite() && s > 0.0) {
-        bail!("--{name} must be a positive number of seconds");
-    }
     Ok((s * 1e6) as i64)
 }
 
 pub fn run(args: WatchArgs) -> Result<()> {
-    super::train::passive_openmp();
-    let models = Models::load(&args.model, args.threshold, args.explain)
+    let mut detector = Detector::load(&args.model)
         .with_context(|| format!("cannot load the model bundle {}", args.model.display()))?;
-    let mode = models.mode();
+    if let Some(t) = args.threshold {
+        detector.set_threshold(t)?;
+    }
+    let mode = detector.mode();
     let mut cfg = WatchConfig::new(mode);
-    if let Some(s) = args.active_timeout {
-        cfg.meter.active_timeout_us = micros(s, "active-timeout")?;
-        if mode == mlids_flow::Mode::Cic2018 && args.idle_timeout.is_none() {
-            cfg.meter.idle_timeout_us = Some(cfg.meter.active_timeout_us);
-        }
-    }
-    if let Some(s) = args.idle_timeout {
-        cfg.meter.idle_timeout_us = Some(micros(s, "idle-timeout")?);
-    }
-    if let Some(n) = args.max_flows {
-        if n == 0 {
-            bail!("--max-flows must be at least 1");
-        }
-        cfg.meter.max_flows = n;
-    }
-    if let Some(n) = args.min_packets {
-        cfg.meter.min_packets = n.max(1);
-    }
+    cfg.explain_top = args.explain;
+    cfg.meter = args.limits.live_meter_config(mode)?;
     cfg.snapshot_every_us = secs(args.snapshot_interval, "snapshot-interval")?.as_micros() as i64;
     cfg.snapshot_min_age_us = match args.snapshot_min_age {
         Some(s) => secs(s, "snapshot-min-age")?.as_micros() as i64,
@@ -322,12 +295,12 @@ pub fn run(args: WatchArgs) -> Result<()> {
                 _ => unreachable!(),
             },
             args.model.display(),
-            models.plain.threshold(),
+            detector.threshold(),
             outputs.alerts.len(),
         );
     }
     let quiet = args.quiet;
-    let report = mlids_watch::run(source.as_mut(), &models, &cfg, outputs, &stop, &mut |s| {
+    let report = mlids_watch::run(source.as_mut(), &detector, &cfg, outputs, &stop, &mut |s| {
         if !quiet {
             eprintln!("{s}");
         }

@@ -5,7 +5,7 @@ use super::sensor::{host_id, stop_flag, BusArgs};
 use anyhow::{Context, Result};
 use clap::Args;
 use mlids_bus::stats::{LatencyHistogram, WorkerStats};
-use mlids_bus::{Models, WorkerConfig};
+use mlids_bus::{WorkerConfig, WorkerModel};
 use prometheus_client::registry::Registry;
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -70,7 +70,7 @@ pub fn run(args: WorkerArgs) -> Result<()> {
         .worker_id
         .clone()
         .unwrap_or_else(|| format!("{}-{}", host_id(), std::process::id()));
-    let models = Models::load(&args.model, args.threshold, args.explain_top)
+    let models = WorkerModel::load(&args.model, args.threshold, args.explain_top)
         .with_context(|| format!("cannot load the model bundle {}", args.model.display()))?;
     let mut cfg = WorkerConfig::new(&worker_id);
     cfg.consumer = args.consumer.clone();
@@ -113,7 +113,7 @@ pub fn run(args: WorkerArgs) -> Result<()> {
         eprintln!(
             "ml-ids worker {worker_id}: model {} ({} features), consumer {}",
             args.model.display(),
-            models.plain.mode(),
+            models.detector.mode(),
             cfg.consumer
         );
         let report =

@@ -20,7 +20,7 @@ pub fn run_bytes(cfg: MeterConfig, bytes: Vec<u8>) -> (Vec<FlowRecord>, Summary)
     let mut reader = CaptureReader::from_reader("test", Cursor::new(bytes)).expect("valid capture");
     let mut pipeline = Pipeline::new(cfg);
     let mut sink = VecSink::default();
-    let _ = pipeline.run_reader(&mut reader, &mut sink);
+    let _ = pipeline.feed(&mut reader, &mut sink, &mut ());
     let summary = pipeline.finish(&mut sink).unwrap();
     (sink.0, summary)
 }

@@ -21,6 +21,7 @@ use axum::http::{header, HeaderMap};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use mlids_flow::Feature;
+use mlids_model::Explain;
 use serde::de::{Deserializer, IgnoredAny, MapAccess, Visitor};
 use serde::Deserialize;
 use std::collections::HashMap;
@@ -310,10 +311,11 @@ fn classify(state: &AppState, table: Table, detail: bool) -> Result<Response, Ap
     }
     state.metrics.flows("api", table.rows.len() as u64);
     if detail {
-        let verdicts = state.explaining.classify_matrix(&x)?;
+        let explain = Explain::all(state.config.explain_top);
+        let verdicts = state.detector.classify_matrix(&x, explain)?;
         Ok(Json(verdicts).into_response())
     } else {
-        let verdicts = state.detector.classify_matrix(&x)?;
+        let verdicts = state.detector.classify_matrix(&x, Explain::None)?;
         let flags: Vec<u8> = verdicts.iter().map(|v| u8::from(v.is_attack)).collect();
         Ok(Json(flags).into_response())
     }

@@ -31,7 +31,7 @@ pub struct TestServer {
 pub async fn start(mut config: ServerConfig) -> TestServer {
     config.bind = "127.0.0.1:0".parse().unwrap();
     let dir = model_dir();
-    let state = AppState::new(config, || Detector::load(&dir)).unwrap();
+    let state = AppState::new(config, Detector::load(&dir).unwrap());
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     let app = mlids_server::app(state);
