@@ -468,7 +468,10 @@ mod tests {
         let mut reader = CaptureReader::from_reader("t", std::io::Cursor::new(bytes)).unwrap();
         let mut p = Pipeline::new(MeterConfig::new(mode));
         let mut sink = VecSink::default();
-        p.feed(&mut reader, &mut sink, &mut ()).unwrap().result().unwrap();
+        p.feed(&mut reader, &mut sink, &mut ())
+            .unwrap()
+            .result()
+            .unwrap();
         p.finish(&mut sink).unwrap();
         assert!(sink.0.len() >= 50);
         sink.0

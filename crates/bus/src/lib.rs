@@ -42,7 +42,7 @@ pub use sensor::{
 pub use stats::{SensorStats, WorkerStats};
 pub use topology::{connect, Topology};
 pub use verdict::VerdictBatch;
-pub use worker::{run_worker, WorkerModel, WorkerConfig, WorkerReport};
+pub use worker::{run_worker, WorkerConfig, WorkerModel, WorkerReport};
 
 /// Errors of the bus library.
 #[derive(Debug, thiserror::Error)]

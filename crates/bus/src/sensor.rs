@@ -438,9 +438,7 @@ impl<F: FnMut(&Summary)> RunHooks<BusSink> for SensorHooks<'_, F> {
     ) -> Result<(), SinkError> {
         sink.tick();
         let read = pipeline.summary().packets_read;
-        self.stats
-            .packets_read
-            .inc_by(read - self.packets_reported);
+        self.stats.packets_read.inc_by(read - self.packets_reported);
         self.packets_reported = read;
         if let Some(c) = source.stats() {
             self.stats

@@ -16,8 +16,8 @@ use mlids_bus::{
     FlowPublisher, OnFull, PublisherConfig, SensorConfig, Topology, VerdictBatch, WorkerConfig,
     WorkerModel,
 };
-use mlids_flow::{MeterConfig, Mode};
 use mlids_flow::ReplaySource;
+use mlids_flow::{MeterConfig, Mode};
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;

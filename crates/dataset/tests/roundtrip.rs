@@ -18,7 +18,10 @@ fn flows(pcap: &Path, mode: Mode) -> Vec<FlowRecord> {
     let mut p = Pipeline::new(MeterConfig::new(mode));
     let mut sink = VecSink::default();
     let mut r = CaptureReader::open(pcap).unwrap();
-    p.feed(&mut r, &mut sink, &mut ()).unwrap().result().unwrap();
+    p.feed(&mut r, &mut sink, &mut ())
+        .unwrap()
+        .result()
+        .unwrap();
     p.finish(&mut sink).unwrap();
     assert!(!sink.0.is_empty());
     sink.0

@@ -1,8 +1,8 @@
 //! Live capture through libpcap (behind the `live` feature, so the flow crate builds without
 //! libpcap where only files are read).
 
-use crate::source::{CaptureStats, Next, PacketSource, SourceError};
 use crate::capture::Frame;
+use crate::source::{CaptureStats, Next, PacketSource, SourceError};
 use std::os::fd::{AsRawFd, RawFd};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -187,7 +187,6 @@ impl StatCounter {
         }
     }
 }
-
 
 #[cfg(test)]
 mod tests {

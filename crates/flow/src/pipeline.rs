@@ -488,7 +488,10 @@ mod tests {
         let out = Pipeline::new(MeterConfig::new(Mode::Corrected))
             .run(&mut src, &mut sink, &mut hooks)
             .unwrap();
-        assert_eq!(hooks.ticks, 1, "the idle step ticks even before the interval");
+        assert_eq!(
+            hooks.ticks, 1,
+            "the idle step ticks even before the interval"
+        );
         assert_eq!(
             hooks.flows_at_tick,
             vec![1],
@@ -558,7 +561,8 @@ mod tests {
         struct Seen(Vec<(String, Option<u64>)>, u32);
         impl CaptureProgress for Seen {
             fn start(&mut self, p: &Path, total: Option<u64>) {
-                self.0.push((p.file_name().unwrap().to_string_lossy().into(), total));
+                self.0
+                    .push((p.file_name().unwrap().to_string_lossy().into(), total));
             }
             fn done(&mut self) {
                 self.1 += 1;
@@ -567,14 +571,31 @@ mod tests {
         let mut seen = Seen::default();
         let mut sink = VecSink::default();
         let paths = [good.clone(), truncated.clone(), missing, good];
-        let s = run_captures(MeterConfig::new(Mode::Corrected), &paths, &mut sink, &mut seen).unwrap();
+        let s = run_captures(
+            MeterConfig::new(Mode::Corrected),
+            &paths,
+            &mut sink,
+            &mut seen,
+        )
+        .unwrap();
         std::fs::remove_dir_all(&dir).ok();
         assert_eq!(seen.1, 4, "every capture started and finished");
-        assert_eq!(seen.0[0], ("good.pcap".into(), Some(good_bytes.len() as u64)));
+        assert_eq!(
+            seen.0[0],
+            ("good.pcap".into(), Some(good_bytes.len() as u64))
+        );
         assert_eq!(seen.0[2], ("missing.pcap".into(), None));
         assert_eq!(s.errors.len(), 2, "{:?}", s.errors);
-        assert!(s.errors[0].contains("cut.pcap") && s.errors[0].contains("truncated"), "{}", s.errors[0]);
-        assert!(s.errors[1].contains("missing.pcap") && s.errors[1].contains("cannot open"), "{}", s.errors[1]);
+        assert!(
+            s.errors[0].contains("cut.pcap") && s.errors[0].contains("truncated"),
+            "{}",
+            s.errors[0]
+        );
+        assert!(
+            s.errors[1].contains("missing.pcap") && s.errors[1].contains("cannot open"),
+            "{}",
+            s.errors[1]
+        );
         // good (2 packets) + the readable packet of cut + good again, one flow table.
         assert_eq!(s.packets_read, 5);
         assert_eq!(s.packets_read, s.packets_decoded + s.packets_skipped());

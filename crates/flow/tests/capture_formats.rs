@@ -60,7 +60,10 @@ fn a_pipe_delivering_one_byte_at_a_time_is_read_fully() {
         let mut reader = CaptureReader::from_reader("pipe", Trickle(Cursor::new(bytes))).unwrap();
         let mut p = Pipeline::new(MeterConfig::new(Mode::Cic2018));
         let mut sink = VecSink::default();
-        p.feed(&mut reader, &mut sink, &mut ()).unwrap().result().unwrap();
+        p.feed(&mut reader, &mut sink, &mut ())
+            .unwrap()
+            .result()
+            .unwrap();
         p.finish(&mut sink).unwrap();
         assert_eq!(sink.0, reference);
     }

@@ -7,8 +7,7 @@
 mod support;
 
 use mlids_flow::{
-    CaptureReader, Feature as F, FlowRecord, MeterConfig, Mode, Pipeline, Summary,
-    VecSink,
+    CaptureReader, Feature as F, FlowRecord, MeterConfig, Mode, Pipeline, Summary, VecSink,
 };
 use std::path::{Path, PathBuf};
 use support::*;

@@ -7,8 +7,8 @@ use mlids_flow::{Feature, FlowRecord, Mode};
 use mlids_model::bundle::{Bundle, MANIFEST_FILE};
 use mlids_model::train::{self, Splits, ThresholdChoice, TrainConfig};
 use mlids_model::{
-    Classifier, Detector, Explain, Fit, FitControl, FlatForest, GbdtParams, ModelError, ParamGuard, Task,
-    TrainSet,
+    Classifier, Detector, Explain, Fit, FitControl, FlatForest, GbdtParams, ModelError, ParamGuard,
+    Task, TrainSet,
 };
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
@@ -331,7 +331,10 @@ fn bundle_round_trip_detector_and_manifest_validation() {
         |f| if idx(f) == Some(0) { 2.0 } else { 0.0 },
     );
     let rv = det.classify_record(&rec, Explain::all(3)).unwrap();
-    assert_eq!(rv, v, "a record and the same named row get the same explained verdict");
+    assert_eq!(
+        rv, v,
+        "a record and the same named row get the same explained verdict"
+    );
     let e = det
         .classify_record(&record(Mode::Cic2018, |_| 0.0), Explain::None)
         .unwrap_err();

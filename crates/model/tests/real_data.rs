@@ -58,7 +58,11 @@ fn detect_capture(det: &Detector, capture: &Path) -> (u64, usize, usize) {
     .batch(64);
     let mut pipeline = Pipeline::new(MeterConfig::new(det.mode()));
     let mut reader = CaptureReader::open(capture).unwrap();
-    pipeline.feed(&mut reader, &mut sink, &mut ()).unwrap().result().unwrap();
+    pipeline
+        .feed(&mut reader, &mut sink, &mut ())
+        .unwrap()
+        .result()
+        .unwrap();
     let summary = pipeline.finish(&mut sink as &mut dyn FlowSink).unwrap();
     drop(sink);
     (summary.flows_emitted(), n, attacks)

@@ -250,7 +250,14 @@ fn run_blocking(
             .map_err(|e| ApiError::Internal(format!("publishing flows failed: {e}")))?;
         state.metrics.packets(outcome.summary.packets_read);
         let published = outcome.summary.flows_emitted();
-        return report(source, mode, outcome, DetectionStats::default(), None, Some(published));
+        return report(
+            source,
+            mode,
+            outcome,
+            DetectionStats::default(),
+            None,
+            Some(published),
+        );
     }
     let collector = Collector {
         state,
@@ -299,7 +306,10 @@ fn report(
             .iter()
             .map(|(t, n)| (t.to_string(), *n))
             .collect(),
-        timeline: collector.as_ref().map(Collector::timeline).unwrap_or_default(),
+        timeline: collector
+            .as_ref()
+            .map(Collector::timeline)
+            .unwrap_or_default(),
         flows_truncated: collector.as_ref().is_some_and(|c| c.truncated),
         flows: collector.map(|c| c.rows).unwrap_or_default(),
         published_to_bus,

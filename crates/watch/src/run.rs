@@ -13,8 +13,8 @@ use crate::event::AlertEvent;
 use crate::queue::{Queue, QueueReport};
 use crate::sinks::{AlertItem, FlowItem};
 use mlids_flow::{
-    CaptureStats, FlowRecord, FlowSink, MeterConfig, Mode, PacketSource, Pipeline, RunHooks,
-    SinkError, Summary,
+    CaptureStats, FlowRecord, MeterConfig, Mode, PacketSource, Pipeline, RunHooks, SinkError,
+    Summary,
 };
 use mlids_model::output::{DetectionStats, Discard, Tally};
 use mlids_model::{Detector, DetectorSink, Explain, Verdict, VerdictSink};
@@ -317,7 +317,11 @@ struct WatchHooks<'a> {
 }
 
 impl WatchHooks<'_> {
-    fn maybe_snapshot(&mut self, pipeline: &mut Pipeline, sink: &mut Classify) -> Result<(), SinkError> {
+    fn maybe_snapshot(
+        &mut self,
+        pipeline: &mut Pipeline,
+        sink: &mut Classify,
+    ) -> Result<(), SinkError> {
         if self.cfg.snapshot_every_us <= 0 {
             return Ok(());
         }
@@ -353,7 +357,11 @@ impl<'a> RunHooks<Classify<'a>> for WatchHooks<'_> {
         self.stop.load(Ordering::Relaxed)
     }
 
-    fn after_frame(&mut self, pipeline: &mut Pipeline, sink: &mut Classify<'a>) -> Result<(), SinkError> {
+    fn after_frame(
+        &mut self,
+        pipeline: &mut Pipeline,
+        sink: &mut Classify<'a>,
+    ) -> Result<(), SinkError> {
         self.maybe_snapshot(pipeline, sink)
     }
 

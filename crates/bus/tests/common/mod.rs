@@ -175,7 +175,10 @@ pub fn flows_of(capture: &[u8]) -> Vec<FlowRecord> {
         CaptureReader::from_reader("t", std::io::Cursor::new(capture.to_vec())).unwrap();
     let mut p = Pipeline::new(MeterConfig::new(Mode::Cic2018));
     let mut sink = VecSink::default();
-    p.feed(&mut reader, &mut sink, &mut ()).unwrap().result().unwrap();
+    p.feed(&mut reader, &mut sink, &mut ())
+        .unwrap()
+        .result()
+        .unwrap();
     p.finish(&mut sink).unwrap();
     sink.0
 }

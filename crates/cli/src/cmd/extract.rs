@@ -1,7 +1,7 @@
 //! `ml-ids extract`: captures → flow records (CSV, JSON Lines).
 
-use crate::progress;
 use crate::cmd::flow_options::FlowLimits;
+use crate::progress;
 use anyhow::{bail, Context, Result};
 use clap::{Args, ValueEnum};
 use mlids_flow::{CsvSink, FlowSink, JsonlSink, Layout, MeterConfig, Mode, NameStyle};

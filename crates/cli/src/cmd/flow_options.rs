@@ -89,9 +89,17 @@ mod tests {
         );
         assert_eq!(c.min_packets, 1, "at least one packet");
         let live = l.live_meter_config(Mode::Cic2018).unwrap();
-        assert_eq!(live.idle_timeout_us, Some(30_000_000), "follows --active-timeout");
+        assert_eq!(
+            live.idle_timeout_us,
+            Some(30_000_000),
+            "follows --active-timeout"
+        );
         let live = l.live_meter_config(Mode::Corrected).unwrap();
-        assert_eq!(live.idle_timeout_us, Some(60_000_000), "corrected keeps its own");
+        assert_eq!(
+            live.idle_timeout_us,
+            Some(60_000_000),
+            "corrected keeps its own"
+        );
         let bad = FlowLimits {
             active_timeout: Some(-1.0),
             ..Default::default()

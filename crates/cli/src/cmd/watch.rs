@@ -4,13 +4,13 @@
 use crate::cmd::flow_options::FlowLimits;
 use anyhow::{bail, Context, Result};
 use clap::{Args, ValueEnum};
+use mlids_model::Detector;
 use mlids_watch::queue::Queue;
 use mlids_watch::run::WatchConfig;
 use mlids_watch::sinks::{
     open_append, FlowsSink, ForwardSink, HttpPoster, LineFormat, LineSink, RetryPolicy,
     WebhookFormat, WebhookSink,
 };
-use mlids_model::Detector;
 use mlids_watch::{LiveOptions, LiveSource, Outputs, PacketSource, ReplaySource};
 use std::path::PathBuf;
 use std::sync::atomic::AtomicBool;
@@ -151,9 +151,6 @@ fn secs(s: f64, name: &str) -> Result<Duration> {
         bail!("--{name} must be a non-negative number of seconds");
     }
     Ok(Duration::from_secs_f64(s))
-}
-
-    Ok((s * 1e6) as i64)
 }
 
 pub fn run(args: WatchArgs) -> Result<()> {
