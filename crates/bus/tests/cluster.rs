@@ -4,7 +4,7 @@
 //! every attack must have exactly one alert.
 //!
 //! Loopback only; the test starts and stops its own nats-server processes and skips (SKIP: …)
-//! when nats-server is not installed.
+//! when nats-server is not installed (fails instead under MLIDS_REQUIRE_ALL=1).
 
 mod common;
 

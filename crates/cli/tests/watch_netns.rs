@@ -8,11 +8,12 @@
 //! 503, so the retry path runs) and the server's alert broadcast (what its WebSocket sends).
 //!
 //! Needs root, `ip` (iproute2), curl, python3 and hping3; skips with a message where namespaces
-//! cannot be created. All traffic stays inside the two namespaces, which are removed even if the
+//! cannot be created (fails instead under MLIDS_REQUIRE_ALL=1). All traffic stays inside the two namespaces, which are removed even if the
 //! test panics.
 
 use mlids_model::Detector;
 use mlids_server::{AppState, ServerConfig};
+use mlids_test_support::{require, skip};
 use mlids_watch::fixture::{syn_flood_model, SYN_FLOOD_LABEL};
 use serde_json::Value;
 use std::fs::File;
@@ -280,12 +281,11 @@ fn lines(p: &Path) -> Vec<Value> {
 
 #[test]
 fn watch_sees_http_and_a_syn_flood_between_namespaces() {
-    if unsafe { libc::geteuid() } != 0 {
-        eprintln!("SKIP watch_netns: creating network namespaces needs root");
-        return;
-    }
-    if !have("ip") {
-        eprintln!("SKIP watch_netns: `ip` (iproute2) not found");
+    if !require(
+        unsafe { libc::geteuid() } == 0,
+        "watch_netns: creating network namespaces needs root",
+    ) || !require(have("ip"), "watch_netns: `ip` (iproute2) not found")
+    {
         return;
     }
     for tool in ["curl", "python3", "hping3"] {
@@ -297,7 +297,9 @@ fn watch_sees_http_and_a_syn_flood_between_namespaces() {
     let mut net = match Netns::create() {
         Ok(n) => n,
         Err(e) => {
-            eprintln!("SKIP watch_netns: cannot create network namespaces here: {e}");
+            skip(format_args!(
+                "watch_netns: cannot create network namespaces here: {e}"
+            ));
             return;
         }
     };

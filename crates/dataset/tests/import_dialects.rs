@@ -11,7 +11,7 @@ use std::path::PathBuf;
 
 #[test]
 fn real_seed_snake_file_with_index_column() {
-    let Some(d) = shared_data("real_seed_snake_file_with_index_column") else {
+    let Some(d) = shared_data() else {
         return;
     };
     let t = tempfile::tempdir().unwrap();
@@ -59,7 +59,7 @@ fn real_seed_snake_file_with_index_column() {
 
 #[test]
 fn real_improved_releases_are_corrected_mode() {
-    let Some(d) = shared_data("real_improved_releases_are_corrected_mode") else {
+    let Some(d) = shared_data() else {
         return;
     };
     let t = tempfile::tempdir().unwrap();
@@ -105,7 +105,7 @@ fn real_improved_releases_are_corrected_mode() {
 
 #[test]
 fn real_files_of_both_modes_are_refused_together() {
-    let Some(d) = shared_data("real_files_of_both_modes_are_refused_together") else {
+    let Some(d) = shared_data() else {
         return;
     };
     let t = tempfile::tempdir().unwrap();

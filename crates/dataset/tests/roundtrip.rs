@@ -37,7 +37,7 @@ fn cleaned(f: &FlowRecord, feat: mlids_flow::Feature) -> Option<f64> {
 
 #[test]
 fn extract_csv_in_every_layout_imports_back_exactly() {
-    let Some(d) = shared_data("extract_csv_in_every_layout_imports_back_exactly") else {
+    let Some(d) = shared_data() else {
         return;
     };
     let pcap = d.join("pcap/benign/http/ppa_http.cap");
@@ -83,7 +83,7 @@ fn extract_csv_in_every_layout_imports_back_exactly() {
 
 #[test]
 fn parquet_flow_sink_writes_the_dataset_schema() {
-    let Some(d) = shared_data("parquet_flow_sink_writes_the_dataset_schema") else {
+    let Some(d) = shared_data() else {
         return;
     };
     let pcap = d.join("pcap/benign/http/ppa_http.cap");
@@ -125,7 +125,7 @@ fn parquet_flow_sink_writes_the_dataset_schema() {
 
 #[test]
 fn unlabelled_parquet_sink_has_null_labels() {
-    let Some(d) = shared_data("unlabelled_parquet_sink_has_null_labels") else {
+    let Some(d) = shared_data() else {
         return;
     };
     let pcap = d.join("pcap/benign/http/ppa_http.cap");

@@ -616,7 +616,8 @@ pub(crate) fn reported_protocol(p: u8, mode: Mode) -> u8 {
     }
 }
 
-/// Ports as the mode reports them (0 for portless protocols).
+/// The packet's (source, destination) ports as decoded, the same in both modes (`_mode` is unused;
+/// the decoder, not this function, leaves them 0 for portless protocols).
 pub(crate) fn reported_ports(pkt: &Packet, _mode: Mode) -> (u16, u16) {
     (pkt.src_port, pkt.dst_port)
 }

@@ -1,13 +1,11 @@
 //! The capture reader: every container variant gives the same flows, and bad input gives a clear
 //! error with the byte offset after the readable part has been processed.
 
-mod support;
-
 use flate2::write::GzEncoder;
 use mlids_flow::capture::CaptureErrorKind;
-use mlids_flow::{CaptureReader, MeterConfig, Mode, Pipeline, SourceError, VecSink};
+use mlids_flow::{CaptureReader, MeterConfig, Mode, Pipeline, VecSink};
+use mlids_test_support::capture::*;
 use std::io::{Cursor, Write};
-use support::*;
 
 fn session() -> Vec<RawFrame> {
     let l = Link::default();
@@ -144,7 +142,7 @@ fn raw_ip_linux_cooked_and_null_link_types_decode() {
     );
 }
 
-/// Run to the end, returning flows, the summary and the first capture error.
+/// Run a possibly damaged cic2018 capture to the end: flows, summary, the first capture error.
 fn run_partial(
     bytes: Vec<u8>,
 ) -> (
@@ -152,19 +150,7 @@ fn run_partial(
     mlids_flow::Summary,
     Option<mlids_flow::CaptureError>,
 ) {
-    let mut reader = match CaptureReader::from_reader("bad.pcap", Cursor::new(bytes)) {
-        Ok(r) => r,
-        Err(e) => return (vec![], Default::default(), Some(e)),
-    };
-    let mut p = Pipeline::new(MeterConfig::new(Mode::Cic2018));
-    let mut sink = VecSink::default();
-    let err = match p.feed(&mut reader, &mut sink, &mut ()).unwrap().error {
-        Some(SourceError::Capture(e)) => Some(e),
-        Some(e) => panic!("{e}"),
-        None => None,
-    };
-    let summary = p.finish(&mut sink).unwrap();
-    (sink.0, summary, err)
+    run_bytes_partial(MeterConfig::new(Mode::Cic2018), bytes)
 }
 
 #[test]
@@ -179,7 +165,7 @@ fn truncated_capture_keeps_the_readable_part_and_names_the_offset() {
     let last_record_offset = full.len() - 16 - frames.last().unwrap().data.len();
     assert_eq!(err.offset as usize, last_record_offset);
     assert!(
-        err.to_string().contains("bad.pcap")
+        err.to_string().contains(CAPTURE_NAME)
             && err
                 .to_string()
                 .contains(&format!("offset {last_record_offset}")),
@@ -231,7 +217,12 @@ fn arbitrary_bytes_never_panic() {
             let i = 24 + (state as usize) % (b.len() - 24);
             b[i] = (state >> 32) as u8;
         }
-        let _ = run_partial(b);
+        let (_, summary, _) = run_partial(b);
+        assert_eq!(
+            summary.packets_read,
+            summary.packets_decoded + summary.packets_skipped(),
+            "every packet read is decoded or skipped: {summary:?}"
+        );
     }
 }
 

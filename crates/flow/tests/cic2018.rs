@@ -1,10 +1,8 @@
 //! cic2018 mode against values worked out by hand from shared/spec/flow-features.md (§4–§5) on
 //! crafted packet sequences. Each expected number is derived in the comment above it.
 
-mod support;
-
 use mlids_flow::{Feature as F, Mode, Termination};
-use support::*;
+use mlids_test_support::capture::*;
 
 const L: Link = Link { vlans: 0 };
 

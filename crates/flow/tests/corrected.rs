@@ -1,9 +1,7 @@
 //! corrected mode (spec §7) against values worked out by hand on crafted packet sequences.
 
-mod support;
-
 use mlids_flow::{Feature as F, MeterConfig, Mode, Termination};
-use support::*;
+use mlids_test_support::capture::*;
 
 const L: Link = Link { vlans: 0 };
 

@@ -2,30 +2,14 @@
 //! errors or skip counts, pcap and pcapng of the same traffic agree, and the structural properties
 //! of the real CSE-CIC-IDS2018 rows (spec §12) hold on our cic2018 output.
 //!
-//! Skips (loudly) when ../shared/data is absent.
-
-mod support;
+//! Skips (loudly; fails under MLIDS_REQUIRE_ALL=1) when the shared data is absent.
 
 use mlids_flow::{
     CaptureReader, Feature as F, FlowRecord, MeterConfig, Mode, Pipeline, Summary, VecSink,
 };
+use mlids_test_support::capture::*;
+use mlids_test_support::shared_data;
 use std::path::{Path, PathBuf};
-use support::*;
-
-fn shared_data() -> Option<PathBuf> {
-    let dir = std::env::var_os("MLIDS_SHARED_DATA")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/data"));
-    if dir.join("pcap").is_dir() {
-        Some(dir)
-    } else {
-        eprintln!(
-            "SKIP: {} not found; real-capture tests did not run",
-            dir.display()
-        );
-        None
-    }
-}
 
 fn captures(dir: &Path) -> Vec<PathBuf> {
     fn walk(d: &Path, out: &mut Vec<PathBuf>) {

@@ -187,7 +187,7 @@ impl Detector {
         if x.len() % nf != 0 {
             return Err(ModelError::Width {
                 expected: nf,
-                got: x.len() % nf,
+                got: x.len(),
             });
         }
         let n = x.len() / nf;

@@ -36,8 +36,8 @@ pub enum ModelError {
     /// A named feature row lacks features the model needs.
     #[error("missing feature(s) the model needs: {}", .0.join(", "))]
     MissingFeatures(Vec<String>),
-    /// A row has the wrong number of values.
-    #[error("expected {expected} feature values per row, got {got}")]
+    /// A row, or a row-major matrix, is not a whole number of rows of `expected` values.
+    #[error("expected rows of {expected} feature values, got {got} values")]
     Width { expected: usize, got: usize },
     #[error("report: {0}")]
     Report(String),

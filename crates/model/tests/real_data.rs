@@ -1,4 +1,5 @@
-//! End to end on the real CIC rows in `../shared/data` (skipped, loudly, when it is absent):
+//! End to end on the real CIC rows in the shared data (skipped, loudly, when it is absent; a failure
+//! under MLIDS_REQUIRE_ALL=1):
 //! CSV → dataset import/split (mlids-dataset) → train → bundle → Detector → evaluate and detect.
 
 use mlids_flow::{CaptureReader, FlowSink, MeterConfig, Mode, Pipeline};
@@ -6,22 +7,8 @@ use mlids_model::bundle::Bundle;
 use mlids_model::detector::FnVerdictSink;
 use mlids_model::train::{self, Splits, TrainConfig};
 use mlids_model::{Detector, DetectorSink, FitControl, GbdtParams, ModelError, Task};
+use mlids_test_support::shared_data;
 use std::path::{Path, PathBuf};
-
-fn shared_data() -> Option<PathBuf> {
-    let p = std::env::var_os("MLIDS_SHARED_DATA")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/data"));
-    if p.is_dir() {
-        Some(p)
-    } else {
-        eprintln!(
-            "SKIPPED: {} is absent (set MLIDS_SHARED_DATA to run the real-data tests)",
-            p.display()
-        );
-        None
-    }
-}
 
 fn import_and_split(sources: &[PathBuf], dir: &Path) -> Splits {
     mlids_dataset::import(

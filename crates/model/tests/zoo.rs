@@ -60,7 +60,9 @@ fn compare_trains_every_family_and_bundles_reload() {
     let splits = Splits::in_dir(&data_dir).unwrap();
     let mut ctl = FitControl::default();
     let mut log = |_: &str| {};
+    let started = std::time::Instant::now();
     let c = compare::run(&splits, &cfg, &out, &mut ctl, &mut log).unwrap();
+    let wall_seconds = started.elapsed().as_secs_f64();
 
     assert_eq!(c.models.len(), 7);
     assert_eq!(c.hybrids.len(), 6, "every classifier OR the autoencoder");
@@ -81,7 +83,14 @@ fn compare_trains_every_family_and_bundles_reload() {
     for r in &c.models {
         let h = r.held_out.as_ref().expect("held-out recall");
         assert!(h.rows > 0);
-        assert!(r.train_seconds >= 0.0 && r.predict_rows_per_second > 0.0);
+        // Training takes some time, and no more than the whole comparison did.
+        assert!(
+            r.train_seconds > 0.0 && r.train_seconds <= wall_seconds,
+            "{}: train_seconds {} (comparison took {wall_seconds} s)",
+            r.model,
+            r.train_seconds
+        );
+        assert!(r.predict_rows_per_second > 0.0 && r.predict_rows_per_second.is_finite());
         assert!(!r.pr_curve.is_empty());
         // The saved bundle reproduces the reported test recall.
         let det = Detector::load(std::path::Path::new(r.bundle.as_ref().unwrap())).unwrap();

@@ -3,28 +3,16 @@
 #![allow(dead_code)]
 
 use mlids_flow::synth::{pcap_bytes, tcp, Ep, Link, RawFrame, T0};
-use mlids_flow::{CaptureReader, FlowRecord, MeterConfig, Mode, Pipeline, VecSink};
+use mlids_flow::{FlowRecord, MeterConfig, Mode};
 use mlids_model::data::fixtures::forward_packets_model;
+use mlids_test_support::capture::run_bytes;
+pub use mlids_test_support::nats_server;
 
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
-
-/// `nats-server`'s path, or `None` with a SKIP message.
-pub fn nats_server() -> Option<PathBuf> {
-    let found = std::env::var_os("PATH").and_then(|p| {
-        std::env::split_paths(&p)
-            .chain([PathBuf::from("/usr/sbin"), PathBuf::from("/usr/local/bin")])
-            .map(|d| d.join("nats-server"))
-            .find(|f| f.is_file())
-    });
-    if found.is_none() {
-        eprintln!("SKIP: nats-server is not installed (Debian: apt-get install nats-server)");
-    }
-    found
-}
 
 pub fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0")
@@ -171,14 +159,5 @@ pub fn capture(flows: usize, span_s: i64, attack_every: usize, salt: u8) -> Vec<
 
 /// The flows `ml-ids extract` would produce from a capture (the ground truth).
 pub fn flows_of(capture: &[u8]) -> Vec<FlowRecord> {
-    let mut reader =
-        CaptureReader::from_reader("t", std::io::Cursor::new(capture.to_vec())).unwrap();
-    let mut p = Pipeline::new(MeterConfig::new(Mode::Cic2018));
-    let mut sink = VecSink::default();
-    p.feed(&mut reader, &mut sink, &mut ())
-        .unwrap()
-        .result()
-        .unwrap();
-    p.finish(&mut sink).unwrap();
-    sink.0
+    run_bytes(MeterConfig::new(Mode::Cic2018), capture.to_vec()).0
 }

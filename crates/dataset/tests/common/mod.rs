@@ -6,20 +6,7 @@ use mlids_flow::schema::{Column, MetaColumn};
 use mlids_flow::{Feature, Layout, Mode, NameStyle};
 use std::path::{Path, PathBuf};
 
-/// `../shared/data` next to the workspace root, or `None` with a loud SKIP message.
-pub fn shared_data(test: &str) -> Option<PathBuf> {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
-    let d = root.join("../shared/data");
-    if d.is_dir() {
-        Some(d)
-    } else {
-        eprintln!(
-            "\n*** SKIP {test}: {} not found — real-data checks did not run ***\n",
-            d.display()
-        );
-        None
-    }
-}
+pub use mlids_test_support::shared_data;
 
 /// A crafted CSV file in one of the extract layouts.
 pub struct Craft {

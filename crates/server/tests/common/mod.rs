@@ -6,7 +6,7 @@ use mlids_model::data::fixtures::forward_packets_model;
 use mlids_model::Detector;
 use mlids_server::{AppState, ServerConfig};
 use std::net::SocketAddr;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::OnceLock;
 
 /// The fixture model of `mlids_model::data::fixtures::forward_packets_model` (attacks have 20–60
@@ -47,15 +47,5 @@ pub async fn start(mut config: ServerConfig) -> TestServer {
         addr,
         base: format!("http://{addr}"),
         _runtime_guard: handle,
-    }
-}
-
-pub fn shared_data() -> Option<PathBuf> {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/data");
-    if dir.is_dir() {
-        Some(dir)
-    } else {
-        eprintln!("SKIP: {} not found", dir.display());
-        None
     }
 }
