@@ -3,7 +3,7 @@
 
 use flate2::write::GzEncoder;
 use mlids_flow::capture::CaptureErrorKind;
-use mlids_flow::{CaptureReader, MeterConfig, Mode, Pipeline, PipelineError, VecSink};
+use mlids_flow::{CaptureReader, MeterConfig, Mode, Pipeline, VecSink};
 use mlids_test_support::capture::*;
 use std::io::{Cursor, Write};
 
