@@ -6,6 +6,8 @@ use mlids_flow::schema::{Column, MetaColumn};
 use mlids_flow::{Feature, Layout, Mode, NameStyle};
 use std::path::{Path, PathBuf};
 
+/// Not every test binary that includes this module looks at the real data.
+#[allow(unused_imports)]
 pub use mlids_test_support::shared_data;
 
 /// A crafted CSV file in one of the extract layouts.
