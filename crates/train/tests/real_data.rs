@@ -4,8 +4,9 @@
 use mlids_flow::{CaptureReader, FlowSink, MeterConfig, Mode, Pipeline};
 use mlids_model::bundle::Bundle;
 use mlids_model::detector::FnVerdictSink;
-use mlids_model::train::{self, Splits, TrainConfig};
-use mlids_model::{Detector, DetectorSink, FitControl, GbdtParams, ModelError, Task};
+use mlids_model::{Detector, DetectorSink, ModelError, Task};
+use mlids_train::train::{self, Splits, TrainConfig};
+use mlids_train::{FitControl, GbdtParams};
 use std::path::{Path, PathBuf};
 
 fn shared_data() -> Option<PathBuf> {
