@@ -156,3 +156,29 @@ pub fn load_classifier(
         ),
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn zoo_engines_need_the_zoo_feature_and_unknown_engines_are_named() {
+        let dir = Path::new("/nonexistent-bundle");
+        let err = |engine: &str| {
+            load_classifier(engine, dir, &[], 2)
+                .err()
+                .map(|e| e.to_string())
+                .unwrap_or_default()
+        };
+        if cfg!(feature = "zoo") {
+            assert!(!err("mlp").contains("`zoo` feature"));
+        } else {
+            assert!(
+                err("mlp").contains("engine 'mlp' needs ml-ids built with the `zoo` feature"),
+                "{}",
+                err("mlp")
+            );
+        }
+        assert!(err("no-such-engine").contains("unknown engine 'no-such-engine'"));
+    }
+}
