@@ -61,6 +61,7 @@ impl From<candle_core::Error> for ModelError {
 }
 
 impl ModelError {
+    /// An I/O error on `path` (public: the training crate reports its file errors this way).
     pub fn io(path: impl Into<PathBuf>, source: std::io::Error) -> Self {
         ModelError::Io {
             path: path.into(),
