@@ -14,7 +14,7 @@ export OMP_WAIT_POLICY=PASSIVE
 VENV=${VENV:-bench/out/venv}
 OUT=${OUT:-bench/out/gbdt}
 mkdir -p "$OUT"
-cargo build --release -q -p mlids-model --example bench_gbdt --example cv
+cargo build --release -q -p mlids-train --example bench_gbdt --example cv
 if [ -z "${SKIP_SPEED:-}" ]; then
   if [ ! -x "$VENV/bin/python" ]; then
     python3 -m venv "$VENV"

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Check that LightGBM text models written by mlids-model load in Python LightGBM and predict the
+"""Check that LightGBM text models written by mlids-train load in Python LightGBM and predict the
 same values as our flat predictor (relative difference <= 1e-9), on rows with missing values.
 
 Usage:
@@ -28,7 +28,7 @@ def main() -> int:
     else:
         fixtures = tempfile.mkdtemp(prefix="mlids-interop-")
         repo = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-        # Build through the workspace, not `-p mlids-model`: a single-package build unifies
+        # Build through the workspace, not `-p mlids-train`: a single-package build unifies
         # dependency features differently and would recompile half the dependency tree in CI.
         subprocess.run(["cargo", "build", "-q", "--workspace", "--all-targets"], cwd=repo, check=True)
         target = os.environ.get("CARGO_TARGET_DIR") or os.path.join(repo, "target")

@@ -204,6 +204,25 @@ impl Feature {
     pub fn in_cic2018(self) -> bool {
         (self as usize) <= Feature::IdleMin as usize
     }
+
+    /// Look a feature up by its snake_case name as `mode` spells it: `None` for a name of the other
+    /// mode's spelling or a feature `mode` does not produce. Model bundles and the detector use it
+    /// to refuse feature lists that do not match the extractor mode.
+    pub fn from_snake_in(name: &str, mode: crate::Mode) -> Option<Feature> {
+        let corrected = mode == crate::Mode::Corrected;
+        let f = Feature::from_snake(name)?;
+        let ok = f.snake_name(corrected) == name && (corrected || f.in_cic2018());
+        ok.then_some(f)
+    }
+
+    /// The snake_case names of the features `mode` produces, in its canonical column order.
+    pub fn snake_names(mode: crate::Mode) -> Vec<String> {
+        let corrected = mode == crate::Mode::Corrected;
+        crate::Layout::features(mode)
+            .iter()
+            .map(|f| f.snake_name(corrected).to_string())
+            .collect()
+    }
 }
 
 #[cfg(test)]
@@ -222,6 +241,42 @@ mod tests {
             .unwrap();
         assert_eq!(CORRECTED_FEATURES[bwd_urg + 1], Feature::FwdRstFlags);
         assert_eq!(CORRECTED_FEATURES[82], Feature::TotalTcpFlowTime);
+    }
+
+    #[test]
+    fn snake_lookups_follow_the_mode() {
+        use crate::Mode;
+        let corrected = Feature::snake_names(Mode::Corrected);
+        assert_eq!(corrected.len(), CORRECTED_FEATURES.len());
+        assert_eq!(
+            Feature::snake_names(Mode::Cic2018).len(),
+            CIC2018_FEATURES.len()
+        );
+        for name in &corrected {
+            assert!(
+                Feature::from_snake_in(name, Mode::Corrected).is_some(),
+                "{name}"
+            );
+        }
+        assert_eq!(
+            Feature::from_snake_in("cwr_flag_count", Mode::Corrected),
+            Some(Feature::CweFlagCount)
+        );
+        // Each mode refuses the other's spelling, and 2018 mode the corrected-only columns.
+        assert_eq!(
+            Feature::from_snake_in("cwr_flag_count", Mode::Cic2018),
+            None
+        );
+        assert_eq!(
+            Feature::from_snake_in("cwe_flag_count", Mode::Corrected),
+            None
+        );
+        let improved_only = CORRECTED_FEATURES[82].snake_name(true);
+        assert_eq!(Feature::from_snake_in(improved_only, Mode::Cic2018), None);
+        assert_eq!(
+            Feature::from_snake_in("no_such_feature", Mode::Corrected),
+            None
+        );
     }
 
     #[test]

@@ -5,11 +5,10 @@
 //! mis-predicted), the labels and which are attacks, preprocessing, the decision threshold, and how
 //! the model was made (data, parameters, metrics, versions).
 
-use crate::data::feature_for;
+use crate::decision::DecisionRule;
 use crate::error::{ModelError, Result};
-use crate::metrics::DecisionRule;
 use crate::model::{load_classifier, Classifier, FitSummary, Task};
-use mlids_flow::Mode;
+use mlids_flow::{Feature, Mode};
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, HashSet};
 use std::path::{Path, PathBuf};
@@ -153,7 +152,7 @@ impl Manifest {
         }
         let mut seen = HashSet::new();
         for f in &self.features {
-            if feature_for(f, mode).is_none() {
+            if Feature::from_snake_in(f, mode).is_none() {
                 return bad(format!("`{f}` is not a {mode}-mode feature name"));
             }
             if !seen.insert(f) {

@@ -4,9 +4,9 @@
 //! path (plain predictions) and alerts (explained), and no caller classifies a flow twice.
 
 use crate::bundle::{Bundle, Manifest};
-use crate::data::feature_for;
+
+use crate::decision::DecisionRule;
 use crate::error::{ModelError, Result};
-use crate::metrics::DecisionRule;
 use mlids_flow::{Feature, FlowRecord, FlowSink, Mode, SinkError, Summary};
 use serde::Serialize;
 use std::collections::HashMap;
@@ -115,7 +115,7 @@ impl Detector {
             .features
             .iter()
             .map(|n| {
-                feature_for(n, mode)
+                Feature::from_snake_in(n, mode)
                     .ok_or_else(|| ModelError::Data(format!("`{n}` is not a {mode} feature")))
             })
             .collect::<Result<Vec<_>>>()?;

@@ -3,6 +3,11 @@
 use std::path::PathBuf;
 
 /// Everything that can go wrong while loading data, training, evaluating or classifying.
+///
+/// One error type for the detection and the training crate: the `Classifier` and `Fit` traits share
+/// `Result`, and the command line prints the same messages as before the crates were split. The
+/// training-only variants carry plain strings (or a boxed dataset error), so this crate does not
+/// depend on LightGBM, Parquet or the dataset crate to name them.
 #[derive(Debug, thiserror::Error)]
 pub enum ModelError {
     #[error("{path}: {source}")]
@@ -13,8 +18,10 @@ pub enum ModelError {
     },
     #[error("{path}: cannot read Parquet: {message}")]
     Parquet { path: PathBuf, message: String },
+    /// The dataset crate refused a split (footer, mode, schema version); boxed so that this crate
+    /// does not depend on the dataset crate (and through it on Parquet).
     #[error(transparent)]
-    Dataset(#[from] mlids_dataset::DatasetError),
+    Dataset(Box<dyn std::error::Error + Send + Sync>),
     /// The data does not have the shape the model or the dataset schema needs.
     #[error("{0}")]
     Data(String),
@@ -46,6 +53,7 @@ pub enum ModelError {
     Engine(String),
 }
 
+#[cfg(feature = "zoo")]
 impl From<candle_core::Error> for ModelError {
     fn from(e: candle_core::Error) -> Self {
         ModelError::Engine(e.to_string())
@@ -53,7 +61,8 @@ impl From<candle_core::Error> for ModelError {
 }
 
 impl ModelError {
-    pub(crate) fn io(path: impl Into<PathBuf>, source: std::io::Error) -> Self {
+    /// An I/O error on `path` (public: the training crate reports its file errors this way).
+    pub fn io(path: impl Into<PathBuf>, source: std::io::Error) -> Self {
         ModelError::Io {
             path: path.into(),
             source,

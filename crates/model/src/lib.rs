@@ -1,40 +1,37 @@
-//! Classifiers for ml-ids: the model trait, the LightGBM engine, a flattened tree predictor,
-//! metrics and reports, self-describing model bundles, and the [`Detector`] that serve, detect and
-//! watch share.
+//! Detection for ml-ids: the inference side of the model trait, the flattened tree predictor,
+//! self-describing model bundles, and the [`Detector`] that serve, detect and watch share.
 //!
 //! ```text
-//! Parquet splits ─► data::load ─► train::train ─► gbdt (LightGBM, iteration by iteration)
-//!                                      │                 │ text model
-//!                                      ▼                 ▼
-//!                               metrics::evaluate   bundle (manifest.json + model.txt)
-//!                                      │                 │
-//!                                   report            Detector ◄── FlowRecord / named rows
-//!                              (JSON, MD, HTML)     (flat::FlatForest, DetectorSink)
+//!  bundle dir (manifest.json + model.txt | zoo files)
+//!        │ Bundle::load (every engine by id; zoo engines with the `zoo` feature)
+//!        ▼
+//!  Box<dyn Classifier> ─► Detector ◄── FlowRecord / named rows
+//!  (gbdt: flat::FlatForest)   │ DecisionRule
+//!                             ▼
+//!                  Verdict ─► output (CSV, JSONL) / alert
 //! ```
+//!
+//! This crate is what every serving binary links, so it stays free of the training stack:
+//! LightGBM's C++ build, Parquet/Arrow, plotters and the dataset crate are in `mlids-train`, and
+//! candle (for the zoo's networks and kNN) only comes with the `zoo` feature.
 
 pub mod alert;
 pub mod bundle;
-pub mod compare;
-pub mod data;
+pub mod decision;
 pub mod detector;
+pub mod engine;
 pub mod error;
 pub mod flat;
 pub mod gbdt;
-pub mod metrics;
 pub mod model;
 pub mod output;
-pub mod report;
-pub mod train;
+#[cfg(feature = "zoo")]
 pub mod zoo;
 
 pub use bundle::{Bundle, Manifest};
+pub use decision::DecisionRule;
 pub use detector::{Contribution, Detector, DetectorSink, Explain, Verdict, VerdictSink};
 pub use error::{ModelError, Result};
 pub use flat::FlatForest;
-pub use gbdt::{GbdtModel, GbdtParams, ValidGbdtParams};
-pub use metrics::Evaluation;
-pub use model::{
-    Classifier, Fit, FitControl, FitSummary, IterationReport, ParamGuard, StopReason, Task,
-    TrainSet,
-};
-pub use zoo::{ModelChoice, ModelKind};
+pub use gbdt::GbdtModel;
+pub use model::{Classifier, FitSummary, StopReason, Task};

@@ -19,7 +19,6 @@
 pub mod dedup;
 pub mod error;
 pub mod event;
-pub mod fixture;
 pub mod queue;
 pub mod run;
 pub mod sinks;

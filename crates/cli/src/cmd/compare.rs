@@ -2,9 +2,9 @@
 
 use anyhow::{bail, Context, Result};
 use clap::Args;
-use mlids_model::compare::{self, CompareConfig};
-use mlids_model::train::Splits;
-use mlids_model::{FitControl, GbdtParams, ModelChoice, ModelKind, Task};
+use mlids_train::compare::{self, CompareConfig};
+use mlids_train::train::Splits;
+use mlids_train::{FitControl, GbdtParams, ModelChoice, ModelKind, Task};
 use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};

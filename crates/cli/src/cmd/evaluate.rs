@@ -3,8 +3,8 @@
 use anyhow::{Context, Result};
 use clap::Args;
 use mlids_model::bundle::Bundle;
-use mlids_model::report;
-use mlids_model::train::{evaluate_probs, load_checked, predict};
+use mlids_train::report;
+use mlids_train::train::{evaluate_probs, load_checked, predict};
 use std::path::PathBuf;
 
 /// Evaluate a model on a labelled dataset split.

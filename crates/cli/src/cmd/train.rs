@@ -3,8 +3,8 @@
 use anyhow::{bail, Context, Result};
 use clap::{Args, ValueEnum};
 use mlids_model::bundle::{Bundle, MANIFEST_FILE};
-use mlids_model::train::{self, ClassWeights, Splits, ThresholdChoice, TrainConfig};
-use mlids_model::{report, FitControl, GbdtParams, ModelChoice, ModelKind, Task};
+use mlids_train::train::{self, ClassWeights, Splits, ThresholdChoice, TrainConfig};
+use mlids_train::{report, FitControl, GbdtParams, ModelChoice, ModelKind, Task};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
@@ -281,7 +281,7 @@ pub fn run(args: TrainArgs) -> Result<()> {
 fn print_summary<'a>(
     dir: &Path,
     threshold: &f64,
-    evals: impl Iterator<Item = &'a mlids_model::Evaluation>,
+    evals: impl Iterator<Item = &'a mlids_train::Evaluation>,
 ) {
     println!("model bundle: {} (threshold {threshold:.4})", dir.display());
     for e in evals {

@@ -9,15 +9,15 @@
 //! for a target recall (`target_recall`, applied by `train` when the threshold is automatic), so
 //! the autoencoder sees attack labels only there, never in fitting.
 
-use super::nn::{self, Data, Layers, Loss, Schedule};
+use super::nn::Layers;
 use super::preprocess::{self, Preprocess};
 use super::{read_json, write_json};
 use crate::error::{ModelError, Result};
-use crate::model::{Classifier, Fit, FitControl, FitSummary, ParamGuard, TrainSet};
+use crate::model::Classifier;
 use serde::{Deserialize, Serialize};
 use std::path::Path;
 
-pub const ENGINE: &str = "autoencoder";
+pub const ENGINE: &str = crate::engine::AUTOENCODER;
 const JSON: &str = "autoencoder.json";
 const WEIGHTS: &str = "autoencoder.safetensors";
 
@@ -54,60 +54,16 @@ impl Default for AeParams {
     }
 }
 
-#[derive(Clone, Debug)]
-pub struct ValidAeParams(AeParams);
-
-impl ValidAeParams {
-    pub fn params(&self) -> &AeParams {
-        &self.0
-    }
-
-    fn schedule(&self) -> Schedule {
-        let p = &self.0;
-        Schedule {
-            epochs: p.epochs,
-            batch_size: p.batch_size,
-            learning_rate: p.learning_rate,
-            weight_decay: p.weight_decay,
-            patience: p.patience,
-            seed: p.seed,
-        }
-    }
-}
-
-impl ParamGuard for AeParams {
-    type Checked = ValidAeParams;
-    fn check(self) -> Result<ValidAeParams> {
-        let bad = |m: String| Err(ModelError::Params(m));
-        if self.hidden.is_empty() || self.hidden.contains(&0) {
-            return bad(format!(
-                "hidden must list at least one non-zero layer width, got {:?}",
-                self.hidden
-            ));
-        }
-        if !(self.noise >= 0.0 && self.noise.is_finite()) {
-            return bad(format!("noise must be ≥ 0, got {}", self.noise));
-        }
-        if !(self.target_recall > 0.0 && self.target_recall <= 1.0) {
-            return bad(format!(
-                "target_recall must be in (0, 1], got {}",
-                self.target_recall
-            ));
-        }
-        let v = ValidAeParams(self);
-        v.schedule().check()?;
-        Ok(v)
-    }
-}
-
+/// The model's own file besides the weights and `preprocess.json` (public so that the training
+/// crate can build it).
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
-struct AeFile {
+pub struct AeFile {
     /// `[inputs, hidden…, inputs]`.
-    sizes: Vec<usize>,
+    pub sizes: Vec<usize>,
     /// Median reconstruction error of the benign training rows (the score's scale).
-    error_scale: f64,
-    benign_train_rows: usize,
-    params: AeParams,
+    pub error_scale: f64,
+    pub benign_train_rows: usize,
+    pub params: AeParams,
 }
 
 /// A fitted autoencoder; `predict_proba` gives `[1 − s, s]` with `s` the anomaly score.
@@ -119,7 +75,8 @@ pub struct AeModel {
     names: Vec<String>,
 }
 
-fn row_errors(layers: &Layers, x: &[f32]) -> Result<Vec<f64>> {
+/// Mean squared reconstruction error of each scaled row (also the training crate's error scale).
+pub fn row_errors(layers: &Layers, x: &[f32]) -> Result<Vec<f64>> {
     let nf = layers.n_inputs();
     let out = layers.forward_rows(x)?;
     Ok(x.chunks_exact(nf)
@@ -134,84 +91,17 @@ fn row_errors(layers: &Layers, x: &[f32]) -> Result<Vec<f64>> {
         .collect())
 }
 
-impl Fit for ValidAeParams {
-    type Model = AeModel;
-
-    fn fit(
-        &self,
-        train: &TrainSet,
-        valid: Option<&TrainSet>,
-        ctl: &mut FitControl,
-    ) -> Result<(AeModel, FitSummary)> {
-        train.validate()?;
-        if train.n_classes != 2 {
-            return Err(ModelError::Params(
-                "the autoencoder is a benign-vs-attack anomaly detector: train it with the binary task".into(),
-            ));
-        }
-        let benign: Vec<usize> = (0..train.n_rows()).filter(|&r| train.y[r] == 0).collect();
-        if benign.len() < 2 {
-            return Err(ModelError::Data(
-                "the autoencoder needs benign training rows".into(),
-            ));
-        }
-        let pre = Preprocess::fit(train.x, train.feature_names, Some(&benign));
-        let xt = pre.transform_rows(train.x, &benign);
-        let xv = valid.map(|v| {
-            let rows: Vec<usize> = (0..v.n_rows()).filter(|&r| v.y[r] == 0).collect();
-            pre.transform_rows(v.x, &rows)
-        });
-        let nf = train.n_features();
-        let mut sizes = vec![nf];
-        sizes.extend(&self.0.hidden);
-        sizes.push(nf);
-        let mut rng = fastrand::Rng::with_seed(self.0.seed);
-        let init = Layers::init(&sizes, &mut rng)?;
-        let td = Data {
-            x: &xt,
-            nf,
-            y: &[],
-            w: None,
-        };
-        let vd = xv.as_ref().map(|x| Data {
-            x,
-            nf,
-            y: &[],
-            w: None,
-        });
-        let (layers, summary) = nn::fit(
-            init,
-            &td,
-            vd.as_ref(),
-            Loss::Reconstruction {
-                noise: self.0.noise,
-            },
-            0.0,
-            &self.schedule(),
-            &mut rng,
-            ctl,
-        )?;
-        let mut errors = row_errors(&layers, &xt)?;
-        errors.sort_unstable_by(f64::total_cmp);
-        let error_scale = errors[errors.len() / 2].max(1e-12);
-        Ok((
-            AeModel {
-                names: pre.names(),
-                pre,
-                layers,
-                file: AeFile {
-                    sizes,
-                    error_scale,
-                    benign_train_rows: benign.len(),
-                    params: self.0.clone(),
-                },
-            },
-            summary,
-        ))
-    }
-}
-
 impl AeModel {
+    /// A fitted autoencoder from its parts (the training crate's `Fit` builds it).
+    pub fn new(pre: Preprocess, layers: Layers, file: AeFile) -> AeModel {
+        AeModel {
+            names: pre.names(),
+            pre,
+            layers,
+            file,
+        }
+    }
+
     pub fn load(dir: &Path, n_classes: usize) -> Result<AeModel> {
         let pre = Preprocess::load(dir)?;
         let path = dir.join(JSON);

@@ -1,20 +1,20 @@
 //! Linear models on the scaled features: logistic (softmax) regression and an L2-loss linear SVM,
-//! both one dense layer trained with mini-batch Adam by [`nn::fit`].
+//! both one dense layer (trained with mini-batch Adam by `mlids-train`'s `zoo::nn::fit`).
 //!
 //! The SVM's margins become probabilities by Platt scaling fitted on the validation rows (the
 //! training rows when there is no val split): one sigmoid for two classes; for more, one per
 //! class (one-vs-rest), normalised to sum to 1.
 
-use super::nn::{self, Data, Layers, Loss, Schedule};
+use super::nn::{self, Layers};
 use super::preprocess::{self, Preprocess};
 use super::{read_json, write_json};
 use crate::error::{ModelError, Result};
-use crate::model::{Classifier, Fit, FitControl, FitSummary, ParamGuard, TrainSet};
+use crate::model::Classifier;
 use serde::{Deserialize, Serialize};
 use std::path::Path;
 
-pub const LOGISTIC_ENGINE: &str = "logistic-regression";
-pub const SVM_ENGINE: &str = "linear-svm";
+pub const LOGISTIC_ENGINE: &str = crate::engine::LOGISTIC;
+pub const SVM_ENGINE: &str = crate::engine::SVM;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -62,62 +62,16 @@ impl Default for LinearParams {
     }
 }
 
-/// Checked parameters and which model they fit.
-#[derive(Clone, Debug)]
-pub struct ValidLinearParams {
-    pub kind: LinearKind,
-    pub params: LinearParams,
-}
-
-impl LinearParams {
-    /// Check for the given kind.
-    pub fn check_for(self, kind: LinearKind) -> Result<ValidLinearParams> {
-        if !(self.l2 >= 0.0 && self.l2.is_finite()) {
-            return Err(ModelError::Params(format!(
-                "l2 must be a non-negative number, got {}",
-                self.l2
-            )));
-        }
-        let v = ValidLinearParams { kind, params: self };
-        v.schedule().check()?;
-        Ok(v)
-    }
-}
-
-impl ParamGuard for LinearParams {
-    type Checked = ValidLinearParams;
-    /// Checks as logistic regression; use [`LinearParams::check_for`] for the SVM.
-    fn check(self) -> Result<ValidLinearParams> {
-        self.check_for(LinearKind::Logistic)
-    }
-}
-
-impl ValidLinearParams {
-    fn schedule(&self) -> Schedule {
-        let p = &self.params;
-        Schedule {
-            epochs: p.epochs,
-            batch_size: p.batch_size,
-            learning_rate: p.learning_rate,
-            weight_decay: match self.kind {
-                LinearKind::Logistic => p.l2,
-                LinearKind::Svm => 0.0,
-            },
-            patience: p.patience,
-            seed: p.seed,
-        }
-    }
-}
-
-/// The model's own file besides the weights and `preprocess.json`.
+/// The model's own file besides the weights and `preprocess.json` (public so that the training
+/// crate can build it).
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
-struct LinearFile {
-    kind: LinearKind,
-    n_classes: usize,
-    n_features: usize,
+pub struct LinearFile {
+    pub kind: LinearKind,
+    pub n_classes: usize,
+    pub n_features: usize,
     /// Platt (a, b) per output (SVM only).
-    platt: Vec<(f64, f64)>,
-    params: LinearParams,
+    pub platt: Vec<(f64, f64)>,
+    pub params: LinearParams,
 }
 
 /// A fitted logistic regression or linear SVM.
@@ -129,98 +83,25 @@ pub struct LinearModel {
     names: Vec<String>,
 }
 
-fn stem(kind: LinearKind) -> &'static str {
+/// File name stem of a kind (`logistic.json`, `svm.safetensors`).
+pub fn stem(kind: LinearKind) -> &'static str {
     match kind {
         LinearKind::Logistic => "logistic",
         LinearKind::Svm => "svm",
     }
 }
 
-impl Fit for ValidLinearParams {
-    type Model = LinearModel;
-
-    fn fit(
-        &self,
-        train: &TrainSet,
-        valid: Option<&TrainSet>,
-        ctl: &mut FitControl,
-    ) -> Result<(LinearModel, FitSummary)> {
-        train.validate()?;
-        let k = train.n_classes;
-        let pre = Preprocess::fit(train.x, train.feature_names, None);
-        let xt = pre.transform(train.x)?;
-        let xv = valid.map(|v| pre.transform(v.x)).transpose()?;
-        let nf = train.n_features();
-        let n_out = match self.kind {
-            LinearKind::Svm if k == 2 => 1,
-            _ => k,
-        };
-        let mut rng = fastrand::Rng::with_seed(self.params.seed);
-        let init = Layers::init(&[nf, n_out], &mut rng)?;
-        let loss = match self.kind {
-            LinearKind::Logistic => Loss::Softmax,
-            LinearKind::Svm => Loss::SquaredHinge { l2: self.params.l2 },
-        };
-        let td = Data {
-            x: &xt,
-            nf,
-            y: train.y,
-            w: train.weights,
-        };
-        let vd = valid.zip(xv.as_ref()).map(|(v, x)| Data {
-            x,
-            nf,
-            y: v.y,
-            w: None,
-        });
-        let (layers, summary) = nn::fit(
-            init,
-            &td,
-            vd.as_ref(),
-            loss,
-            0.0,
-            &self.schedule(),
-            &mut rng,
-            ctl,
-        )?;
-        // Platt scaling of the SVM margins, on val when there is one.
-        let platt = match self.kind {
-            LinearKind::Logistic => Vec::new(),
-            LinearKind::Svm => {
-                let (x, y) = match (&vd, valid) {
-                    (Some(d), Some(v)) if v.n_rows() > 0 => (d.x, v.y),
-                    _ => (td.x, train.y),
-                };
-                let m = layers.forward_rows(x)?;
-                (0..n_out)
-                    .map(|o| {
-                        let s: Vec<f64> = m.chunks_exact(n_out).map(|r| r[o] as f64).collect();
-                        let pos: Vec<bool> = y
-                            .iter()
-                            .map(|&c| if n_out == 1 { c == 1 } else { c as usize == o })
-                            .collect();
-                        nn::platt(&s, &pos)
-                    })
-                    .collect()
-            }
-        };
-        let model = LinearModel {
+impl LinearModel {
+    /// A fitted linear model from its parts (the training crate's `Fit` builds it).
+    pub fn new(pre: Preprocess, layers: Layers, file: LinearFile) -> LinearModel {
+        LinearModel {
             names: pre.names(),
             pre,
             layers,
-            file: LinearFile {
-                kind: self.kind,
-                n_classes: k,
-                n_features: nf,
-                platt,
-                params: self.params.clone(),
-            },
-        };
-        Ok((model, summary))
+            file,
+        }
     }
-}
 
-impl LinearModel {
     pub fn load(dir: &Path, kind: LinearKind, n_classes: usize) -> Result<LinearModel> {
         let pre = Preprocess::load(dir)?;
         let path = dir.join(format!("{}.json", stem(kind)));

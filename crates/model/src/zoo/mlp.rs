@@ -1,15 +1,15 @@
 //! A multilayer perceptron (the seed's DNN: three hidden layers of 400 ReLU units) with softmax
 //! output, class-weighted cross-entropy, dropout, AdamW and early stopping on the val loss.
 
-use super::nn::{self, Data, Layers, Loss, Schedule};
+use super::nn::{self, Layers};
 use super::preprocess::{self, Preprocess};
 use super::{read_json, write_json};
 use crate::error::{ModelError, Result};
-use crate::model::{Classifier, Fit, FitControl, FitSummary, ParamGuard, TrainSet};
+use crate::model::Classifier;
 use serde::{Deserialize, Serialize};
 use std::path::Path;
 
-pub const ENGINE: &str = "mlp";
+pub const ENGINE: &str = crate::engine::MLP;
 const JSON: &str = "mlp.json";
 const WEIGHTS: &str = "mlp.safetensors";
 
@@ -43,49 +43,13 @@ impl Default for MlpParams {
     }
 }
 
-#[derive(Clone, Debug)]
-pub struct ValidMlpParams(MlpParams);
-
-impl ValidMlpParams {
-    fn schedule(&self) -> Schedule {
-        let p = &self.0;
-        Schedule {
-            epochs: p.epochs,
-            batch_size: p.batch_size,
-            learning_rate: p.learning_rate,
-            weight_decay: p.weight_decay,
-            patience: p.patience,
-            seed: p.seed,
-        }
-    }
-}
-
-impl ParamGuard for MlpParams {
-    type Checked = ValidMlpParams;
-    fn check(self) -> Result<ValidMlpParams> {
-        if self.hidden.is_empty() || self.hidden.contains(&0) {
-            return Err(ModelError::Params(format!(
-                "hidden must list at least one non-zero layer width, got {:?}",
-                self.hidden
-            )));
-        }
-        if !(0.0..0.95).contains(&self.dropout) {
-            return Err(ModelError::Params(format!(
-                "dropout must be in [0, 0.95), got {}",
-                self.dropout
-            )));
-        }
-        let v = ValidMlpParams(self);
-        v.schedule().check()?;
-        Ok(v)
-    }
-}
-
+/// The model's own file besides the weights and `preprocess.json` (public so that the training
+/// crate can build it).
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
-struct MlpFile {
+pub struct MlpFile {
     /// `[inputs, hidden…, classes]`.
-    sizes: Vec<usize>,
-    params: MlpParams,
+    pub sizes: Vec<usize>,
+    pub params: MlpParams,
 }
 
 /// A fitted MLP.
@@ -97,63 +61,17 @@ pub struct MlpModel {
     names: Vec<String>,
 }
 
-impl Fit for ValidMlpParams {
-    type Model = MlpModel;
-
-    fn fit(
-        &self,
-        train: &TrainSet,
-        valid: Option<&TrainSet>,
-        ctl: &mut FitControl,
-    ) -> Result<(MlpModel, FitSummary)> {
-        train.validate()?;
-        let pre = Preprocess::fit(train.x, train.feature_names, None);
-        let xt = pre.transform(train.x)?;
-        let xv = valid.map(|v| pre.transform(v.x)).transpose()?;
-        let nf = train.n_features();
-        let mut sizes = vec![nf];
-        sizes.extend(&self.0.hidden);
-        sizes.push(train.n_classes);
-        let mut rng = fastrand::Rng::with_seed(self.0.seed);
-        let init = Layers::init(&sizes, &mut rng)?;
-        let td = Data {
-            x: &xt,
-            nf,
-            y: train.y,
-            w: train.weights,
-        };
-        let vd = valid.zip(xv.as_ref()).map(|(v, x)| Data {
-            x,
-            nf,
-            y: v.y,
-            w: None,
-        });
-        let (layers, summary) = nn::fit(
-            init,
-            &td,
-            vd.as_ref(),
-            Loss::Softmax,
-            self.0.dropout,
-            &self.schedule(),
-            &mut rng,
-            ctl,
-        )?;
-        Ok((
-            MlpModel {
-                names: pre.names(),
-                pre,
-                layers,
-                file: MlpFile {
-                    sizes,
-                    params: self.0.clone(),
-                },
-            },
-            summary,
-        ))
-    }
-}
-
 impl MlpModel {
+    /// A fitted MLP from its parts (the training crate's `Fit` builds it).
+    pub fn new(pre: Preprocess, layers: Layers, file: MlpFile) -> MlpModel {
+        MlpModel {
+            names: pre.names(),
+            pre,
+            layers,
+            file,
+        }
+    }
+
     pub fn load(dir: &Path, n_classes: usize) -> Result<MlpModel> {
         let pre = Preprocess::load(dir)?;
         let path = dir.join(JSON);

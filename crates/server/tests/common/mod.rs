@@ -2,14 +2,14 @@
 //! ephemeral loopback port.
 #![allow(dead_code)]
 
-use mlids_model::data::fixtures::forward_packets_model;
 use mlids_model::Detector;
 use mlids_server::{AppState, ServerConfig};
+use mlids_train::data::fixtures::forward_packets_model;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::OnceLock;
 
-/// The fixture model of `mlids_model::data::fixtures::forward_packets_model` (attacks have 20–60
+/// The fixture model of `mlids_train::data::fixtures::forward_packets_model` (attacks have 20–60
 /// forward packets, benign flows 1–10), trained once per test binary.
 pub fn model_dir() -> PathBuf {
     static DIR: OnceLock<PathBuf> = OnceLock::new();

@@ -5,9 +5,10 @@
 use mlids_flow::{CaptureReader, FlowSink, MeterConfig, Mode, Pipeline};
 use mlids_model::bundle::Bundle;
 use mlids_model::detector::FnVerdictSink;
-use mlids_model::train::{self, Splits, TrainConfig};
-use mlids_model::{Detector, DetectorSink, FitControl, GbdtParams, ModelError, Task};
+use mlids_model::{Detector, DetectorSink, ModelError, Task};
 use mlids_test_support::shared_data;
+use mlids_train::train::{self, Splits, TrainConfig};
+use mlids_train::{FitControl, GbdtParams};
 use std::path::{Path, PathBuf};
 
 fn import_and_split(sources: &[PathBuf], dir: &Path) -> Splits {

@@ -1,8 +1,8 @@
 //! Evaluation reports: JSON, a Markdown summary, and a self-contained HTML page with a PR curve and
 //! a confusion-matrix heat map (plotters' SVG backend, inlined).
 
-use crate::error::{ModelError, Result};
 use crate::metrics::{BinaryMetrics, Evaluation};
+use mlids_model::{ModelError, Result};
 use plotters::prelude::*;
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
@@ -86,7 +86,7 @@ pub fn markdown(e: &Evaluation) -> String {
     s.push_str("\n|---|");
     s.push_str(&"---|".repeat(e.confusion.predicted_labels.len()));
     s.push('\n');
-    let rows: Vec<&String> = if e.task == crate::model::Task::Binary {
+    let rows: Vec<&String> = if e.task == mlids_model::Task::Binary {
         e.confusion.predicted_labels.iter().collect()
     } else {
         e.confusion.true_labels.iter().collect()
@@ -156,7 +156,7 @@ pub fn pr_curve_svg(e: &Evaluation) -> Result<String> {
 /// The confusion matrix as an SVG heat map, colour = share of the true row.
 pub fn confusion_svg(e: &Evaluation) -> Result<String> {
     let c = &e.confusion;
-    let true_labels: Vec<String> = if e.task == crate::model::Task::Binary {
+    let true_labels: Vec<String> = if e.task == mlids_model::Task::Binary {
         c.predicted_labels.clone()
     } else {
         c.true_labels.clone()

@@ -2,8 +2,7 @@
 #![allow(dead_code)]
 
 use mlids_flow::Mode;
-use mlids_model::data::fixtures::{write_split, SplitRows};
-use mlids_model::data::mode_feature_names;
+use mlids_train::data::fixtures::{write_split, SplitRows};
 use std::path::Path;
 
 pub struct Synth {
@@ -17,7 +16,7 @@ pub struct Synth {
 /// (feature 0 high), PortScan (feature 1 high), Heartbleed (`rare` rows, feature 2 very high).
 /// About 2% of values are missing; feature 3 is zero-heavy; feature nf-1 is constant.
 pub fn synth(n: usize, nf: usize, rare: usize, seed: u64) -> Synth {
-    let features: Vec<String> = mode_feature_names(Mode::Corrected)
+    let features: Vec<String> = mlids_flow::Feature::snake_names(Mode::Corrected)
         .into_iter()
         .skip(1)
         .take(nf)

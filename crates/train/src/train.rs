@@ -2,17 +2,18 @@
 //! holding attack families out, minority upsampling, class weights, fitting (any engine of the
 //! zoo) with early stopping on val, threshold choice and evaluation on val and test.
 
-use crate::bundle::{
+use crate::data::{self, Table};
+use crate::fit::{Fit, FitControl, ParamGuard, TrainSet};
+use crate::gbdt::{GbdtParams, ValidGbdtParams};
+use crate::metrics::{self, DecisionRule, Evaluation, Truth};
+use crate::zoo::{preprocess, ModelChoice};
+use mlids_flow::Mode;
+use mlids_model::bundle::{
     self, DatasetInfo, Holdout, LabelInfo, Manifest, Preprocessing, Threshold, FORMAT_VERSION,
     MISSING_VALUE_POLICY, ZOO_MISSING_VALUE_POLICY,
 };
-use crate::data::{self, Table};
-use crate::error::{ModelError, Result};
-use crate::gbdt::{GbdtParams, ValidGbdtParams};
-use crate::metrics::{self, DecisionRule, Evaluation, Truth};
-use crate::model::{Classifier, Fit, FitControl, FitSummary, ParamGuard, Task, TrainSet};
-use crate::zoo::{preprocess, ModelChoice};
-use mlids_flow::Mode;
+use mlids_model::{Classifier, FitSummary, Task};
+use mlids_model::{ModelError, Result};
 use sha2::{Digest, Sha256};
 use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
@@ -133,9 +134,9 @@ pub fn train(
     let schema = data::read_schema(&splits.train)?;
     let mode = schema.mode;
     // Feature selection, step 1: configured exclusions.
-    let all = data::mode_feature_names(mode);
+    let all = mlids_flow::Feature::snake_names(mode);
     for e in &cfg.exclude {
-        if e != "timestamp" && data::feature_for(e, mode).is_none() {
+        if e != "timestamp" && mlids_flow::Feature::from_snake_in(e, mode).is_none() {
             return Err(ModelError::Params(format!(
                 "--exclude: `{e}` is not a {mode}-mode feature name"
             )));
@@ -558,7 +559,7 @@ fn fit_tables(
     let model_files = if kind.is_scaled() {
         Vec::new() // filled in by Bundle::save
     } else {
-        vec![crate::gbdt::MODEL_FILE.to_string()]
+        vec![mlids_model::gbdt::MODEL_FILE.to_string()]
     };
     let manifest = Manifest {
         format_version: FORMAT_VERSION,

@@ -5,11 +5,9 @@ mod common;
 use common::{synth, write_splits};
 use mlids_flow::{Feature, FlowRecord, Mode};
 use mlids_model::bundle::{Bundle, MANIFEST_FILE};
-use mlids_model::train::{self, Splits, ThresholdChoice, TrainConfig};
-use mlids_model::{
-    Classifier, Detector, Explain, Fit, FitControl, FlatForest, GbdtParams, ModelError, ParamGuard,
-    Task, TrainSet,
-};
+use mlids_model::{Classifier, Detector, Explain, FlatForest, ModelError, Task};
+use mlids_train::train::{self, Splits, ThresholdChoice, TrainConfig};
+use mlids_train::{Fit, FitControl, GbdtParams, ParamGuard, TrainSet};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 

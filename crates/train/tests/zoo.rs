@@ -4,10 +4,11 @@
 
 mod common;
 
-use mlids_model::compare::{self, CompareConfig};
-use mlids_model::train::Splits;
-use mlids_model::zoo::{AeParams, KnnParams, MlpParams, RfParams};
-use mlids_model::{data, Detector, Explain, FitControl, ModelChoice, ModelKind};
+use mlids_model::{Detector, Explain};
+use mlids_train::compare::{self, CompareConfig};
+use mlids_train::train::Splits;
+use mlids_train::zoo::{AeParams, KnnParams, MlpParams, RfParams};
+use mlids_train::{data, FitControl, ModelChoice, ModelKind};
 use std::collections::HashMap;
 
 #[test]

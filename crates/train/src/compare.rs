@@ -3,15 +3,16 @@
 //! each classifier with the autoencoder (classifier OR anomaly), and write one report (JSON,
 //! Markdown, self-contained HTML with all PR curves in one chart).
 
-use crate::bundle::{self, Bundle};
 use crate::data::{self, Table};
-use crate::error::{ModelError, Result};
+use crate::fit::FitControl;
 use crate::gbdt::GbdtParams;
 use crate::metrics::{self, BinaryMetrics, Evaluation};
-use crate::model::{Classifier, FitControl, FitSummary, Task};
 use crate::report::{fmt_opt, html_escape, markdown_to_html, plot_err};
 use crate::train::{self, holdout_mask, Splits, ThresholdChoice, TrainConfig};
 use crate::zoo::{ModelChoice, ModelKind};
+use mlids_model::bundle::{self, Bundle};
+use mlids_model::{Classifier, FitSummary, Task};
+use mlids_model::{ModelError, Result};
 use plotters::prelude::*;
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, HashMap};

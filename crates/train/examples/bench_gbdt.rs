@@ -7,7 +7,8 @@
 //! DIR holds meta.json ({"n_train", "n_test", "n_features"}), x_train.f64, y_train.f32, x_test.f64,
 //! y_test.f32 (little-endian, row-major).
 
-use mlids_model::{Classifier, Fit, FitControl, GbdtParams, ParamGuard, TrainSet};
+use mlids_model::Classifier;
+use mlids_train::{Fit, FitControl, GbdtParams, ParamGuard, TrainSet};
 use std::path::Path;
 use std::time::Instant;
 
@@ -109,7 +110,7 @@ fn main() {
     let flatn_s = t0.elapsed().as_secs_f64();
     let flatn_cpu = cpu_seconds() - c0;
     assert_eq!(out, out2);
-    let (auc, _) = mlids_model::metrics::aucs(&out, &y_test);
+    let (auc, _) = mlids_train::metrics::aucs(&out, &y_test);
     // The same through the Classifier trait (what the Detector calls).
     let mut probs = vec![0.0; n_test * 2];
     let t0 = Instant::now();

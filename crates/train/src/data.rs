@@ -10,12 +10,12 @@
 //! training on rounded values would shift split points between training and serving) and has no
 //! `label_original` (needed for the per-original-label miss rates).
 
-use crate::error::{ModelError, Result};
 use arrow_array::cast::AsArray;
 use arrow_array::types::{Float32Type, Float64Type, Int32Type, Int64Type};
 use arrow_array::{Array, ArrayRef, RecordBatch};
 use arrow_schema::DataType;
 use mlids_flow::{Feature, Mode};
+use mlids_model::{ModelError, Result};
 use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 use parquet::arrow::ProjectionMask;
 use std::collections::HashMap;
@@ -170,23 +170,9 @@ fn open(path: &Path) -> Result<ParquetRecordBatchReaderBuilder<File>> {
 }
 
 fn mode_of(path: &Path) -> Result<Mode> {
-    Ok(mlids_dataset::read::open_dataset(path)?.mode)
-}
-
-/// The features a mode defines, as snake names, in canonical order.
-pub fn mode_feature_names(mode: Mode) -> Vec<String> {
-    mlids_flow::Layout::features(mode)
-        .iter()
-        .map(|f| f.snake_name(mode == Mode::Corrected).to_string())
-        .collect()
-}
-
-/// Check that `name` is a feature of `mode` spelled the way that mode spells it.
-pub fn feature_for(name: &str, mode: Mode) -> Option<Feature> {
-    let f = Feature::from_snake(name)?;
-    let ok = f.snake_name(mode == Mode::Corrected) == name
-        && (mode == Mode::Corrected || f.in_cic2018());
-    ok.then_some(f)
+    let info =
+        mlids_dataset::read::open_dataset(path).map_err(|e| ModelError::Dataset(e.into()))?;
+    Ok(info.mode)
 }
 
 /// Read a split's footer: mode, row count, feature columns.
@@ -200,7 +186,7 @@ pub fn read_schema(path: &Path) -> Result<SplitSchema> {
         .iter()
         .map(|f| (f.name().as_str(), f.data_type()))
         .collect();
-    let features = mode_feature_names(mode)
+    let features = Feature::snake_names(mode)
         .into_iter()
         .filter(|n| present.get(n.as_str()).is_some_and(|t| t.is_numeric()))
         .collect();
@@ -402,12 +388,16 @@ fn push_strings(
     Ok(())
 }
 
-/// Writing splits in the documented schema: test fixtures and benchmark data.
+/// Writing splits in the documented schema: test fixtures and benchmark data, and the small
+/// fixture models of the server, watch and bus tests.
 pub mod fixtures {
+    mod syn_flood;
+    pub use syn_flood::{syn_flood_model, SYN_FLOOD_LABEL};
+
     use super::*;
-    use crate::model::Task;
     use arrow_array::{BooleanArray, Float64Array, StringArray};
     use arrow_schema::{Field, Schema};
+    use mlids_model::Task;
     use parquet::arrow::ArrowWriter;
     use parquet::file::metadata::KeyValue;
     use std::sync::Arc;
@@ -501,7 +491,7 @@ pub mod fixtures {
             },
             ..Default::default()
         };
-        let mut ctl = crate::model::FitControl {
+        let mut ctl = crate::fit::FitControl {
             stop: None,
             on_iteration: None,
         };
@@ -509,7 +499,7 @@ pub mod fixtures {
         let trained = crate::train::train(&splits, &cfg, &mut ctl, &mut |_| {})
             .expect("train the fixture model");
         let bundle = dir.join("model");
-        crate::Bundle::save(&bundle, trained.manifest, &trained.model)
+        mlids_model::Bundle::save(&bundle, trained.manifest, &trained.model)
             .expect("save the fixture model");
         bundle
     }
@@ -603,8 +593,8 @@ mod tests {
         let e = load(&p, &["idle_min".to_string()]).unwrap_err().to_string();
         assert!(e.contains("idle_min"), "{e}");
         // cwr is the corrected spelling; cic2018 spells it cwe.
-        assert!(feature_for("cwr_flag_count", Mode::Corrected).is_some());
-        assert!(feature_for("cwr_flag_count", Mode::Cic2018).is_none());
-        assert!(feature_for("icmp_code", Mode::Cic2018).is_none());
+        assert!(Feature::from_snake_in("cwr_flag_count", Mode::Corrected).is_some());
+        assert!(Feature::from_snake_in("cwr_flag_count", Mode::Cic2018).is_none());
+        assert!(Feature::from_snake_in("icmp_code", Mode::Cic2018).is_none());
     }
 }

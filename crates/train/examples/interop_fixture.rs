@@ -1,9 +1,10 @@
-//! Writes LightGBM models trained by mlids-model, probe rows and our predictions, for
+//! Writes LightGBM models trained by mlids-train, probe rows and our predictions, for
 //! `scripts/lightgbm_interop.py` to load in Python LightGBM and compare.
 //!
-//! Usage: cargo run -p mlids-model --example interop_fixture -- OUT_DIR
+//! Usage: cargo run -p mlids-train --example interop_fixture -- OUT_DIR
 
-use mlids_model::{Fit, FitControl, FlatForest, GbdtParams, ParamGuard, TrainSet};
+use mlids_model::FlatForest;
+use mlids_train::{Fit, FitControl, GbdtParams, ParamGuard, TrainSet};
 use std::fmt::Write as _;
 use std::path::PathBuf;
 
@@ -15,7 +16,7 @@ fn main() {
     );
     std::fs::create_dir_all(&out).unwrap();
     let (n, nf) = (4000usize, 10usize);
-    let names: Vec<String> = mlids_model::data::mode_feature_names(mlids_flow::Mode::Corrected)
+    let names: Vec<String> = mlids_flow::Feature::snake_names(mlids_flow::Mode::Corrected)
         .into_iter()
         .skip(1)
         .take(nf)

@@ -4,9 +4,9 @@
 //!
 //! Usage: cv CSV_OR_DIR... (imported with mlids-dataset's default cleaning into a temp dir)
 
-use mlids_model::data::{self, Table};
-use mlids_model::train::{train_tables, TrainConfig};
-use mlids_model::{FitControl, GbdtParams, Task};
+use mlids_train::data::{self, Table};
+use mlids_train::train::{train_tables, TrainConfig};
+use mlids_train::{FitControl, GbdtParams, Task};
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::time::Instant;
