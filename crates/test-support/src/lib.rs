@@ -7,13 +7,13 @@
 //!   unless `MLIDS_REQUIRE_ALL=1` (as `./run test` sets), where it fails instead, so CI can never
 //!   pass by skipping;
 //! - [`nats_server`]: the `nats-server` binary for the bus tests;
-//! - [`capture`]: running the flow pipeline over synthesised captures (`mlids_flow::synth`).
-//!
-//! Test fixtures belong here too: the fixture models (`mlids_model::data::fixtures`,
-//! `mlids-watch`'s `fixture.rs`) move into this crate once the model crate's split has merged. Keep
-//! the dependencies minimal (today only `mlids-flow`): every test crate builds this one.
+//! - [`capture`]: running the flow pipeline over synthesised captures (`mlids_flow::synth`);
+//! - [`models`] (feature `models`): the fixture models of the server, watch, bus and cli tests
+//!   (small GBDTs trained in a second or two) and split files in the dataset schema.
 
 pub mod capture;
+#[cfg(feature = "models")]
+pub mod models;
 
 use std::fmt::Display;
 use std::path::{Path, PathBuf};

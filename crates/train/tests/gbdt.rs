@@ -346,7 +346,7 @@ fn bundle_round_trip_detector_and_manifest_validation() {
     let attacks = det
         .classify_records(&[rec.clone(), benign], Explain::attacks(2))
         .unwrap();
-    assert!(attacks[0].is_attack && attacks[0].top_features.len() == 2);
+    assert!(attacks[0].is_attack && (1..=2).contains(&attacks[0].top_features.len()));
     assert!(!attacks[1].is_attack && attacks[1].top_features.is_empty());
     assert_eq!(attacks[0].attack_score, plain[0].attack_score);
 

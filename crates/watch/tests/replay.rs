@@ -6,7 +6,7 @@
 use mlids_flow::synth::{pcap_bytes, tcp, Ep, Link, RawFrame, T0};
 use mlids_flow::Mode;
 use mlids_model::Detector;
-use mlids_train::data::fixtures::{syn_flood_model, SYN_FLOOD_LABEL};
+use mlids_test_support::models::{syn_flood_model, SYN_FLOOD_LABEL};
 use mlids_watch::queue::Queue;
 use mlids_watch::run::WatchConfig;
 use mlids_watch::sinks::{open_append, FlowsSink, LineFormat, LineSink};

@@ -6,7 +6,7 @@ use mlids_flow::synth::{pcap_bytes, tcp, Ep, Link, RawFrame, T0};
 use mlids_flow::{FlowRecord, MeterConfig, Mode};
 use mlids_test_support::capture::run_bytes;
 pub use mlids_test_support::nats_server;
-use mlids_train::data::fixtures::forward_packets_model;
+use mlids_test_support::models::forward_packets_model;
 
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
@@ -107,7 +107,7 @@ pub fn start_nats(bin: &Path, root: &Path, n: usize) -> Vec<NatsNode> {
     nodes
 }
 
-/// The fixture model of `mlids_train::data::fixtures::forward_packets_model` (attacks have 20–60
+/// The fixture model of `mlids_test_support::models::forward_packets_model` (attacks have 20–60
 /// forward packets, benign flows 1–10), trained once per test binary.
 pub fn model_dir() -> PathBuf {
     static DIR: OnceLock<PathBuf> = OnceLock::new();

@@ -4,12 +4,12 @@
 
 use mlids_model::Detector;
 use mlids_server::{AppState, ServerConfig};
-use mlids_train::data::fixtures::forward_packets_model;
+use mlids_test_support::models::forward_packets_model;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::OnceLock;
 
-/// The fixture model of `mlids_train::data::fixtures::forward_packets_model` (attacks have 20–60
+/// The fixture model of `mlids_test_support::models::forward_packets_model` (attacks have 20–60
 /// forward packets, benign flows 1–10), trained once per test binary.
 pub fn model_dir() -> PathBuf {
     static DIR: OnceLock<PathBuf> = OnceLock::new();

@@ -2,7 +2,7 @@
 #![allow(dead_code)]
 
 use mlids_flow::Mode;
-use mlids_train::data::fixtures::{write_split, SplitRows};
+use mlids_test_support::models::{write_split, SplitRows};
 use std::path::Path;
 
 pub struct Synth {
