@@ -13,8 +13,8 @@
 
 use mlids_model::Detector;
 use mlids_server::{AppState, ServerConfig};
-use mlids_test_support::{require, skip};
 use mlids_test_support::models::{syn_flood_model, SYN_FLOOD_LABEL};
+use mlids_test_support::{require, skip};
 use serde_json::Value;
 use std::fs::File;
 use std::io::{BufRead, BufReader, Read, Write};

@@ -6,16 +6,16 @@ mod syn_flood;
 pub use syn_flood::{syn_flood_model, SYN_FLOOD_LABEL};
 
 use arrow_array::{ArrayRef, RecordBatch};
+use arrow_array::{BooleanArray, Float64Array, StringArray};
 use arrow_schema::DataType;
+use arrow_schema::{Field, Schema};
 use mlids_dataset::schema::{META_MODE as MODE_KEY, META_SCHEMA_VERSION, SCHEMA_VERSION};
 use mlids_flow::Mode;
-use std::fs::File;
-use std::path::{Path, PathBuf};
-use arrow_array::{BooleanArray, Float64Array, StringArray};
-use arrow_schema::{Field, Schema};
 use mlids_model::Task;
 use parquet::arrow::ArrowWriter;
 use parquet::file::metadata::KeyValue;
+use std::fs::File;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 /// Rows of a split; `label_original` is written as `LABEL (orig)`.

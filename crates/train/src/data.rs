@@ -390,8 +390,8 @@ fn push_strings(
 
 #[cfg(test)]
 mod tests {
-    use mlids_test_support::models::*;
     use super::*;
+    use mlids_test_support::models::*;
 
     #[test]
     fn loads_requested_columns_row_major() {

@@ -5,8 +5,8 @@
 use mlids_flow::synth::{pcap_bytes, tcp, Ep, Link, RawFrame, T0};
 use mlids_flow::{FlowRecord, MeterConfig, Mode};
 use mlids_test_support::capture::run_bytes;
-pub use mlids_test_support::nats_server;
 use mlids_test_support::models::forward_packets_model;
+pub use mlids_test_support::nats_server;
 
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
