@@ -1,6 +1,8 @@
 //! Evaluation reports: JSON, a Markdown summary, and a self-contained HTML page with a PR curve and
 //! a confusion-matrix heat map (plotters' SVG backend, inlined).
 
+pub mod compare;
+
 use crate::metrics::{BinaryMetrics, Evaluation};
 use mlids_model::{ModelError, Result};
 use plotters::prelude::*;
