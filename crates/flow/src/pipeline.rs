@@ -106,13 +106,14 @@ impl Pipeline {
         data: &[u8],
         sink: &mut K,
     ) -> Result<(), SinkError> {
-        self.summary.packets_read += 1;
-        let outcome = decode(linktype, ts_us, data).and_then(|pkt| self.meter.push(&pkt));
-        match outcome {
-            Ok(()) => self.summary.packets_decoded += 1,
-            Err(why) => self.skip(why),
-        }
-        self.drain(sink)
+        let frame = Frame {
+            ts_us,
+            linktype,
+            data,
+            orig_len: data.len() as u32,
+            offset: 0,
+        };
+        self.push_inspected(&frame, sink, &mut ())
     }
 
     fn skip(&mut self, why: SkipReason) {

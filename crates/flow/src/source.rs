@@ -82,42 +82,6 @@ impl PacketSource for CaptureReader {
     }
 }
 
-impl<S: PacketSource + ?Sized> PacketSource for &mut S {
-    fn next(&mut self) -> Result<Next<'_>, SourceError> {
-        (**self).next()
-    }
-    fn clock_us(&self) -> Option<i64> {
-        (**self).clock_us()
-    }
-    fn stats(&mut self) -> Option<CaptureStats> {
-        (**self).stats()
-    }
-    fn bytes_read(&self) -> u64 {
-        (**self).bytes_read()
-    }
-    fn name(&self) -> &str {
-        (**self).name()
-    }
-}
-
-impl<S: PacketSource + ?Sized> PacketSource for Box<S> {
-    fn next(&mut self) -> Result<Next<'_>, SourceError> {
-        (**self).next()
-    }
-    fn clock_us(&self) -> Option<i64> {
-        (**self).clock_us()
-    }
-    fn stats(&mut self) -> Option<CaptureStats> {
-        (**self).stats()
-    }
-    fn bytes_read(&self) -> u64 {
-        (**self).bytes_read()
-    }
-    fn name(&self) -> &str {
-        (**self).name()
-    }
-}
-
 /// Time for a paced replay: real time in production, a fake one in tests.
 pub trait Clock {
     /// Monotonic time since an arbitrary origin.
