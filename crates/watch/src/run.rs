@@ -308,7 +308,6 @@ type Classify<'a> = DetectorSink<'a, Router<'a>>;
 struct WatchHooks<'a> {
     cfg: &'a WatchConfig,
     stop: &'a AtomicBool,
-    explain: Explain,
     started: Instant,
     name: String,
     next_snapshot: Option<i64>,
@@ -339,7 +338,8 @@ impl WatchHooks<'_> {
                 let open = pipeline
                     .meter()
                     .snapshot_long_running(self.cfg.snapshot_min_age_us);
-                sink.inner_mut().snapshot(open, self.explain)?;
+                sink.inner_mut()
+                    .snapshot(open, Explain::attacks(self.cfg.explain_top))?;
                 self.next_snapshot = Some(now + self.cfg.snapshot_every_us);
             }
             Some(_) => {}
@@ -425,7 +425,6 @@ pub fn run(
         Some(_) => (name.clone(), "replay".to_string()),
         None => (format!("watch:{name}"), name.clone()),
     };
-    let explain = Explain::attacks(cfg.explain_top);
     let router = Router {
         detector,
         outputs: &outputs,
@@ -441,11 +440,10 @@ pub fn run(
     };
     let mut sink = DetectorSink::new(detector, router)
         .batch(cfg.batch)
-        .explain(explain);
+        .explain(Explain::attacks(cfg.explain_top));
     let mut hooks = WatchHooks {
         cfg,
         stop,
-        explain,
         started,
         name: name.clone(),
         next_snapshot: None,
