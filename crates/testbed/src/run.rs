@@ -3,7 +3,7 @@
 //! per-scenario pcaps, labelled flows and the manifest.
 
 use crate::catalog::{Kind, Scale, Scenario};
-use crate::extract::{split_and_label, Target};
+use crate::extract::{split_and_label, Counts, Extracted, Target};
 use crate::manifest::*;
 use crate::proc::{self, spawn_group, wait_bounded};
 use crate::routing::Routing;
@@ -381,18 +381,24 @@ struct Finished {
     killed: bool,
 }
 
-fn scenario_env(
-    cmd: &mut Command,
-    p: &Planned,
-    run: &str,
-    opts: &RunOptions,
-    scripts: &Path,
-    state: &Path,
-    events: &Path,
-) {
-    let ns: Vec<String> = p.hosts.iter().map(|(h, _)| ns_name(run, h)).collect();
+/// Where a run's scripts, daemons' state and logs live.
+struct RunDirs {
+    scripts: PathBuf,
+    logs: PathBuf,
+    state: PathBuf,
+}
+
+/// What the scenario phase needs to start a script.
+struct ScenarioCtx<'a> {
+    run: &'a str,
+    opts: &'a RunOptions,
+    dirs: &'a RunDirs,
+}
+
+fn scenario_env(cmd: &mut Command, p: &Planned, ctx: &ScenarioCtx, state: &Path, events: &Path) {
+    let ns: Vec<String> = p.hosts.iter().map(|(h, _)| ns_name(ctx.run, h)).collect();
     cmd.env("TB_SCENARIO", p.sc.name)
-        .env("TB_SEED", opts.seed.to_string())
+        .env("TB_SEED", ctx.opts.seed.to_string())
         .env("TB_SECONDS", p.budget.seconds.to_string())
         .env("TB_PACKETS", p.budget.packets.to_string())
         .env("TB_COUNT", p.budget.count.to_string())
@@ -404,7 +410,7 @@ fn scenario_env(
         .env("TB_PASS", TB_PASS)
         .env("TB_STATE", state)
         .env("TB_EVENTS", events)
-        .env("TB_LIB", scripts.join("lib"));
+        .env("TB_LIB", ctx.dirs.scripts.join("lib"));
 }
 
 /// Run the testbed; `progress` gets one line per step. The network is always torn down before this
@@ -419,7 +425,118 @@ pub fn run(
     }
     preflight(&opts.scenarios)?;
     let out = &opts.out;
-    if out.join(MANIFEST_FILE).exists() && !opts.force {
+    let (scripts, logs) = prepare_output(out, opts.force)?;
+    let (planned, phase_s) = plan(opts)?;
+    let run = run_id();
+    let started_us = now_us();
+    let t0 = Instant::now();
+    progress(&format!(
+        "run {run}: {} scenario(s), seed {}, scale {}, {} mode; background phase {phase_s} s",
+        planned.len(),
+        opts.seed,
+        opts.scale,
+        opts.mode
+    ));
+    let dirs = RunDirs {
+        scripts,
+        logs,
+        state: PathBuf::from(format!("/tmp/mlids-testbed-{run}")),
+    };
+    let mut net = network_up(&run, &planned, &dirs)?;
+    progress(&format!(
+        "network up ({} hosts), victim services up",
+        net.hosts
+    ));
+
+    let (listener, uploader) = match &opts.stream_to {
+        Some(url) => {
+            let (l, u) = start_stream(url, opts, &planned, &run)?;
+            (Some(l), Some(u))
+        }
+        None => (None, None),
+    };
+    let max_packets: u64 = match opts.scale {
+        Scale::Small => 3_000_000,
+        Scale::Full => 30_000_000,
+    };
+    let capture_file = out.join("capture.pcap");
+    let capture = Capture::start(
+        &net.switch_ns,
+        &capture_file,
+        max_packets,
+        uploader,
+        &dirs.logs.join("tcpdump.log"),
+    )?;
+    progress(&format!("capturing on br0 in {}", net.switch_ns));
+
+    let ctx = ScenarioCtx {
+        run: &run,
+        opts,
+        dirs: &dirs,
+    };
+    let (finished, cancelled) = run_scenarios(&planned, &ctx, cancel, progress)?;
+    std::thread::sleep(Duration::from_secs(1));
+    let capture_command = capture.command.clone();
+    let mut cap = capture.stop()?;
+    let stream = match (&opts.stream_to, listener) {
+        (Some(url), Some(l)) => Some(finish_stream(url, cap.upload.take(), l, out, progress)?),
+        _ => None,
+    };
+    net.guard.down();
+    progress(&format!(
+        "network down; captured {} packets ({:.1} MB, {} dropped by the kernel) in {:.0} s",
+        cap.captured.map_or("?".into(), |n| n.to_string()),
+        cap.bytes as f64 / 1e6,
+        cap.dropped.map_or("?".into(), |n| n.to_string()),
+        t0.elapsed().as_secs_f64()
+    ));
+    if cancelled {
+        bail!(
+            "cancelled; the capture so far is in {}",
+            capture_file.display()
+        );
+    }
+
+    let finished: Vec<Finished> = finished
+        .into_iter()
+        .map(|f| f.expect("every scenario ran"))
+        .collect();
+    let t_extract = Instant::now();
+    let extracted = label_flows(&planned, &finished, &capture_file, out, opts.mode)?;
+    let capture = CaptureInfo {
+        file: "capture.pcap".into(),
+        command: capture_command,
+        packets: extracted.summary.packets_read,
+        bytes: cap.bytes,
+        dropped_by_kernel: cap.dropped,
+        max_packets,
+    };
+    let manifest = build_manifest(RunRecord {
+        run: &run,
+        opts,
+        started_us,
+        planned: &planned,
+        finished: &finished,
+        logs: &dirs.logs,
+        network: Network {
+            subnet: SUBNET.into(),
+            victim: VICTIM_IP.into(),
+            switch_namespace: net.switch_ns.clone(),
+            victim_namespace: net.victim_ns.clone(),
+        },
+        capture,
+        extracted,
+        extract_seconds: t_extract.elapsed().as_secs_f64(),
+        stream,
+    })?;
+    manifest.save(out)?;
+    Ok(manifest)
+}
+
+/// Refuse to overwrite an earlier run unless forced; clear and create `pcaps/`, `logs/` and
+/// `scripts/` (with the scripts written into it). Returns the scripts and logs directories.
+fn prepare_output(out: &Path, force: bool) -> Result<(PathBuf, PathBuf)> {
+    if out.join(MANIFEST_FILE).exists() && !force {
         bail!(
             "{} already holds a testbed run (use --force to replace it)",
             out.display()
@@ -436,73 +553,83 @@ pub fn run(
     let scripts_dir = std::fs::canonicalize(out.join("scripts"))?;
     scripts::install(&scripts_dir).context("cannot write the scripts")?;
     let logs = std::fs::canonicalize(out.join("logs"))?;
-    let (planned, phase_s) = plan(opts)?;
-    let run = run_id();
-    let started_us = now_us();
-    let t0 = Instant::now();
-    progress(&format!(
-        "run {run}: {} scenario(s), seed {}, scale {}, {} mode; background phase {phase_s} s",
-        planned.len(),
-        opts.seed,
-        opts.scale,
-        opts.mode
-    ));
+    Ok((scripts_dir, logs))
+}
 
-    // --- network and services (torn down by the guard, whatever happens next)
-    let state = PathBuf::from(format!("/tmp/mlids-testbed-{run}"));
+/// The run's namespaces, up with the victim's services; the guard takes them down.
+struct Net {
+    guard: NetGuard,
+    victim_ns: String,
+    switch_ns: String,
+    hosts: usize,
+}
+
+/// Create the namespaces and the bridge (`net.sh up`), then start the victim's services. The
+/// guard exists before the first command runs, so a failure half-way still tears everything down.
+fn network_up(run: &str, planned: &[Planned], dirs: &RunDirs) -> Result<Net> {
     std::fs::create_dir_all(OWNERS_DIR).ok();
-    let owner_file = Path::new(OWNERS_DIR).join(&run);
+    let owner_file = Path::new(OWNERS_DIR).join(run);
     std::fs::write(&owner_file, std::process::id().to_string()).ok();
-    let mut guard = NetGuard {
-        run_id: run.clone(),
-        net_sh: scripts_dir.join("lib/net.sh"),
-        state: state.clone(),
-        logs: logs.clone(),
+    let guard = NetGuard {
+        run_id: run.to_string(),
+        net_sh: dirs.scripts.join("lib/net.sh"),
+        state: dirs.state.clone(),
+        logs: dirs.logs.clone(),
         owner_file,
         up: true,
     };
-    std::fs::create_dir_all(&state)?;
+    std::fs::create_dir_all(&dirs.state)?;
     let mut specs = vec![format!("vic={VICTIM_IP}")];
-    for p in &planned {
+    for p in planned {
         specs.extend(p.hosts.iter().map(|(h, ip)| format!("{h}={ip}")));
     }
+    let log = |name: &str| std::fs::File::create(dirs.logs.join(name));
     let never = AtomicBool::new(false);
     proc::run_bounded(
         Command::new("bash")
             .arg(&guard.net_sh)
             .arg("up")
-            .arg(&run)
+            .arg(run)
             .args(&specs)
             .stdin(Stdio::null())
-            .stdout(std::fs::File::create(logs.join("net.log"))?)
-            .stderr(std::fs::File::create(logs.join("net.err.log"))?),
+            .stdout(log("net.log")?)
+            .stderr(log("net.err.log")?),
         Duration::from_secs(120),
         &never,
     )
     .context("network setup failed (see logs/net.err.log)")?;
-    let victim_ns = ns_name(&run, "vic");
-    let switch_ns = ns_name(&run, "sw");
+    let victim_ns = ns_name(run, "vic");
     proc::run_bounded(
         Command::new("bash")
-            .arg(scripts_dir.join("lib/services.sh"))
-            .env("TB_STATE", &state)
-            .env("TB_WWW", scripts_dir.join("www"))
+            .arg(dirs.scripts.join("lib/services.sh"))
+            .env("TB_STATE", &dirs.state)
+            .env("TB_WWW", dirs.scripts.join("www"))
             .env("TB_VICTIM_NS", &victim_ns)
             .env("TB_VICTIM_IP", VICTIM_IP)
             .env("TB_USER", TB_USER)
             .stdin(Stdio::null())
-            .stdout(std::fs::File::create(logs.join("services.log"))?)
-            .stderr(std::fs::File::create(logs.join("services.err.log"))?),
+            .stdout(log("services.log")?)
+            .stderr(log("services.err.log")?),
         Duration::from_secs(60),
         &never,
     )
     .context("the victim's services did not start (see logs/services.err.log)")?;
-    progress(&format!(
-        "network up ({} hosts), victim services up",
-        specs.len()
-    ));
+    Ok(Net {
+        guard,
+        victim_ns,
+        switch_ns: ns_name(run, "sw"),
+        hosts: specs.len(),
+    })
+}
 
-    // --- alert listener and capture
+/// Subscribe to the server's alerts (attributed to scenarios by attacker address) and open the
+/// capture stream the tee will feed.
+fn start_stream(
+    url: &str,
+    opts: &RunOptions,
+    planned: &[Planned],
+    run: &str,
+) -> Result<(AlertListener, Uploader)> {
     let ip_to_scenario: HashMap<String, String> = planned
         .iter()
         .flat_map(|p| {
@@ -511,81 +638,116 @@ pub fn run(
                 .map(|(_, ip)| (ip.clone(), p.sc.name.to_string()))
         })
         .collect();
-    let mut stream_error = None;
-    let (listener, uploader) = match &opts.stream_to {
-        Some(url) => {
-            let l = AlertListener::start(
-                url,
-                opts.token.as_deref(),
-                ip_to_scenario.clone(),
-                &out.join("alerts.jsonl"),
-            )
-            .context("cannot subscribe to the server's alerts")?;
-            let u = Uploader::start(url, &format!("testbed-{run}"), opts.token.as_deref())
-                .context("cannot open the capture stream to the server")?;
-            (Some(l), Some(u))
-        }
-        None => (None, None),
-    };
-    let max_packets: u64 = match opts.scale {
-        Scale::Small => 3_000_000,
-        Scale::Full => 30_000_000,
-    };
-    let capture_file = out.join("capture.pcap");
-    let capture = Capture::start(
-        &switch_ns,
-        &capture_file,
-        max_packets,
-        uploader,
-        &logs.join("tcpdump.log"),
-    )?;
-    progress(&format!("capturing on br0 in {switch_ns}"));
+    let listener = AlertListener::start(
+        url,
+        opts.token.as_deref(),
+        ip_to_scenario,
+        &opts.out.join("alerts.jsonl"),
+    )
+    .context("cannot subscribe to the server's alerts")?;
+    let uploader = Uploader::start(url, &format!("testbed-{run}"), opts.token.as_deref())
+        .context("cannot open the capture stream to the server")?;
+    Ok((listener, uploader))
+}
 
-    // --- scenarios
-    let mut finished: Vec<Option<Finished>> = (0..planned.len()).map(|_| None).collect();
-    let start = |i: usize| -> Result<Running> {
-        let p = &planned[i];
-        let sdir = state.join(p.sc.name);
-        std::fs::create_dir_all(&sdir)?;
-        let events = logs.join(format!("{}.commands.tsv", p.sc.name));
-        std::fs::write(&events, "")?;
-        let mut cmd = Command::new("bash");
-        cmd.arg(scripts_dir.join(p.sc.script()))
-            .current_dir(&sdir)
-            .stdin(Stdio::null())
-            .stdout(std::fs::File::create(
-                logs.join(format!("{}.log", p.sc.name)),
-            )?)
-            .stderr(std::fs::File::create(
-                logs.join(format!("{}.err.log", p.sc.name)),
-            )?);
-        scenario_env(&mut cmd, p, &run, opts, &scripts_dir, &sdir, &events);
-        let start_us = now_us();
-        let child = spawn_group(&mut cmd)
-            .with_context(|| format!("cannot start scenario {}", p.sc.name))?;
-        Ok(Running {
-            index: i,
-            child,
-            start_us,
-            // The scripts stop their tools at the budget; this is the backstop.
-            limit: Duration::from_secs(p.budget.seconds as u64 + 20),
-            started: Instant::now(),
-        })
-    };
-    let end = |r: &mut Running, cancel: &AtomicBool| -> Finished {
-        let left = r.limit.saturating_sub(r.started.elapsed());
-        let e = wait_bounded(&mut r.child, left, cancel);
-        Finished {
-            start_us: r.start_us,
-            end_us: now_us(),
-            exit_code: e.status.and_then(|s| s.code()),
-            killed: e.killed,
+/// Close the capture stream, keep the server's report, and count the alerts it sent. A failing
+/// server is recorded in the manifest, not fatal: the capture and flows are still worth keeping.
+fn finish_stream(
+    url: &str,
+    upload: Option<Uploader>,
+    listener: AlertListener,
+    out: &Path,
+    progress: &mut dyn FnMut(&str),
+) -> Result<StreamInfo> {
+    let (mut status, mut error) = (None, None);
+    if let Some(u) = upload {
+        progress("capture sent; waiting for the server to finish the stream");
+        match u.finish() {
+            Ok((code, body)) => {
+                status = Some(code);
+                std::fs::write(out.join("stream-report.json"), body)?;
+                if code != 200 {
+                    error = Some(format!(
+                        "the server answered {code} (see stream-report.json)"
+                    ));
+                }
+            }
+            Err(e) => error = Some(format!("{e:#}")),
         }
-    };
+    }
+    let tally = listener.finish().unwrap_or_else(|e| {
+        error.get_or_insert(format!("{e:#}"));
+        Default::default()
+    });
+    Ok(StreamInfo {
+        url: url.to_string(),
+        status,
+        alerts_file: "alerts.jsonl".into(),
+        alerts: tally.total,
+        alerts_by_scenario: tally.by_scenario,
+        alerts_missed: tally.missed,
+        error,
+    })
+}
+
+/// Start one scenario's script in its own process group, logging to `logs/NAME{,.err}.log`.
+fn start_scenario(planned: &[Planned], i: usize, ctx: &ScenarioCtx) -> Result<Running> {
+    let p = &planned[i];
+    let logs = &ctx.dirs.logs;
+    let sdir = ctx.dirs.state.join(p.sc.name);
+    std::fs::create_dir_all(&sdir)?;
+    let events = logs.join(format!("{}.commands.tsv", p.sc.name));
+    std::fs::write(&events, "")?;
+    let mut cmd = Command::new("bash");
+    cmd.arg(ctx.dirs.scripts.join(p.sc.script()))
+        .current_dir(&sdir)
+        .stdin(Stdio::null())
+        .stdout(std::fs::File::create(
+            logs.join(format!("{}.log", p.sc.name)),
+        )?)
+        .stderr(std::fs::File::create(
+            logs.join(format!("{}.err.log", p.sc.name)),
+        )?);
+    scenario_env(&mut cmd, p, ctx, &sdir, &events);
+    let start_us = now_us();
+    let child =
+        spawn_group(&mut cmd).with_context(|| format!("cannot start scenario {}", p.sc.name))?;
+    Ok(Running {
+        index: i,
+        child,
+        start_us,
+        // The scripts stop their tools at the budget; this is the backstop.
+        limit: Duration::from_secs(p.budget.seconds as u64 + 20),
+        started: Instant::now(),
+    })
+}
+
+/// Wait for a script until its limit (then stop it) or `cancel`.
+fn end_scenario(r: &mut Running, cancel: &AtomicBool) -> Finished {
+    let left = r.limit.saturating_sub(r.started.elapsed());
+    let e = wait_bounded(&mut r.child, left, cancel);
+    Finished {
+        start_us: r.start_us,
+        end_us: now_us(),
+        exit_code: e.status.and_then(|s| s.code()),
+        killed: e.killed,
+    }
+}
+
+/// The concurrent scenarios (benign users, the bot) in the background, the attacks one after the
+/// other meanwhile. Returns what each scenario did (`None`: never started, after a cancel) and
+/// whether the run was cancelled.
+fn run_scenarios(
+    planned: &[Planned],
+    ctx: &ScenarioCtx,
+    cancel: &AtomicBool,
+    progress: &mut dyn FnMut(&str),
+) -> Result<(Vec<Option<Finished>>, bool)> {
+    let mut finished: Vec<Option<Finished>> = (0..planned.len()).map(|_| None).collect();
     let mut background = Vec::new();
     for (i, p) in planned.iter().enumerate() {
         if p.sc.concurrent {
-            background.push(start(i)?);
+            background.push(start_scenario(planned, i, ctx)?);
         }
     }
     if !background.is_empty() {
@@ -605,8 +767,8 @@ pub fn run(
             cancelled = true;
             break;
         }
-        let mut r = start(i)?;
-        let f = end(&mut r, cancel);
+        let mut r = start_scenario(planned, i, ctx)?;
+        let f = end_scenario(&mut r, cancel);
         progress(&format!(
             "{:<22} {:>5.1} s{}",
             p.sc.name,
@@ -630,61 +792,24 @@ pub fn run(
         if attacks_ran {
             r.limit = r.started.elapsed();
         }
-        let mut f = end(&mut r, cancel);
+        let mut f = end_scenario(&mut r, cancel);
         // Stopped on schedule with the attack phase, not at a limit.
         f.killed &= !attacks_ran;
         finished[r.index] = Some(f);
     }
     cancelled |= cancel.load(Ordering::SeqCst);
-    std::thread::sleep(Duration::from_secs(1));
-    let capture_command = capture.command.clone();
-    let cap = capture.stop()?;
-    let mut stream_status = None;
-    if let Some(u) = cap.upload {
-        progress("capture sent; waiting for the server to finish the stream");
-        match u.finish() {
-            Ok((status, body)) => {
-                stream_status = Some(status);
-                std::fs::write(out.join("stream-report.json"), body)?;
-                if status != 200 {
-                    stream_error = Some(format!(
-                        "the server answered {status} (see stream-report.json)"
-                    ));
-                }
-            }
-            Err(e) => stream_error = Some(format!("{e:#}")),
-        }
-    }
-    let tally = match listener {
-        Some(l) => match l.finish() {
-            Ok(t) => Some(t),
-            Err(e) => {
-                stream_error.get_or_insert(format!("{e:#}"));
-                Some(Default::default())
-            }
-        },
-        None => None,
-    };
-    guard.down();
-    progress(&format!(
-        "network down; captured {} packets ({:.1} MB, {} dropped by the kernel) in {:.0} s",
-        cap.captured.map_or("?".into(), |n| n.to_string()),
-        cap.bytes as f64 / 1e6,
-        cap.dropped.map_or("?".into(), |n| n.to_string()),
-        t0.elapsed().as_secs_f64()
-    ));
-    if cancelled {
-        bail!(
-            "cancelled; the capture so far is in {}",
-            capture_file.display()
-        );
-    }
+    Ok((finished, cancelled))
+}
 
-    // --- per-scenario pcaps, labelled flows
-    let finished: Vec<Finished> = finished
-        .into_iter()
-        .map(|f| f.expect("every scenario ran"))
-        .collect();
+/// Split the merged capture into per-scenario pcaps and label its flows by scenario (attacker
+/// address and time window) into `flows.csv`.
+fn label_flows(
+    planned: &[Planned],
+    finished: &[Finished],
+    capture_file: &Path,
+    out: &Path,
+    mode: Mode,
+) -> Result<Extracted> {
     let hosts: Vec<Vec<std::net::IpAddr>> = planned
         .iter()
         .map(|p| {
@@ -705,19 +830,53 @@ pub fn run(
             pcap: out.join("pcaps").join(format!("{}.pcap", p.sc.name)),
         })
         .collect();
-    let t_extract = Instant::now();
-    let flows_csv = out.join("flows.csv");
-    let ex = split_and_label(&capture_file, &routing, &targets, opts.mode, &flows_csv)?;
-    let extract_seconds = t_extract.elapsed().as_secs_f64();
+    split_and_label(
+        capture_file,
+        &routing,
+        &targets,
+        mode,
+        &out.join("flows.csv"),
+    )
+}
 
-    // --- manifest
-    let mut versions: BTreeMap<String, String> = BTreeMap::new();
-    let mut version = |pkg: &str| -> String {
-        versions
-            .entry(pkg.to_string())
-            .or_insert_with(|| package_version(pkg))
-            .clone()
-    };
+/// Installed package versions, each asked of dpkg once.
+#[derive(Default)]
+struct Versions(BTreeMap<String, String>);
+
+impl Versions {
+    fn tool(&mut self, tool: &str, package: &str) -> ToolVersion {
+        let version = self
+            .0
+            .entry(package.to_string())
+            .or_insert_with(|| package_version(package))
+            .clone();
+        ToolVersion {
+            tool: tool.to_string(),
+            package: package.to_string(),
+            version,
+        }
+    }
+}
+
+/// What the phases of a run produced, for its manifest.
+struct RunRecord<'a> {
+    run: &'a str,
+    opts: &'a RunOptions,
+    started_us: i64,
+    planned: &'a [Planned],
+    finished: &'a [Finished],
+    logs: &'a Path,
+    network: Network,
+    capture: CaptureInfo,
+    extracted: Extracted,
+    extract_seconds: f64,
+    stream: Option<StreamInfo>,
+}
+
+/// The run's manifest: versions of the services and tools, each scenario with its commands and
+/// counts, the capture and the labelled flows.
+fn build_manifest(r: RunRecord) -> Result<Manifest> {
+    let mut versions = Versions::default();
     let services = [
         ("nginx", "nginx"),
         ("php-fpm", "php8.2-fpm"),
@@ -728,92 +887,37 @@ pub fn run(
         ("tcpdump", "tcpdump"),
     ]
     .iter()
-    .map(|(t, p)| ToolVersion {
-        tool: t.to_string(),
-        package: p.to_string(),
-        version: version(p),
-    })
+    .map(|(t, p)| versions.tool(t, p))
     .collect();
+    let ex = &r.extracted;
     let mut by_label: BTreeMap<String, u64> = BTreeMap::new();
     let mut scenarios = Vec::new();
-    for (i, (p, f)) in planned.iter().zip(&finished).enumerate() {
-        let c = &ex.per_scenario[i];
-        *by_label.entry(p.sc.label.to_string()).or_default() += c.flows;
-        let (commands, omitted) = read_events(&logs.join(format!("{}.commands.tsv", p.sc.name)))?;
-        scenarios.push(ScenarioRecord {
-            name: p.sc.name.into(),
-            kind: p.sc.kind,
-            label: p.sc.label.into(),
-            about: p.sc.about.into(),
-            tools: p
-                .sc
-                .tools
-                .iter()
-                .zip(p.sc.packages)
-                .map(|(t, pkg)| ToolVersion {
-                    tool: t.to_string(),
-                    package: pkg.to_string(),
-                    version: version(pkg),
-                })
-                .collect(),
-            hosts: p
-                .hosts
-                .iter()
-                .map(|(h, ip)| HostRecord {
-                    namespace: ns_name(&run, h),
-                    ip: ip.clone(),
-                })
-                .collect(),
-            budget: p.budget,
-            concurrent: p.sc.concurrent,
-            start: rfc3339(f.start_us),
-            end: rfc3339(f.end_us),
-            start_us: f.start_us,
-            end_us: f.end_us,
-            exit_code: f.exit_code,
-            killed_at_limit: f.killed,
-            commands,
-            commands_omitted: omitted,
-            pcap: format!("pcaps/{}.pcap", p.sc.name),
-            packets: c.packets,
-            bytes: c.bytes,
-            flows: c.flows,
-            flows_outside_window: c.outside_window,
-        });
+    for (i, (p, f)) in r.planned.iter().zip(r.finished).enumerate() {
+        let counts = &ex.per_scenario[i];
+        *by_label.entry(p.sc.label.to_string()).or_default() += counts.flows;
+        scenarios.push(scenario_record(p, f, counts, r.run, r.logs, &mut versions)?);
     }
     let finished_us = now_us();
-    let manifest = Manifest {
+    Ok(Manifest {
         format: FORMAT.into(),
-        run_id: run.clone(),
-        seed: opts.seed,
-        scale: opts.scale,
-        mode: opts.mode.to_string(),
-        started: rfc3339(started_us),
+        run_id: r.run.to_string(),
+        seed: r.opts.seed,
+        scale: r.opts.scale,
+        mode: r.opts.mode.to_string(),
+        started: rfc3339(r.started_us),
         finished: rfc3339(finished_us),
-        duration_s: (finished_us - started_us) as f64 / 1e6,
+        duration_s: (finished_us - r.started_us) as f64 / 1e6,
         ml_ids_version: env!("CARGO_PKG_VERSION").into(),
         kernel: std::fs::read_to_string("/proc/sys/kernel/osrelease")
             .map(|s| s.trim().to_string())
             .unwrap_or_default(),
-        network: Network {
-            subnet: SUBNET.into(),
-            victim: VICTIM_IP.into(),
-            switch_namespace: switch_ns,
-            victim_namespace: victim_ns,
-        },
+        network: r.network,
         services,
-        capture: CaptureInfo {
-            file: "capture.pcap".into(),
-            command: capture_command,
-            packets: ex.summary.packets_read,
-            bytes: cap.bytes,
-            dropped_by_kernel: cap.dropped,
-            max_packets,
-        },
+        capture: r.capture,
         scenarios,
         flows: FlowsInfo {
             file: "flows.csv".into(),
-            mode: opts.mode.to_string(),
+            mode: r.opts.mode.to_string(),
             total: ex.per_scenario.iter().map(|c| c.flows).sum(),
             by_label,
             unattributed: ex.unattributed_flows,
@@ -821,23 +925,58 @@ pub fn run(
             packets_read: ex.summary.packets_read,
             packets_decoded: ex.summary.packets_decoded,
             packets_skipped: ex.summary.skipped.clone(),
-            extract_seconds,
+            extract_seconds: r.extract_seconds,
         },
-        stream: opts.stream_to.as_ref().map(|url| {
-            let t = tally.unwrap_or_default();
-            StreamInfo {
-                url: url.clone(),
-                status: stream_status,
-                alerts_file: "alerts.jsonl".into(),
-                alerts: t.total,
-                alerts_by_scenario: t.by_scenario,
-                alerts_missed: t.missed,
-                error: stream_error,
-            }
-        }),
-    };
-    manifest.save(out)?;
-    Ok(manifest)
+        stream: r.stream,
+    })
+}
+
+/// One scenario's manifest entry: what it is, the tools it ran, when, and what it produced.
+fn scenario_record(
+    p: &Planned,
+    f: &Finished,
+    counts: &Counts,
+    run: &str,
+    logs: &Path,
+    versions: &mut Versions,
+) -> Result<ScenarioRecord> {
+    let (commands, omitted) = read_events(&logs.join(format!("{}.commands.tsv", p.sc.name)))?;
+    Ok(ScenarioRecord {
+        name: p.sc.name.into(),
+        kind: p.sc.kind,
+        label: p.sc.label.into(),
+        about: p.sc.about.into(),
+        tools: p
+            .sc
+            .tools
+            .iter()
+            .zip(p.sc.packages)
+            .map(|(t, pkg)| versions.tool(t, pkg))
+            .collect(),
+        hosts: p
+            .hosts
+            .iter()
+            .map(|(h, ip)| HostRecord {
+                namespace: ns_name(run, h),
+                ip: ip.clone(),
+            })
+            .collect(),
+        budget: p.budget,
+        concurrent: p.sc.concurrent,
+        start: rfc3339(f.start_us),
+        end: rfc3339(f.end_us),
+        start_us: f.start_us,
+        end_us: f.end_us,
+        exit_code: f.exit_code,
+        killed_at_limit: f.killed,
+        commands,
+        commands_omitted: omitted,
+        pcap: format!("pcaps/{}.pcap", p.sc.name),
+        packets: counts.packets,
+        bytes: counts.bytes,
+        flows: counts.flows,
+        flows_outside_window: counts.outside_window,
+    })
 }
 
 /// Distinct command lines a manifest lists per scenario (the rest are counted).

@@ -285,6 +285,9 @@ fn check_config(cfg: &TrainConfig) -> Result<Option<ValidGbdtParams>> {
     Ok(params)
 }
 
+/// The phases of training, in order: hold families out, drop constant features, encode labels and
+/// weights, fit with early stopping on val, choose the threshold, evaluate val and test, and
+/// describe it all in the manifest.
 fn fit_tables(
     train_full: Table,
     excluded: Vec<String>,
@@ -295,143 +298,286 @@ fn fit_tables(
     log: Log,
 ) -> Result<Trained> {
     let gbdt_params = check_config(cfg)?;
-    let kind = cfg.model.kind();
     let mode = train_full.mode;
-    // Novel-attack test: the held-out families leave train (and val, below) entirely.
-    let mut holdout_info = None;
-    let train_full = if cfg.holdout.is_empty() {
-        train_full
-    } else {
-        let out = holdout_mask(&train_full, &cfg.holdout);
-        let removed = out.iter().filter(|&&o| o).count();
-        if removed == 0 {
-            let mut labels: Vec<&str> = train_full.label.names.iter().map(String::as_str).collect();
-            labels.extend(train_full.category.names.iter().map(String::as_str));
-            labels.sort_unstable();
-            labels.dedup();
-            return Err(ModelError::Params(format!(
-                "--holdout {}: no training row has that label or category (known: {})",
-                cfg.holdout.join(","),
-                labels.join(", ")
-            )));
-        }
-        let keep: Vec<usize> = (0..train_full.n_rows).filter(|&r| !out[r]).collect();
-        log(&format!(
-            "holding out {}: {removed} training rows removed",
-            cfg.holdout.join(", ")
-        ));
-        holdout_info = Some(Holdout {
-            names: cfg.holdout.clone(),
-            train_rows_removed: removed as u64,
-            val_rows_removed: 0,
-        });
-        train_full.select_rows(&keep)
+    let (train_full, mut holdout_info) = remove_holdout(train_full, &cfg.holdout, log)?;
+    let (train_t, dropped_constant) = drop_constant_features(train_full, &excluded, log)?;
+    let features = train_t.feature_names.clone();
+    let train = encode_training_rows(train_t, cfg, log)?;
+    let val_t = load_val(load_split, &features, &cfg.holdout, holdout_info.as_mut())?;
+    let (model, fit) = fit_model(&train, val_t.as_ref(), gbdt_params.as_ref(), cfg, ctl, log)?;
+    let EncodedRows {
+        labels,
+        class_weights,
+        ..
+    } = train;
+
+    let mut rule = DecisionRule {
+        task: cfg.task,
+        is_attack: labels.iter().map(|l| l.is_attack).collect(),
+        threshold: 0.5,
     };
-    // Step 2: drop features constant on train.
-    let (keep, dropped_constant) = non_constant_columns(&train_full);
+    let label_names: Vec<String> = labels.iter().map(|l| l.name.clone()).collect();
+    let val_probs = val_t
+        .as_ref()
+        .map(|v| predict(model.as_ref(), v))
+        .transpose()?;
+    let threshold = choose_threshold(
+        cfg,
+        &rule,
+        labels.len(),
+        val_t.as_ref().zip(val_probs.as_deref()),
+    )?;
+    rule.threshold = threshold.value;
+
+    let evaluate = |name: &str, t: &Table, probs: &[f64]| {
+        evaluate_probs(
+            name,
+            &rule,
+            &label_names,
+            probs,
+            t,
+            cfg.task,
+            cfg.target_recall,
+        )
+    };
+    let val = val_t
+        .as_ref()
+        .zip(val_probs.as_deref())
+        .map(|(v, p)| evaluate("val", v, p));
+    drop(val_probs);
+    info.val_rows = val_t.as_ref().map_or(0, |v| v.n_rows as u64);
+    drop(val_t);
+    let test = match load_split("test", &features)? {
+        Some(t) => {
+            info.test_rows = t.n_rows as u64;
+            let probs = predict(model.as_ref(), &t)?;
+            Some(evaluate("test", &t, &probs))
+        }
+        None => None,
+    };
+
+    let manifest = build_manifest(
+        cfg,
+        model.as_ref(),
+        &fit,
+        gbdt_params.as_ref(),
+        ManifestParts {
+            mode,
+            labels,
+            features,
+            excluded,
+            dropped_constant,
+            class_weights,
+            holdout: holdout_info,
+            threshold,
+            dataset: info,
+            evaluations: [&val, &test].into_iter().flatten().collect(),
+        },
+    )?;
+    Ok(Trained {
+        model,
+        manifest,
+        fit,
+        val,
+        test,
+    })
+}
+
+/// Novel-attack test: the held-out families leave train entirely (val is filtered in
+/// [`load_val`]; test keeps them). Names that match no training row are an error, not a no-op.
+fn remove_holdout(train: Table, holdout: &[String], log: Log) -> Result<(Table, Option<Holdout>)> {
+    if holdout.is_empty() {
+        return Ok((train, None));
+    }
+    let out = holdout_mask(&train, holdout);
+    let removed = out.iter().filter(|&&o| o).count();
+    if removed == 0 {
+        let mut labels: Vec<&str> = train.label.names.iter().map(String::as_str).collect();
+        labels.extend(train.category.names.iter().map(String::as_str));
+        labels.sort_unstable();
+        labels.dedup();
+        return Err(ModelError::Params(format!(
+            "--holdout {}: no training row has that label or category (known: {})",
+            holdout.join(","),
+            labels.join(", ")
+        )));
+    }
+    let keep: Vec<usize> = (0..train.n_rows).filter(|&r| !out[r]).collect();
+    log(&format!(
+        "holding out {}: {removed} training rows removed",
+        holdout.join(", ")
+    ));
+    let info = Holdout {
+        names: holdout.to_vec(),
+        train_rows_removed: removed as u64,
+        val_rows_removed: 0,
+    };
+    Ok((train.select_rows(&keep), Some(info)))
+}
+
+/// Feature selection, step 2 (after the configured exclusions): features constant on train carry
+/// no information and are dropped; their names go into the manifest.
+fn drop_constant_features(
+    train: Table,
+    excluded: &[String],
+    log: Log,
+) -> Result<(Table, Vec<String>)> {
+    let (keep, dropped_constant) = non_constant_columns(&train);
     if keep.is_empty() {
         return Err(ModelError::Data(
             "every feature is constant on the training split".into(),
         ));
     }
-    let mut train_t = train_full.select_features(&keep);
-    drop(train_full);
-    let features = train_t.feature_names.clone();
+    let train = train.select_features(&keep);
     log(&format!(
         "{} features kept; excluded: [{}]; constant on train: [{}]",
-        features.len(),
+        train.n_features(),
         excluded.join(", "),
         dropped_constant.join(", ")
     ));
+    Ok((train, dropped_constant))
+}
 
-    // Labels.
-    let labels = label_infos(&train_t, cfg.task);
+/// The training rows ready for a learner: upsampled, with class indices and per-row weights.
+struct EncodedRows {
+    table: Table,
+    /// Class index per row.
+    y: Vec<u32>,
+    /// The classes, with their training-row counts.
+    labels: Vec<LabelInfo>,
+    /// Weight per class (inverse frequency), when the learner uses them.
+    class_weights: Option<Vec<f64>>,
+    /// Weight per row, from `class_weights`.
+    weights: Option<Vec<f32>>,
+}
+
+/// Classes from the rows, minority upsampling by canonical label, encoding and class weights.
+fn encode_training_rows(mut table: Table, cfg: &TrainConfig, log: Log) -> Result<EncodedRows> {
+    let labels = label_infos(&table, cfg.task);
     if !labels.iter().any(|l| l.is_attack) || !labels.iter().any(|l| !l.is_attack) {
         return Err(ModelError::Data(
             "the training split needs both benign and attack rows".into(),
         ));
     }
-    // Minority upsampling by canonical label.
     if let Some(min) = cfg.min_samples_per_label {
-        let before = train_t.n_rows;
-        train_t = upsample(&train_t, min, cfg.seed);
+        let before = table.n_rows;
+        table = upsample(&table, min, cfg.seed);
         log(&format!(
             "upsampled labels with fewer than {min} rows: {before} → {} rows",
-            train_t.n_rows
+            table.n_rows
         ));
     }
-    let y = encode(&train_t, cfg.task, &labels);
-    let y_train: Vec<u32> = y
-        .iter()
-        .map(|c| c.expect("train labels are all known") as u32)
+    let y: Vec<u32> = encode(&table, cfg.task, &labels)
+        .into_iter()
+        .map(|c| c.expect("the classes come from these rows") as u32)
         .collect();
     let k = labels.len();
     let mut counts = vec![0u64; k];
-    y_train.iter().for_each(|&c| counts[c as usize] += 1);
+    y.iter().for_each(|&c| counts[c as usize] += 1);
     let labels: Vec<LabelInfo> = labels
         .into_iter()
         .zip(&counts)
         .map(|(l, &n)| LabelInfo { train_rows: n, ..l })
         .collect();
-    let class_weights: Option<Vec<f64>> = match cfg.class_weights {
-        ClassWeights::InverseFrequency if kind.uses_class_weights() => {
-            let n = y_train.len() as f64;
-            Some(
-                counts
-                    .iter()
-                    .map(|&c| {
-                        if c == 0 {
-                            0.0
-                        } else {
-                            n / (k as f64 * c as f64)
-                        }
-                    })
-                    .collect(),
-            )
+    let class_weights = match cfg.class_weights {
+        ClassWeights::InverseFrequency if cfg.model.kind().uses_class_weights() => {
+            Some(inverse_frequency(&counts))
         }
         _ => None,
     };
-    let weights: Option<Vec<f32>> = class_weights
+    let weights = class_weights
         .as_ref()
-        .map(|w| y_train.iter().map(|&c| w[c as usize] as f32).collect());
+        .map(|w| y.iter().map(|&c| w[c as usize] as f32).collect());
+    Ok(EncodedRows {
+        table,
+        y,
+        labels,
+        class_weights,
+        weights,
+    })
+}
 
-    // Validation rows for early stopping (rows of labels the model does not know are left out).
-    let val_t = match load_split("val", &features)? {
-        Some(v) if !cfg.holdout.is_empty() => {
-            let out = holdout_mask(&v, &cfg.holdout);
-            let keep: Vec<usize> = (0..v.n_rows).filter(|&r| !out[r]).collect();
-            if let Some(h) = holdout_info.as_mut() {
-                h.val_rows_removed = (v.n_rows - keep.len()) as u64;
+/// `n / (K · n_c)` per class, as the seed did (0 for a class without rows).
+fn inverse_frequency(counts: &[u64]) -> Vec<f64> {
+    let n: u64 = counts.iter().sum();
+    let k = counts.len() as f64;
+    counts
+        .iter()
+        .map(|&c| {
+            if c == 0 {
+                0.0
+            } else {
+                n as f64 / (k * c as f64)
             }
-            Some(v.select_rows(&keep))
-        }
-        other => other,
-    };
-    let val_fit = val_t.as_ref().and_then(|v| {
-        let y = encode(v, cfg.task, &labels);
-        let rows: Vec<usize> = (0..v.n_rows).filter(|&i| y[i].is_some()).collect();
-        (!rows.is_empty()).then(|| {
-            let x: Vec<f64> = rows
-                .iter()
-                .flat_map(|&r| v.row(r).iter().copied())
-                .collect();
-            let y: Vec<u32> = rows
-                .iter()
-                .map(|&r| y[r].expect("filtered") as u32)
-                .collect();
-            (x, y)
         })
-    });
+        .collect()
+}
+
+/// The val split with the training features, without the held-out families.
+fn load_val(
+    load_split: SplitLoader,
+    features: &[String],
+    holdout: &[String],
+    holdout_info: Option<&mut Holdout>,
+) -> Result<Option<Table>> {
+    let Some(val) = load_split("val", features)? else {
+        return Ok(None);
+    };
+    if holdout.is_empty() {
+        return Ok(Some(val));
+    }
+    let out = holdout_mask(&val, holdout);
+    let keep: Vec<usize> = (0..val.n_rows).filter(|&r| !out[r]).collect();
+    if let Some(h) = holdout_info {
+        h.val_rows_removed = (val.n_rows - keep.len()) as u64;
+    }
+    Ok(Some(val.select_rows(&keep)))
+}
+
+/// Val rows whose label the model knows, as early-stopping data (`None`: no such row).
+fn early_stopping_rows(
+    val: &Table,
+    task: Task,
+    labels: &[LabelInfo],
+) -> Option<(Vec<f64>, Vec<u32>)> {
+    let y = encode(val, task, labels);
+    let rows: Vec<usize> = (0..val.n_rows).filter(|&i| y[i].is_some()).collect();
+    if rows.is_empty() {
+        return None;
+    }
+    let x = rows
+        .iter()
+        .flat_map(|&r| val.row(r).iter().copied())
+        .collect();
+    let y = rows
+        .iter()
+        .map(|&r| y[r].expect("filtered") as u32)
+        .collect();
+    Some((x, y))
+}
+
+/// Fit the configured learner on the encoded rows, stopping early on val when there is one.
+fn fit_model(
+    train: &EncodedRows,
+    val: Option<&Table>,
+    gbdt_params: Option<&ValidGbdtParams>,
+    cfg: &TrainConfig,
+    ctl: &mut FitControl,
+    log: Log,
+) -> Result<(Box<dyn Classifier>, FitSummary)> {
+    let features = &train.table.feature_names;
+    let k = train.labels.len();
     let train_set = TrainSet {
-        x: &train_t.x,
-        feature_names: &features,
-        y: &y_train,
-        weights: weights.as_deref(),
+        x: &train.table.x,
+        feature_names: features,
+        y: &train.y,
+        weights: train.weights.as_deref(),
         n_classes: k,
     };
-    let val_set = val_fit.as_ref().map(|(x, y)| TrainSet {
+    let val_rows = val.and_then(|v| early_stopping_rows(v, cfg.task, &train.labels));
+    let val_set = val_rows.as_ref().map(|(x, y)| TrainSet {
         x,
-        feature_names: &features,
+        feature_names: features,
         y,
         weights: None,
         n_classes: k,
@@ -439,7 +585,7 @@ fn fit_tables(
     log(&format!(
         "training {} {} on {} rows × {} features ({} classes){}",
         cfg.task,
-        kind.describe(),
+        cfg.model.kind().describe(),
         train_set.n_rows(),
         features.len(),
         k,
@@ -448,105 +594,92 @@ fn fit_tables(
             v.n_rows()
         ))
     ));
-    let (model, fit): (Box<dyn Classifier>, FitSummary) = match &gbdt_params {
+    match gbdt_params {
         Some(p) => {
             let (m, s) = p.fit(&train_set, val_set.as_ref(), ctl)?;
-            (Box::new(m), s)
+            Ok((Box::new(m), s))
         }
-        None => cfg.model.fit(&train_set, val_set.as_ref(), ctl)?,
-    };
-    let model_ref: &dyn Classifier = model.as_ref();
-    drop(train_t);
-
-    // Threshold.
-    let mut rule = DecisionRule {
-        task: cfg.task,
-        is_attack: labels.iter().map(|l| l.is_attack).collect(),
-        threshold: 0.5,
-    };
-    let label_names: Vec<String> = labels.iter().map(|l| l.name.clone()).collect();
-    let val_probs = val_t.as_ref().map(|v| predict(model_ref, v)).transpose()?;
-    let choice = match (cfg.threshold, &cfg.model) {
-        (ThresholdChoice::Auto, ModelChoice::Ae(p)) => Some(p.target_recall),
-        (ThresholdChoice::Auto, _) => None,
-        (ThresholdChoice::TargetRecallOnVal, _) => Some(cfg.target_recall),
-        (ThresholdChoice::Fixed(_), _) => None,
-    };
-    let threshold = match (cfg.threshold, choice) {
-        (ThresholdChoice::Fixed(t), _) => Threshold {
-            value: t,
-            rule: if t == 0.5 {
-                "default 0.5".into()
-            } else {
-                "user".into()
-            },
-        },
-        (_, None) => Threshold {
-            value: 0.5,
-            rule: "default 0.5".into(),
-        },
-        (_, Some(target)) => {
-            let (v, p) = match (&val_t, &val_probs) {
-                (Some(v), Some(p)) => (v, p),
-                _ => {
-                    return Err(ModelError::Data(format!(
-                        "choosing the threshold for recall {target} needs a val split"
-                    )))
-                }
-            };
-            let scores: Vec<f64> = p.chunks_exact(k).map(|r| rule.attack_score(r)).collect();
-            match metrics::threshold_for_recall(&scores, &v.is_attack, target) {
-                Some(t) => Threshold {
-                    value: t,
-                    rule: format!("largest threshold with recall ≥ {target} on val"),
-                },
-                None => {
-                    return Err(ModelError::Data(
-                        "val has no attack rows to choose a threshold on".into(),
-                    ))
-                }
-            }
-        }
-    };
-    rule.threshold = threshold.value;
-
-    let val = match (&val_t, &val_probs) {
-        (Some(v), Some(p)) => Some(evaluate_probs(
-            "val",
-            &rule,
-            &label_names,
-            p,
-            v,
-            cfg.task,
-            cfg.target_recall,
-        )),
-        _ => None,
-    };
-    drop(val_probs);
-    info.val_rows = val_t.as_ref().map_or(0, |v| v.n_rows as u64);
-    let test = match load_split("test", &features)? {
-        Some(t) => {
-            info.test_rows = t.n_rows as u64;
-            let probs = predict(model_ref, &t)?;
-            Some(evaluate_probs(
-                "test",
-                &rule,
-                &label_names,
-                &probs,
-                &t,
-                cfg.task,
-                cfg.target_recall,
-            ))
-        }
-        None => None,
-    };
-
-    let mut metrics_map = BTreeMap::new();
-    for e in [&val, &test].into_iter().flatten() {
-        metrics_map.insert(e.name.clone(), summary_json(e));
+        None => cfg.model.fit(&train_set, val_set.as_ref(), ctl),
     }
+}
+
+/// The decision threshold: fixed, 0.5, or the largest one reaching the target recall on val
+/// (`val`: the val rows and the model's class probabilities for them, `k` per row).
+fn choose_threshold(
+    cfg: &TrainConfig,
+    rule: &DecisionRule,
+    k: usize,
+    val: Option<(&Table, &[f64])>,
+) -> Result<Threshold> {
+    let target = match (cfg.threshold, &cfg.model) {
+        (ThresholdChoice::Fixed(t), _) => {
+            let rule = if t == 0.5 { "default 0.5" } else { "user" };
+            return Ok(Threshold {
+                value: t,
+                rule: rule.into(),
+            });
+        }
+        (ThresholdChoice::Auto, ModelChoice::Ae(p)) => p.target_recall,
+        (ThresholdChoice::Auto, _) => {
+            return Ok(Threshold {
+                value: 0.5,
+                rule: "default 0.5".into(),
+            })
+        }
+        (ThresholdChoice::TargetRecallOnVal, _) => cfg.target_recall,
+    };
+    let Some((v, probs)) = val else {
+        return Err(ModelError::Data(format!(
+            "choosing the threshold for recall {target} needs a val split"
+        )));
+    };
+    let scores: Vec<f64> = probs
+        .chunks_exact(k)
+        .map(|r| rule.attack_score(r))
+        .collect();
+    match metrics::threshold_for_recall(&scores, &v.is_attack, target) {
+        Some(t) => Ok(Threshold {
+            value: t,
+            rule: format!("largest threshold with recall ≥ {target} on val"),
+        }),
+        None => Err(ModelError::Data(
+            "val has no attack rows to choose a threshold on".into(),
+        )),
+    }
+}
+
+/// What the training phases found, for the manifest.
+struct ManifestParts<'a> {
+    mode: Mode,
+    labels: Vec<LabelInfo>,
+    features: Vec<String>,
+    excluded: Vec<String>,
+    dropped_constant: Vec<String>,
+    class_weights: Option<Vec<f64>>,
+    holdout: Option<Holdout>,
+    threshold: Threshold,
+    dataset: DatasetInfo,
+    evaluations: Vec<&'a Evaluation>,
+}
+
+/// The manifest of a trained model: its phases' results, the learner's parameters (with the
+/// equivalent LightGBM parameter string for tree models) and the versions that made it.
+fn build_manifest(
+    cfg: &TrainConfig,
+    model: &dyn Classifier,
+    fit: &FitSummary,
+    gbdt_params: Option<&ValidGbdtParams>,
+    parts: ManifestParts,
+) -> Result<Manifest> {
+    let kind = cfg.model.kind();
+    let k = parts.labels.len();
+    let metrics = parts
+        .evaluations
+        .iter()
+        .map(|e| (e.name.clone(), summary_json(e)))
+        .collect();
     let mut parameters = model.parameters();
-    let lightgbm = match (&gbdt_params, &cfg.model) {
+    let lightgbm = match (gbdt_params, &cfg.model) {
         (Some(p), _) => Some(p.lightgbm_string(k)),
         (None, ModelChoice::Rf(p)) => {
             Some(p.gbdt_params().check_random_forest()?.lightgbm_string(k))
@@ -561,43 +694,37 @@ fn fit_tables(
     } else {
         vec![mlids_model::gbdt::MODEL_FILE.to_string()]
     };
-    let manifest = Manifest {
+    let preprocessing = Preprocessing {
+        excluded: parts.excluded,
+        dropped_constant: parts.dropped_constant,
+        min_samples_per_label: cfg.min_samples_per_label,
+        class_weights: parts.class_weights,
+        holdout: parts.holdout,
+        missing_values: if kind.is_scaled() {
+            ZOO_MISSING_VALUE_POLICY.to_string()
+        } else {
+            MISSING_VALUE_POLICY.to_string()
+        },
+        scaling: kind
+            .is_scaled()
+            .then(|| preprocess::DESCRIPTION.to_string()),
+    };
+    Ok(Manifest {
         format_version: FORMAT_VERSION,
         engine: model.engine().to_string(),
         task: cfg.task,
-        labels,
-        features,
-        mode: mode.as_str().to_string(),
-        preprocessing: Preprocessing {
-            excluded,
-            dropped_constant,
-            missing_values: if kind.is_scaled() {
-                ZOO_MISSING_VALUE_POLICY.to_string()
-            } else {
-                MISSING_VALUE_POLICY.to_string()
-            },
-            min_samples_per_label: cfg.min_samples_per_label,
-            class_weights,
-            scaling: kind
-                .is_scaled()
-                .then(|| preprocess::DESCRIPTION.to_string()),
-            holdout: holdout_info,
-        },
-        threshold,
+        labels: parts.labels,
+        features: parts.features,
+        mode: parts.mode.as_str().to_string(),
+        preprocessing,
+        threshold: parts.threshold,
         model_files,
-        metrics: metrics_map,
-        dataset: info,
+        metrics,
+        dataset: parts.dataset,
         parameters,
         training: Some(fit.clone()),
         versions: bundle::versions(),
         created_at: bundle::now_rfc3339(),
-    };
-    Ok(Trained {
-        model,
-        manifest,
-        fit,
-        val,
-        test,
     })
 }
 
