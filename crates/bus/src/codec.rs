@@ -1,15 +1,18 @@
-//! The wire format of flow records on the bus (version 1).
+//! The wire format of flow records on the bus (version 2).
 //!
 //! One NATS message carries a *batch* of finished flows from one sensor. Batching is what makes the
 //! bus fast: JetStream's cost is per message (a replicated append and an ack), so 256 flows per
 //! message cost one append instead of 256.
 //!
 //! ```text
-//! batch   := "MLFB" version:u8=1 mode:u8 reserved:u16=0
+//! batch   := "MLFB" version:u8=2 mode:u8 reserved:u16=0
 //!            sensor_len:varint sensor:bytes run:varint first_seq:varint sent_us:varint
 //!            count:varint record*count
 //! record  := flags:u8 key [endpoints] [protocol:u8] start_us:zigzag-varint duration_us:zigzag-varint
-//!            value*83 (every `Feature`, in `Feature::ALL` order)
+//!            value*83 (every `Feature`, in `Feature::ALL` order) exchange
+//! exchange:= ip_protocol:u8 fwd_packets:varint bwd_packets:varint fwd_payload:varint
+//!            bwd_payload:varint first_flags:u8 fwd_flags:u8 bwd_flags:u8
+//!            icmp_present:u8 [icmp_type:u8 icmp_code:u8]   (version 2: the host stage needs it)
 //! flags   := bit0 IPv6 key, bit1 the source is the key's B side, bit2 explicit endpoints follow,
 //!            bit3 the record's protocol differs from the key's, bits4-6 termination
 //! key     := a:(4|16) b:(4|16) port_a:u16le port_b:u16le protocol:u8
@@ -24,11 +27,11 @@
 
 use crate::BusError;
 use mlids_flow::key::FlowKey;
-use mlids_flow::{FlowRecord, Mode, Termination, NUM_FEATURES};
+use mlids_flow::{Exchange, FlowRecord, Mode, TcpFlags, Termination, NUM_FEATURES};
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 pub const MAGIC: &[u8; 4] = b"MLFB";
-pub const VERSION: u8 = 1;
+pub const VERSION: u8 = 2;
 
 /// The identity and metadata of a decoded batch.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -194,6 +197,50 @@ fn encode_record(out: &mut Vec<u8>, r: &FlowRecord) {
     for &v in &r.values {
         put_value(out, v);
     }
+    put_exchange(out, &r.exchange);
+}
+
+fn put_exchange(out: &mut Vec<u8>, e: &Exchange) {
+    out.push(e.ip_protocol);
+    put_varint(out, u64::from(e.fwd_packets));
+    put_varint(out, u64::from(e.bwd_packets));
+    put_varint(out, e.fwd_payload);
+    put_varint(out, e.bwd_payload);
+    out.extend_from_slice(&[e.first_flags.0, e.fwd_flags.0, e.bwd_flags.0]);
+    match e.icmp {
+        Some((t, c)) => out.extend_from_slice(&[1, t, c]),
+        None => out.push(0),
+    }
+}
+
+fn read_exchange(r: &mut Reader<'_>) -> Result<Exchange, BusError> {
+    let ip_protocol = r.u8()?;
+    let count = |r: &mut Reader<'_>| -> Result<u32, BusError> {
+        u32::try_from(r.varint()?).map_err(|_| r.err("packet count out of range"))
+    };
+    let fwd_packets = count(r)?;
+    let bwd_packets = count(r)?;
+    let fwd_payload = r.varint()?;
+    let bwd_payload = r.varint()?;
+    let first_flags = TcpFlags(r.u8()?);
+    let fwd_flags = TcpFlags(r.u8()?);
+    let bwd_flags = TcpFlags(r.u8()?);
+    let icmp = match r.u8()? {
+        0 => None,
+        1 => Some((r.u8()?, r.u8()?)),
+        _ => return Err(r.err("bad ICMP marker")),
+    };
+    Ok(Exchange {
+        ip_protocol,
+        fwd_packets,
+        bwd_packets,
+        fwd_payload,
+        bwd_payload,
+        first_flags,
+        fwd_flags,
+        bwd_flags,
+        icmp,
+    })
 }
 
 /// Largest whole number stored as a varint (2^53: every integer below is exact in f64).
@@ -413,6 +460,7 @@ fn decode_record(r: &mut Reader<'_>, mode: Mode) -> Result<FlowRecord, BusError>
     for v in values.iter_mut() {
         *v = r.value()?;
     }
+    let exchange = read_exchange(r)?;
     Ok(FlowRecord {
         mode,
         key,
@@ -425,6 +473,7 @@ fn decode_record(r: &mut Reader<'_>, mode: Mode) -> Result<FlowRecord, BusError>
         end_us,
         termination,
         values,
+        exchange,
     })
 }
 

@@ -22,7 +22,7 @@ use bytes::Bytes;
 use futures_util::{FutureExt, StreamExt};
 use mlids_flow::FlowRecord;
 use mlids_model::alert::Alert;
-use mlids_model::{Detector, Explain, Verdict};
+use mlids_model::{Detector, Explain, HostBehaviour, Verdict};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
@@ -100,12 +100,15 @@ impl WorkerReport {
 }
 
 /// The worker's model, loaded once: every flow is classified once, with explanations for the
-/// attack verdicts only (they become alerts).
+/// attack verdicts only (they become alerts). The host-behaviour stage sees the flows of the
+/// batches this worker takes — with several workers, a share of each sensor's flows, so a scan
+/// spread over N workers needs about N times as many probes to be flagged (docs/scale-out.md).
 #[derive(Clone)]
 pub struct WorkerModel {
     pub detector: Arc<Detector>,
     /// Top contributing features attached to each alert (0: none).
     pub explain_top: usize,
+    pub hosts: Arc<std::sync::Mutex<HostBehaviour>>,
 }
 
 impl WorkerModel {
@@ -121,6 +124,7 @@ impl WorkerModel {
         Ok(WorkerModel {
             detector: Arc::new(detector),
             explain_top,
+            hosts: Arc::default(),
         })
     }
 }
@@ -323,14 +327,18 @@ fn classify(
     worker_id: &str,
     batches: &[(BatchHeader, Vec<FlowRecord>, u64)],
 ) -> Result<Vec<Output>, BusError> {
-    let all: Vec<&FlowRecord> = batches.iter().flat_map(|(_, f, _)| f.iter()).collect();
-    let detector = &model.detector;
-    let mut x = Vec::with_capacity(all.len() * detector.feature_names().len());
-    for r in &all {
-        detector.record_row(r, &mut x)?;
-    }
-    let verdicts: Vec<Verdict> =
-        detector.classify_matrix(&x, Explain::attacks(model.explain_top))?;
+    let all: Vec<FlowRecord> = batches
+        .iter()
+        .flat_map(|(_, f, _)| f.iter().cloned())
+        .collect();
+    let verdicts: Vec<Verdict> = {
+        // A poisoned lock only means another classification panicked; the counts are still usable.
+        let mut hosts = model.hosts.lock().unwrap_or_else(|p| p.into_inner());
+        all.iter().for_each(|f| hosts.observe(f));
+        model
+            .detector
+            .judge(&all, Explain::attacks(model.explain_top), Some(&hosts))?
+    };
     let now = now_us();
     let mut out = Vec::with_capacity(batches.len());
     let mut i = 0;

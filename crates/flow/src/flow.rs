@@ -5,6 +5,7 @@
 //! kept compact (≈ 600 bytes with its key) because a flood keeps hundreds of thousands of flows alive.
 
 use crate::config::{MeterConfig, Mode};
+use crate::exchange::Exchange;
 use crate::features::{Feature as F, NUM_FEATURES};
 use crate::key::{ip_bytes, FlowKey};
 use crate::packet::{proto, Packet, TcpFlags};
@@ -131,6 +132,8 @@ pub struct FlowState {
     /// cic2018: the first packet's payload, counted twice in the packet-length statistics.
     first_payload: u32,
     subflows: u32,
+    /// Mode-independent facts for the host-behaviour stage.
+    exchange: Exchange,
 }
 
 /// What the meter should do after a packet was added.
@@ -196,7 +199,10 @@ impl FlowState {
             fwd_seg_min: 0,
             first_payload: 0,
             subflows: 1,
+            exchange: Exchange::default(),
         };
+        let forward = st.sent_by_source(pkt);
+        st.exchange.add(pkt, forward);
         let after = match mode {
             Mode::Cic2018 => {
                 st.first_packet_cic2018(pkt);
@@ -235,6 +241,8 @@ impl FlowState {
 
     /// Add a later packet (not the first of the flow).
     pub(crate) fn add(&mut self, pkt: &Packet, cfg: &MeterConfig) -> AfterPacket {
+        let forward = self.sent_by_source(pkt);
+        self.exchange.add(pkt, forward);
         match self.mode {
             Mode::Cic2018 => {
                 // Spec §4 rule 3/4: a FIN is added without the active/idle update and closes the flow.
@@ -252,6 +260,12 @@ impl FlowState {
                 self.add_corrected(pkt, false)
             }
         }
+    }
+
+    /// The packet's real direction (address and port), whatever the mode's convention.
+    fn sent_by_source(&self, pkt: &Packet) -> bool {
+        let (src_ip, src_port) = self.src();
+        ip_bytes(&pkt.src) == *src_ip && reported_ports(pkt, self.mode).0 == src_port
     }
 
     fn is_forward(&self, pkt: &Packet) -> bool {
@@ -575,6 +589,7 @@ impl FlowState {
             end_us: self.last_us,
             termination,
             values: v,
+            exchange: self.exchange,
         }
     }
 }

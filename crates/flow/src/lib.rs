@@ -15,6 +15,7 @@
 pub mod capture;
 pub mod config;
 pub mod decode;
+pub mod exchange;
 pub mod features;
 mod flow;
 pub mod key;
@@ -34,6 +35,7 @@ pub mod time;
 pub use capture::{CaptureError, CaptureReader, Frame};
 pub use config::{MeterConfig, Mode};
 pub use decode::{decode, SkipReason};
+pub use exchange::Exchange;
 pub use features::{Feature, NUM_FEATURES};
 pub use meter::FlowMeter;
 pub use packet::{Packet, TcpFlags};

@@ -1,6 +1,7 @@
 //! A finished flow: identity, timing, why it ended, and its feature values.
 
 use crate::config::Mode;
+use crate::exchange::Exchange;
 use crate::features::{Feature, NUM_FEATURES};
 use crate::key::FlowKey;
 use std::fmt;
@@ -70,6 +71,8 @@ pub struct FlowRecord {
     pub termination: Termination,
     /// Feature values indexed by `Feature as usize`. Features a mode does not define are NaN.
     pub values: [f64; NUM_FEATURES],
+    /// What passed between the ends, the same in both modes (for the host-behaviour stage).
+    pub exchange: Exchange,
 }
 
 impl FlowRecord {
@@ -114,6 +117,7 @@ impl PartialEq for FlowRecord {
             )
             && (self.start_us, self.end_us, self.termination)
                 == (other.start_us, other.end_us, other.termination)
+            && self.exchange == other.exchange
             && self
                 .values
                 .iter()

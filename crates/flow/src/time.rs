@@ -114,3 +114,9 @@ mod tests {
         }
     }
 }
+
+/// `2018-02-16T13:47:37.250000Z`: RFC 3339 UTC with microseconds (alerts, evidence).
+pub fn rfc3339_micros(us: i64) -> String {
+    let (y, mo, d, h, mi, s, micros) = civil_utc(us);
+    format!("{y:04}-{mo:02}-{d:02}T{h:02}:{mi:02}:{s:02}.{micros:06}Z")
+}

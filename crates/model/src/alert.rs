@@ -2,7 +2,8 @@
 //! JSON Lines files and webhook bodies, and when `watch` forwards its detections to a running server.
 //! It lives here, beside [`Verdict`], so the server and `watch` share one definition.
 
-use crate::detector::Verdict;
+use crate::detector::{Stage, Verdict};
+use mlids_behaviour::Evidence;
 use mlids_flow::FlowRecord;
 use serde::{Deserialize, Serialize};
 
@@ -35,6 +36,12 @@ pub struct Alert {
     /// CICFlowMeter flow id.
     #[serde(default)]
     pub flow_id: String,
+    /// Which stage decided: `flow_model` or `host_behaviour`.
+    #[serde(default)]
+    pub stage: Stage,
+    /// The host-behaviour stage's reason (detector, summary, host), when it decided.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub evidence: Option<Evidence>,
 }
 
 impl Alert {
@@ -60,6 +67,8 @@ impl Alert {
                 .collect(),
             source: source.to_string(),
             flow_id: flow.flow_id(),
+            stage: v.stage,
+            evidence: v.evidence.clone(),
         }
     }
 
@@ -74,6 +83,11 @@ impl Alert {
         if self.top_features.len() > 100 {
             return Err("at most 100 top_features".into());
         }
+        if let Some(e) = &self.evidence {
+            if e.detector.len() > 100 || e.summary.len() > 2000 || e.host.len() > 100 {
+                return Err("evidence: detector and host at most 100 characters, summary 2000".into());
+            }
+        }
         Ok(())
     }
 }
@@ -87,10 +101,7 @@ fn finite(x: f64) -> f64 {
 }
 
 /// `2018-02-16T13:47:37.250000Z`.
-pub fn rfc3339_micros(us: i64) -> String {
-    let (y, mo, d, h, mi, s, micros) = mlids_flow::time::civil_utc(us);
-    format!("{y:04}-{mo:02}-{d:02}T{h:02}:{mi:02}:{s:02}.{micros:06}Z")
-}
+pub use mlids_flow::time::rfc3339_micros;
 
 #[cfg(test)]
 mod tests {
@@ -119,6 +130,8 @@ mod tests {
             top_features: vec![],
             source: "test".into(),
             flow_id: String::new(),
+            stage: Stage::FlowModel,
+            evidence: None,
         };
         assert!(a.validate().is_ok());
         a.attack_score = 1.5;

@@ -7,8 +7,9 @@ use crate::bundle::{Bundle, Manifest};
 
 use crate::decision::DecisionRule;
 use crate::error::{ModelError, Result};
+use mlids_behaviour::{flow_judged_by_model, Evidence, Finding, HostBehaviour};
 use mlids_flow::{Feature, FlowRecord, FlowSink, Mode, SinkError, Summary};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
 use std::path::Path;
 
@@ -36,7 +37,66 @@ pub struct Verdict {
     /// The features that pushed the predicted class's score most (largest |contribution|), when
     /// explanations are enabled.
     pub top_features: Vec<Contribution>,
+    /// Which stage decided.
+    pub stage: Stage,
+    /// The host-behaviour stage's reason, when it decided.
+    pub evidence: Option<Evidence>,
 }
+
+/// The stage that decided a verdict.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Stage {
+    /// The flow classifier (a conversation of the kind it was trained on).
+    #[default]
+    FlowModel,
+    /// The host-behaviour stage (scan, flood, reflection, brute force), from many flows.
+    HostBehaviour,
+    /// Neither: a flow outside the classifier's scope (one packet, unanswered, refused, no
+    /// payload) that no host-level detector explains. Not an attack for being short.
+    Unjudged,
+}
+
+impl Stage {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Stage::FlowModel => "flow_model",
+            Stage::HostBehaviour => "host_behaviour",
+            Stage::Unjudged => "unjudged",
+        }
+    }
+}
+
+impl Verdict {
+    /// The host-behaviour stage's verdict on a flow.
+    pub fn from_finding(f: Finding) -> Verdict {
+        Verdict {
+            label: f.label,
+            probability: f.score,
+            attack_score: f.score,
+            is_attack: true,
+            top_features: Vec::new(),
+            stage: Stage::HostBehaviour,
+            evidence: Some(f.evidence),
+        }
+    }
+
+    /// A flow no stage judges: benign, with score 0.
+    pub fn unjudged() -> Verdict {
+        Verdict {
+            label: BENIGN.into(),
+            probability: 1.0,
+            attack_score: 0.0,
+            is_attack: false,
+            top_features: Vec::new(),
+            stage: Stage::Unjudged,
+            evidence: None,
+        }
+    }
+}
+
+/// The benign label of every bundle.
+pub const BENIGN: &str = "Benign";
 
 /// Which verdicts of a call carry their top contributing features. An explanation is one more
 /// walk of every tree per row, so the fast paths ask for none and alerting paths for attacks only.
@@ -210,6 +270,8 @@ impl Detector {
                 attack_score: score,
                 is_attack: attack,
                 top_features,
+                stage: Stage::FlowModel,
+                evidence: None,
             });
         }
         Ok(out)
@@ -263,6 +325,41 @@ impl Detector {
             self.record_row(r, &mut x)?;
         }
         self.classify_matrix(&x, explain)
+    }
+
+    /// The verdicts of finished flows: the one place flows are judged. The host-behaviour stage
+    /// (when given; the caller has observed the flows into it) decides the flows its aggregates
+    /// explain; the flow classifier judges the conversations it was trained on
+    /// ([`mlids_behaviour::judged_by_model`]); every other flow is [`Stage::Unjudged`]. Only the
+    /// classifier's flows are run through the model.
+    pub fn judge(
+        &self,
+        flows: &[FlowRecord],
+        explain: Explain,
+        hosts: Option<&HostBehaviour>,
+    ) -> Result<Vec<Verdict>> {
+        let mut verdicts: Vec<Option<Verdict>> = flows
+            .iter()
+            .map(|f| hosts.and_then(|h| h.judge(f)).map(Verdict::from_finding))
+            .collect();
+        let mut x = Vec::new();
+        let mut model_rows = Vec::new();
+        for (i, f) in flows.iter().enumerate() {
+            if verdicts[i].is_none() && flow_judged_by_model(&f.exchange) {
+                self.record_row(f, &mut x)?;
+                model_rows.push(i);
+            }
+        }
+        if !model_rows.is_empty() {
+            let model = self.classify_matrix(&x, explain)?;
+            for (i, v) in model_rows.into_iter().zip(model) {
+                verdicts[i] = Some(v);
+            }
+        }
+        Ok(verdicts
+            .into_iter()
+            .map(|v| v.unwrap_or_else(Verdict::unjudged))
+            .collect())
     }
 
     /// Model-order values of a named row (snake names as in the manifest; `None` = missing value).
@@ -367,9 +464,10 @@ pub struct DetectorSink<'d, S: VerdictSink> {
     detector: &'d Detector,
     inner: S,
     pending: Vec<FlowRecord>,
-    x: Vec<f64>,
     batch: usize,
     explain: Explain,
+    /// The host-behaviour stage: every flow is observed into it before its batch is judged.
+    hosts: Option<HostBehaviour>,
 }
 
 /// Flows classified together by default: large enough to amortise the per-call cost, small
@@ -377,16 +475,27 @@ pub struct DetectorSink<'d, S: VerdictSink> {
 pub const DEFAULT_BATCH: usize = 4096;
 
 impl<'d, S: VerdictSink> DetectorSink<'d, S> {
-    /// Batches of [`DEFAULT_BATCH`], no explanations.
+    /// Batches of [`DEFAULT_BATCH`], no explanations, the host-behaviour stage with its defaults.
     pub fn new(detector: &'d Detector, inner: S) -> Self {
         DetectorSink {
             detector,
             inner,
             pending: Vec::new(),
-            x: Vec::new(),
             batch: DEFAULT_BATCH,
             explain: Explain::None,
+            hosts: Some(HostBehaviour::default()),
         }
+    }
+
+    /// Replace the host-behaviour stage (`None`: the flow classifier alone, e.g. to measure it).
+    pub fn hosts(mut self, hosts: Option<HostBehaviour>) -> Self {
+        self.hosts = hosts;
+        self
+    }
+
+    /// The host-behaviour stage's state (watch's snapshots judge open flows against it).
+    pub fn host_behaviour(&self) -> Option<&HostBehaviour> {
+        self.hosts.as_ref()
     }
 
     /// Classify in batches of `batch` flows (1: each flow as it ends, for streams).
@@ -414,11 +523,12 @@ impl<'d, S: VerdictSink> DetectorSink<'d, S> {
         if self.pending.is_empty() {
             return Ok(());
         }
-        self.x.clear();
-        for r in &self.pending {
-            self.detector.record_row(r, &mut self.x)?;
+        if let Some(h) = self.hosts.as_mut() {
+            self.pending.iter().for_each(|f| h.observe(f));
         }
-        let verdicts = self.detector.classify_matrix(&self.x, self.explain)?;
+        let verdicts = self
+            .detector
+            .judge(&self.pending, self.explain, self.hosts.as_ref())?;
         for (f, v) in self.pending.iter().zip(&verdicts) {
             self.inner.verdict(f, v)?;
         }

@@ -30,7 +30,8 @@ pub mod zoo;
 
 pub use bundle::{Bundle, Manifest};
 pub use decision::DecisionRule;
-pub use detector::{Contribution, Detector, DetectorSink, Explain, Verdict, VerdictSink};
+pub use detector::{Contribution, Detector, DetectorSink, Explain, Stage, Verdict, VerdictSink};
+pub use mlids_behaviour::{BehaviourConfig, Evidence, HostBehaviour};
 pub use error::{ModelError, Result};
 pub use flat::FlatForest;
 pub use gbdt::GbdtModel;

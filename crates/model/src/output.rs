@@ -10,10 +10,24 @@ use std::io::Write;
 use std::net::IpAddr;
 
 /// Names of the verdict columns in a style.
-fn verdict_columns(style: NameStyle) -> [&'static str; 4] {
+fn verdict_columns(style: NameStyle) -> [&'static str; 6] {
     match style {
-        NameStyle::Snake => ["prediction", "attack_score", "is_attack", "top_features"],
-        _ => ["Prediction", "Attack Score", "Is Attack", "Top Features"],
+        NameStyle::Snake => [
+            "prediction",
+            "attack_score",
+            "is_attack",
+            "top_features",
+            "stage",
+            "evidence",
+        ],
+        _ => [
+            "Prediction",
+            "Attack Score",
+            "Is Attack",
+            "Top Features",
+            "Stage",
+            "Evidence",
+        ],
     }
 }
 
@@ -47,7 +61,8 @@ fn top_string(v: &Verdict) -> String {
 }
 
 /// CSV: the extractor's columns (without Label) followed by Prediction, Attack Score, Is Attack and
-/// Top Features (`feature=+contribution` separated by spaces).
+/// Top Features (`feature=+contribution` separated by spaces), Stage (`flow_model`,
+/// `host_behaviour`, `unjudged`) and Evidence (the host-behaviour stage's summary).
 pub struct VerdictCsvWriter<W: Write> {
     out: W,
     layout: Layout,
@@ -104,6 +119,13 @@ impl<W: Write> VerdictSink for VerdictCsvWriter<W> {
         self.line
             .extend_from_slice(format!(",{:.6},{},", v.attack_score, v.is_attack).as_bytes());
         csv_field(&mut self.line, &top_string(v));
+        self.line.push(b',');
+        self.line.extend_from_slice(v.stage.as_str().as_bytes());
+        self.line.push(b',');
+        csv_field(
+            &mut self.line,
+            v.evidence.as_ref().map_or("", |e| e.summary.as_str()),
+        );
         self.line.push(b'\n');
         self.out.write_all(&self.line)?;
         Ok(())
@@ -182,7 +204,7 @@ impl<W: Write> VerdictSink for VerdictJsonlWriter<W> {
                 Column::Meta(m) => json_string(&mut self.line, &meta(flow, m)),
             }
         }
-        let [p, s, a, t] = verdict_columns(NameStyle::Snake);
+        let [p, s, a, t, stage, evidence] = verdict_columns(NameStyle::Snake);
         self.line.push(b',');
         json_string(&mut self.line, p);
         self.line.push(b':');
@@ -209,7 +231,26 @@ impl<W: Write> VerdictSink for VerdictJsonlWriter<W> {
             json_number(&mut self.line, c.contribution);
             self.line.push(b'}');
         }
-        self.line.extend_from_slice(b"]}\n");
+        self.line.extend_from_slice(b"],");
+        json_string(&mut self.line, stage);
+        self.line.push(b':');
+        json_string(&mut self.line, v.stage.as_str());
+        self.line.push(b',');
+        json_string(&mut self.line, evidence);
+        self.line.push(b':');
+        match &v.evidence {
+            Some(e) => {
+                self.line.extend_from_slice(b"{\"detector\":");
+                json_string(&mut self.line, &e.detector);
+                self.line.extend_from_slice(b",\"summary\":");
+                json_string(&mut self.line, &e.summary);
+                self.line.extend_from_slice(b",\"host\":");
+                json_string(&mut self.line, &e.host);
+                self.line.push(b'}');
+            }
+            None => self.line.extend_from_slice(b"null"),
+        }
+        self.line.extend_from_slice(b"}\n");
         self.out.write_all(&self.line)?;
         Ok(())
     }
@@ -227,6 +268,9 @@ pub struct DetectionStats {
     pub attacks: u64,
     /// Flows per predicted label.
     pub by_label: BTreeMap<String, u64>,
+    /// Attack flows per deciding stage (`flow_model`, `host_behaviour`).
+    #[serde(default)]
+    pub attacks_by_stage: BTreeMap<String, u64>,
     /// Attack flows per source address, most first (top 10).
     pub top_attackers: Vec<(IpAddr, u64)>,
     /// Attack flows per destination address, most first (top 10).
@@ -244,6 +288,14 @@ impl std::fmt::Display for DetectionStats {
         writeln!(f, "attacks:           {} ({pct:.2}%)", self.attacks)?;
         for (l, n) in &self.by_label {
             writeln!(f, "  {l}: {n}")?;
+        }
+        if !self.attacks_by_stage.is_empty() {
+            let stages: Vec<String> = self
+                .attacks_by_stage
+                .iter()
+                .map(|(s, n)| format!("{s} {n}"))
+                .collect();
+            writeln!(f, "attacks by stage:  {}", stages.join(", "))?;
         }
         if !self.top_attackers.is_empty() {
             writeln!(f, "top attacker addresses (attack flows):")?;
@@ -265,6 +317,7 @@ pub struct Tally<S: VerdictSink> {
     flows: u64,
     attacks: u64,
     by_label: BTreeMap<String, u64>,
+    by_stage: BTreeMap<String, u64>,
     src: HashMap<IpAddr, u64>,
     dst: HashMap<IpAddr, u64>,
 }
@@ -276,6 +329,7 @@ impl<S: VerdictSink> Tally<S> {
             flows: 0,
             attacks: 0,
             by_label: BTreeMap::new(),
+            by_stage: BTreeMap::new(),
             src: HashMap::new(),
             dst: HashMap::new(),
         }
@@ -292,6 +346,7 @@ impl<S: VerdictSink> Tally<S> {
             flows: self.flows,
             attacks: self.attacks,
             by_label: self.by_label.clone(),
+            attacks_by_stage: self.by_stage.clone(),
             top_attackers: top(&self.src),
             top_victims: top(&self.dst),
         }
@@ -312,6 +367,10 @@ impl<S: VerdictSink> VerdictSink for Tally<S> {
         }
         if v.is_attack {
             self.attacks += 1;
+            *self
+                .by_stage
+                .entry(v.stage.as_str().to_string())
+                .or_default() += 1;
             *self.src.entry(flow.src).or_default() += 1;
             *self.dst.entry(flow.dst).or_default() += 1;
         }

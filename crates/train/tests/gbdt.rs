@@ -275,6 +275,7 @@ fn record(mode: Mode, values: impl Fn(Feature) -> f64) -> FlowRecord {
         end_us: 1,
         termination: mlids_flow::Termination::Fin,
         values: v,
+        exchange: mlids_flow::Exchange::default(),
     }
 }
 

@@ -263,6 +263,8 @@ pub(crate) mod tests {
                 value: 3.0,
                 contribution: 2.5,
             }],
+            stage: mlids_model::Stage::FlowModel,
+            evidence: None,
         };
         AlertEvent::new(&sink.0[0], &v, "watch:eth0", "eth0", "DoS", ongoing, 0.5)
     }

@@ -272,7 +272,9 @@ impl Router<'_> {
         if fresh.is_empty() {
             return Ok(());
         }
-        let verdicts = self.detector.classify_records(&fresh, explain)?;
+        // Open flows are judged by the flow classifier alone: the host stage counts flows once,
+        // when they finish.
+        let verdicts = self.detector.judge(&fresh, explain, None)?;
         self.snapshot_classified += fresh.len() as u64;
         for (flow, v) in fresh.iter().zip(&verdicts) {
             if v.is_attack && self.dedup.ongoing(flow) {

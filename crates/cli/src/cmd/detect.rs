@@ -22,7 +22,7 @@ pub enum VerdictFormat {
 ///
 /// Flows are built exactly as `ml-ids extract` builds them, in the extractor mode the model was
 /// trained on, and classified in batches. With -o, every flow is written with its verdict
-/// (Prediction, Attack Score, Is Attack, Top Features); a summary (flows, attacks by label, top
+/// (Prediction, Attack Score, Is Attack, Top Features, Stage, Evidence); a summary (flows, attacks by label, top
 /// attacker and victim addresses) is printed at the end.
 #[derive(Args, Debug)]
 #[command(after_help = "Examples:
@@ -58,6 +58,10 @@ pub struct DetectArgs {
     /// Extractor mode; must equal the model's (default: the model's).
     #[arg(long)]
     pub mode: Option<Mode>,
+    /// Leave out the host-behaviour stage (scans, floods, reflection, brute force): only the flow
+    /// classifier judges, and only the conversations it was trained on.
+    #[arg(long)]
+    pub no_host_stage: bool,
     #[command(flatten)]
     pub limits: FlowLimits,
     /// Do not print the packet accounting and progress.
@@ -115,8 +119,10 @@ pub fn run(args: DetectArgs) -> Result<()> {
         }
     };
     let started = Instant::now();
-    let mut sink =
-        DetectorSink::new(&detector, Tally::new(writer)).explain(Explain::all(args.explain));
+    let mut sink = DetectorSink::new(&detector, Tally::new(writer)).explain(Explain::all(args.explain));
+    if args.no_host_stage {
+        sink = sink.hosts(None);
+    }
     let summary = run_captures(&args.captures, cfg, !args.quiet, &mut sink)?;
     let stats = sink.inner().stats();
     // The summary goes to stderr when the flows go to stdout.

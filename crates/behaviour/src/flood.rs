@@ -1,0 +1,345 @@
+//! Floods, per destination host: half-open TCP (SYN floods), unsolicited SYN-ACKs (TCP
+//! reflection) and one-way UDP (UDP floods, amplification), counted in a tumbling window of flow
+//! time together with the number of distinct senders — which is what tells a spoofed or
+//! distributed flood from one noisy client, and a flood from a scan (one sender, many ports).
+
+use crate::window::{Distinct, Tumbling};
+use crate::{is_group_address, Evidence, Finding};
+use mlids_flow::packet::{proto, TcpFlags};
+use mlids_flow::FlowRecord;
+use std::collections::HashMap;
+use std::net::IpAddr;
+
+#[derive(Clone, Debug)]
+pub struct FloodConfig {
+    /// Window length (flow time).
+    pub window_us: i64,
+    /// Half-open or SYN-ACK flows to one host in a window that make a flood (10 per second).
+    pub min_flows: u64,
+    /// One-way UDP packets to one host in a window that make a flood (100 per second).
+    pub min_udp_packets: u64,
+    /// Distinct senders from which a flood counts as distributed (DDoS).
+    pub distributed_senders: usize,
+    /// A flagged host stays flagged this long after its last flood flow.
+    pub hold_us: i64,
+}
+
+impl Default for FloodConfig {
+    fn default() -> Self {
+        FloodConfig {
+            window_us: 10_000_000,
+            min_flows: 100,
+            min_udp_packets: 1000,
+            distributed_senders: 10,
+            hold_us: 60_000_000,
+        }
+    }
+}
+
+/// UDP services known to amplify (answer a small request with a large response): chargen, DNS,
+/// NTP, SNMP, LDAP/CLDAP, SSDP, memcached, WS-Discovery, BACnet, ARD, NetBIOS, portmap.
+const AMPLIFIERS: &[u16] = &[
+    19, 53, 111, 123, 137, 161, 389, 1900, 3283, 3702, 11211, 37810, 47808,
+];
+
+/// What a flow contributes to its receiver's counts.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Kind {
+    /// A SYN without payload that never became a conversation.
+    HalfOpen,
+    /// SYN-ACKs nobody asked for (reflection), one way.
+    SynAck,
+    /// UDP in one direction only: `packets`, payload `bytes`, the sender's port.
+    OneWayUdp { packets: u32, bytes: u64, port: u16 },
+}
+
+/// (kind, sender, receiver, receiver port) of a flow that can be part of a flood.
+fn classify(flow: &FlowRecord) -> Option<(Kind, IpAddr, IpAddr, u16)> {
+    let e = &flow.exchange;
+    let forward = (flow.src, flow.dst, flow.dst_port, flow.src_port);
+    let backward = (flow.dst, flow.src, flow.src_port, flow.dst_port);
+    let one_way = match (e.fwd_packets > 0, e.bwd_packets > 0) {
+        (true, false) => Some(forward),
+        (false, true) => Some(backward),
+        _ => None,
+    };
+    match e.ip_protocol {
+        proto::TCP if !e.has_payload() => {
+            let syn_ack = TcpFlags::SYN | TcpFlags::ACK;
+            let flags = if e.fwd_packets > 0 { e.fwd_flags } else { e.bwd_flags };
+            if let Some((s, r, rport, _)) = one_way.filter(|_| flags.0 & syn_ack == syn_ack) {
+                return Some((Kind::SynAck, s, r, rport));
+            }
+            let first = e.first_flags;
+            (first.has(TcpFlags::SYN) && !first.has(TcpFlags::ACK) && e.packets() <= 3)
+                .then_some((Kind::HalfOpen, flow.src, flow.dst, flow.dst_port))
+        }
+        proto::UDP => one_way.map(|(s, r, rport, sport)| {
+            let (packets, bytes) = if e.fwd_packets > 0 {
+                (e.fwd_packets, e.fwd_payload)
+            } else {
+                (e.bwd_packets, e.bwd_payload)
+            };
+            (
+                Kind::OneWayUdp {
+                    packets,
+                    bytes,
+                    port: sport,
+                },
+                s,
+                r,
+                rport,
+            )
+        }),
+        _ => None,
+    }
+}
+
+/// Counts of one kind in the current window.
+#[derive(Clone, Debug)]
+struct Counts {
+    flows: u64,
+    packets: u64,
+    bytes: u64,
+    senders: Distinct<IpAddr>,
+    receiver_ports: Distinct<u16>,
+    sender_ports: Distinct<u16>,
+}
+
+impl Counts {
+    fn new() -> Counts {
+        Counts {
+            flows: 0,
+            packets: 0,
+            bytes: 0,
+            senders: Distinct::new(1024),
+            receiver_ports: Distinct::new(64),
+            sender_ports: Distinct::new(64),
+        }
+    }
+
+    fn reset(&mut self) {
+        self.flows = 0;
+        self.packets = 0;
+        self.bytes = 0;
+        self.senders.clear();
+        self.receiver_ports.clear();
+        self.sender_ports.clear();
+    }
+}
+
+/// Which flood a host is under, and until when.
+#[derive(Clone, Debug)]
+struct Flag {
+    label: String,
+    category: &'static str,
+    detector: &'static str,
+    summary: String,
+    from_us: i64,
+    until_us: i64,
+}
+
+#[derive(Clone, Debug)]
+struct Victim {
+    window: Tumbling,
+    half_open: Counts,
+    syn_ack: Counts,
+    udp: Counts,
+    flags: [Option<Flag>; 3],
+    last_us: i64,
+}
+
+const HALF_OPEN: usize = 0;
+const SYN_ACK: usize = 1;
+const UDP: usize = 2;
+
+fn slot(kind: Kind) -> usize {
+    match kind {
+        Kind::HalfOpen => HALF_OPEN,
+        Kind::SynAck => SYN_ACK,
+        Kind::OneWayUdp { .. } => UDP,
+    }
+}
+
+/// One [`Victim`] per receiving host.
+#[derive(Debug)]
+pub struct Floods {
+    cfg: FloodConfig,
+    victims: HashMap<IpAddr, Victim>,
+    max_hosts: usize,
+}
+
+impl Floods {
+    pub fn new(cfg: FloodConfig, max_hosts: usize) -> Floods {
+        Floods {
+            cfg,
+            victims: HashMap::new(),
+            max_hosts,
+        }
+    }
+
+    pub fn observe(&mut self, flow: &FlowRecord) {
+        let Some((kind, sender, receiver, receiver_port)) = classify(flow) else {
+            return;
+        };
+        if is_group_address(&receiver) {
+            return;
+        }
+        let cfg = &self.cfg;
+        let v = self.victims.entry(receiver).or_insert_with(|| Victim {
+            window: Tumbling::new(cfg.window_us),
+            half_open: Counts::new(),
+            syn_ack: Counts::new(),
+            udp: Counts::new(),
+            flags: [None, None, None],
+            last_us: flow.end_us,
+        });
+        let t = flow.start_us;
+        v.last_us = v.last_us.max(flow.end_us);
+        if v.window.advance(t) {
+            v.half_open.reset();
+            v.syn_ack.reset();
+            v.udp.reset();
+        }
+        let c = match kind {
+            Kind::HalfOpen => &mut v.half_open,
+            Kind::SynAck => &mut v.syn_ack,
+            Kind::OneWayUdp { .. } => &mut v.udp,
+        };
+        c.flows += 1;
+        c.senders.insert(sender);
+        c.receiver_ports.insert(receiver_port);
+        match kind {
+            Kind::OneWayUdp {
+                packets,
+                bytes,
+                port,
+            } => {
+                c.packets += u64::from(packets);
+                c.bytes += bytes;
+                c.sender_ports.insert(port);
+            }
+            _ => c.packets += u64::from(flow.exchange.packets()),
+        }
+        let i = slot(kind);
+        let until = t + cfg.hold_us;
+        if let Some(f) = v.flags[i].as_mut() {
+            if t <= f.until_us {
+                f.until_us = f.until_us.max(until);
+                return;
+            }
+        }
+        if let Some(mut f) = decide(cfg, kind, c, receiver) {
+            f.from_us = t - cfg.window_us;
+            f.until_us = until;
+            v.flags[i] = Some(f);
+        }
+    }
+
+    pub fn judge(&self, flow: &FlowRecord) -> Option<Finding> {
+        let (kind, _, receiver, _) = classify(flow)?;
+        let v = self.victims.get(&receiver)?;
+        let f = v.flags[slot(kind)].as_ref()?;
+        let t = flow.start_us;
+        (f.from_us <= t && t <= f.until_us).then(|| Finding {
+            label: f.label.clone(),
+            category: f.category,
+            score: 0.99,
+            evidence: Evidence {
+                detector: f.detector.into(),
+                summary: f.summary.clone(),
+                host: receiver.to_string(),
+            },
+        })
+    }
+
+    pub fn tracked(&self) -> usize {
+        self.victims.len()
+    }
+
+    pub fn sweep(&mut self, now_us: i64) {
+        let idle = self.cfg.hold_us.max(self.cfg.window_us);
+        self.victims.retain(|_, v| now_us - v.last_us <= idle);
+        if self.victims.len() > self.max_hosts {
+            let mut last: Vec<i64> = self.victims.values().map(|v| v.last_us).collect();
+            let cut = last.len() - self.max_hosts;
+            last.select_nth_unstable(cut);
+            let cutoff = last[cut];
+            self.victims.retain(|_, v| v.last_us >= cutoff);
+        }
+    }
+}
+
+/// Whether the window's counts of `kind` toward `receiver` make a flood.
+fn decide(cfg: &FloodConfig, kind: Kind, c: &Counts, receiver: IpAddr) -> Option<Flag> {
+    let secs = cfg.window_us as f64 / 1e6;
+    let senders = c.senders.len();
+    let distributed = senders >= cfg.distributed_senders;
+    let family = if distributed { "DDoS" } else { "DoS" };
+    let flag = |label: &str, category, detector, summary: String| Flag {
+        label: label.to_string(),
+        category,
+        detector,
+        summary,
+        from_us: 0,
+        until_us: 0,
+    };
+    match kind {
+        // One sender probing many ports is a scan, not a flood.
+        Kind::HalfOpen
+            if c.flows >= cfg.min_flows && (distributed || c.receiver_ports.len() <= 4) =>
+        {
+            Some(flag(
+                "SYN flood",
+                family,
+                "flood.syn",
+                format!(
+                    "{} half-open TCP connections to {receiver} within {secs:.0} s from {senders} \
+                     sender(s) to {} port(s)",
+                    c.flows,
+                    c.receiver_ports.len()
+                ),
+            ))
+        }
+        Kind::SynAck if c.flows >= cfg.min_flows && senders >= 5 => Some(flag(
+            "SYN-ACK reflection",
+            "DDoS",
+            "flood.syn_ack",
+            format!(
+                "{} unsolicited SYN-ACK flows to {receiver} within {secs:.0} s from {senders} \
+                 reflector(s)",
+                c.flows
+            ),
+        )),
+        Kind::OneWayUdp { .. } if c.packets >= cfg.min_udp_packets => {
+            let mean = c.bytes as f64 / c.packets.max(1) as f64;
+            let from_amplifiers = c.sender_ports.len() <= 4 && mean >= 200.0 && senders >= 2;
+            let (label, category) = if from_amplifiers {
+                ("UDP amplification", "DDoS")
+            } else {
+                ("UDP flood", family)
+            };
+            let known = if c.sender_ports.len() == 1 {
+                AMPLIFIERS.iter().find(|p| c.sender_ports.seen_one(**p))
+            } else {
+                None
+            };
+            Some(flag(
+                label,
+                category,
+                "flood.udp",
+                format!(
+                    "{} one-way UDP packets ({} payload bytes, mean {mean:.0} B) to {receiver} \
+                     within {secs:.0} s from {senders} sender(s) using {} source port(s){}",
+                    c.packets,
+                    c.bytes,
+                    c.sender_ports.len(),
+                    known.map_or(String::new(), |p| format!(
+                        " (port {p}, a known amplifier)"
+                    ))
+                ),
+            ))
+        }
+        _ => None,
+    }
+}

@@ -1,0 +1,244 @@
+//! Scan detection by Threshold Random Walk (Jung, Paxson, Berger, Balakrishnan: "Fast Portscan
+//! Detection Using Sequential Hypothesis Testing", IEEE S&P 2004).
+//!
+//! Each source's *first contacts* — its first flow to each (destination, port, protocol) — are
+//! Bernoulli trials: a benign host's attempts mostly succeed (P = θ₀), a scanner's mostly fail
+//! (P = θ₁). The log-likelihood ratio of "scanner" over "benign" takes a step up per failure and
+//! down per success; crossing ln(β/α) flags the source as a scanner (false-positive rate ≤ α,
+//! detection ≥ β), crossing ln((1−β)/(1−α)) declares it benign and the walk restarts. With the
+//! paper's θ₀ = 0.8, θ₁ = 0.2, α = 0.01, β = 0.99 four failed first contacts in a row flag a
+//! source. Outcomes, not timings, decide, so the verdict does not move with the RTT or the rate.
+
+use crate::{is_group_address, Evidence, Finding};
+use mlids_flow::packet::{proto, TcpFlags};
+use mlids_flow::{Exchange, FlowRecord};
+use std::collections::{HashMap, HashSet};
+use std::net::IpAddr;
+
+#[derive(Clone, Debug)]
+pub struct ScanConfig {
+    /// P(first contact succeeds | benign source).
+    pub theta0: f64,
+    /// P(first contact succeeds | scanner).
+    pub theta1: f64,
+    /// Target false-positive rate.
+    pub alpha: f64,
+    /// Target detection rate.
+    pub beta: f64,
+    /// A source idle this long (flow time) is forgotten, flagged or not.
+    pub memory_us: i64,
+    /// First contacts remembered per source (beyond it every contact counts as new).
+    pub max_contacts: usize,
+}
+
+impl Default for ScanConfig {
+    fn default() -> Self {
+        ScanConfig {
+            theta0: 0.8,
+            theta1: 0.2,
+            alpha: 0.01,
+            beta: 0.99,
+            memory_us: 3_600_000_000,
+            max_contacts: 4096,
+        }
+    }
+}
+
+/// How a first contact turned out.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Outcome {
+    Success,
+    Failure,
+    /// Says nothing about the sender (a stray segment of an older connection, one-way by design).
+    Neutral,
+}
+
+/// UDP services that never answer (syslog, SNMP traps, NetFlow/IPFIX/sFlow collectors).
+const ONE_WAY_UDP: &[u16] = &[514, 162, 2055, 4739, 6343, 9995, 9996];
+
+/// The outcome of a flow as a connection attempt by its source.
+pub fn outcome(flow: &FlowRecord) -> Outcome {
+    let e = &flow.exchange;
+    if e.fwd_packets == 0 {
+        return Outcome::Neutral; // only the other side spoke: not an attempt by the source
+    }
+    match e.ip_protocol {
+        proto::TCP => tcp_outcome(e),
+        proto::UDP if e.bwd_packets > 0 => Outcome::Success,
+        proto::UDP if ONE_WAY_UDP.contains(&flow.dst_port) => Outcome::Neutral,
+        proto::UDP => Outcome::Failure,
+        proto::ICMP | proto::ICMPV6 => match e.icmp {
+            // Echo request (ICMP 8, ICMPv6 128): a ping sweep's probe.
+            Some((8, _)) | Some((128, _)) if e.bwd_packets == 0 => Outcome::Failure,
+            Some((8, _)) | Some((128, _)) => Outcome::Success,
+            _ => Outcome::Neutral,
+        },
+        _ => Outcome::Neutral,
+    }
+}
+
+fn tcp_outcome(e: &Exchange) -> Outcome {
+    let first = e.first_flags;
+    // A reset, or data/acknowledgement of a connection already under way, is the tail of an older
+    // connection (the capture started mid-stream), not an attempt.
+    if first.has(TcpFlags::RST) || (first.has(TcpFlags::ACK) && e.has_payload()) {
+        return Outcome::Neutral;
+    }
+    if e.bwd_packets == 0 {
+        return Outcome::Failure; // unanswered SYN, FIN, NULL, Xmas, ACK probe
+    }
+    if e.bwd_flags.has(TcpFlags::RST) && !e.has_payload() {
+        return Outcome::Failure; // refused
+    }
+    Outcome::Success
+}
+
+/// The walk of one source.
+#[derive(Clone, Debug, Default)]
+struct Walk {
+    llr: f64,
+    contacted: HashSet<(IpAddr, u16, u8)>,
+    successes: u32,
+    failures: u32,
+    hosts: HashSet<IpAddr>,
+    ports: HashSet<u16>,
+    flagged: Option<Flag>,
+    last_us: i64,
+}
+
+/// The walk's state when it crossed the upper threshold.
+#[derive(Clone, Debug)]
+struct Flag {
+    at_us: i64,
+    contacts: u32,
+    failures: u32,
+}
+
+/// One [`Walk`] per source.
+#[derive(Debug)]
+pub struct Scans {
+    cfg: ScanConfig,
+    walks: HashMap<IpAddr, Walk>,
+    max_hosts: usize,
+    step_success: f64,
+    step_failure: f64,
+    upper: f64,
+    lower: f64,
+}
+
+/// Distinct hosts and ports a walk keeps for its evidence.
+const EVIDENCE_CAP: usize = 65_536;
+
+impl Scans {
+    pub fn new(cfg: ScanConfig, max_hosts: usize) -> Scans {
+        Scans {
+            step_success: (cfg.theta1 / cfg.theta0).ln(),
+            step_failure: ((1.0 - cfg.theta1) / (1.0 - cfg.theta0)).ln(),
+            upper: (cfg.beta / cfg.alpha).ln(),
+            lower: ((1.0 - cfg.beta) / (1.0 - cfg.alpha)).ln(),
+            cfg,
+            walks: HashMap::new(),
+            max_hosts,
+        }
+    }
+
+    pub fn observe(&mut self, flow: &FlowRecord) {
+        if is_group_address(&flow.dst) {
+            return;
+        }
+        let result = outcome(flow);
+        if result == Outcome::Neutral {
+            return;
+        }
+        let w = self.walks.entry(flow.src).or_default();
+        w.last_us = w.last_us.max(flow.end_us);
+        let contact = (flow.dst, flow.dst_port, flow.exchange.ip_protocol);
+        let first = if w.contacted.len() < self.cfg.max_contacts {
+            w.contacted.insert(contact)
+        } else {
+            !w.contacted.contains(&contact)
+        };
+        if !first {
+            return;
+        }
+        if w.hosts.len() < EVIDENCE_CAP {
+            w.hosts.insert(flow.dst);
+        }
+        if w.ports.len() < EVIDENCE_CAP {
+            w.ports.insert(flow.dst_port);
+        }
+        match result {
+            Outcome::Success => {
+                w.successes += 1;
+                w.llr += self.step_success;
+            }
+            _ => {
+                w.failures += 1;
+                w.llr += self.step_failure;
+            }
+        }
+        if w.flagged.is_none() {
+            if w.llr >= self.upper {
+                w.flagged = Some(Flag {
+                    at_us: flow.start_us,
+                    contacts: w.successes + w.failures,
+                    failures: w.failures,
+                });
+            } else if w.llr <= self.lower {
+                w.llr = 0.0; // benign so far; a later scan starts a fresh walk
+            }
+        }
+    }
+
+    /// A probe (a failed or neutral-but-empty attempt) of a flagged source is part of its scan;
+    /// its conversations are left to the flow classifier.
+    pub fn judge(&self, flow: &FlowRecord) -> Option<Finding> {
+        let w = self.walks.get(&flow.src)?;
+        let flag = w.flagged.as_ref()?;
+        let e = &flow.exchange;
+        let probe = outcome(flow) == Outcome::Failure
+            || (e.fwd_packets > 0 && e.is_tcp() && !e.has_payload());
+        if !probe || is_group_address(&flow.dst) {
+            return None;
+        }
+        let contacts = w.successes + w.failures;
+        Some(Finding {
+            label: "PortScan".into(),
+            category: "PortScan",
+            score: 1.0 - self.cfg.alpha,
+            evidence: Evidence {
+                detector: "scan.trw".into(),
+                summary: format!(
+                    "threshold random walk: {} of {} first contacts failed ({} hosts, {} ports); \
+                     flagged after {} contacts ({} failed) at {}",
+                    w.failures,
+                    contacts,
+                    w.hosts.len(),
+                    w.ports.len(),
+                    flag.contacts,
+                    flag.failures,
+                    mlids_flow::time::rfc3339_micros(flag.at_us),
+                ),
+                host: flow.src.to_string(),
+            },
+        })
+    }
+
+    /// Forget sources idle longer than the memory (or the longest-idle ones over the cap).
+    pub fn sweep(&mut self, now_us: i64) {
+        let memory = self.cfg.memory_us;
+        self.walks.retain(|_, w| now_us - w.last_us <= memory);
+        if self.walks.len() > self.max_hosts {
+            let mut last: Vec<i64> = self.walks.values().map(|w| w.last_us).collect();
+            let cut = last.len() - self.max_hosts;
+            last.select_nth_unstable(cut);
+            let cutoff = last[cut];
+            self.walks.retain(|_, w| w.last_us >= cutoff);
+        }
+    }
+
+    /// Sources tracked (for tests and status).
+    pub fn tracked(&self) -> usize {
+        self.walks.len()
+    }
+}

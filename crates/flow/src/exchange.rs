@@ -1,0 +1,89 @@
+//! What actually passed between the two ends of a flow, independent of the feature mode.
+//!
+//! The feature columns follow each mode's conventions (cic2018's flag counts are read from the
+//! first packet with shifted bits, its forward direction compares addresses only), which makes them
+//! unfit for reasoning about connection outcomes. The host-behaviour stage needs the plain facts —
+//! did the responder answer, with what flags, was any payload exchanged — so the meter keeps them
+//! here for both modes, from the packets' real directions.
+
+use crate::packet::{proto, Packet, TcpFlags};
+
+/// Per-flow exchange facts; "forward" is from the record's source to its destination.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Exchange {
+    /// The real IP protocol (cic2018 reports non-TCP/UDP as 0; this does not).
+    pub ip_protocol: u8,
+    pub fwd_packets: u32,
+    pub bwd_packets: u32,
+    /// L4 payload bytes per direction.
+    pub fwd_payload: u64,
+    pub bwd_payload: u64,
+    /// TCP flags of the first packet.
+    pub first_flags: TcpFlags,
+    /// Union of the TCP flags seen in each direction.
+    pub fwd_flags: TcpFlags,
+    pub bwd_flags: TcpFlags,
+    /// ICMP type and code of the first ICMP packet.
+    pub icmp: Option<(u8, u8)>,
+}
+
+impl Exchange {
+    /// Account one packet (`forward`: sent by the record's source).
+    pub(crate) fn add(&mut self, pkt: &Packet, forward: bool) {
+        if self.fwd_packets + self.bwd_packets == 0 {
+            self.ip_protocol = pkt.protocol;
+            self.first_flags = pkt.flags;
+        }
+        if self.icmp.is_none() {
+            self.icmp = pkt.icmp;
+        }
+        let payload = u64::from(pkt.payload_len);
+        if forward {
+            self.fwd_packets += 1;
+            self.fwd_payload += payload;
+            self.fwd_flags.0 |= pkt.flags.0;
+        } else {
+            self.bwd_packets += 1;
+            self.bwd_payload += payload;
+            self.bwd_flags.0 |= pkt.flags.0;
+        }
+    }
+
+    pub fn packets(&self) -> u32 {
+        self.fwd_packets + self.bwd_packets
+    }
+
+    pub fn is_tcp(&self) -> bool {
+        self.ip_protocol == proto::TCP
+    }
+
+    pub fn is_udp(&self) -> bool {
+        self.ip_protocol == proto::UDP
+    }
+
+    pub fn is_icmp(&self) -> bool {
+        matches!(self.ip_protocol, proto::ICMP | proto::ICMPV6)
+    }
+
+    /// Both ends sent something.
+    pub fn answered(&self) -> bool {
+        self.fwd_packets > 0 && self.bwd_packets > 0
+    }
+
+    /// Some payload crossed in either direction.
+    pub fn has_payload(&self) -> bool {
+        self.fwd_payload + self.bwd_payload > 0
+    }
+
+    /// A TCP flow whose responder answered with a reset (a refused connection or a probe of a
+    /// closed port).
+    pub fn refused(&self) -> bool {
+        self.is_tcp() && self.bwd_flags.has(TcpFlags::RST)
+    }
+
+    /// A TCP flow that carried no payload and never completed a handshake and a data exchange:
+    /// an unanswered SYN, a SYN answered by SYN-ACK or RST, or a lone segment of another kind.
+    pub fn half_open(&self) -> bool {
+        self.is_tcp() && !self.has_payload() && self.packets() <= 3
+    }
+}

@@ -1,0 +1,192 @@
+#!/usr/bin/env python3
+"""Score real captures no model trained on, with `ml-ids detect`, and report what a user would see.
+
+    scripts/eval_captures.py --bin target/release/ml-ids --model models/default [--json out.json]
+
+Sets (all under $MLIDS_SHARED_DATA, else ../shared/data):
+  benign   pcap/benign/**: ordinary traffic from other networks
+  ndpi     pcap/bench/ndpi-default/*, minus the captures that pcap/attack holds as attacks
+           (ndpi_NAME there = NAME here), mostly benign application traffic from many networks
+  attack   pcap/attack/<family>/*, with the family each directory should raise
+  rtt      the port-scan, SYN-flood and brute-force captures with the responder's packets delayed
+           by +0/+5/+20/+80 ms (scripts/rtt_shift.py), where the responder is known
+
+For every capture: flows, flagged flows, flagged by stage, and "alert groups" — distinct (source,
+label) pairs among flagged flows, the closest thing to an alert an analyst would triage until
+incidents exist. Prints Markdown tables; --json writes everything.
+"""
+import argparse
+import collections
+import json
+import os
+import pathlib
+import subprocess
+import sys
+import tempfile
+
+HERE = pathlib.Path(__file__).resolve().parent
+SHARED = pathlib.Path(os.environ.get("MLIDS_SHARED_DATA", HERE.parent.parent / "shared" / "data"))
+
+# Attack directories and the families (categories) a correct alert has. A capture "raises the
+# right family" when at least one flagged flow has one of them.
+EXPECTED = {
+    "portscan": {"PortScan"},
+    "syn-flood": {"DoS", "DDoS"},
+    "tcp-reflection": {"DDoS"},
+    "udp-amplification": {"DDoS"},
+    "web-sqli": {"WebAttack"},
+}
+
+# Label → family, for labels of the host stage and the CIC label table.
+FAMILY = {
+    "PortScan": "PortScan", "SYN flood": "DoS", "SYN-ACK reflection": "DDoS",
+    "UDP amplification": "DDoS", "UDP flood": "DoS", "SQL Injection": "WebAttack",
+    "Brute Force -Web": "WebAttack", "Brute Force -XSS": "WebAttack", "Bot": "Bot",
+    "Infiltration": "Infiltration", "Heartbleed": "Heartbleed", "Attack": "Attack",
+}
+
+# (capture, responder address) for the RTT-shifted replays.
+RTT_CAPTURES = [
+    ("pcap/attack/portscan/nmap_TCP_SYN_SCAN.pcap", None),
+    ("pcap/attack/portscan/nmap_FIN_SCAN.pcap", None),
+    ("pcap/attack/portscan/nmap_ACK_SCAN.pcap", None),
+    ("pcap/attack/portscan/nmap_TCP_CONNECT_SCAN.pcap", None),
+    ("pcap/attack/portscan/ndpi_synscan.pcap", None),
+    ("pcap/attack/syn-flood/sv_tcp-session-syn-flood.pcap", None),
+]
+DELAYS_MS = [0, 5, 20, 80]
+
+
+def family(label, evidence_category=None):
+    if label in FAMILY:
+        return FAMILY[label]
+    if "Bruteforce" in label or "BruteForce" in label:
+        return "BruteForce"
+    if label.startswith("DDOS") or label.startswith("DDoS"):
+        return "DDoS"
+    if label.startswith("DoS"):
+        return "DoS"
+    return label
+
+
+def detect(binary, model, capture, extra=()):
+    with tempfile.NamedTemporaryFile(suffix=".jsonl") as out:
+        r = subprocess.run(
+            [binary, "detect", "--model", model, "-q", "--explain", "0", "-o", out.name,
+             "--format", "jsonl", *extra, str(capture)],
+            capture_output=True, text=True)
+        if r.returncode != 0:
+            return {"capture": str(capture), "error": r.stderr.strip().splitlines()[-1:] or ["?"]}
+        flows = flagged = 0
+        by_stage = collections.Counter()
+        by_label = collections.Counter()
+        groups = set()
+        families = set()
+        for line in open(out.name):
+            v = json.loads(line)
+            flows += 1
+            if v["is_attack"]:
+                flagged += 1
+                by_stage[v.get("stage", "flow_model")] += 1
+                by_label[v["prediction"]] += 1
+                groups.add((v.get("src_ip") or v.get("Src IP"), v["prediction"]))
+                families.add(family(v["prediction"]))
+        return {"capture": str(capture.relative_to(SHARED)) if SHARED in capture.parents else str(capture),
+                "flows": flows, "flagged": flagged, "groups": len(groups),
+                "by_stage": dict(by_stage), "by_label": dict(by_label), "families": sorted(families)}
+
+
+def responder(capture):
+    """The address that answers most: the destination of most flows."""
+    r = subprocess.run([ARGS.bin, "extract", "-q", "--mode", "corrected", "--names", "snake", "--format", "jsonl", "-o", "-", str(capture)],
+                       capture_output=True, text=True)
+    c = collections.Counter()
+    for line in r.stdout.splitlines():
+        v = json.loads(line)
+        c[v.get("dst_ip") or v.get("Dst IP")] += 1
+    return c.most_common(1)[0][0] if c else None
+
+
+def table(rows, title, expected=None):
+    print(f"\n### {title}\n")
+    print("| capture | flows | flagged | % | alert groups | stages | labels |" + (" right family |" if expected else ""))
+    print("|---|---:|---:|---:|---:|---|---|" + ("---|" if expected else ""))
+    for r in rows:
+        if "error" in r:
+            print(f"| {r['capture']} | error: {r['error'][0]} |")
+            continue
+        pct = 100 * r["flagged"] / r["flows"] if r["flows"] else 0
+        stages = ", ".join(f"{k} {v}" for k, v in sorted(r["by_stage"].items()))
+        labels = ", ".join(f"{k} {v}" for k, v in sorted(r["by_label"].items(), key=lambda x: -x[1])[:4])
+        line = f"| {r['capture']} | {r['flows']} | {r['flagged']} | {pct:.1f} | {r['groups']} | {stages} | {labels} |"
+        if expected:
+            ok = r.get("right_family")
+            line += " yes |" if ok else " **no** |"
+        print(line)
+
+
+def totals(rows):
+    f = sum(r.get("flows", 0) for r in rows)
+    a = sum(r.get("flagged", 0) for r in rows)
+    return f, a, sum(1 for r in rows if r.get("flagged", 0) > 0), sum(1 for r in rows if r.get("groups", 0) > 1)
+
+
+def main():
+    global ARGS
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--bin", required=True)
+    ap.add_argument("--model", required=True)
+    ap.add_argument("--json")
+    ap.add_argument("--extra", default="", help="extra arguments to detect, space separated")
+    ARGS = ap.parse_args()
+    extra = ARGS.extra.split()
+    caps = lambda d: sorted(p for p in (SHARED / d).rglob("*") if p.is_file() and p.suffix in (".pcap", ".pcapng", ".cap"))
+    result = {}
+    result["benign"] = [detect(ARGS.bin, ARGS.model, c, extra) for c in caps("pcap/benign")]
+    attack_names = {p.name[len("ndpi_"):] for p in caps("pcap/attack") if p.name.startswith("ndpi_")}
+    ndpi = [c for c in caps("pcap/bench/ndpi-default") if c.name not in attack_names]
+    result["ndpi_excluded"] = sorted(attack_names)
+    result["ndpi"] = [detect(ARGS.bin, ARGS.model, c, extra) for c in ndpi]
+    result["attack"] = []
+    for d in sorted((SHARED / "pcap/attack").iterdir()):
+        for c in caps(f"pcap/attack/{d.name}"):
+            r = detect(ARGS.bin, ARGS.model, c, extra)
+            r["directory"] = d.name
+            if d.name in EXPECTED:
+                r["right_family"] = bool(set(r.get("families", [])) & EXPECTED[d.name])
+            result["attack"].append(r)
+    result["rtt"] = []
+    with tempfile.TemporaryDirectory() as tmp:
+        for rel, host in RTT_CAPTURES:
+            src = SHARED / rel
+            host = host or responder(src)
+            d = rel.split("/")[2]
+            for ms in DELAYS_MS:
+                out = pathlib.Path(tmp) / f"{ms}ms-{src.name}"
+                subprocess.run([sys.executable, HERE / "rtt_shift.py", src, out, "--host", host,
+                                "--delay-ms", str(ms)], check=True, capture_output=True)
+                r = detect(ARGS.bin, ARGS.model, out, extra)
+                r["capture"] = f"{src.name} +{ms} ms"
+                r["right_family"] = bool(set(r.get("families", [])) & EXPECTED[d])
+                result["rtt"].append(r)
+
+    f, a, raised, multi = totals(result["benign"])
+    print(f"benign captures: {len(result['benign'])}, flows {f}, flagged {a} ({100*a/max(f,1):.2f}%), "
+          f"captures with alerts {raised}, with more than one alert group {multi}")
+    f, a, raised, multi = totals(result["ndpi"])
+    print(f"nDPI corpus without its {len(attack_names)} attack captures: {len(result['ndpi'])} captures, flows {f}, "
+          f"flagged {a} ({100*a/max(f,1):.2f}%), captures with alerts {raised}, with more than one alert group {multi}")
+    scored = [r for r in result["attack"] if "right_family" in r]
+    print(f"attack captures of covered families: {sum(r['right_family'] for r in scored)} of {len(scored)} raise the right family")
+    print(f"RTT-shifted replays: {sum(r['right_family'] for r in result['rtt'])} of {len(result['rtt'])} raise the right family")
+    table(result["benign"], "Benign captures (pcap/benign)")
+    table([r for r in result["ndpi"] if r.get("flagged")], "nDPI corpus captures with flagged flows")
+    table(scored, "Attack captures of covered families", expected=True)
+    table([r for r in result["attack"] if "right_family" not in r], "Other attack captures (no family in the label table)")
+    table(result["rtt"], "RTT-shifted replays (responder delayed)", expected=True)
+    if ARGS.json:
+        json.dump(result, open(ARGS.json, "w"), indent=1)
+
+
+if __name__ == "__main__":
+    main()
