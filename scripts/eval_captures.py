@@ -75,8 +75,9 @@ def detect(binary, model, capture, extra=()):
             [binary, "detect", "--model", model, "-q", "--explain", "0", "-o", out.name,
              "--format", "jsonl", *extra, str(capture)],
             capture_output=True, text=True)
-        if r.returncode != 0:
-            return {"capture": str(capture), "error": r.stderr.strip().splitlines()[-1:] or ["?"]}
+        # A damaged capture ends with an error after the flows before the damage were written:
+        # those are scored, and the error is kept beside them.
+        error = (r.stderr.strip().splitlines() or ["?"])[-1].strip() if r.returncode != 0 else None
         flows = flagged = 0
         by_stage = collections.Counter()
         by_label = collections.Counter()
@@ -93,7 +94,8 @@ def detect(binary, model, capture, extra=()):
                 families.add(family(v["prediction"]))
         return {"capture": str(capture.relative_to(SHARED)) if SHARED in capture.parents else str(capture),
                 "flows": flows, "flagged": flagged, "groups": len(groups),
-                "by_stage": dict(by_stage), "by_label": dict(by_label), "families": sorted(families)}
+                "by_stage": dict(by_stage), "by_label": dict(by_label), "families": sorted(families),
+                **({"capture_error": error} if error else {})}
 
 
 def responder(capture):
@@ -118,7 +120,8 @@ def table(rows, title, expected=None):
         pct = 100 * r["flagged"] / r["flows"] if r["flows"] else 0
         stages = ", ".join(f"{k} {v}" for k, v in sorted(r["by_stage"].items()))
         labels = ", ".join(f"{k} {v}" for k, v in sorted(r["by_label"].items(), key=lambda x: -x[1])[:4])
-        line = f"| {r['capture']} | {r['flows']} | {r['flagged']} | {pct:.1f} | {r['groups']} | {stages} | {labels} |"
+        name = r["capture"] + (" (damaged: flows before the damage)" if r.get("capture_error") else "")
+        line = f"| {name} | {r['flows']} | {r['flagged']} | {pct:.1f} | {r['groups']} | {stages} | {labels} |"
         if expected:
             ok = r.get("right_family")
             line += " yes |" if ok else " **no** |"

@@ -144,6 +144,7 @@ impl BruteForce {
                     self.cfg.window_us as f64 / 1e6
                 ),
                 host: flow.src.to_string(),
+                category: "BruteForce".into(),
             },
         })
     }

@@ -66,12 +66,22 @@ fn classify(flow: &FlowRecord) -> Option<(Kind, IpAddr, IpAddr, u16)> {
     match e.ip_protocol {
         proto::TCP if !e.has_payload() => {
             let syn_ack = TcpFlags::SYN | TcpFlags::ACK;
-            let flags = if e.fwd_packets > 0 { e.fwd_flags } else { e.bwd_flags };
+            let flags = if e.fwd_packets > 0 {
+                e.fwd_flags
+            } else {
+                e.bwd_flags
+            };
             if let Some((s, r, rport, _)) = one_way.filter(|_| flags.0 & syn_ack == syn_ack) {
                 return Some((Kind::SynAck, s, r, rport));
             }
+            // The client sent SYNs (retransmitted or not) and never acknowledged a SYN-ACK.
             let first = e.first_flags;
-            (first.has(TcpFlags::SYN) && !first.has(TcpFlags::ACK) && e.packets() <= 3)
+            let client = if e.fwd_packets > 0 {
+                e.fwd_flags
+            } else {
+                TcpFlags(0)
+            };
+            (first.has(TcpFlags::SYN) && !first.has(TcpFlags::ACK) && !client.has(TcpFlags::ACK))
                 .then_some((Kind::HalfOpen, flow.src, flow.dst, flow.dst_port))
         }
         proto::UDP => one_way.map(|(s, r, rport, sport)| {
@@ -249,6 +259,7 @@ impl Floods {
                 detector: f.detector.into(),
                 summary: f.summary.clone(),
                 host: receiver.to_string(),
+                category: f.category.into(),
             },
         })
     }
@@ -334,9 +345,7 @@ fn decide(cfg: &FloodConfig, kind: Kind, c: &Counts, receiver: IpAddr) -> Option
                     c.packets,
                     c.bytes,
                     c.sender_ports.len(),
-                    known.map_or(String::new(), |p| format!(
-                        " (port {p}, a known amplifier)"
-                    ))
+                    known.map_or(String::new(), |p| format!(" (port {p}, a known amplifier)"))
                 ),
             ))
         }

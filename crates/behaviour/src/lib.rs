@@ -24,8 +24,10 @@ pub mod flood;
 pub mod scan;
 mod window;
 
+use mlids_flow::key::FlowKey;
 use mlids_flow::{Exchange, FlowRecord};
 use serde::{Deserialize, Serialize};
+use std::collections::HashSet;
 use std::net::IpAddr;
 
 /// Why the stage called a flow an attack.
@@ -37,6 +39,8 @@ pub struct Evidence {
     pub summary: String,
     /// The host the aggregate is about: the scanner or brute-forcer, or the flood's victim.
     pub host: String,
+    /// Attack family (`PortScan`, `DoS`, `DDoS`, `BruteForce`), as [`Finding::category`].
+    pub category: String,
 }
 
 /// A flow the stage calls part of an attack.
@@ -80,7 +84,14 @@ pub struct HostBehaviour {
     floods: flood::Floods,
     brute: brute::BruteForce,
     observed: u64,
+    /// Open flows already observed through [`HostBehaviour::observe_open`] (key, first packet):
+    /// not counted again when they finish.
+    early: HashSet<(FlowKey, i64)>,
 }
+
+/// Open flows remembered as observed early; beyond it the set is cleared (a few flows may then be
+/// counted twice, which only strengthens an aggregate that is already large).
+const MAX_EARLY: usize = 200_000;
 
 impl Default for HostBehaviour {
     fn default() -> Self {
@@ -98,11 +109,32 @@ impl HostBehaviour {
             floods: flood::Floods::new(cfg.flood, cfg.max_hosts),
             brute: brute::BruteForce::new(cfg.brute, cfg.max_hosts),
             observed: 0,
+            early: HashSet::new(),
         }
     }
 
     /// Account a finished flow.
     pub fn observe(&mut self, flow: &FlowRecord) {
+        if !self.early.is_empty() && self.early.remove(&(flow.key, flow.start_us)) {
+            return;
+        }
+        self.count(flow);
+    }
+
+    /// Account a flow that is still open, once: live capture sees an unanswered SYN finish only
+    /// at the idle timeout, minutes after a flood or scan began. Snapshots of open flows feed the
+    /// attempts among them here so the aggregates move in time; the flow is not counted again
+    /// when it finishes.
+    pub fn observe_open(&mut self, flow: &FlowRecord) {
+        if self.early.len() >= MAX_EARLY {
+            self.early.clear();
+        }
+        if self.early.insert((flow.key, flow.start_us)) {
+            self.count(flow);
+        }
+    }
+
+    fn count(&mut self, flow: &FlowRecord) {
         self.scans.observe(flow);
         self.floods.observe(flow);
         self.brute.observe(flow);

@@ -220,6 +220,7 @@ impl Scans {
                     mlids_flow::time::rfc3339_micros(flag.at_us),
                 ),
                 host: flow.src.to_string(),
+                category: "PortScan".into(),
             },
         })
     }

@@ -73,10 +73,7 @@ fn udp(fwd: u32, bwd: u32, fwd_payload: u64, bwd_payload: u64) -> Exchange {
 fn run(flows: &[FlowRecord]) -> (HostBehaviour, Vec<Option<String>>) {
     let mut h = HostBehaviour::default();
     flows.iter().for_each(|f| h.observe(f));
-    let labels = flows
-        .iter()
-        .map(|f| h.judge(f).map(|x| x.label))
-        .collect();
+    let labels = flows.iter().map(|f| h.judge(f).map(|x| x.label)).collect();
     (h, labels)
 }
 
@@ -87,7 +84,10 @@ fn four_failed_first_contacts_flag_a_scanner_and_every_probe_is_labelled() {
         .map(|i| flow("10.0.0.66", "10.0.0.10", 40000, 20 + i, i as i64, refused()))
         .collect();
     let (_, labels) = run(&probes[..3]);
-    assert!(labels.iter().all(Option::is_none), "3 failures: 4.16 < 4.60");
+    assert!(
+        labels.iter().all(Option::is_none),
+        "3 failures: 4.16 < 4.60"
+    );
     let (_, labels) = run(&probes);
     assert!(labels.iter().all(|l| l.as_deref() == Some("PortScan")));
 }
@@ -108,12 +108,25 @@ fn successes_pull_the_walk_down_and_a_benign_decision_restarts_it() {
     let mut flows: Vec<FlowRecord> = (0..4)
         .map(|i| flow("10.0.0.7", &format!("10.0.1.{i}"), 40000, 80, i, session()))
         .collect();
-    flows.extend((0..3).map(|i| flow("10.0.0.7", "10.0.0.10", 41000, 100 + i, 10 + i as i64, refused())));
+    flows.extend((0..3).map(|i| {
+        flow(
+            "10.0.0.7",
+            "10.0.0.10",
+            41000,
+            100 + i,
+            10 + i as i64,
+            refused(),
+        )
+    }));
     let (_, labels) = run(&flows);
     assert!(labels.iter().all(Option::is_none));
     flows.push(flow("10.0.0.7", "10.0.0.10", 41000, 200, 20, refused()));
     let (_, labels) = run(&flows);
-    assert_eq!(labels.iter().filter(|l| l.is_some()).count(), 4, "the probes, not the sessions");
+    assert_eq!(
+        labels.iter().filter(|l| l.is_some()).count(),
+        4,
+        "the probes, not the sessions"
+    );
 }
 
 #[test]
@@ -130,20 +143,46 @@ fn fin_null_xmas_and_ack_probes_fail_whether_or_not_answered() {
             })
             .collect();
         let (_, labels) = run(&probes);
-        assert!(labels.iter().all(|l| l.as_deref() == Some("PortScan")), "flags {first:#x}");
+        assert!(
+            labels.iter().all(|l| l.as_deref() == Some("PortScan")),
+            "flags {first:#x}"
+        );
     }
 }
 
 #[test]
 fn stray_resets_and_broadcasts_are_not_probes() {
     let mut flows: Vec<FlowRecord> = (0..10)
-        .map(|i| flow("10.0.0.8", "10.0.0.10", 50000 + i, 80 + i, i as i64, tcp(1, 0, RST, RST, 0, 0)))
+        .map(|i| {
+            flow(
+                "10.0.0.8",
+                "10.0.0.10",
+                50000 + i,
+                80 + i,
+                i as i64,
+                tcp(1, 0, RST, RST, 0, 0),
+            )
+        })
         .collect();
     flows.extend((0..10).map(|i| {
-        flow("10.0.0.9", "239.255.255.250", 50000 + i, 1900 + i, i as i64, udp(1, 0, 120, 0))
+        flow(
+            "10.0.0.9",
+            "239.255.255.250",
+            50000 + i,
+            1900 + i,
+            i as i64,
+            udp(1, 0, 120, 0),
+        )
     }));
     flows.extend((0..10).map(|i| {
-        flow("10.0.0.9", "10.0.0.255", 137, 137 + i, i as i64, udp(1, 0, 50, 0))
+        flow(
+            "10.0.0.9",
+            "10.0.0.255",
+            137,
+            137 + i,
+            i as i64,
+            udp(1, 0, 50, 0),
+        )
     }));
     let (_, labels) = run(&flows);
     assert!(labels.iter().all(Option::is_none));
@@ -155,25 +194,48 @@ fn spoofed_syn_flood_is_one_family_from_many_senders() {
     let flows: Vec<FlowRecord> = (0..150)
         .map(|i| {
             let src = format!("172.16.{}.{}", i / 200, i % 200 + 1);
-            flow(&src, "10.0.0.10", 1024 + i, 80, i as i64 * 10, tcp(1, 1, SYN, SYN, SYN | ACK, 0))
+            flow(
+                &src,
+                "10.0.0.10",
+                1024 + i,
+                80,
+                i as i64 * 10,
+                tcp(1, 1, SYN, SYN, SYN | ACK, 0),
+            )
         })
         .collect();
     let (_, labels) = run(&flows);
     assert!(labels.iter().all(|l| l.as_deref() == Some("SYN flood")));
     let (h, _) = run(&flows[..99]);
-    assert!(h.judge(&flows[0]).is_none(), "99 half-open flows are below the threshold");
+    assert!(
+        h.judge(&flows[0]).is_none(),
+        "99 half-open flows are below the threshold"
+    );
 }
 
 #[test]
 fn a_vertical_scan_is_not_a_syn_flood() {
     let flows: Vec<FlowRecord> = (0..500)
-        .map(|i| flow("10.0.0.66", "10.0.0.10", 40000, 1 + i, i as i64, tcp(1, 1, SYN, SYN, RST | ACK, 0)))
+        .map(|i| {
+            flow(
+                "10.0.0.66",
+                "10.0.0.10",
+                40000,
+                1 + i,
+                i as i64,
+                tcp(1, 1, SYN, SYN, RST | ACK, 0),
+            )
+        })
         .collect();
     let (h, labels) = run(&flows);
     assert!(labels.iter().all(|l| l.as_deref() == Some("PortScan")));
     let ev = h.judge(&flows[0]).unwrap().evidence;
     assert_eq!(ev.detector, "scan.trw");
-    assert!(ev.summary.contains("500 of 500 first contacts failed"), "{}", ev.summary);
+    assert!(
+        ev.summary.contains("500 of 500 first contacts failed"),
+        "{}",
+        ev.summary
+    );
 }
 
 #[test]
@@ -182,20 +244,45 @@ fn one_way_udp_from_reflectors_is_amplification() {
     let flows: Vec<FlowRecord> = (0..20)
         .map(|i| {
             let src = format!("198.51.100.{}", i + 1);
-            flow(&src, "10.0.0.10", 53, 4444, i as i64 * 100, udp(60, 0, 60 * 1400, 0))
+            flow(
+                &src,
+                "10.0.0.10",
+                53,
+                4444,
+                i as i64 * 100,
+                udp(60, 0, 60 * 1400, 0),
+            )
         })
         .collect();
     let (h, labels) = run(&flows);
-    assert!(labels.iter().all(|l| l.as_deref() == Some("UDP amplification")), "{labels:?}");
+    assert!(
+        labels
+            .iter()
+            .all(|l| l.as_deref() == Some("UDP amplification")),
+        "{labels:?}"
+    );
     let f = h.judge(&flows[3]).unwrap();
     assert_eq!(f.category, "DDoS");
-    assert!(f.evidence.summary.contains("known amplifier"), "{}", f.evidence.summary);
+    assert!(
+        f.evidence.summary.contains("known amplifier"),
+        "{}",
+        f.evidence.summary
+    );
 }
 
 #[test]
 fn answered_udp_is_never_a_flood() {
     let flows: Vec<FlowRecord> = (0..2000)
-        .map(|i| flow("10.0.0.5", "10.0.0.53", 30000 + (i % 1000) as u16, 53, i, udp(1, 1, 40, 200)))
+        .map(|i| {
+            flow(
+                "10.0.0.5",
+                "10.0.0.53",
+                30000 + (i % 1000) as u16,
+                53,
+                i,
+                udp(1, 1, 40, 200),
+            )
+        })
         .collect();
     let (_, labels) = run(&flows);
     assert!(labels.iter().all(Option::is_none));
@@ -204,12 +291,23 @@ fn answered_udp_is_never_a_flood() {
 #[test]
 fn ten_short_ssh_logins_in_a_minute_are_a_brute_force_nine_are_not() {
     let logins: Vec<FlowRecord> = (0..10)
-        .map(|i| flow("10.0.0.66", "10.0.0.10", 40000 + i, 22, i as i64 * 5000, session()))
+        .map(|i| {
+            flow(
+                "10.0.0.66",
+                "10.0.0.10",
+                40000 + i,
+                22,
+                i as i64 * 5000,
+                session(),
+            )
+        })
         .collect();
     let (_, labels) = run(&logins[..9]);
     assert!(labels.iter().all(Option::is_none));
     let (_, labels) = run(&logins);
-    assert!(labels.iter().all(|l| l.as_deref() == Some("SSH-Bruteforce")));
+    assert!(labels
+        .iter()
+        .all(|l| l.as_deref() == Some("SSH-Bruteforce")));
 }
 
 #[test]
@@ -217,19 +315,41 @@ fn the_model_judges_conversations_only() {
     assert!(flow_judged_by_model(&session()));
     assert!(flow_judged_by_model(&udp(1, 1, 40, 200)));
     assert!(!flow_judged_by_model(&refused()), "a refused SYN");
-    assert!(!flow_judged_by_model(&tcp(3, 2, SYN, SYN | ACK | FIN, SYN | ACK | FIN, 0)), "no payload");
+    assert!(
+        !flow_judged_by_model(&tcp(3, 2, SYN, SYN | ACK | FIN, SYN | ACK | FIN, 0)),
+        "no payload"
+    );
     assert!(!flow_judged_by_model(&udp(1, 0, 120, 0)), "one packet");
-    let icmp = Exchange { ip_protocol: proto::ICMP, fwd_packets: 1, bwd_packets: 1, ..Exchange::default() };
+    let icmp = Exchange {
+        ip_protocol: proto::ICMP,
+        fwd_packets: 1,
+        bwd_packets: 1,
+        ..Exchange::default()
+    };
     assert!(!flow_judged_by_model(&icmp));
 }
 
 #[test]
 fn memory_stays_bounded_under_a_spoofed_flood() {
-    let cfg = mlids_behaviour::BehaviourConfig { max_hosts: 1000, ..Default::default() };
+    let cfg = mlids_behaviour::BehaviourConfig {
+        max_hosts: 1000,
+        ..Default::default()
+    };
     let mut h = HostBehaviour::new(cfg);
     for i in 0..50_000u32 {
         let src = format!("100.{}.{}.{}", i >> 16, (i >> 8) & 255, i & 255);
-        h.observe(&flow(&src, &format!("10.1.{}.{}", (i >> 8) & 255, i & 255), 1, 2, i as i64, tcp(1, 0, SYN, SYN, 0, 0)));
+        h.observe(&flow(
+            &src,
+            &format!("10.1.{}.{}", (i >> 8) & 255, i & 255),
+            1,
+            2,
+            i as i64,
+            tcp(1, 0, SYN, SYN, 0, 0),
+        ));
     }
-    assert!(h.tracked_hosts() <= 3 * 1000 + 8192, "{}", h.tracked_hosts());
+    assert!(
+        h.tracked_hosts() <= 3 * 1000 + 8192,
+        "{}",
+        h.tracked_hosts()
+    );
 }

@@ -13,7 +13,10 @@
 
 use mlids_model::Detector;
 use mlids_server::{AppState, ServerConfig};
-use mlids_test_support::models::{syn_flood_model, SYN_FLOOD_LABEL};
+use mlids_test_support::models::syn_flood_model;
+
+/// The host-behaviour stage's label for the flood: half-open connections never reach the model.
+const SYN_FLOOD_LABEL: &str = "SYN flood";
 use mlids_test_support::{require, skip};
 use serde_json::Value;
 use std::fs::File;

@@ -87,6 +87,12 @@ pub fn format_timestamp(us: i64, mode: Mode) -> String {
     }
 }
 
+/// `2018-02-16T13:47:37.250000Z`: RFC 3339 UTC with microseconds (alerts, evidence).
+pub fn rfc3339_micros(us: i64) -> String {
+    let (y, mo, d, h, mi, s, micros) = civil_utc(us);
+    format!("{y:04}-{mo:02}-{d:02}T{h:02}:{mi:02}:{s:02}.{micros:06}Z")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -113,10 +119,4 @@ mod tests {
             assert_eq!(String::from_utf8(out).unwrap(), format_timestamp(us, mode));
         }
     }
-}
-
-/// `2018-02-16T13:47:37.250000Z`: RFC 3339 UTC with microseconds (alerts, evidence).
-pub fn rfc3339_micros(us: i64) -> String {
-    let (y, mo, d, h, mi, s, micros) = civil_utc(us);
-    format!("{y:04}-{mo:02}-{d:02}T{h:02}:{mi:02}:{s:02}.{micros:06}Z")
 }

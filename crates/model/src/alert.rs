@@ -85,7 +85,9 @@ impl Alert {
         }
         if let Some(e) = &self.evidence {
             if e.detector.len() > 100 || e.summary.len() > 2000 || e.host.len() > 100 {
-                return Err("evidence: detector and host at most 100 characters, summary 2000".into());
+                return Err(
+                    "evidence: detector and host at most 100 characters, summary 2000".into(),
+                );
             }
         }
         Ok(())

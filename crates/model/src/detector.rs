@@ -8,7 +8,7 @@ use crate::bundle::{Bundle, Manifest};
 use crate::decision::DecisionRule;
 use crate::error::{ModelError, Result};
 use mlids_behaviour::{flow_judged_by_model, Evidence, Finding, HostBehaviour};
-use mlids_flow::{Feature, FlowRecord, FlowSink, Mode, SinkError, Summary};
+use mlids_flow::{Feature, FlowRecord, Mode, SinkError, Summary};
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
 use std::path::Path;
@@ -241,6 +241,14 @@ impl Detector {
         self.categories.get(label).map_or("Attack", |c| c.as_str())
     }
 
+    /// The category of a verdict: the host-behaviour stage's family, else the label's.
+    pub fn verdict_category<'a>(&'a self, v: &'a Verdict) -> &'a str {
+        match &v.evidence {
+            Some(e) => &e.category,
+            None => self.category(&v.label),
+        }
+    }
+
     /// Classify rows already in model order (`feature_names()`), row-major, NaN for missing.
     pub fn classify_matrix(&self, x: &[f64], explain: Explain) -> Result<Vec<Verdict>> {
         let nf = self.features.len();
@@ -327,38 +335,45 @@ impl Detector {
         self.classify_matrix(&x, explain)
     }
 
-    /// The verdicts of finished flows: the one place flows are judged. The host-behaviour stage
-    /// (when given; the caller has observed the flows into it) decides the flows its aggregates
-    /// explain; the flow classifier judges the conversations it was trained on
-    /// ([`mlids_behaviour::judged_by_model`]); every other flow is [`Stage::Unjudged`]. Only the
-    /// classifier's flows are run through the model.
+    /// The flow classifier's verdicts on the flows it judges ([`judged_by_model`]: answered
+    /// conversations, the kind its training rows describe); `None` for the others, which are left
+    /// to the host-behaviour stage. Only those flows are run through the model.
+    pub fn classify_in_scope(
+        &self,
+        flows: &[FlowRecord],
+        explain: Explain,
+    ) -> Result<Vec<Option<Verdict>>> {
+        let mut x = Vec::new();
+        let mut rows = Vec::new();
+        for (i, f) in flows.iter().enumerate() {
+            if judged_by_model(f) {
+                self.record_row(f, &mut x)?;
+                rows.push(i);
+            }
+        }
+        let mut out: Vec<Option<Verdict>> = vec![None; flows.len()];
+        if !rows.is_empty() {
+            for (i, v) in rows.into_iter().zip(self.classify_matrix(&x, explain)?) {
+                out[i] = Some(v);
+            }
+        }
+        Ok(out)
+    }
+
+    /// The verdicts of finished flows, the host-behaviour stage's state as it stands (the caller
+    /// observed the flows into it). [`DetectorSink`] does the same with a hold-back, so that the
+    /// first flows of an attack are judged with what the later ones revealed.
     pub fn judge(
         &self,
         flows: &[FlowRecord],
         explain: Explain,
         hosts: Option<&HostBehaviour>,
     ) -> Result<Vec<Verdict>> {
-        let mut verdicts: Vec<Option<Verdict>> = flows
-            .iter()
-            .map(|f| hosts.and_then(|h| h.judge(f)).map(Verdict::from_finding))
-            .collect();
-        let mut x = Vec::new();
-        let mut model_rows = Vec::new();
-        for (i, f) in flows.iter().enumerate() {
-            if verdicts[i].is_none() && flow_judged_by_model(&f.exchange) {
-                self.record_row(f, &mut x)?;
-                model_rows.push(i);
-            }
-        }
-        if !model_rows.is_empty() {
-            let model = self.classify_matrix(&x, explain)?;
-            for (i, v) in model_rows.into_iter().zip(model) {
-                verdicts[i] = Some(v);
-            }
-        }
-        Ok(verdicts
+        Ok(self
+            .classify_in_scope(flows, explain)?
             .into_iter()
-            .map(|v| v.unwrap_or_else(Verdict::unjudged))
+            .zip(flows)
+            .map(|(model, f)| decide(f, model, hosts))
             .collect())
     }
 
@@ -414,6 +429,21 @@ impl Detector {
     }
 }
 
+/// One verdict per flow: the host-behaviour stage's when its aggregates claim the flow, else the
+/// flow classifier's (`model`, for the flows it judges), else [`Verdict::unjudged`]. The one place
+/// the stages' verdicts combine.
+pub fn decide(flow: &FlowRecord, model: Option<Verdict>, hosts: Option<&HostBehaviour>) -> Verdict {
+    if let Some(f) = hosts.and_then(|h| h.judge(flow)) {
+        return Verdict::from_finding(f);
+    }
+    model.unwrap_or_else(Verdict::unjudged)
+}
+
+/// Whether the flow classifier judges a flow ([`mlids_behaviour::judged_by_model`]).
+pub fn judged_by_model(flow: &FlowRecord) -> bool {
+    flow_judged_by_model(&flow.exchange)
+}
+
 /// Receives each flow with its verdict, in flow order.
 pub trait VerdictSink {
     fn verdict(&mut self, flow: &FlowRecord, verdict: &Verdict) -> Result<(), SinkError>;
@@ -453,119 +483,5 @@ impl<S: VerdictSink> VerdictSink for Option<S> {
             Some(s) => s.finish(summary),
             None => Ok(()),
         }
-    }
-}
-
-/// The classifying sink: a [`FlowSink`] that classifies flows in batches and hands (flow,
-/// verdict) pairs to a [`VerdictSink`]. Flows are held until `batch` have arrived or the run
-/// finishes; call [`DetectorSink::flush`] to classify what is pending (on a timer in live
-/// capture). This is the one place flows are batched for the model.
-pub struct DetectorSink<'d, S: VerdictSink> {
-    detector: &'d Detector,
-    inner: S,
-    pending: Vec<FlowRecord>,
-    batch: usize,
-    explain: Explain,
-    /// The host-behaviour stage: every flow is observed into it before its batch is judged.
-    hosts: Option<HostBehaviour>,
-}
-
-/// Flows classified together by default: large enough to amortise the per-call cost, small
-/// enough that memory stays a few MiB.
-pub const DEFAULT_BATCH: usize = 4096;
-
-impl<'d, S: VerdictSink> DetectorSink<'d, S> {
-    /// Batches of [`DEFAULT_BATCH`], no explanations, the host-behaviour stage with its defaults.
-    pub fn new(detector: &'d Detector, inner: S) -> Self {
-        DetectorSink {
-            detector,
-            inner,
-            pending: Vec::new(),
-            batch: DEFAULT_BATCH,
-            explain: Explain::None,
-            hosts: Some(HostBehaviour::default()),
-        }
-    }
-
-    /// Replace the host-behaviour stage (`None`: the flow classifier alone, e.g. to measure it).
-    pub fn hosts(mut self, hosts: Option<HostBehaviour>) -> Self {
-        self.hosts = hosts;
-        self
-    }
-
-    /// The host-behaviour stage's state (watch's snapshots judge open flows against it).
-    pub fn host_behaviour(&self) -> Option<&HostBehaviour> {
-        self.hosts.as_ref()
-    }
-
-    /// Classify in batches of `batch` flows (1: each flow as it ends, for streams).
-    pub fn batch(mut self, batch: usize) -> Self {
-        self.batch = batch.max(1);
-        self
-    }
-
-    /// Which verdicts carry explanations.
-    pub fn explain(mut self, explain: Explain) -> Self {
-        self.explain = explain;
-        self
-    }
-
-    pub fn detector(&self) -> &'d Detector {
-        self.detector
-    }
-
-    /// Flows waiting for their batch.
-    pub fn pending(&self) -> usize {
-        self.pending.len()
-    }
-
-    pub fn flush(&mut self) -> Result<(), SinkError> {
-        if self.pending.is_empty() {
-            return Ok(());
-        }
-        if let Some(h) = self.hosts.as_mut() {
-            self.pending.iter().for_each(|f| h.observe(f));
-        }
-        let verdicts = self
-            .detector
-            .judge(&self.pending, self.explain, self.hosts.as_ref())?;
-        for (f, v) in self.pending.iter().zip(&verdicts) {
-            self.inner.verdict(f, v)?;
-        }
-        self.pending.clear();
-        Ok(())
-    }
-
-    pub fn into_inner(self) -> S {
-        self.inner
-    }
-
-    pub fn inner(&self) -> &S {
-        &self.inner
-    }
-
-    pub fn inner_mut(&mut self) -> &mut S {
-        &mut self.inner
-    }
-}
-
-impl<S: VerdictSink> FlowSink for DetectorSink<'_, S> {
-    fn flow(&mut self, flow: &FlowRecord) -> Result<(), SinkError> {
-        if flow.mode != self.detector.mode {
-            return Err(Box::new(ModelError::ModeMismatch {
-                model: self.detector.mode.to_string(),
-                input: flow.mode.to_string(),
-            }));
-        }
-        self.pending.push(flow.clone());
-        if self.pending.len() >= self.batch {
-            self.flush()?;
-        }
-        Ok(())
-    }
-
-    fn finish(&mut self, summary: &Summary) -> Result<(), SinkError> {
-        self.flush()?;
-        self.inner.finish(summary)
     }
 }

@@ -25,14 +25,16 @@ pub mod flat;
 pub mod gbdt;
 pub mod model;
 pub mod output;
+pub mod sink;
 #[cfg(feature = "zoo")]
 pub mod zoo;
 
 pub use bundle::{Bundle, Manifest};
 pub use decision::DecisionRule;
-pub use detector::{Contribution, Detector, DetectorSink, Explain, Stage, Verdict, VerdictSink};
-pub use mlids_behaviour::{BehaviourConfig, Evidence, HostBehaviour};
+pub use detector::{decide, Contribution, Detector, Explain, Stage, Verdict, VerdictSink};
 pub use error::{ModelError, Result};
 pub use flat::FlatForest;
 pub use gbdt::GbdtModel;
+pub use mlids_behaviour::{BehaviourConfig, Evidence, HostBehaviour};
 pub use model::{Classifier, FitSummary, StopReason, Task};
+pub use sink::DetectorSink;

@@ -159,6 +159,10 @@ pub struct IngestOptions {
     pub kind: &'static str,
     /// Flows classified together; 1 for streams, so each alert leaves as its flow ends.
     pub batch: usize,
+    /// How long (flow time) flows wait for the host-behaviour stage before their verdicts leave
+    /// (`mlids_model::sink::DEFAULT_HOLD_BACK_US` for uploads). 0 for streams: nothing moves the
+    /// flow clock of a quiet stream, so a hold-back would keep its alerts back indefinitely.
+    pub hold_back_us: i64,
     /// Flows listed in the report.
     pub keep_rows: usize,
     /// Largest accepted body, if any.
@@ -178,7 +182,7 @@ where
     let (tx, rx) = mpsc::channel::<io::Result<Bytes>>(16);
     let st = state.clone();
     let source = opts.source.clone();
-    let (kind, batch, keep) = (opts.kind, opts.batch, opts.keep_rows);
+    let (kind, batch, keep, hold) = (opts.kind, opts.batch, opts.keep_rows, opts.hold_back_us);
     let worker = tokio::task::spawn_blocking(move || {
         run_blocking(
             &st,
@@ -188,7 +192,7 @@ where
             },
             source,
             kind,
-            batch,
+            (batch, hold),
             keep,
         )
     });
@@ -235,7 +239,7 @@ fn run_blocking(
     reader: ChannelReader,
     source: String,
     kind: &'static str,
-    batch: usize,
+    (batch, hold_back_us): (usize, i64),
     keep: usize,
 ) -> Result<IngestReport, ApiError> {
     let mut capture = CaptureReader::from_reader(source.clone(), reader)
@@ -269,6 +273,7 @@ fn run_blocking(
     };
     let mut sink = DetectorSink::new(&state.detector, Tally::new(collector))
         .batch(batch)
+        .hold_back(hold_back_us)
         .explain(Explain::attacks(state.config.explain_top));
     let outcome = pipeline
         .run(&mut capture, &mut sink, &mut ())

@@ -272,7 +272,8 @@ async fn token_guards_every_endpoint_including_websockets() {
 }
 
 /// One benign TCP exchange and one UDP "flood" flow of 40 forward packets (an attack for the
-/// fixture model), plus a flood ended by a FIN.
+/// fixture model), answered once half-way so that it is a conversation the flow classifier
+/// judges (one-way flows are the host-behaviour stage's, and 40 packets are no flood to it).
 fn capture_frames() -> Vec<RawFrame> {
     let l = Link::default();
     let (c, srv) = (Ep("10.0.0.1", 40000), Ep("10.0.0.2", 80));
@@ -284,6 +285,9 @@ fn capture_frames() -> Vec<RawFrame> {
     let (a, v) = (Ep("10.9.9.9", 5555), Ep("10.0.0.2", 53));
     for i in 0..40 {
         f.push(udp(T0 + 100 + i, a, v, 10));
+        if i == 20 {
+            f.push(udp(T0 + 100 + i, v, a, 10));
+        }
     }
     f
 }
@@ -300,7 +304,7 @@ async fn pcap_upload_raw_and_multipart() {
         .unwrap();
     assert_eq!(r.status(), 200);
     let v: Value = r.json().await.unwrap();
-    assert_eq!(v["packets"]["read"], json!(43));
+    assert_eq!(v["packets"]["read"], json!(44));
     assert_eq!(v["summary"]["flows"], json!(2), "{v}");
     assert_eq!(v["summary"]["attacks"], json!(1));
     assert_eq!(v["summary"]["top_attackers"][0][0], json!("10.9.9.9"));
@@ -391,6 +395,8 @@ async fn streamed_capture_raises_a_live_alert_soon_after_the_fin() {
     let mut frames: Vec<RawFrame> = (0..30)
         .map(|i| tcp(T0 + i, a, v, "PA", 5, 100, l))
         .collect();
+    // Answered once: a conversation, which the flow classifier judges.
+    frames.insert(15, tcp(T0 + 15, v, a, "A", 0, 100, l));
     let fin = tcp(T0 + 40, a, v, "FA", 0, 100, l);
     frames.push(fin);
     let all = pcap_bytes(&frames, 1, false, false);

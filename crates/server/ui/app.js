@@ -108,7 +108,8 @@ function connect() {
     if (a.type === "hello") return;
     if (a.type === "lagged") { addRow('<td colspan="8">' + a.missed + " alerts missed (client too slow)</td>"); return; }
     if (a.attack_score < parseFloat($("#min-score").value || "0")) return;
-    const feats = (a.top_features || []).map((f) => f.feature).join(", ");
+    // The reason column: the host-behaviour stage's evidence, else the model's top features.
+    const feats = a.evidence ? a.evidence.summary : (a.top_features || []).map((f) => f.feature).join(", ");
     addRow("<td>" + esc(a.time) + "</td><td>" + esc(a.source) + "</td><td>" + esc(a.src_ip + ":" + a.src_port) + "</td><td>" + esc(a.dst_ip + ":" + a.dst_port) +
       "</td><td>" + a.protocol + "</td><td>" + esc(a.label) + "</td><td>" + a.attack_score.toFixed(3) + "</td><td>" + esc(feats) + "</td>");
     if (!$("#alerts").classList.contains("active")) { unseen++; $("#alert-badge").textContent = String(unseen); }

@@ -8,9 +8,10 @@ use mlids_flow::key::FlowKey;
 use mlids_flow::FlowRecord;
 use std::collections::HashSet;
 
-type Id = (FlowKey, i64);
+/// A flow's identity: key and first packet's time.
+pub type Id = (FlowKey, i64);
 
-fn id(flow: &FlowRecord) -> Id {
+pub fn id(flow: &FlowRecord) -> Id {
     (flow.key, flow.start_us)
 }
 
@@ -54,7 +55,11 @@ impl Dedup {
     /// processed before, so nothing still pending is forgotten. Keeps memory bounded even if a
     /// completion were missed.
     pub fn retain_live<'a>(&mut self, live: impl IntoIterator<Item = &'a FlowRecord>) {
-        let live: HashSet<Id> = live.into_iter().map(id).collect();
+        self.retain_ids(&live.into_iter().map(id).collect());
+    }
+
+    /// [`Dedup::retain_live`] with the identities of the live flows.
+    pub fn retain_ids(&mut self, live: &HashSet<Id>) {
         self.alerted.retain(|k| live.contains(k));
     }
 

@@ -181,6 +181,8 @@ pub fn eve_json(ev: &AlertEvent) -> Value {
             "ongoing": ev.ongoing,
             "termination": ev.termination,
             "source": a.source,
+            "stage": a.stage,
+            "evidence": a.evidence,
         },
     })
 }

@@ -16,8 +16,9 @@ use mlids_flow::{
     CaptureStats, FlowRecord, MeterConfig, Mode, PacketSource, Pipeline, RunHooks, SinkError,
     Summary,
 };
+use mlids_model::detector::judged_by_model;
 use mlids_model::output::{DetectionStats, Discard, Tally};
-use mlids_model::{Detector, DetectorSink, Explain, Verdict, VerdictSink};
+use mlids_model::{Detector, DetectorSink, Explain, HostBehaviour, Verdict, VerdictSink};
 use serde_json::json;
 use std::fmt;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -252,7 +253,7 @@ impl Router<'_> {
             v,
             &self.alert_source,
             &self.in_iface,
-            self.detector.category(&v.label),
+            self.detector.verdict_category(v),
             ongoing,
             self.detector.threshold(),
         ));
@@ -262,9 +263,21 @@ impl Router<'_> {
     }
 
     /// Classify open flows as they stand; alert once per flow.
-    fn snapshot(&mut self, open: Vec<FlowRecord>, explain: Explain) -> Result<(), WatchError> {
+    /// `held`: flows that finished but wait in the classifying sink's hold-back (their alerts
+    /// while open must stay remembered); `hosts`: the host-behaviour stage, which has seen the
+    /// attempts among `open`.
+    fn snapshot<'f>(
+        &mut self,
+        open: Vec<FlowRecord>,
+        held: impl Iterator<Item = &'f FlowRecord>,
+        hosts: Option<&HostBehaviour>,
+        explain: Explain,
+    ) -> Result<(), WatchError> {
         self.snapshots += 1;
-        self.dedup.retain_live(&open);
+        let mut live: std::collections::HashSet<crate::dedup::Id> =
+            open.iter().map(crate::dedup::id).collect();
+        live.extend(held.map(crate::dedup::id));
+        self.dedup.retain_ids(&live);
         let fresh: Vec<FlowRecord> = open
             .into_iter()
             .filter(|f| !self.dedup.is_alerted(f))
@@ -272,9 +285,7 @@ impl Router<'_> {
         if fresh.is_empty() {
             return Ok(());
         }
-        // Open flows are judged by the flow classifier alone: the host stage counts flows once,
-        // when they finish.
-        let verdicts = self.detector.judge(&fresh, explain, None)?;
+        let verdicts = self.detector.judge(&fresh, explain, hosts)?;
         self.snapshot_classified += fresh.len() as u64;
         for (flow, v) in fresh.iter().zip(&verdicts) {
             if v.is_attack && self.dedup.ongoing(flow) {
@@ -340,8 +351,14 @@ impl WatchHooks<'_> {
                 let open = pipeline
                     .meter()
                     .snapshot_long_running(self.cfg.snapshot_min_age_us);
-                sink.inner_mut()
-                    .snapshot(open, Explain::attacks(self.cfg.explain_top))?;
+                let (router, hosts, held) = sink.snapshot_parts();
+                let hosts = hosts.map(|h| {
+                    open.iter()
+                        .filter(|f| !judged_by_model(f))
+                        .for_each(|f| h.observe_open(f));
+                    &*h
+                });
+                router.snapshot(open, held, hosts, Explain::attacks(self.cfg.explain_top))?;
                 self.next_snapshot = Some(now + self.cfg.snapshot_every_us);
             }
             Some(_) => {}
@@ -375,7 +392,13 @@ impl<'a> RunHooks<Classify<'a>> for WatchHooks<'_> {
     ) -> Result<(), SinkError> {
         // The flow clock may have moved on a silent link: snapshots are due by capture time too.
         self.maybe_snapshot(pipeline, sink)?;
-        sink.flush()?;
+        // Held flows leave by the flow clock even when no flow ends (a quiet link).
+        let now = pipeline.meter().now_us();
+        if now == i64::MIN {
+            sink.flush()?;
+        } else {
+            sink.advance_clock(now)?;
+        }
         let now = Instant::now();
         if self.next_status.is_some_and(|t| now >= t) {
             self.next_status = now.checked_add(self.cfg.status_every);

@@ -6,7 +6,7 @@
 use mlids_flow::synth::{pcap_bytes, tcp, Ep, Link, RawFrame, T0};
 use mlids_flow::Mode;
 use mlids_model::Detector;
-use mlids_test_support::models::{syn_flood_model, SYN_FLOOD_LABEL};
+use mlids_test_support::models::syn_flood_model;
 use mlids_watch::queue::Queue;
 use mlids_watch::run::WatchConfig;
 use mlids_watch::sinks::{open_append, FlowsSink, LineFormat, LineSink};
@@ -29,10 +29,13 @@ fn model() -> &'static Path {
 
 const VICTIM: Ep = Ep("10.0.0.2", 80);
 const SEC: i64 = 1_000_000;
+/// Connections of the SYN flood.
+const FLOOD: u16 = 150;
 
-/// 70 s of traffic: a benign HTTP exchange, 50 half-open SYN-flood connections (SYN, SYN-ACK,
-/// RST) from t = 1 s, a slow attacker re-sending SYNs on one connection every 15 s for a minute,
-/// and a second benign exchange at the end.
+/// 70 s of traffic: a benign HTTP exchange, 150 half-open SYN-flood connections (SYN, SYN-ACK,
+/// RST) from t = 1 s to 1.3 s — a flood to the host-behaviour stage (≥ 100 half-open connections
+/// to one port within its 10 s window) — a slow attacker re-sending SYNs on one connection to the
+/// flooded service every 15 s for a minute, and a second benign exchange at the end.
 fn scenario() -> Vec<RawFrame> {
     let l = Link::default();
     let mut v = Vec::new();
@@ -53,8 +56,8 @@ fn scenario() -> Vec<RawFrame> {
         }
     };
     http(0, 40000, &mut v);
-    for k in 0..50u16 {
-        let t = SEC + i64::from(k) * 10_000;
+    for k in 0..FLOOD {
+        let t = SEC + i64::from(k) * 2_000;
         let c = Ep("10.0.0.66", 2000 + k);
         v.push(tcp(t, c, VICTIM, "S", 0, 512, l));
         v.push(tcp(t + 100, VICTIM, c, "SA", 0, 64240, l));
@@ -149,20 +152,24 @@ fn check_full_run(r: &Run) {
     let rep = &r.report;
     assert_eq!(rep.error, None);
     assert!(!rep.stopped);
-    assert_eq!(rep.summary.flows_emitted(), 53, "{}", rep.summary);
-    assert_eq!(rep.detection.flows, 53);
-    // 50 flood connections and the slow attacker, each alerting exactly once.
-    assert_eq!(rep.alerts(), 51, "{rep}");
-    assert_eq!(r.jsonl.len(), 51);
-    assert_eq!(r.eve.len(), 51);
+    let flows = u64::from(FLOOD) + 3;
+    let alerts = u64::from(FLOOD) + 1;
+    assert_eq!(rep.summary.flows_emitted(), flows, "{}", rep.summary);
+    assert_eq!(rep.detection.flows, flows);
+    // The flood connections and the slow attacker, each alerting exactly once.
+    assert_eq!(rep.alerts(), alerts, "{rep}");
+    assert_eq!(r.jsonl.len() as u64, alerts);
+    assert_eq!(r.eve.len() as u64, alerts);
     let ids: HashSet<&str> = r
         .jsonl
         .iter()
         .map(|a| a["flow_id"].as_str().unwrap())
         .collect();
-    assert_eq!(ids.len(), 51, "one alert per flow");
+    assert_eq!(ids.len() as u64, alerts, "one alert per flow");
     for a in &r.jsonl {
-        assert_eq!(a["label"], SYN_FLOOD_LABEL);
+        // Half-open connections are the host-behaviour stage's: the flow model never sees them.
+        assert_eq!(a["label"], "SYN flood", "{a}");
+        assert_eq!(a["stage"], "host_behaviour");
         assert_eq!(a["dst_ip"], "10.0.0.2");
         assert_ne!(a["src_ip"], "10.0.0.1", "benign client never alerts: {a}");
         assert!(a["source"].as_str().unwrap().starts_with("replay:"));
@@ -181,7 +188,7 @@ fn check_full_run(r: &Run) {
     // Every flow that alerted while open completed at the end: those completions are duplicates.
     assert_eq!(rep.duplicates_suppressed, rep.alerts_ongoing);
     // Every flow is in the flows file with its verdict; the HTTP exchanges are benign.
-    assert_eq!(r.flows.len(), 53);
+    assert_eq!(r.flows.len() as u64, flows);
     let http: Vec<_> = r
         .flows
         .iter()
@@ -192,7 +199,7 @@ fn check_full_run(r: &Run) {
     for s in &rep.sinks {
         assert_eq!(
             (s.delivered, s.dropped_queue_full, s.failed),
-            (51, 0, 0),
+            (alerts, 0, 0),
             "{s}"
         );
     }
@@ -223,8 +230,12 @@ fn stopping_mid_run_still_classifies_open_flows() {
     let rep = &r.report;
     assert!(rep.stopped);
     assert!(r.took < Duration::from_secs(10), "{:?}", r.took);
-    // 167 packets in all; the slow attacker's first SYN (t = 2 s) was never read.
-    assert!(rep.summary.packets_read <= 160, "{}", rep.summary);
+    // 467 packets in all; the slow attacker's first SYN (t = 2 s) was never read.
+    assert!(
+        rep.summary.packets_read <= 6 + 3 * u64::from(FLOOD),
+        "{}",
+        rep.summary
+    );
     // The open flood connections were flushed at the stop and classified: one alert each.
     assert_eq!(rep.alerts(), rep.summary.flows_emitted() - 1, "{rep}");
     assert_eq!(

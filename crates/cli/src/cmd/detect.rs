@@ -119,7 +119,8 @@ pub fn run(args: DetectArgs) -> Result<()> {
         }
     };
     let started = Instant::now();
-    let mut sink = DetectorSink::new(&detector, Tally::new(writer)).explain(Explain::all(args.explain));
+    let mut sink =
+        DetectorSink::new(&detector, Tally::new(writer)).explain(Explain::all(args.explain));
     if args.no_host_stage {
         sink = sink.hosts(None);
     }

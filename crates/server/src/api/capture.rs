@@ -51,6 +51,7 @@ pub async fn upload(
             source: format!("upload:{}", clean_name(q.name.as_deref())),
             kind: "upload",
             batch: 4096,
+            hold_back_us: mlids_model::sink::DEFAULT_HOLD_BACK_US,
             keep_rows: keep,
             limit,
         };
@@ -77,6 +78,7 @@ pub async fn upload(
             source: format!("upload:{name}"),
             kind: "upload",
             batch: 4096,
+            hold_back_us: mlids_model::sink::DEFAULT_HOLD_BACK_US,
             keep_rows: keep,
             limit,
         };
@@ -107,6 +109,7 @@ pub async fn stream(
         source,
         kind: "stream",
         batch: 1,
+        hold_back_us: 0,
         keep_rows: 0,
         limit: None,
     };
