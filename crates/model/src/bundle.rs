@@ -58,6 +58,20 @@ pub struct Preprocessing {
     /// Families held out of train and val.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub holdout: Option<Holdout>,
+    /// Rows outside the flow model's scope, left out of every split (absent: trained on all rows).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub model_scope: Option<ModelScope>,
+}
+
+/// The flow model is trained on the flows it will judge (`mlids_behaviour::judged_by_model`):
+/// answered conversations. One-packet, unanswered, refused and payload-free flows are the
+/// host-behaviour stage's and are left out of training.
+#[derive(Clone, Debug, Default, Serialize, Deserialize, PartialEq)]
+pub struct ModelScope {
+    pub rule: String,
+    pub train_rows_removed: u64,
+    pub val_rows_removed: u64,
+    pub test_rows_removed: u64,
 }
 
 #[derive(Clone, Debug, Default, Serialize, Deserialize, PartialEq)]

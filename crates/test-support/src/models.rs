@@ -105,6 +105,9 @@ pub fn train_small_gbdt(dir: &Path, mode: Mode, task: Task, rows: &SplitRows) ->
             train_metric: false,
             ..Default::default()
         },
+        // Synthetic rows describe the features a fixture keys on, not whole flows: the
+        // conversation filter of real training would drop them.
+        model_scope: false,
         ..Default::default()
     };
     let mut ctl = mlids_train::fit::FitControl {

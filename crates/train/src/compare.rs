@@ -50,6 +50,8 @@ pub struct CompareConfig {
     pub exclude: Vec<String>,
     pub target_recall: f64,
     pub seed: u64,
+    /// Train on the flow model's scope only (see `TrainConfig::model_scope`).
+    pub model_scope: bool,
     /// Write each model's bundle to `OUT/models/NAME`.
     pub save_models: bool,
     /// Rows classified one at a time to measure single-flow latency.
@@ -73,6 +75,7 @@ impl Default for CompareConfig {
                 .collect(),
             target_recall: 0.99,
             seed: 42,
+            model_scope: true,
             save_models: true,
             latency_rows: 300,
         }
@@ -283,6 +286,7 @@ pub fn run(
             target_recall: cfg.target_recall,
             threshold: ThresholdChoice::Auto,
             seed: cfg.seed,
+            model_scope: cfg.model_scope,
             ..TrainConfig::default()
         };
         log(&format!("── {kind}: {}", kind.describe()));

@@ -9,8 +9,8 @@ use crate::metrics::{self, DecisionRule, Evaluation, Truth};
 use crate::zoo::{preprocess, ModelChoice};
 use mlids_flow::Mode;
 use mlids_model::bundle::{
-    self, DatasetInfo, Holdout, LabelInfo, Manifest, Preprocessing, Threshold, FORMAT_VERSION,
-    MISSING_VALUE_POLICY, ZOO_MISSING_VALUE_POLICY,
+    self, DatasetInfo, Holdout, LabelInfo, Manifest, ModelScope, Preprocessing, Threshold,
+    FORMAT_VERSION, MISSING_VALUE_POLICY, ZOO_MISSING_VALUE_POLICY,
 };
 use mlids_model::{Classifier, FitSummary, Task};
 use mlids_model::{ModelError, Result};
@@ -92,6 +92,9 @@ pub struct TrainConfig {
     pub target_recall: f64,
     pub threshold: ThresholdChoice,
     pub seed: u64,
+    /// Train and evaluate on the flows the flow model judges only (answered conversations); the
+    /// others are the host-behaviour stage's. Off: every row, as before that stage existed.
+    pub model_scope: bool,
 }
 
 impl Default for TrainConfig {
@@ -107,6 +110,7 @@ impl Default for TrainConfig {
             target_recall: 0.99,
             threshold: ThresholdChoice::Auto,
             seed: 42,
+            model_scope: true,
         }
     }
 }
@@ -161,12 +165,24 @@ pub fn train(
         mode,
         candidates.len()
     ));
-    let train_full = data::load(&splits.train, &candidates)?;
+    let (train_full, train_removed) =
+        load_in_scope(&splits.train, mode, &candidates, cfg.model_scope)?;
     if train_full.n_rows == 0 {
         return Err(ModelError::Data(format!(
-            "{} has no rows",
-            splits.train.display()
+            "{} has no rows{}",
+            splits.train.display(),
+            if train_removed > 0 {
+                " in the flow model's scope (answered conversations)"
+            } else {
+                ""
+            }
         )));
+    }
+    if train_removed > 0 {
+        log(&format!(
+            "{train_removed} training rows outside the flow model's scope left out (one-packet, \
+             unanswered, refused or payload-free flows: the host-behaviour stage's)"
+        ));
     }
     let info = DatasetInfo {
         path: splits.dir.display().to_string(),
@@ -175,29 +191,35 @@ pub fn train(
         val_rows: 0,
         test_rows: 0,
     };
-    let mut splits_loader = |which: &str, features: &[String]| -> Result<Option<Table>> {
+    let mut splits_loader = |which: &str, features: &[String]| -> Result<Option<(Table, u64)>> {
         let path = if which == "val" {
             &splits.val
         } else {
             &splits.test
         };
         path.as_ref()
-            .map(|p| load_checked(p, mode, features))
+            .map(|p| load_in_scope(p, mode, features, cfg.model_scope))
             .transpose()
     };
+    let scope = cfg.model_scope.then(|| ModelScope {
+        rule: SCOPE_RULE.into(),
+        train_rows_removed: train_removed,
+        ..ModelScope::default()
+    });
     fit_tables(
         train_full,
         excluded,
         &mut splits_loader,
-        info,
+        (info, scope),
         cfg,
         ctl,
         log,
     )
 }
 
-/// Loads the val or test split with the given features (`None`: no such split).
-type SplitLoader<'a> = &'a mut dyn FnMut(&str, &[String]) -> Result<Option<Table>>;
+/// Loads the val or test split with the given features (`None`: no such split), with the number of
+/// rows left out as outside the flow model's scope.
+type SplitLoader<'a> = &'a mut dyn FnMut(&str, &[String]) -> Result<Option<(Table, u64)>>;
 
 /// Train on in-memory tables (cross-validation, model comparison). `val` and `test` must hold at
 /// least the training table's features; `cfg.exclude` applies as in [`train`].
@@ -219,6 +241,7 @@ pub fn train_tables(
     let keep: Vec<usize> = (0..train.n_features())
         .filter(|&c| !excluded.contains(&train.feature_names[c]))
         .collect();
+    let (train, train_removed) = keep_in_scope(train, cfg.model_scope)?;
     let train = train.select_features(&keep);
     let info = DatasetInfo {
         path: train.path.display().to_string(),
@@ -227,7 +250,7 @@ pub fn train_tables(
         val_rows: 0,
         test_rows: 0,
     };
-    let mut loader = |which: &str, features: &[String]| -> Result<Option<Table>> {
+    let mut loader = |which: &str, features: &[String]| -> Result<Option<(Table, u64)>> {
         let t = if which == "val" { val } else { test };
         t.map(|t| {
             if t.mode != mode {
@@ -245,11 +268,17 @@ pub fn train_tables(
                         .ok_or_else(|| ModelError::Data(format!("{which} rows lack feature `{f}`")))
                 })
                 .collect::<Result<Vec<_>>>()?;
-            Ok(t.select_features(&idx))
+            let (t, removed) = keep_in_scope(t.clone(), cfg.model_scope)?;
+            Ok((t.select_features(&idx), removed))
         })
         .transpose()
     };
-    fit_tables(train, excluded, &mut loader, info, cfg, ctl, log)
+    let scope = cfg.model_scope.then(|| ModelScope {
+        rule: SCOPE_RULE.into(),
+        train_rows_removed: train_removed,
+        ..ModelScope::default()
+    });
+    fit_tables(train, excluded, &mut loader, (info, scope), cfg, ctl, log)
 }
 
 /// Check the configuration; returns the GBDT parameters when GBDT is the model.
@@ -292,7 +321,7 @@ fn fit_tables(
     train_full: Table,
     excluded: Vec<String>,
     load_split: SplitLoader,
-    mut info: DatasetInfo,
+    (mut info, mut scope): (DatasetInfo, Option<ModelScope>),
     cfg: &TrainConfig,
     ctl: &mut FitControl,
     log: Log,
@@ -303,7 +332,14 @@ fn fit_tables(
     let (train_t, dropped_constant) = drop_constant_features(train_full, &excluded, log)?;
     let features = train_t.feature_names.clone();
     let train = encode_training_rows(train_t, cfg, log)?;
-    let val_t = load_val(load_split, &features, &cfg.holdout, holdout_info.as_mut())?;
+    let val_t = load_val(load_split, &features, &cfg.holdout, holdout_info.as_mut())?.map(
+        |(v, removed)| {
+            if let Some(s) = scope.as_mut() {
+                s.val_rows_removed = removed;
+            }
+            v
+        },
+    );
     let (model, fit) = fit_model(&train, val_t.as_ref(), gbdt_params.as_ref(), cfg, ctl, log)?;
     let EncodedRows {
         labels,
@@ -348,7 +384,10 @@ fn fit_tables(
     info.val_rows = val_t.as_ref().map_or(0, |v| v.n_rows as u64);
     drop(val_t);
     let test = match load_split("test", &features)? {
-        Some(t) => {
+        Some((t, removed)) => {
+            if let Some(s) = scope.as_mut() {
+                s.test_rows_removed = removed;
+            }
             info.test_rows = t.n_rows as u64;
             let probs = predict(model.as_ref(), &t)?;
             Some(evaluate("test", &t, &probs))
@@ -369,6 +408,7 @@ fn fit_tables(
             dropped_constant,
             class_weights,
             holdout: holdout_info,
+            model_scope: scope,
             threshold,
             dataset: info,
             evaluations: [&val, &test].into_iter().flatten().collect(),
@@ -519,19 +559,104 @@ fn load_val(
     features: &[String],
     holdout: &[String],
     holdout_info: Option<&mut Holdout>,
-) -> Result<Option<Table>> {
-    let Some(val) = load_split("val", features)? else {
+) -> Result<Option<(Table, u64)>> {
+    let Some((val, out_of_scope)) = load_split("val", features)? else {
         return Ok(None);
     };
     if holdout.is_empty() {
-        return Ok(Some(val));
+        return Ok(Some((val, out_of_scope)));
     }
     let out = holdout_mask(&val, holdout);
     let keep: Vec<usize> = (0..val.n_rows).filter(|&r| !out[r]).collect();
     if let Some(h) = holdout_info {
         h.val_rows_removed = (val.n_rows - keep.len()) as u64;
     }
-    Ok(Some(val.select_rows(&keep)))
+    Ok(Some((val.select_rows(&keep), out_of_scope)))
+}
+
+/// How training rows are matched to the flows the flow model judges.
+const SCOPE_RULE: &str = "answered conversations only: TCP with packets both ways and payload, \
+                          UDP with packets both ways (mlids_behaviour::judged_by_model)";
+
+/// The columns [`mlids_behaviour::judged_by_model`] reads.
+const SCOPE_COLUMNS: [&str; 5] = [
+    "protocol",
+    "tot_fwd_pkts",
+    "tot_bwd_pkts",
+    "totlen_fwd_pkts",
+    "totlen_bwd_pkts",
+];
+
+/// Load `features` of a split, without the rows outside the flow model's scope (when `scope`);
+/// returns the table and how many rows were left out. Evaluating a bundle on a split the way it
+/// was evaluated at training time: `scope` = `manifest.preprocessing.model_scope.is_some()`.
+pub fn load_in_scope(
+    path: &Path,
+    mode: Mode,
+    features: &[String],
+    scope: bool,
+) -> Result<(Table, u64)> {
+    if !scope {
+        return Ok((load_checked(path, mode, features)?, 0));
+    }
+    let mut columns = features.to_vec();
+    for c in SCOPE_COLUMNS {
+        if !columns.iter().any(|f| f == c) {
+            columns.push(c.to_string());
+        }
+    }
+    let (t, removed) = keep_in_scope(load_checked(path, mode, &columns)?, true)?;
+    let idx: Vec<usize> = features
+        .iter()
+        .map(|f| {
+            t.feature_names
+                .iter()
+                .position(|n| n == f)
+                .expect("loaded with every requested feature")
+        })
+        .collect();
+    Ok((t.select_features(&idx), removed))
+}
+
+/// The rows of `t` the flow model judges (all rows when `!scope`), and how many were left out.
+fn keep_in_scope(t: Table, scope: bool) -> Result<(Table, u64)> {
+    if !scope {
+        return Ok((t, 0));
+    }
+    let col = |name: &str| {
+        t.feature_names
+            .iter()
+            .position(|n| n == name)
+            .ok_or_else(|| {
+                ModelError::Data(format!(
+                    "the flow model's scope needs the `{name}` column (or train with --all-flows)"
+                ))
+            })
+    };
+    let [p, f, b, lf, lb] = [
+        col(SCOPE_COLUMNS[0])?,
+        col(SCOPE_COLUMNS[1])?,
+        col(SCOPE_COLUMNS[2])?,
+        col(SCOPE_COLUMNS[3])?,
+        col(SCOPE_COLUMNS[4])?,
+    ];
+    let zero_if_missing = |v: f64| if v.is_finite() { v } else { 0.0 };
+    let keep: Vec<usize> = (0..t.n_rows)
+        .filter(|&r| {
+            let row = t.row(r);
+            mlids_behaviour::judged_by_model(
+                zero_if_missing(row[p]) as u8,
+                zero_if_missing(row[f]),
+                zero_if_missing(row[b]),
+                zero_if_missing(row[lf]) + zero_if_missing(row[lb]),
+            )
+        })
+        .collect();
+    let removed = (t.n_rows - keep.len()) as u64;
+    if removed == 0 {
+        return Ok((t, 0));
+    }
+    Ok((t.select_rows(&keep), removed))
 }
 
 /// Val rows whose label the model knows, as early-stopping data (`None`: no such row).
@@ -657,6 +782,7 @@ struct ManifestParts<'a> {
     dropped_constant: Vec<String>,
     class_weights: Option<Vec<f64>>,
     holdout: Option<Holdout>,
+    model_scope: Option<ModelScope>,
     threshold: Threshold,
     dataset: DatasetInfo,
     evaluations: Vec<&'a Evaluation>,
@@ -700,6 +826,7 @@ fn build_manifest(
         min_samples_per_label: cfg.min_samples_per_label,
         class_weights: parts.class_weights,
         holdout: parts.holdout,
+        model_scope: parts.model_scope,
         missing_values: if kind.is_scaled() {
             ZOO_MISSING_VALUE_POLICY.to_string()
         } else {

@@ -152,6 +152,7 @@ fn train_synthetic(task: Task, dir: &std::path::Path) -> train::Trained {
         task,
         params: small_params(),
         min_samples_per_label: Some(20),
+        model_scope: false, // synthetic rows are not flows
         ..Default::default()
     };
     let mut lines = Vec::new();
@@ -429,6 +430,7 @@ fn threshold_for_target_recall_is_chosen_on_val() {
         params: small_params(),
         threshold: ThresholdChoice::TargetRecallOnVal,
         target_recall: 0.9,
+        model_scope: false, // synthetic rows are not flows
         ..Default::default()
     };
     let t = train::train(&splits, &cfg, &mut FitControl::default(), &mut |_| {}).unwrap();

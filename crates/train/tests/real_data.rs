@@ -94,12 +94,17 @@ fn corrected_mode_binary_end_to_end() {
     Bundle::save(&bundle_dir, t.manifest.clone(), &t.model).unwrap();
     let bundle = Bundle::load(&bundle_dir).unwrap();
     let m = &bundle.manifest;
-    let table = train::load_checked(
+    let (table, out_of_scope) = train::load_in_scope(
         splits.test.as_ref().unwrap(),
         m.mode().unwrap(),
         &m.features,
+        m.preprocessing.model_scope.is_some(),
     )
     .unwrap();
+    assert_eq!(
+        Some(out_of_scope),
+        m.preprocessing.model_scope.as_ref().map(|s| s.test_rows_removed)
+    );
     let probs = train::predict(bundle.model.as_ref(), &table).unwrap();
     let again = train::evaluate_probs(
         "test",

@@ -54,6 +54,7 @@ fn compare_trains_every_family_and_bundles_reload() {
         holdout: vec!["PortScan".into()],
         params,
         latency_rows: 10,
+        model_scope: false, // synthetic rows are not flows
         ..CompareConfig::default()
     };
     cfg.gbdt.num_iterations = 20;

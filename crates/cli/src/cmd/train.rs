@@ -130,6 +130,10 @@ pub struct TrainArgs {
     pub threads: Option<usize>,
     #[arg(long, default_value_t = 42)]
     pub seed: u64,
+    /// Train on every row, not only the flows the flow model judges (answered conversations;
+    /// one-packet, unanswered, refused and payload-free flows are the host-behaviour stage's).
+    #[arg(long)]
+    pub all_flows: bool,
     /// Replace an existing bundle in the output directory.
     #[arg(long)]
     pub force: bool,
@@ -214,6 +218,7 @@ pub fn run(args: TrainArgs) -> Result<()> {
         target_recall: args.target_recall,
         threshold,
         seed: args.seed,
+        model_scope: !args.all_flows,
     };
     let splits = Splits::in_dir(&args.data)?;
 
