@@ -69,6 +69,16 @@ def family(label, evidence_category=None):
     return label
 
 
+def ndpi_captures(caps, attack_names, fold=None):
+    """The nDPI corpus without the captures pcap/attack holds as attacks; with FOLD = "K/N", only
+    those whose index in name order is K modulo N."""
+    ndpi = [c for c in caps("pcap/bench/ndpi-default") if c.name not in attack_names]
+    if fold:
+        k, n = (int(x) for x in fold.split("/"))
+        ndpi = [c for i, c in enumerate(ndpi) if i % n == k]
+    return ndpi
+
+
 def detect(binary, model, capture, extra=()):
     with tempfile.NamedTemporaryFile(suffix=".jsonl") as out:
         r = subprocess.run(
@@ -91,7 +101,8 @@ def detect(binary, model, capture, extra=()):
                 by_stage[v.get("stage", "flow_model")] += 1
                 by_label[v["prediction"]] += 1
                 groups.add((v.get("src_ip") or v.get("Src IP"), v["prediction"]))
-                families.add(family(v["prediction"]))
+                ev = v.get("evidence")
+                families.add(ev["category"] if ev and ev.get("category") else family(v["prediction"]))
         return {"capture": str(capture.relative_to(SHARED)) if SHARED in capture.parents else str(capture),
                 "flows": flows, "flagged": flagged, "groups": len(groups),
                 "by_stage": dict(by_stage), "by_label": dict(by_label), "families": sorted(families),
@@ -141,17 +152,22 @@ def main():
     ap.add_argument("--model", required=True)
     ap.add_argument("--json")
     ap.add_argument("--extra", default="", help="extra arguments to detect, space separated")
+    ap.add_argument("--sets", default="benign,ndpi,attack,rtt",
+                    help="which sets to score (comma separated: benign, ndpi, attack, rtt)")
+    ap.add_argument("--ndpi-fold", help="K/N: only the nDPI captures whose index in name order is K mod N "
+                    "(leave-one-source-out folds, as bench/transfer.sh trains them)")
     ARGS = ap.parse_args()
+    sets = set(ARGS.sets.split(","))
     extra = ARGS.extra.split()
     caps = lambda d: sorted(p for p in (SHARED / d).rglob("*") if p.is_file() and p.suffix in (".pcap", ".pcapng", ".cap"))
     result = {}
-    result["benign"] = [detect(ARGS.bin, ARGS.model, c, extra) for c in caps("pcap/benign")]
+    result["benign"] = [detect(ARGS.bin, ARGS.model, c, extra) for c in caps("pcap/benign")] if "benign" in sets else []
     attack_names = {p.name[len("ndpi_"):] for p in caps("pcap/attack") if p.name.startswith("ndpi_")}
-    ndpi = [c for c in caps("pcap/bench/ndpi-default") if c.name not in attack_names]
+    ndpi = ndpi_captures(caps, attack_names, ARGS.ndpi_fold)
     result["ndpi_excluded"] = sorted(attack_names)
-    result["ndpi"] = [detect(ARGS.bin, ARGS.model, c, extra) for c in ndpi]
+    result["ndpi"] = [detect(ARGS.bin, ARGS.model, c, extra) for c in ndpi] if "ndpi" in sets else []
     result["attack"] = []
-    for d in sorted((SHARED / "pcap/attack").iterdir()):
+    for d in sorted((SHARED / "pcap/attack").iterdir()) if "attack" in sets else []:
         for c in caps(f"pcap/attack/{d.name}"):
             r = detect(ARGS.bin, ARGS.model, c, extra)
             r["directory"] = d.name
@@ -160,7 +176,7 @@ def main():
             result["attack"].append(r)
     result["rtt"] = []
     with tempfile.TemporaryDirectory() as tmp:
-        for rel, host in RTT_CAPTURES:
+        for rel, host in RTT_CAPTURES if "rtt" in sets else []:
             src = SHARED / rel
             host = host or responder(src)
             d = rel.split("/")[2]

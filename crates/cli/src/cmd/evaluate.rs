@@ -4,7 +4,7 @@ use anyhow::{Context, Result};
 use clap::Args;
 use mlids_model::bundle::Bundle;
 use mlids_train::report;
-use mlids_train::train::{evaluate_probs, load_checked, predict};
+use mlids_train::train::{evaluate_probs, load_in_scope, predict};
 use std::path::PathBuf;
 
 /// Evaluate a model on a labelled dataset split.
@@ -46,8 +46,16 @@ pub fn run(args: EvaluateArgs) -> Result<()> {
     } else {
         args.data.clone()
     };
-    let table = load_checked(&data, m.mode()?, &m.features)
+    // A bundle trained on the flow model's scope is evaluated on it: the other rows are what the
+    // host-behaviour stage judges, which needs flows with addresses and times, not rows.
+    let in_scope = m.preprocessing.model_scope.is_some();
+    let (table, out_of_scope) = load_in_scope(&data, m.mode()?, &m.features, in_scope)
         .with_context(|| format!("loading {}", data.display()))?;
+    if out_of_scope > 0 {
+        eprintln!(
+            "{out_of_scope} rows outside the flow model's scope (not answered conversations) are not scored: the host-behaviour stage judges those flows"
+        );
+    }
     let probs = predict(bundle.model.as_ref(), &table)?;
     let mut rule = m.decision_rule();
     if let Some(t) = args.threshold {

@@ -1,0 +1,117 @@
+#!/usr/bin/env bash
+# Detection quality where it matters: on data from a source the model did not train on.
+#
+#   bench/transfer.sh                     # runs a small testbed first (root, ~5 min)
+#   TESTBED_RUN=/path/to/run bench/transfer.sh
+#
+# 1. Cross-domain pairs (binary GBDT, the shipped feature set): CIC→testbed and back,
+#    CIC-2017→CIC-2018 and back, CIC-2018 by capture day; with and without the benign captures.
+# 2. Leave-one-source-out over the real benign captures: the shipped configuration trained without
+#    one source (pcap/benign, or one of NDPI_FOLDS folds of the nDPI corpus), then that source's
+#    captures scored through the whole pipeline (`ml-ids detect`, host-behaviour stage included).
+# 3. The attack captures and their RTT-shifted replays, scored by the model trained on everything
+#    (no attack capture is in any training set).
+# Prints Markdown; writes WORK/transfer.md and WORK/*.json. Env: MLIDS_BIN, MLIDS_SHARED_DATA, WORK.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export OMP_WAIT_POLICY=PASSIVE
+. scripts/model-config.sh
+if [ -z "${MLIDS_BIN:-}" ]; then
+  cargo build --release -q -p ml-ids
+  MLIDS_BIN="${CARGO_TARGET_DIR:-target}/release/ml-ids"
+fi
+BIN="$MLIDS_BIN"
+SHARED="${MLIDS_SHARED_DATA:-../shared/data}"
+WORK="${WORK:-$(mktemp -d /tmp/mlids-transfer.XXXXXX)}"
+RUN="${TESTBED_RUN:-$WORK/testbed}"
+say() { printf '==> %s\n' "$*" >&2; }
+[ -f "$RUN/flows.csv" ] || "$BIN" testbed run --force --seed 1 --scale small --mode corrected -o "$RUN"
+
+say "datasets, one per source ($WORK/ds)"
+extract_benign "$BIN" "$SHARED" "$WORK/benign"
+import() {  # NAME SOURCES...
+  local name="$1"; shift
+  "$BIN" dataset import -q "$@" -o "$WORK/ds/$name"
+  "$BIN" dataset split -q "$WORK/ds/$name" --seed 42 >/dev/null
+}
+import cic2018 "$SHARED/cic-ids2018/improved"
+import cic2017 "$SHARED/cic-ids2017/improved_rnd_2500"
+import cic "$SHARED/cic-ids2018/improved" "$SHARED/cic-ids2017/improved_rnd_2500"
+import testbed "$RUN/flows.csv"
+import benign "$WORK"/benign/*.csv
+import cic+benign "$SHARED/cic-ids2018/improved" "$SHARED/cic-ids2017/improved_rnd_2500" "$WORK"/benign/*.csv
+import testbed+benign "$RUN/flows.csv" "$WORK"/benign/*.csv
+"$BIN" dataset import -q "$SHARED/cic-ids2018/improved" -o "$WORK/ds/cic2018-days"
+"$BIN" dataset split -q "$WORK/ds/cic2018-days" --by day --seed 42 >/dev/null || echo "cic2018-days: no day split possible" >&2
+
+binary() {  # TRAIN_DS OUT
+  "$BIN" train -q --data "$WORK/ds/$1" --task binary --model gbdt --seed 42 --exclude "$MODEL_EXCLUDE" -o "$WORK/models/$2" --force
+}
+evaluate() {  # MODEL DATA_PARQUET → one JSON line with recall and benign FPR
+  "$BIN" evaluate --model "$WORK/models/$1" --data "$2" --json -o "$WORK/eval/$1-$(basename "$(dirname "$2")")" 2>/dev/null |
+    python3 -c 'import json,sys; e=json.load(sys.stdin)["binary"]; print(json.dumps({k: e[k] for k in ("rows","attacks","recall","benign_fpr","precision","f1")}))'
+}
+mkdir -p "$WORK/eval"
+{
+  echo "## Cross-domain pairs (binary GBDT, trained on the flow model's scope, shipped feature set)"
+  echo
+  echo "| trained on | evaluated on | rows in scope | attacks | recall | benign FPR | precision |"
+  echo "|---|---|---:|---:|---:|---:|---:|"
+} > "$WORK/transfer.md"
+pair() {  # TRAIN EVAL
+  local m="bin-$1"
+  [ -d "$WORK/models/$m" ] || binary "$1" "$m" >&2
+  local r; r=$(evaluate "$m" "$WORK/ds/$2/data.parquet")
+  python3 -c 'import json,sys; r=json.loads(sys.argv[3]); print(f"| {sys.argv[1]} | {sys.argv[2]} | {r[\"rows\"]} | {r[\"attacks\"]} | {r[\"recall\"]:.3f} | {r[\"benign_fpr\"]:.3f} | {r[\"precision\"]:.3f} |")' "$1" "$2" "$r" >> "$WORK/transfer.md"
+}
+say "cross-domain pairs"
+pair cic testbed
+pair testbed cic
+pair cic+benign testbed
+pair testbed+benign cic
+pair cic2017 cic2018
+pair cic2018 cic2017
+pair cic benign
+pair testbed benign
+if [ -f "$WORK/ds/cic2018-days/test.parquet" ]; then
+  binary cic2018-days bin-cic2018-days >&2
+  r=$(evaluate bin-cic2018-days "$WORK/ds/cic2018-days/test.parquet")
+  python3 -c 'import json,sys; r=json.loads(sys.argv[1]); print(f"| cic2018 (train days) | cic2018 (other days) | {r[\"rows\"]} | {r[\"attacks\"]} | {r[\"recall\"]:.3f} | {r[\"benign_fpr\"]:.3f} | {r[\"precision\"]:.3f} |")' "$r" >> "$WORK/transfer.md"
+fi
+
+say "leave-one-source-out over the benign captures"
+loso() {  # HELD_OUT(shared|ndpi-K) EVAL_ARGS...
+  local held="$1"; shift
+  local csvs=()
+  for f in "$WORK"/benign/*.csv; do [ "$(basename "$f" .csv)" = "$held" ] || csvs+=("$f"); done
+  "$BIN" dataset import -q "$RUN/flows.csv" "$SHARED/cic-ids2018/improved" "$SHARED/cic-ids2017/improved_rnd_2500" "${csvs[@]}" -o "$WORK/ds/loso-$held"
+  "$BIN" dataset split -q "$WORK/ds/loso-$held" --seed 42 >/dev/null
+  "$BIN" train -q --data "$WORK/ds/loso-$held" "${MODEL_TRAIN_ARGS[@]}" -o "$WORK/models/loso-$held" --force >&2
+  python3 scripts/eval_captures.py --bin "$BIN" --model "$WORK/models/loso-$held" --json "$WORK/loso-$held.json" "$@" > "$WORK/loso-$held.md"
+}
+loso shared --sets benign
+for ((k = 0; k < NDPI_FOLDS; k++)); do loso "ndpi-$k" --sets ndpi --ndpi-fold "$k/$NDPI_FOLDS"; done
+python3 - "$WORK" "$NDPI_FOLDS" >> "$WORK/transfer.md" <<'PY'
+import json, sys
+work, n = sys.argv[1], int(sys.argv[2])
+print("\n## Leave-one-source-out: benign captures scored by a model that never saw their source\n")
+print("| held-out source | captures | flows | flagged | flagged % | captures with alerts | with > 1 alert group |")
+print("|---|---:|---:|---:|---:|---:|---:|")
+tot = [0, 0, 0, 0, 0]
+for held, key in [("shared", "benign")] + [(f"ndpi-{k}", "ndpi") for k in range(n)]:
+    rows = json.load(open(f"{work}/loso-{held}.json"))[key]
+    f = sum(r.get("flows", 0) for r in rows); a = sum(r.get("flagged", 0) for r in rows)
+    raised = sum(1 for r in rows if r.get("flagged", 0)); multi = sum(1 for r in rows if r.get("groups", 0) > 1)
+    tot = [tot[0] + len(rows), tot[1] + f, tot[2] + a, tot[3] + raised, tot[4] + multi]
+    print(f"| {held} | {len(rows)} | {f} | {a} | {100*a/max(f,1):.2f} | {raised} | {multi} |")
+print(f"| **all** | {tot[0]} | {tot[1]} | {tot[2]} | {100*tot[2]/max(tot[1],1):.2f} | {tot[3]} | {tot[4]} |")
+PY
+
+say "attack captures and RTT-shifted replays (model trained on every source)"
+"$BIN" dataset import -q "$RUN/flows.csv" "$SHARED/cic-ids2018/improved" "$SHARED/cic-ids2017/improved_rnd_2500" "$WORK"/benign/*.csv -o "$WORK/ds/all"
+"$BIN" dataset split -q "$WORK/ds/all" --seed 42 >/dev/null
+"$BIN" train -q --data "$WORK/ds/all" "${MODEL_TRAIN_ARGS[@]}" -o "$WORK/models/all" --force >&2
+python3 scripts/eval_captures.py --bin "$BIN" --model "$WORK/models/all" --json "$WORK/attack.json" --sets attack,rtt > "$WORK/attack.md"
+{ echo; echo "## Attack captures (never trained on) and RTT-shifted replays"; echo; sed -n '/^attack captures/,$p' "$WORK/attack.md"; } >> "$WORK/transfer.md"
+cat "$WORK/transfer.md"
+echo "(work files in $WORK)" >&2

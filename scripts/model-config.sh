@@ -1,0 +1,33 @@
+# The shipped model's configuration, shared by scripts/train-default-model.sh and
+# bench/transfer.sh so that the cross-domain figures describe the model that ships.
+#
+# Features left out: dst_port (a service, not a behaviour), and the columns where ml-ids and the
+# improved CICFlowMeter disagree on the same packets (docs/models.md, "Features that transfer"):
+# subflow_* (CIC rows hold 0 where ml-ids counts the flow), init_bwd_win_byts and active_*. A
+# feature the model uses must mean the same in every source it trains on.
+MODEL_EXCLUDE="dst_port,subflow_fwd_pkts,subflow_bwd_pkts,subflow_fwd_byts,subflow_bwd_byts,init_bwd_win_byts,active_mean,active_std,active_max,active_min"
+MODEL_TRAIN_ARGS=(--task multiclass --model gbdt --min-samples-per-label 50 --seed 42 --exclude "$MODEL_EXCLUDE")
+# nDPI captures are split into this many leave-one-source-out folds.
+NDPI_FOLDS=4
+
+# extract_benign BIN SHARED OUT: every real benign capture as labelled corrected-mode flow CSVs,
+# OUT/shared.csv (pcap/benign) and OUT/ndpi-K.csv (the nDPI corpus without its attack captures,
+# fold K of NDPI_FOLDS). Damaged captures keep the flows read before the damage.
+extract_benign() {
+  local bin="$1" shared="$2" out="$3" k
+  mkdir -p "$out"
+  mapfile -t benign < <(find "$shared/pcap/benign" -type f \( -name '*.pcap' -o -name '*.pcapng' -o -name '*.cap' \) | sort)
+  "$bin" extract -q --mode corrected --label Benign -o "$out/shared.csv" "${benign[@]}" || true
+  for ((k = 0; k < NDPI_FOLDS; k++)); do
+    mapfile -t fold < <(python3 - "$shared" "$k" "$NDPI_FOLDS" <<'PY'
+import pathlib, sys
+shared, k, n = pathlib.Path(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3])
+caps = lambda d: sorted(p for p in (shared / d).rglob("*") if p.is_file() and p.suffix in (".pcap", ".pcapng", ".cap"))
+attack = {p.name[len("ndpi_"):] for p in caps("pcap/attack") if p.name.startswith("ndpi_")}
+ndpi = [c for c in caps("pcap/bench/ndpi-default") if c.name not in attack]
+print("\n".join(str(c) for i, c in enumerate(ndpi) if i % n == k))
+PY
+)
+    "$bin" extract -q --mode corrected --label Benign -o "$out/ndpi-$k.csv" "${fold[@]}" || true
+  done
+}
