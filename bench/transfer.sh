@@ -28,9 +28,10 @@ say() { printf '==> %s\n' "$*" >&2; }
 [ -f "$RUN/flows.csv" ] || "$BIN" testbed run --force --seed 1 --scale small --mode corrected -o "$RUN"
 
 say "datasets, one per source ($WORK/ds)"
-extract_benign "$BIN" "$SHARED" "$WORK/benign"
+[ -f "$WORK/benign/shared.csv" ] || extract_benign "$BIN" "$SHARED" "$WORK/benign"
 import() {  # NAME SOURCES...
   local name="$1"; shift
+  [ -f "$WORK/ds/$name/train.parquet" ] && return 0
   "$BIN" dataset import -q "$@" -o "$WORK/ds/$name"
   "$BIN" dataset split -q "$WORK/ds/$name" --seed 42 >/dev/null
 }
@@ -58,11 +59,14 @@ mkdir -p "$WORK/eval"
   echo "| trained on | evaluated on | rows in scope | attacks | recall | benign FPR | precision |"
   echo "|---|---|---:|---:|---:|---:|---:|"
 } > "$WORK/transfer.md"
+row() {  # TRAINED_ON EVALUATED_ON JSON → a table row
+  python3 -c 'import json,sys; r=json.loads(sys.argv[3]); print("| %s | %s | %d | %d | %.3f | %.3f | %.3f |" % (sys.argv[1], sys.argv[2], r["rows"], r["attacks"], r["recall"], r["benign_fpr"], r["precision"]))' "$@" >> "$WORK/transfer.md"
+}
 pair() {  # TRAIN EVAL
   local m="bin-$1"
   [ -d "$WORK/models/$m" ] || binary "$1" "$m" >&2
   local r; r=$(evaluate "$m" "$WORK/ds/$2/data.parquet")
-  python3 -c 'import json,sys; r=json.loads(sys.argv[3]); print(f"| {sys.argv[1]} | {sys.argv[2]} | {r[\"rows\"]} | {r[\"attacks\"]} | {r[\"recall\"]:.3f} | {r[\"benign_fpr\"]:.3f} | {r[\"precision\"]:.3f} |")' "$1" "$2" "$r" >> "$WORK/transfer.md"
+  row "$1" "$2" "$r"
 }
 say "cross-domain pairs"
 pair cic testbed
@@ -76,7 +80,7 @@ pair testbed benign
 if [ -f "$WORK/ds/cic2018-days/test.parquet" ]; then
   binary cic2018-days bin-cic2018-days >&2
   r=$(evaluate bin-cic2018-days "$WORK/ds/cic2018-days/test.parquet")
-  python3 -c 'import json,sys; r=json.loads(sys.argv[1]); print(f"| cic2018 (train days) | cic2018 (other days) | {r[\"rows\"]} | {r[\"attacks\"]} | {r[\"recall\"]:.3f} | {r[\"benign_fpr\"]:.3f} | {r[\"precision\"]:.3f} |")' "$r" >> "$WORK/transfer.md"
+  row "cic2018 (train days)" "cic2018 (other days)" "$r"
 fi
 
 say "leave-one-source-out over the benign captures"
