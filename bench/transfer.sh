@@ -87,10 +87,15 @@ say "leave-one-source-out over the benign captures"
 loso() {  # HELD_OUT(shared|ndpi-K) EVAL_ARGS...
   local held="$1"; shift
   local csvs=()
+  if [ ! -f "$WORK/ds/loso-$held/train.parquet" ]; then
   for f in "$WORK"/benign/*.csv; do [ "$(basename "$f" .csv)" = "$held" ] || csvs+=("$f"); done
   "$BIN" dataset import -q "$RUN/flows.csv" "$SHARED/cic-ids2018/improved" "$SHARED/cic-ids2017/improved_rnd_2500" "${csvs[@]}" -o "$WORK/ds/loso-$held"
   "$BIN" dataset split -q "$WORK/ds/loso-$held" --seed 42 >/dev/null
-  "$BIN" train -q --data "$WORK/ds/loso-$held" "${MODEL_TRAIN_ARGS[@]}" -o "$WORK/models/loso-$held" --force >&2
+  fi
+  # Models depend on the data and the configuration only: a rerun (say, after a change to the
+  # host-behaviour stage) scores again with the models it has.
+  [ -f "$WORK/models/loso-$held/manifest.json" ] ||
+    "$BIN" train -q --data "$WORK/ds/loso-$held" "${MODEL_TRAIN_ARGS[@]}" -o "$WORK/models/loso-$held" --force >&2
   python3 scripts/eval_captures.py --bin "$BIN" --model "$WORK/models/loso-$held" --json "$WORK/loso-$held.json" "$@" > "$WORK/loso-$held.md"
 }
 loso shared --sets benign
@@ -112,9 +117,9 @@ print(f"| **all** | {tot[0]} | {tot[1]} | {tot[2]} | {100*tot[2]/max(tot[1],1):.
 PY
 
 say "attack captures and RTT-shifted replays (model trained on every source)"
-"$BIN" dataset import -q "$RUN/flows.csv" "$SHARED/cic-ids2018/improved" "$SHARED/cic-ids2017/improved_rnd_2500" "$WORK"/benign/*.csv -o "$WORK/ds/all"
-"$BIN" dataset split -q "$WORK/ds/all" --seed 42 >/dev/null
-"$BIN" train -q --data "$WORK/ds/all" "${MODEL_TRAIN_ARGS[@]}" -o "$WORK/models/all" --force >&2
+import all "$RUN/flows.csv" "$SHARED/cic-ids2018/improved" "$SHARED/cic-ids2017/improved_rnd_2500" "$WORK"/benign/*.csv
+[ -f "$WORK/models/all/manifest.json" ] ||
+  "$BIN" train -q --data "$WORK/ds/all" "${MODEL_TRAIN_ARGS[@]}" -o "$WORK/models/all" --force >&2
 python3 scripts/eval_captures.py --bin "$BIN" --model "$WORK/models/all" --json "$WORK/attack.json" --sets attack,rtt > "$WORK/attack.md"
 { echo; echo "## Attack captures (never trained on) and RTT-shifted replays"; echo; sed -n '/^attack captures/,$p' "$WORK/attack.md"; } >> "$WORK/transfer.md"
 cat "$WORK/transfer.md"

@@ -5,9 +5,12 @@
 //! Bernoulli trials: a benign host's attempts mostly succeed (P = θ₀), a scanner's mostly fail
 //! (P = θ₁). The log-likelihood ratio of "scanner" over "benign" takes a step up per failure and
 //! down per success; crossing ln(β/α) flags the source as a scanner (false-positive rate ≤ α,
-//! detection ≥ β), crossing ln((1−β)/(1−α)) declares it benign and the walk restarts. With the
-//! paper's θ₀ = 0.8, θ₁ = 0.2, α = 0.01, β = 0.99 four failed first contacts in a row flag a
-//! source. Outcomes, not timings, decide, so the verdict does not move with the RTT or the rate.
+//! detection ≥ β), crossing ln((1−β)/(1−α)) declares it benign. With the paper's θ₀ = 0.8,
+//! θ₁ = 0.2, α = 0.01, β = 0.99 four failed first contacts in a row flag a new source. Running
+//! online, the walk is held between the two thresholds instead of ending at a decision (a benign
+//! host needs seven net failures to be flagged later), and a flagged source must have failed on
+//! most of its first contacts. Outcomes, not timings, decide, so the verdict does not move with
+//! the RTT or the rate.
 
 use crate::{is_group_address, Evidence, Finding};
 use mlids_flow::packet::{proto, TcpFlags};
@@ -53,10 +56,12 @@ pub enum Outcome {
     Neutral,
 }
 
-/// UDP services that never answer (syslog, SNMP traps, NetFlow/IPFIX/sFlow collectors).
-const ONE_WAY_UDP: &[u16] = &[514, 162, 2055, 4739, 6343, 9995, 9996];
-
 /// The outcome of a flow as a connection attempt by its source.
+///
+/// An unanswered UDP datagram is no evidence: peer-to-peer clients, QUIC, NAT keep-alives and
+/// one-way services leave datagrams unanswered all day, and a capture often holds one direction
+/// only. A closed UDP port says so with an ICMP port unreachable, which [`unreachables`] credits
+/// to the prober.
 pub fn outcome(flow: &FlowRecord) -> Outcome {
     let e = &flow.exchange;
     if e.fwd_packets == 0 {
@@ -65,8 +70,7 @@ pub fn outcome(flow: &FlowRecord) -> Outcome {
     match e.ip_protocol {
         proto::TCP => tcp_outcome(e),
         proto::UDP if e.bwd_packets > 0 => Outcome::Success,
-        proto::UDP if ONE_WAY_UDP.contains(&flow.dst_port) => Outcome::Neutral,
-        proto::UDP => Outcome::Failure,
+        proto::UDP => Outcome::Neutral,
         proto::ICMP | proto::ICMPV6 => match e.icmp {
             // Echo request (ICMP 8, ICMPv6 128): a ping sweep's probe.
             Some((8, _)) | Some((128, _)) if e.bwd_packets == 0 => Outcome::Failure,
@@ -84,13 +88,39 @@ fn tcp_outcome(e: &Exchange) -> Outcome {
     if first.has(TcpFlags::RST) || (first.has(TcpFlags::ACK) && e.has_payload()) {
         return Outcome::Neutral;
     }
+    // A lone ACK is an ACK-scan probe only when a reset answers it; unanswered it is as likely a
+    // keep-alive or the tail of a connection the capture caught mid-way.
+    if first.has(TcpFlags::ACK) && !first.has(TcpFlags::SYN) && !e.bwd_flags.has(TcpFlags::RST) {
+        return Outcome::Neutral;
+    }
     if e.bwd_packets == 0 {
-        return Outcome::Failure; // unanswered SYN, FIN, NULL, Xmas, ACK probe
+        return Outcome::Failure; // unanswered SYN, FIN, NULL, Xmas probe
     }
     if e.bwd_flags.has(TcpFlags::RST) && !e.has_payload() {
         return Outcome::Failure; // refused
     }
     Outcome::Success
+}
+
+/// Failed UDP probes a flow reports: an ICMP destination-unreachable flow (ICMP type 3, ICMPv6
+/// type 1) from a host to the address that probed it, one per message (at most 64 per flow, so
+/// one noisy router cannot make a scanner alone). Returns (prober, reporter, messages).
+pub fn unreachables(flow: &FlowRecord) -> Option<(IpAddr, IpAddr, u32)> {
+    let e = &flow.exchange;
+    let unreachable = matches!(
+        (e.ip_protocol, e.icmp),
+        (proto::ICMP, Some((3, _))) | (proto::ICMPV6, Some((1, _)))
+    );
+    if !unreachable {
+        return None;
+    }
+    // The record's source sent the first message (corrected mode may orient it either way).
+    let (reporter, prober, n) = if e.fwd_packets > 0 {
+        (flow.src, flow.dst, e.fwd_packets)
+    } else {
+        (flow.dst, flow.src, e.bwd_packets)
+    };
+    Some((prober, reporter, n.min(64)))
 }
 
 /// The walk of one source.
@@ -120,10 +150,7 @@ pub struct Scans {
     cfg: ScanConfig,
     walks: HashMap<IpAddr, Walk>,
     max_hosts: usize,
-    step_success: f64,
-    step_failure: f64,
-    upper: f64,
-    lower: f64,
+    steps: Steps,
 }
 
 /// Distinct hosts and ports a walk keeps for its evidence.
@@ -132,10 +159,12 @@ const EVIDENCE_CAP: usize = 65_536;
 impl Scans {
     pub fn new(cfg: ScanConfig, max_hosts: usize) -> Scans {
         Scans {
-            step_success: (cfg.theta1 / cfg.theta0).ln(),
-            step_failure: ((1.0 - cfg.theta1) / (1.0 - cfg.theta0)).ln(),
-            upper: (cfg.beta / cfg.alpha).ln(),
-            lower: ((1.0 - cfg.beta) / (1.0 - cfg.alpha)).ln(),
+            steps: Steps {
+                success: (cfg.theta1 / cfg.theta0).ln(),
+                failure: ((1.0 - cfg.theta1) / (1.0 - cfg.theta0)).ln(),
+                upper: (cfg.beta / cfg.alpha).ln(),
+                lower: ((1.0 - cfg.beta) / (1.0 - cfg.alpha)).ln(),
+            },
             cfg,
             walks: HashMap::new(),
             max_hosts,
@@ -143,6 +172,18 @@ impl Scans {
     }
 
     pub fn observe(&mut self, flow: &FlowRecord) {
+        if let Some((prober, reporter, n)) = unreachables(flow) {
+            let w = self.walks.entry(prober).or_default();
+            w.last_us = w.last_us.max(flow.end_us);
+            if w.hosts.len() < EVIDENCE_CAP {
+                w.hosts.insert(reporter);
+            }
+            for _ in 0..n {
+                w.failures += 1;
+                self.steps.take(w, Outcome::Failure, flow.start_us);
+            }
+            return;
+        }
         if is_group_address(&flow.dst) {
             return;
         }
@@ -168,27 +209,49 @@ impl Scans {
             w.ports.insert(flow.dst_port);
         }
         match result {
-            Outcome::Success => {
-                w.successes += 1;
-                w.llr += self.step_success;
-            }
-            _ => {
-                w.failures += 1;
-                w.llr += self.step_failure;
-            }
+            Outcome::Success => w.successes += 1,
+            _ => w.failures += 1,
         }
+        self.steps.take(w, result, flow.start_us);
+    }
+}
+
+/// The walk's step sizes and thresholds, from the configuration.
+#[derive(Clone, Copy, Debug)]
+struct Steps {
+    success: f64,
+    failure: f64,
+    upper: f64,
+    lower: f64,
+}
+
+impl Steps {
+    /// One step of a walk (its counts already updated).
+    fn take(self, w: &mut Walk, result: Outcome, t_us: i64) {
+        w.llr += match result {
+            Outcome::Success => self.success,
+            _ => self.failure,
+        };
         if w.flagged.is_none() {
-            if w.llr >= self.upper {
+            // Most of the source's first contacts must have failed, too: a busy peer-to-peer
+            // client whose walk keeps returning to "benign" still meets runs of four failures.
+            let mostly_failed = 2 * w.failures > w.successes + w.failures;
+            if w.llr >= self.upper && mostly_failed {
                 w.flagged = Some(Flag {
-                    at_us: flow.start_us,
+                    at_us: t_us,
                     contacts: w.successes + w.failures,
                     failures: w.failures,
                 });
-            } else if w.llr <= self.lower {
-                w.llr = 0.0; // benign so far; a later scan starts a fresh walk
             }
+            // Online, the walk does not stop at "benign": it stays at that boundary, so a host
+            // that starts scanning later is flagged after as many net failures as the two
+            // thresholds lie apart (7 with the defaults), not after its whole history.
+            w.llr = w.llr.clamp(self.lower, self.upper);
         }
     }
+}
+
+impl Scans {
 
     /// A probe (a failed or neutral-but-empty attempt) of a flagged source is part of its scan;
     /// its conversations are left to the flow classifier.
@@ -196,8 +259,16 @@ impl Scans {
         let w = self.walks.get(&flow.src)?;
         let flag = w.flagged.as_ref()?;
         let e = &flow.exchange;
+        let first = e.first_flags;
+        // Its failed attempts, its SYNs that found an open port, and (for a scanner flagged by
+        // unreachables) its unanswered datagrams.
         let probe = outcome(flow) == Outcome::Failure
-            || (e.fwd_packets > 0 && e.is_tcp() && !e.has_payload());
+            || (e.is_tcp()
+                && e.fwd_packets > 0
+                && first.has(TcpFlags::SYN)
+                && !first.has(TcpFlags::ACK)
+                && !e.has_payload())
+            || (e.is_udp() && e.fwd_packets > 0 && e.bwd_packets == 0);
         if !probe || is_group_address(&flow.dst) {
             return None;
         }

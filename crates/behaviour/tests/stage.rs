@@ -102,39 +102,44 @@ fn repeated_attempts_to_one_port_are_one_first_contact() {
 }
 
 #[test]
-fn successes_pull_the_walk_down_and_a_benign_decision_restarts_it() {
-    // 4 successes: 4 · ln(0.25) = −5.545 ≤ ln(0.0101) = −4.595 → benign, walk back to 0; then 3
-    // failures (4.16) do not flag, the 4th does.
+fn successes_hold_the_walk_at_benign_and_a_later_scan_is_flagged() {
+    // 4 successes: 4 · ln(0.25) = −5.545, held at ln(0.0101) = −4.595 → benign; then 6 failures
+    // (−4.595 + 8.318 = 3.72) do not flag, the 7th (5.11 ≥ 4.595, 7 of 11 failed) does.
     let mut flows: Vec<FlowRecord> = (0..4)
         .map(|i| flow("10.0.0.7", &format!("10.0.1.{i}"), 40000, 80, i, session()))
         .collect();
-    flows.extend((0..3).map(|i| {
-        flow(
-            "10.0.0.7",
-            "10.0.0.10",
-            41000,
-            100 + i,
-            10 + i as i64,
-            refused(),
-        )
-    }));
+    let probe = |i: u16| flow("10.0.0.7", "10.0.0.10", 41000, 100 + i, 10 + i as i64, refused());
+    flows.extend((0..6).map(probe));
     let (_, labels) = run(&flows);
     assert!(labels.iter().all(Option::is_none));
-    flows.push(flow("10.0.0.7", "10.0.0.10", 41000, 200, 20, refused()));
+    flows.push(probe(6));
     let (_, labels) = run(&flows);
-    assert_eq!(
-        labels.iter().filter(|l| l.is_some()).count(),
-        4,
-        "the probes, not the sessions"
-    );
+    let flagged = labels.iter().filter(|l| l.is_some()).count();
+    assert_eq!(flagged, 7, "the probes, not the sessions");
 }
 
 #[test]
-fn fin_null_xmas_and_ack_probes_fail_whether_or_not_answered() {
+fn a_peer_to_peer_client_with_a_third_failed_contacts_is_no_scanner() {
+    // Eight successes, then four failures in a row, repeated: each run of four would flag a walk
+    // that restarted from zero after its benign decision; a third of failures is no scanner.
+    let flows: Vec<FlowRecord> = (0..300)
+        .map(|i| {
+            let e = if i % 12 >= 8 { refused() } else { session() };
+            let peer = format!("198.51.{}.{}", i / 250, i % 250 + 1);
+            flow("10.0.0.5", &peer, 40000, 6881, i, e)
+        })
+        .collect();
+    let (_, labels) = run(&flows);
+    assert!(labels.iter().all(Option::is_none));
+}
+
+#[test]
+fn fin_null_and_xmas_probes_fail_whether_or_not_answered_ack_probes_when_reset() {
     for first in [FIN, 0, FIN | PSH | TcpFlags::URG, ACK] {
         let probes: Vec<FlowRecord> = (0..6)
             .map(|i| {
-                let e = if i % 2 == 0 {
+                // An ACK probe counts when answered by a reset (unfiltered), as nmap -sA reads it.
+                let e = if i % 2 == 0 && first != ACK {
                     tcp(1, 0, first, first, 0, 0) // open|filtered: no answer
                 } else {
                     tcp(1, 1, first, first, RST, 0) // closed: RST
@@ -308,6 +313,39 @@ fn ten_short_ssh_logins_in_a_minute_are_a_brute_force_nine_are_not() {
     assert!(labels
         .iter()
         .all(|l| l.as_deref() == Some("SSH-Bruteforce")));
+}
+
+#[test]
+fn unanswered_datagrams_are_no_evidence_port_unreachables_are() {
+    // A P2P client: 50 datagrams to 50 peers, none answered in the capture.
+    let p2p: Vec<FlowRecord> = (0..50)
+        .map(|i| flow("10.0.0.5", &format!("198.51.100.{}", i + 1), 6881, 6881, i, udp(1, 0, 100, 0)))
+        .collect();
+    let (_, labels) = run(&p2p);
+    assert!(labels.iter().all(Option::is_none));
+    // A UDP scan: 30 probes, the target answers 5 of them with ICMP port unreachable (one ICMP
+    // flow of 5 messages, rate-limited as Linux does); 4 failures flag the prober.
+    let mut scan: Vec<FlowRecord> = (0..30)
+        .map(|i| flow("10.0.0.66", "10.0.0.10", 40000, 1000 + i, i as i64, udp(1, 0, 0, 0)))
+        .collect();
+    let unreach = Exchange {
+        ip_protocol: proto::ICMP,
+        fwd_packets: 5,
+        icmp: Some((3, 3)),
+        ..Exchange::default()
+    };
+    scan.push(flow("10.0.0.10", "10.0.0.66", 0, 0, 40, unreach));
+    let (_, labels) = run(&scan);
+    assert!(labels[..30].iter().all(|l| l.as_deref() == Some("PortScan")), "{labels:?}");
+}
+
+#[test]
+fn a_lone_unanswered_ack_is_no_probe_a_reset_ack_is() {
+    let keepalives: Vec<FlowRecord> = (0..10)
+        .map(|i| flow("10.0.0.8", &format!("10.0.2.{i}"), 50000, 443, i, tcp(1, 0, ACK, ACK, 0, 0)))
+        .collect();
+    let (_, labels) = run(&keepalives);
+    assert!(labels.iter().all(Option::is_none));
 }
 
 #[test]

@@ -246,6 +246,8 @@ impl<W: Write> VerdictSink for VerdictJsonlWriter<W> {
                 json_string(&mut self.line, &e.summary);
                 self.line.extend_from_slice(b",\"host\":");
                 json_string(&mut self.line, &e.host);
+                self.line.extend_from_slice(b",\"category\":");
+                json_string(&mut self.line, &e.category);
                 self.line.push(b'}');
             }
             None => self.line.extend_from_slice(b"null"),
