@@ -8,8 +8,8 @@
 //! detection ≥ β), crossing ln((1−β)/(1−α)) declares it benign. With the paper's θ₀ = 0.8,
 //! θ₁ = 0.2, α = 0.01, β = 0.99 four failed first contacts in a row flag a new source. Running
 //! online, the walk is held between the two thresholds instead of ending at a decision (a benign
-//! host needs seven net failures to be flagged later), and a flagged source must have failed on
-//! most of its first contacts. Outcomes, not timings, decide, so the verdict does not move with
+//! host needs seven net failures to be flagged later), and the walk over the source's whole
+//! history, unheld, must cross the upper threshold as well. Outcomes, not timings, decide, so the verdict does not move with
 //! the RTT or the rate.
 
 use crate::{is_group_address, Evidence, Finding};
@@ -94,6 +94,10 @@ fn tcp_outcome(e: &Exchange) -> Outcome {
         return Outcome::Neutral;
     }
     if e.bwd_packets == 0 {
+        // A client that acknowledged or sent data was answered, on a path the capture missed.
+        if e.fwd_flags.has(TcpFlags::ACK) || e.has_payload() {
+            return Outcome::Neutral;
+        }
         return Outcome::Failure; // unanswered SYN, FIN, NULL, Xmas probe
     }
     if e.bwd_flags.has(TcpFlags::RST) && !e.has_payload() {
@@ -126,7 +130,10 @@ pub fn unreachables(flow: &FlowRecord) -> Option<(IpAddr, IpAddr, u32)> {
 /// The walk of one source.
 #[derive(Clone, Debug, Default)]
 struct Walk {
+    /// The walk, held between the thresholds.
     llr: f64,
+    /// The same steps without the hold: the evidence of the source's whole history.
+    history_llr: f64,
     contacted: HashSet<(IpAddr, u16, u8)>,
     successes: u32,
     failures: u32,
@@ -228,15 +235,17 @@ struct Steps {
 impl Steps {
     /// One step of a walk (its counts already updated).
     fn take(self, w: &mut Walk, result: Outcome, t_us: i64) {
-        w.llr += match result {
+        let step = match result {
             Outcome::Success => self.success,
             _ => self.failure,
         };
+        w.llr += step;
+        w.history_llr += step;
         if w.flagged.is_none() {
-            // Most of the source's first contacts must have failed, too: a busy peer-to-peer
-            // client whose walk keeps returning to "benign" still meets runs of four failures.
-            let mostly_failed = 2 * w.failures > w.successes + w.failures;
-            if w.llr >= self.upper && mostly_failed {
+            // The whole history must pass the test too, not only the walk held at "benign": a
+            // busy peer-to-peer client whose walk keeps returning there still meets runs of four
+            // failures.
+            if w.llr >= self.upper && w.history_llr >= self.upper {
                 w.flagged = Some(Flag {
                     at_us: t_us,
                     contacts: w.successes + w.failures,
@@ -252,7 +261,6 @@ impl Steps {
 }
 
 impl Scans {
-
     /// A probe (a failed or neutral-but-empty attempt) of a flagged source is part of its scan;
     /// its conversations are left to the flow classifier.
     pub fn judge(&self, flow: &FlowRecord) -> Option<Finding> {

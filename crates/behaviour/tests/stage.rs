@@ -103,19 +103,29 @@ fn repeated_attempts_to_one_port_are_one_first_contact() {
 
 #[test]
 fn successes_hold_the_walk_at_benign_and_a_later_scan_is_flagged() {
-    // 4 successes: 4 · ln(0.25) = −5.545, held at ln(0.0101) = −4.595 → benign; then 6 failures
-    // (−4.595 + 8.318 = 3.72) do not flag, the 7th (5.11 ≥ 4.595, 7 of 11 failed) does.
+    // 4 successes: 4 · ln(0.25) = −5.545, held at ln(0.0101) = −4.595 → benign; 7 failures then
+    // bring the held walk to 5.11 ≥ 4.595, but the whole history (3 net failures, 4.16) not yet;
+    // the 8th failure (5.55) flags.
     let mut flows: Vec<FlowRecord> = (0..4)
         .map(|i| flow("10.0.0.7", &format!("10.0.1.{i}"), 40000, 80, i, session()))
         .collect();
-    let probe = |i: u16| flow("10.0.0.7", "10.0.0.10", 41000, 100 + i, 10 + i as i64, refused());
-    flows.extend((0..6).map(probe));
+    let probe = |i: u16| {
+        flow(
+            "10.0.0.7",
+            "10.0.0.10",
+            41000,
+            100 + i,
+            10 + i as i64,
+            refused(),
+        )
+    };
+    flows.extend((0..7).map(probe));
     let (_, labels) = run(&flows);
     assert!(labels.iter().all(Option::is_none));
-    flows.push(probe(6));
+    flows.push(probe(7));
     let (_, labels) = run(&flows);
     let flagged = labels.iter().filter(|l| l.is_some()).count();
-    assert_eq!(flagged, 7, "the probes, not the sessions");
+    assert_eq!(flagged, 8, "the probes, not the sessions");
 }
 
 #[test]
@@ -153,6 +163,19 @@ fn fin_null_and_xmas_probes_fail_whether_or_not_answered_ack_probes_when_reset()
             "flags {first:#x}"
         );
     }
+}
+
+#[test]
+fn a_one_sided_capture_of_a_working_client_is_no_scan() {
+    // Only the client's direction was captured: SYN, ACK, data to five servers, nothing back.
+    let flows: Vec<FlowRecord> = (0..5)
+        .map(|i| {
+            let e = tcp(8, 0, SYN, SYN | ACK | PSH, 0, 300);
+            flow("10.0.0.4", &format!("10.0.3.{i}"), 40000, 5222, i, e)
+        })
+        .collect();
+    let (_, labels) = run(&flows);
+    assert!(labels.iter().all(Option::is_none));
 }
 
 #[test]
@@ -319,14 +342,32 @@ fn ten_short_ssh_logins_in_a_minute_are_a_brute_force_nine_are_not() {
 fn unanswered_datagrams_are_no_evidence_port_unreachables_are() {
     // A P2P client: 50 datagrams to 50 peers, none answered in the capture.
     let p2p: Vec<FlowRecord> = (0..50)
-        .map(|i| flow("10.0.0.5", &format!("198.51.100.{}", i + 1), 6881, 6881, i, udp(1, 0, 100, 0)))
+        .map(|i| {
+            flow(
+                "10.0.0.5",
+                &format!("198.51.100.{}", i + 1),
+                6881,
+                6881,
+                i,
+                udp(1, 0, 100, 0),
+            )
+        })
         .collect();
     let (_, labels) = run(&p2p);
     assert!(labels.iter().all(Option::is_none));
     // A UDP scan: 30 probes, the target answers 5 of them with ICMP port unreachable (one ICMP
     // flow of 5 messages, rate-limited as Linux does); 4 failures flag the prober.
     let mut scan: Vec<FlowRecord> = (0..30)
-        .map(|i| flow("10.0.0.66", "10.0.0.10", 40000, 1000 + i, i as i64, udp(1, 0, 0, 0)))
+        .map(|i| {
+            flow(
+                "10.0.0.66",
+                "10.0.0.10",
+                40000,
+                1000 + i,
+                i as i64,
+                udp(1, 0, 0, 0),
+            )
+        })
         .collect();
     let unreach = Exchange {
         ip_protocol: proto::ICMP,
@@ -336,13 +377,27 @@ fn unanswered_datagrams_are_no_evidence_port_unreachables_are() {
     };
     scan.push(flow("10.0.0.10", "10.0.0.66", 0, 0, 40, unreach));
     let (_, labels) = run(&scan);
-    assert!(labels[..30].iter().all(|l| l.as_deref() == Some("PortScan")), "{labels:?}");
+    assert!(
+        labels[..30]
+            .iter()
+            .all(|l| l.as_deref() == Some("PortScan")),
+        "{labels:?}"
+    );
 }
 
 #[test]
 fn a_lone_unanswered_ack_is_no_probe_a_reset_ack_is() {
     let keepalives: Vec<FlowRecord> = (0..10)
-        .map(|i| flow("10.0.0.8", &format!("10.0.2.{i}"), 50000, 443, i, tcp(1, 0, ACK, ACK, 0, 0)))
+        .map(|i| {
+            flow(
+                "10.0.0.8",
+                &format!("10.0.2.{i}"),
+                50000,
+                443,
+                i,
+                tcp(1, 0, ACK, ACK, 0, 0),
+            )
+        })
         .collect();
     let (_, labels) = run(&keepalives);
     assert!(labels.iter().all(Option::is_none));

@@ -76,14 +76,17 @@ fn same(a: f64, b: f64) -> bool {
 #[test]
 fn corrected_mode_matches_the_improved_cicflowmeter_row_by_row() {
     let Some(data) = shared_data() else { return };
-    let rows = published(&data.join("cic-ids2017/improved_rnd_2500/Web_Attack_-_SQL_Injection_13.csv"));
+    let rows =
+        published(&data.join("cic-ids2017/improved_rnd_2500/Web_Attack_-_SQL_Injection_13.csv"));
     let flows = extract(&data.join("pcap/attack/web-sqli/ndpi_WebattackSQLinj.pcap"));
     assert_eq!(flows.len(), 9);
     let mut differing: BTreeMap<&str, usize> = BTreeMap::new();
     let mut flows_off_elsewhere = 0;
     for f in &flows {
         let key = (f.src.to_string(), f.src_port, f.dst.to_string(), f.dst_port);
-        let row = rows.get(&key).unwrap_or_else(|| panic!("no published row for {key:?}"));
+        let row = rows
+            .get(&key)
+            .unwrap_or_else(|| panic!("no published row for {key:?}"));
         let mut off_elsewhere = false;
         for &feat in mlids_flow::features::CORRECTED_FEATURES {
             if feat == Feature::DstPort {
@@ -101,13 +104,18 @@ fn corrected_mode_matches_the_improved_cicflowmeter_row_by_row() {
     for name in DIFFER_ON_EVERY_FLOW {
         assert_eq!(differing.get(name), Some(&9), "{name}: {differing:?}");
     }
-    assert_eq!(flows_off_elsewhere, FLOWS_WITH_A_TRAILING_ACK, "{differing:?}");
+    assert_eq!(
+        flows_off_elsewhere, FLOWS_WITH_A_TRAILING_ACK,
+        "{differing:?}"
+    );
     let elsewhere: Vec<_> = differing
         .iter()
         .filter(|(n, _)| !DIFFER_ON_EVERY_FLOW.contains(n))
         .collect();
     assert!(
-        elsewhere.iter().all(|(_, &n)| n == FLOWS_WITH_A_TRAILING_ACK),
+        elsewhere
+            .iter()
+            .all(|(_, &n)| n == FLOWS_WITH_A_TRAILING_ACK),
         "features that differ beyond the trailing-ACK flow: {elsewhere:?}"
     );
 }

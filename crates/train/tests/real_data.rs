@@ -103,7 +103,10 @@ fn corrected_mode_binary_end_to_end() {
     .unwrap();
     assert_eq!(
         Some(out_of_scope),
-        m.preprocessing.model_scope.as_ref().map(|s| s.test_rows_removed)
+        m.preprocessing
+            .model_scope
+            .as_ref()
+            .map(|s| s.test_rows_removed)
     );
     let probs = train::predict(bundle.model.as_ref(), &table).unwrap();
     let again = train::evaluate_probs(
