@@ -1,5 +1,7 @@
 #!/usr/bin/env bash
 # Golden outputs: prove that a refactor changes no observable output of the `ml-ids` binary.
+# Re-recorded deliberately when behaviour changes (last: the host-behaviour stage and the new
+# models/default; extract outputs were unchanged by it).
 #
 #   scripts/golden.sh record [BIN]   regenerate everything and write tests/golden/outputs.sha256
 #   scripts/golden.sh check  [BIN]   regenerate and compare with tests/golden/outputs.sha256; prints
