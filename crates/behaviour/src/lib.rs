@@ -40,6 +40,7 @@ pub struct Evidence {
     /// The host the aggregate is about: the scanner or brute-forcer, or the flood's victim.
     pub host: String,
     /// Attack family (`PortScan`, `DoS`, `DDoS`, `BruteForce`), as [`Finding::category`].
+    #[serde(default)]
     pub category: String,
 }
 
