@@ -3,7 +3,7 @@
 //! database is a few login exchanges on its own connection; interactive users and clients open one
 //! connection and keep it.
 
-use crate::window::Tumbling;
+use crate::window::{sweep_idle, Tumbling};
 use crate::{Evidence, Finding};
 use mlids_flow::packet::proto;
 use mlids_flow::FlowRecord;
@@ -155,13 +155,6 @@ impl BruteForce {
 
     pub fn sweep(&mut self, now_us: i64) {
         let idle = self.cfg.hold_us.max(self.cfg.window_us);
-        self.pairs.retain(|_, a| now_us - a.last_us <= idle);
-        if self.pairs.len() > self.max_hosts {
-            let mut last: Vec<i64> = self.pairs.values().map(|a| a.last_us).collect();
-            let cut = last.len() - self.max_hosts;
-            last.select_nth_unstable(cut);
-            let cutoff = last[cut];
-            self.pairs.retain(|_, a| a.last_us >= cutoff);
-        }
+        sweep_idle(&mut self.pairs, now_us, idle, self.max_hosts, |a| a.last_us);
     }
 }

@@ -3,7 +3,7 @@
 //! time together with the number of distinct senders — which is what tells a spoofed or
 //! distributed flood from one noisy client, and a flood from a scan (one sender, many ports).
 
-use crate::window::{Distinct, Tumbling};
+use crate::window::{sweep_idle, Distinct, Tumbling};
 use crate::{is_group_address, Evidence, Finding};
 use mlids_flow::packet::{proto, TcpFlags};
 use mlids_flow::FlowRecord;
@@ -270,14 +270,9 @@ impl Floods {
 
     pub fn sweep(&mut self, now_us: i64) {
         let idle = self.cfg.hold_us.max(self.cfg.window_us);
-        self.victims.retain(|_, v| now_us - v.last_us <= idle);
-        if self.victims.len() > self.max_hosts {
-            let mut last: Vec<i64> = self.victims.values().map(|v| v.last_us).collect();
-            let cut = last.len() - self.max_hosts;
-            last.select_nth_unstable(cut);
-            let cutoff = last[cut];
-            self.victims.retain(|_, v| v.last_us >= cutoff);
-        }
+        sweep_idle(&mut self.victims, now_us, idle, self.max_hosts, |v| {
+            v.last_us
+        });
     }
 }
 

@@ -12,6 +12,7 @@
 //! history, unheld, must cross the upper threshold as well. Outcomes, not timings, decide, so the verdict does not move with
 //! the RTT or the rate.
 
+use crate::window::sweep_idle;
 use crate::{is_group_address, Evidence, Finding};
 use mlids_flow::packet::{proto, TcpFlags};
 use mlids_flow::{Exchange, FlowRecord};
@@ -307,14 +308,9 @@ impl Scans {
     /// Forget sources idle longer than the memory (or the longest-idle ones over the cap).
     pub fn sweep(&mut self, now_us: i64) {
         let memory = self.cfg.memory_us;
-        self.walks.retain(|_, w| now_us - w.last_us <= memory);
-        if self.walks.len() > self.max_hosts {
-            let mut last: Vec<i64> = self.walks.values().map(|w| w.last_us).collect();
-            let cut = last.len() - self.max_hosts;
-            last.select_nth_unstable(cut);
-            let cutoff = last[cut];
-            self.walks.retain(|_, w| w.last_us >= cutoff);
-        }
+        sweep_idle(&mut self.walks, now_us, memory, self.max_hosts, |w| {
+            w.last_us
+        });
     }
 
     /// Sources tracked (for tests and status).

@@ -1,8 +1,28 @@
 //! Small building blocks of the aggregates: a bounded set of distinct values and a tumbling
 //! window over flow time.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::hash::Hash;
+
+/// Forget the entries of a host table idle for longer than `idle_us` at `now_us`, then, if more
+/// than `max` remain, the longest-idle ones (ties at the cut are kept). `last_us` reads an entry's
+/// last flow time. Keeps every detector's memory bounded whatever the traffic.
+pub(crate) fn sweep_idle<K, V>(
+    table: &mut HashMap<K, V>,
+    now_us: i64,
+    idle_us: i64,
+    max: usize,
+    last_us: impl Fn(&V) -> i64,
+) {
+    table.retain(|_, v| now_us - last_us(v) <= idle_us);
+    if table.len() > max {
+        let mut last: Vec<i64> = table.values().map(&last_us).collect();
+        let cut = last.len() - max;
+        last.select_nth_unstable(cut);
+        let cutoff = last[cut];
+        table.retain(|_, v| last_us(v) >= cutoff);
+    }
+}
 
 /// Distinct values, counted exactly up to `cap` and saturating there (a detector only needs to
 /// know "at least N").
