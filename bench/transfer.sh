@@ -14,12 +14,7 @@
 # Prints Markdown; writes WORK/transfer.md and WORK/*.json. Env: MLIDS_BIN, MLIDS_SHARED_DATA, WORK.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-export OMP_WAIT_POLICY=PASSIVE
-. scripts/model-config.sh
-if [ -z "${MLIDS_BIN:-}" ]; then
-  cargo build --release -q -p ml-ids
-  MLIDS_BIN="${CARGO_TARGET_DIR:-target}/release/ml-ids"
-fi
+. scripts/model-config.sh   # the model's configuration, OMP_WAIT_POLICY and $MLIDS_BIN
 BIN="$MLIDS_BIN"
 SHARED="${MLIDS_SHARED_DATA:-../shared/data}"
 WORK="${WORK:-$(mktemp -d /tmp/mlids-transfer.XXXXXX)}"

@@ -10,6 +10,14 @@ MODEL_TRAIN_ARGS=(--task multiclass --model gbdt --min-samples-per-label 50 --se
 # nDPI captures are split into this many leave-one-source-out folds.
 NDPI_FOLDS=4
 
+# The release binary these scripts use: $MLIDS_BIN, else built into the project's Cargo target dir.
+export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-${MLIDS_CACHE:-$HOME/.cache/ml-ids}/target}"
+export OMP_WAIT_POLICY=PASSIVE   # LightGBM's OpenMP threads must not busy-wait on shared cores
+if [ -z "${MLIDS_BIN:-}" ]; then
+  cargo build --release -q -p ml-ids
+  MLIDS_BIN="$CARGO_TARGET_DIR/release/ml-ids"
+fi
+
 # extract_benign BIN SHARED OUT: every real benign capture as labelled corrected-mode flow CSVs,
 # OUT/shared.csv (pcap/benign) and OUT/ndpi-K.csv (the nDPI corpus without its attack captures,
 # fold K of NDPI_FOLDS). Damaged captures keep the flows read before the damage.

@@ -16,13 +16,7 @@
 #      WORK (scratch folder), TESTBED_RUN (reuse an existing `testbed run` folder instead).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-${MLIDS_CACHE:-$HOME/.cache/ml-ids}/target}"
-export OMP_WAIT_POLICY=PASSIVE
-. scripts/model-config.sh
-if [ -z "${MLIDS_BIN:-}" ]; then
-  cargo build --release -q -p ml-ids
-  MLIDS_BIN="$CARGO_TARGET_DIR/release/ml-ids"
-fi
+. scripts/model-config.sh   # the model's configuration, OMP_WAIT_POLICY and $MLIDS_BIN
 SHARED="${SHARED:-../shared/data}"
 WORK="${WORK:-$(mktemp -d /tmp/mlids-default.XXXXXX)}"
 for d in "$SHARED/cic-ids2018/improved" "$SHARED/cic-ids2017/improved_rnd_2500"; do
