@@ -18,7 +18,7 @@ use std::time::{Duration, Instant};
 const BIN: &str = env!("CARGO_BIN_EXE_ml-ids");
 /// A few scenarios of different families; benign users and the bot run beside them.
 const SCENARIOS: &str =
-    "benign-browse,benign-ssh,benign-dns,benign-ftp,bot,syn-flood,portscan-syn,ssh-bruteforce,slowloris,hulk,xss";
+    "benign-browse,benign-ssh,benign-dns,benign-ftp,benign-lan-chatter,bot,syn-flood,portscan-syn,portscan-fin,ssh-bruteforce,slowloris,hulk,xss";
 
 fn ml_ids(args: &[&str]) {
     let started = Instant::now();

@@ -95,7 +95,14 @@ impl Scenario {
 
     /// The script under `testbed/scenarios/`.
     pub fn script(&self) -> String {
-        format!("scenarios/{}.sh", self.name)
+        // The scan types without a handshake share one script, which reads its type from the name.
+        let file = match self.name {
+            "portscan-fin" | "portscan-xmas" | "portscan-null" | "portscan-ack" => {
+                "portscan-stealth"
+            }
+            name => name,
+        };
+        format!("scenarios/{file}.sh")
     }
 }
 
@@ -105,6 +112,8 @@ use Kind::{Attack, Benign};
 pub const CATALOGUE: &[Scenario] = &[
     Scenario { name: "benign-browse", kind: Benign, label: "Benign", tools: &["curl"], packages: &["curl"], extra_hosts: 0, concurrent: true,
         small: b(0, 0, 3), full: b(0, 0, 6), about: "users browsing the shop: pages with stylesheet, products, search, guestbook, logins" },
+    Scenario { name: "benign-lan-chatter", kind: Benign, label: "Benign", tools: &["python3"], packages: &["python3"], extra_hosts: 0, concurrent: true,
+        small: b(0, 0, 0), full: b(0, 0, 0), about: "one-datagram LAN chatter: SSDP, mDNS, LLMNR, NetBIOS name queries, DHCP DISCOVER" },
     Scenario { name: "benign-download", kind: Benign, label: "Benign", tools: &["wget"], packages: &["wget"], extra_hosts: 0, concurrent: true,
         small: b(0, 0, 0), full: b(0, 0, 0), about: "file downloads (0.5-5 MB) at varied rate limits" },
     Scenario { name: "benign-ssh", kind: Benign, label: "Benign", tools: &["ssh", "scp", "sshpass"], packages: &["openssh-client", "sshpass"], extra_hosts: 0, concurrent: true,
@@ -125,6 +134,16 @@ pub const CATALOGUE: &[Scenario] = &[
         small: b(5, 0, 1000), full: b(60, 0, 20000), about: "nmap -sT (full handshakes) over the first COUNT TCP ports, repeated" },
     Scenario { name: "portscan-udp", kind: Attack, label: "PortScan", tools: &["nmap"], packages: &["nmap"], extra_hosts: 0, concurrent: false,
         small: b(6, 0, 50), full: b(60, 0, 200), about: "nmap -sU over the top COUNT UDP ports" },
+    Scenario { name: "portscan-fin", kind: Attack, label: "PortScan", tools: &["nmap"], packages: &["nmap"], extra_hosts: 0, concurrent: false,
+        small: b(5, 0, 1000), full: b(60, 0, 20000), about: "nmap -sF (FIN probes) over the first COUNT TCP ports, repeated" },
+    Scenario { name: "portscan-xmas", kind: Attack, label: "PortScan", tools: &["nmap"], packages: &["nmap"], extra_hosts: 0, concurrent: false,
+        small: b(5, 0, 1000), full: b(60, 0, 20000), about: "nmap -sX (FIN, PSH, URG) over the first COUNT TCP ports, repeated" },
+    Scenario { name: "portscan-null", kind: Attack, label: "PortScan", tools: &["nmap"], packages: &["nmap"], extra_hosts: 0, concurrent: false,
+        small: b(5, 0, 1000), full: b(60, 0, 20000), about: "nmap -sN (no flags) over the first COUNT TCP ports, repeated" },
+    Scenario { name: "portscan-ack", kind: Attack, label: "PortScan", tools: &["nmap"], packages: &["nmap"], extra_hosts: 0, concurrent: false,
+        small: b(5, 0, 1000), full: b(60, 0, 20000), about: "nmap -sA (ACK probes, firewall mapping) over the first COUNT TCP ports, repeated" },
+    Scenario { name: "portscan-slow", kind: Attack, label: "PortScan", tools: &["nmap"], packages: &["nmap"], extra_hosts: 0, concurrent: false,
+        small: b(12, 0, 30), full: b(120, 0, 300), about: "nmap -sS --scan-delay 300ms over the first COUNT TCP ports (about 3 probes/s)" },
     Scenario { name: "portscan-version", kind: Attack, label: "PortScan", tools: &["nmap"], packages: &["nmap"], extra_hosts: 0, concurrent: false,
         small: b(12, 0, 20), full: b(60, 0, 100), about: "nmap -sV service and version probes on the top COUNT ports" },
     Scenario { name: "ssh-bruteforce", kind: Attack, label: "SSH-Bruteforce", tools: &["patator"], packages: &["patator"], extra_hosts: 0, concurrent: false,
@@ -233,7 +252,7 @@ mod tests {
         let names: Vec<&str> = some.iter().map(|s| s.name).collect();
         assert_eq!(names, ["benign-dns", "hulk"]);
         let benign = select(&["benign".into()]).unwrap();
-        assert!(benign.iter().all(|s| s.kind == Kind::Benign) && benign.len() == 5);
+        assert!(benign.iter().all(|s| s.kind == Kind::Benign) && benign.len() == 6);
         assert!(select(&["nope".into()])
             .unwrap_err()
             .contains("unknown scenario 'nope'"));

@@ -20,6 +20,10 @@ pub const FILES: &[(&str, &str)] = &[
         include_str!("../../../testbed/lib/services.sh"),
     ),
     (
+        "scenarios/benign-lan-chatter.sh",
+        include_str!("../../../testbed/scenarios/benign-lan-chatter.sh"),
+    ),
+    (
         "scenarios/benign-browse.sh",
         include_str!("../../../testbed/scenarios/benign-browse.sh"),
     ),
@@ -74,6 +78,14 @@ pub const FILES: &[(&str, &str)] = &[
     (
         "scenarios/portscan-connect.sh",
         include_str!("../../../testbed/scenarios/portscan-connect.sh"),
+    ),
+    (
+        "scenarios/portscan-slow.sh",
+        include_str!("../../../testbed/scenarios/portscan-slow.sh"),
+    ),
+    (
+        "scenarios/portscan-stealth.sh",
+        include_str!("../../../testbed/scenarios/portscan-stealth.sh"),
     ),
     (
         "scenarios/portscan-syn.sh",
