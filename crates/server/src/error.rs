@@ -20,6 +20,9 @@ pub enum ApiError {
     PayloadTooLarge(String),
     #[error("{0}")]
     UnsupportedMediaType(String),
+    /// Well-formed input the server must not answer: features of the other extractor mode.
+    #[error("{0}")]
+    Unprocessable(String),
     /// The input was processed in part: the error plus what was recovered.
     #[error("{message}")]
     Partial { message: String, partial: Value },
@@ -36,7 +39,9 @@ impl ApiError {
             ApiError::UpgradeRequired(_) => StatusCode::UPGRADE_REQUIRED,
             ApiError::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            ApiError::Partial { .. } => StatusCode::UNPROCESSABLE_ENTITY,
+            ApiError::Partial { .. } | ApiError::Unprocessable(_) => {
+                StatusCode::UNPROCESSABLE_ENTITY
+            }
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }

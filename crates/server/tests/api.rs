@@ -549,3 +549,73 @@ async fn posted_alerts_reach_websocket_subscribers_and_metrics_count_everything(
         .iter()
         .any(|f| f == "tot_fwd_pkts"));
 }
+
+/// The seed's body with the corrected-only columns added, each row holding `value` there.
+fn seed_body_with_corrected_columns(value: &str) -> String {
+    let extra = [
+        "fwd_rst_flags",
+        "bwd_rst_flags",
+        "icmp_code",
+        "icmp_type",
+        "total_tcp_flow_time",
+    ];
+    let mut cols: Vec<String> = seed_columns().iter().map(|c| format!("\"{c}\"")).collect();
+    cols.extend(extra.iter().map(|c| format!("\"{c}\"")));
+    let row = |n: u32| {
+        let r = seed_row(n);
+        let cells = vec![value; extra.len()].join(",");
+        format!("{},{cells}]", &r[..r.len() - 1])
+    };
+    format!(
+        "{{\"columns\":[{}],\"data\":[{},{}]}}",
+        cols.join(","),
+        row(3),
+        row(40)
+    )
+}
+
+async fn predict(base: &str, body: String) -> (u16, Value) {
+    let r = client()
+        .post(format!("{base}/api/predictions"))
+        .header("Content-Type", "application/json; format=pandas-split")
+        .body(body)
+        .send()
+        .await
+        .unwrap();
+    (r.status().as_u16(), r.json().await.unwrap())
+}
+
+#[tokio::test]
+async fn rows_of_the_other_extractor_mode_are_422_naming_both_modes() {
+    // The fixture is a cic2018-mode model: corrected-mode rows (values in the corrected-only
+    // columns) are refused, the same columns left empty are the seed's rows and are answered.
+    let s = start(ServerConfig::default()).await;
+    let (status, v) = predict(&s.base, seed_body_with_corrected_columns("0")).await;
+    assert_eq!(status, 422, "{v}");
+    let msg = v["error"].as_str().unwrap();
+    assert!(
+        msg.contains("corrected-mode features but the model is a cic2018-mode model"),
+        "{msg}"
+    );
+    let (status, v) = predict(&s.base, seed_body_with_corrected_columns("null")).await;
+    assert_eq!(status, 200, "{v}");
+    assert_eq!(v, json!([0, 1]));
+    // The improved release's snake name of CWE Flag Count is the same feature.
+    let body = seed_body().replace("\"cwe_flag_count\"", "\"cwr_flag_count\"");
+    let (status, v) = predict(&s.base, body).await;
+    assert_eq!((status, v), (200, json!([0, 1])));
+
+    // The shipped default is a corrected-mode model: the seed's own rows are refused, with the
+    // null-padded corrected columns too (the silent wrong answer of before).
+    let shipped = mlids_test_support::workspace_root().join("models/default");
+    let s = start_with_model(ServerConfig::default(), &shipped).await;
+    for body in [seed_body(), seed_body_with_corrected_columns("null")] {
+        let (status, v) = predict(&s.base, body).await;
+        assert_eq!(status, 422, "{v}");
+        let msg = v["error"].as_str().unwrap();
+        assert!(
+            msg.contains("cic2018-mode features but the model is a corrected-mode model"),
+            "{msg}"
+        );
+    }
+}

@@ -247,28 +247,84 @@ fn parse_csv(body: &[u8]) -> Result<Table, ApiError> {
 }
 
 /// Model input index of a column name: the manifest's snake name or any CIC spelling of it.
-fn model_index(state: &AppState, name: &str) -> Option<usize> {
-    let names = state.detector.feature_names();
-    let trimmed = name.trim();
-    if let Some(i) = names.iter().position(|n| n == trimmed) {
-        return Some(i);
+/// The feature a request column names, in any spelling: either mode's snake name (the seed's
+/// `cwe_flag_count` and the improved `cwr_flag_count` are one feature), the CSE-CIC-IDS2018
+/// header, the improved header or the CIC-IDS2017 header.
+fn column_feature(name: &str) -> Option<Feature> {
+    let t = name.trim();
+    Feature::from_snake(t).or_else(|| {
+        Feature::ALL.iter().copied().find(|f| {
+            let n = f.names();
+            n.cic2018 == t || n.improved == t || n.cic2017 == t
+        })
+    })
+}
+
+/// Refuse rows of the other extractor mode rather than answer them wrongly. Rows whose
+/// corrected-only columns (Fwd/Bwd RST Flags, ICMP Code/Type, Total TCP Flow Time) are absent or
+/// empty are cic2018-mode rows (the seed's CSE-CIC-IDS2018 data); rows with values there are
+/// corrected-mode rows. Either one sent to a model of the other mode is a 422 naming both.
+fn check_mode(
+    state: &AppState,
+    table: &Table,
+    features: &[Option<Feature>],
+) -> Result<(), ApiError> {
+    let corrected_only: Vec<usize> = (0..features.len())
+        .filter(|&c| features[c].is_some_and(|f| !f.in_cic2018()))
+        .collect();
+    let has_corrected_values = table.rows.iter().any(|row| {
+        corrected_only
+            .iter()
+            .any(|&c| matches!(row.get(c), Some(Cell::Num(v)) if v.is_finite()))
+    });
+    let request = if has_corrected_values {
+        mlids_flow::Mode::Corrected
+    } else {
+        mlids_flow::Mode::Cic2018
+    };
+    let model = state.detector.mode();
+    if request == model || table.rows.is_empty() {
+        return Ok(());
     }
-    let corrected = state.detector.mode() == mlids_flow::Mode::Corrected;
-    let f = Feature::ALL.iter().find(|f| {
-        let n = f.names();
-        n.cic2018 == trimmed || n.improved == trimmed || n.cic2017 == trimmed
-    })?;
-    names.iter().position(|n| n == f.snake_name(corrected))
+    let why = match request {
+        mlids_flow::Mode::Cic2018 => {
+            "its corrected-mode columns (fwd_rst_flags, bwd_rst_flags, icmp_code, icmp_type, \
+             total_tcp_flow_time) are absent or empty, so they are cic2018-mode rows \
+             (CSE-CIC-IDS2018 / CICFlowMeter-V3 semantics)"
+        }
+        mlids_flow::Mode::Corrected => {
+            "they carry corrected-mode columns (Fwd/Bwd RST Flags, ICMP Code/Type, Total TCP \
+             Flow Time), so they are corrected-mode rows (2022 improved CICFlowMeter semantics)"
+        }
+    };
+    Err(ApiError::Unprocessable(format!(
+        "the rows are {request}-mode features but the model is a {model}-mode model: {why}; \
+         the same column means different things in the two modes, so the model would misread \
+         them. Send {model}-mode features, or serve a {request}-mode bundle"
+    )))
 }
 
 fn classify(state: &AppState, table: Table, detail: bool) -> Result<Response, ApiError> {
+    let features: Vec<Option<Feature>> = table.columns.iter().map(|c| column_feature(c)).collect();
+    check_mode(state, &table, &features)?;
+    let names = state.detector.feature_names();
+    let corrected = state.detector.mode() == mlids_flow::Mode::Corrected;
+    let map: Vec<Option<usize>> = features
+        .iter()
+        .map(|f| f.and_then(|f| names.iter().position(|n| n == f.snake_name(corrected))))
+        .collect();
+    classify_mapped(state, table, map, detail)
+}
+
+/// Rows into the model's feature order (`map`: each column's model index) and classified.
+fn classify_mapped(
+    state: &AppState,
+    table: Table,
+    map: Vec<Option<usize>>,
+    detail: bool,
+) -> Result<Response, ApiError> {
     let names = state.detector.feature_names();
     let nf = names.len();
-    let map: Vec<Option<usize>> = table
-        .columns
-        .iter()
-        .map(|c| model_index(state, c))
-        .collect();
     let mut present = vec![false; nf];
     for i in map.iter().flatten() {
         present[*i] = true;

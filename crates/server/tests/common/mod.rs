@@ -28,10 +28,14 @@ pub struct TestServer {
 }
 
 /// Start a server with `config` (its bind address is replaced by 127.0.0.1:0).
-pub async fn start(mut config: ServerConfig) -> TestServer {
+pub async fn start(config: ServerConfig) -> TestServer {
+    start_with_model(config, &model_dir()).await
+}
+
+/// [`start`] with another bundle.
+pub async fn start_with_model(mut config: ServerConfig, dir: &std::path::Path) -> TestServer {
     config.bind = "127.0.0.1:0".parse().unwrap();
-    let dir = model_dir();
-    let state = AppState::new(config, Detector::load(&dir).unwrap());
+    let state = AppState::new(config, Detector::load(dir).unwrap());
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     let app = mlids_server::app(state);
