@@ -288,7 +288,7 @@ fn check_mode(
     }
     let why = match request {
         mlids_flow::Mode::Cic2018 => {
-            "its corrected-mode columns (fwd_rst_flags, bwd_rst_flags, icmp_code, icmp_type, \
+            "their corrected-mode columns (fwd_rst_flags, bwd_rst_flags, icmp_code, icmp_type, \
              total_tcp_flow_time) are absent or empty, so they are cic2018-mode rows \
              (CSE-CIC-IDS2018 / CICFlowMeter-V3 semantics)"
         }
