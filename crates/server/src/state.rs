@@ -10,10 +10,19 @@ use tokio::sync::broadcast;
 /// How many alerts a slow WebSocket client may fall behind before it is told it missed some.
 const ALERT_BUFFER: usize = 4096;
 
+/// A served bundle and the name requests give it (`?model=NAME`): its directory's name.
+pub struct ServedModel {
+    pub name: String,
+    pub detector: Arc<Detector>,
+}
+
 #[derive(Clone)]
 pub struct AppState {
-    /// The model, loaded once; each call chooses whether its verdicts are explained.
+    /// The primary model (the first served), loaded once: captures, streams and the bus use it;
+    /// each call chooses whether its verdicts are explained.
     pub detector: Arc<Detector>,
+    /// Every served model, the primary first: `/api/predictions` picks one per request.
+    pub models: Arc<Vec<ServedModel>>,
     pub config: Arc<ServerConfig>,
     pub alerts: broadcast::Sender<Arc<Alert>>,
     pub metrics: Arc<Metrics>,
@@ -22,15 +31,48 @@ pub struct AppState {
 }
 
 impl AppState {
+    /// One model, named `default`.
     pub fn new(config: ServerConfig, detector: Detector) -> AppState {
+        AppState::with_models(config, vec![("default".into(), detector)])
+    }
+
+    /// Several models (at least one; names unique), the first the primary.
+    pub fn with_models(config: ServerConfig, models: Vec<(String, Detector)>) -> AppState {
         let (alerts, _) = broadcast::channel(ALERT_BUFFER);
+        let models: Vec<ServedModel> = models
+            .into_iter()
+            .map(|(name, d)| ServedModel {
+                name,
+                detector: Arc::new(d),
+            })
+            .collect();
         AppState {
-            detector: Arc::new(detector),
+            detector: models.first().expect("at least one model").detector.clone(),
+            models: Arc::new(models),
             config: Arc::new(config),
             alerts,
             metrics: Arc::new(Metrics::new()),
             bus: None,
         }
+    }
+
+    /// The served model called `name`.
+    pub fn model(&self, name: &str) -> Option<&ServedModel> {
+        self.models.iter().find(|m| m.name == name)
+    }
+
+    /// The first served model of an extractor mode.
+    pub fn model_for_mode(&self, mode: mlids_flow::Mode) -> Option<&ServedModel> {
+        self.models.iter().find(|m| m.detector.mode() == mode)
+    }
+
+    /// `name (mode)` of every served model, for messages.
+    pub fn model_list(&self) -> String {
+        self.models
+            .iter()
+            .map(|m| format!("{} ({})", m.name, m.detector.mode()))
+            .collect::<Vec<_>>()
+            .join(", ")
     }
 
     /// Send an alert to every WebSocket subscriber (none listening is fine).

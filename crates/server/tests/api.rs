@@ -594,7 +594,7 @@ async fn rows_of_the_other_extractor_mode_are_422_naming_both_modes() {
     assert_eq!(status, 422, "{v}");
     let msg = v["error"].as_str().unwrap();
     assert!(
-        msg.contains("corrected-mode features but the model is a cic2018-mode model"),
+        msg.contains("corrected-mode features but the model 'default' is a cic2018-mode model"),
         "{msg}"
     );
     let (status, v) = predict(&s.base, seed_body_with_corrected_columns("null")).await;
@@ -614,8 +614,75 @@ async fn rows_of_the_other_extractor_mode_are_422_naming_both_modes() {
         assert_eq!(status, 422, "{v}");
         let msg = v["error"].as_str().unwrap();
         assert!(
-            msg.contains("cic2018-mode features but the model is a corrected-mode model"),
+            msg.contains("cic2018-mode features but the model 'default' is a corrected-mode model"),
             "{msg}"
         );
     }
+}
+
+#[tokio::test]
+async fn several_bundles_each_request_goes_to_the_bundle_of_its_mode() {
+    let shipped = mlids_test_support::workspace_root().join("models/default");
+    let fixture = model_dir();
+    let s = start_with_models(
+        ServerConfig::default(),
+        &[("default", &shipped), ("seed", &fixture)],
+    )
+    .await;
+    // The seed's cic2018 rows go to the cic2018 bundle, as its client expects.
+    let (status, v) = predict(&s.base, seed_body()).await;
+    assert_eq!((status, v), (200, json!([0, 1])));
+    // Corrected-mode rows go to the corrected bundle (an answer, whatever it is, per row).
+    let (status, v) = predict(&s.base, seed_body_with_corrected_columns("0")).await;
+    assert_eq!(status, 200, "{v}");
+    assert_eq!(v.as_array().unwrap().len(), 2);
+    // Naming the other mode's bundle is a 422 that names both modes and the served bundles.
+    let r = client()
+        .post(format!("{}/api/predictions?model=default", s.base))
+        .header("Content-Type", "application/json; format=pandas-split")
+        .body(seed_body())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 422);
+    let msg = r.json::<Value>().await.unwrap()["error"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert!(
+        msg.contains("served: default (corrected), seed (cic2018)"),
+        "{msg}"
+    );
+    let r = client()
+        .post(format!("{}/api/predictions?model=nope", s.base))
+        .body(seed_body())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 404);
+    let h: Value = client()
+        .get(format!("{}/healthz", s.base))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(h["mode"], json!("corrected"), "the primary is the first");
+    let names: Vec<&str> = h["models"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["default", "seed"]);
+    let m: Value = client()
+        .get(format!("{}/api/model?model=seed", s.base))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(m["mode"], json!("cic2018"));
 }

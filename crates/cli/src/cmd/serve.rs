@@ -22,9 +22,11 @@ use std::path::PathBuf;
 Without --token the server only binds loopback addresses. With a token every endpoint (WebSockets and
 the UI included) needs `Authorization: Bearer TOKEN` or `?token=TOKEN`.")]
 pub struct ServeArgs {
-    /// Model bundle directory (manifest.json + model).
+    /// Model bundle directory (manifest.json + model), repeatable; a directory holding bundles
+    /// serves each of them. The first is the primary (captures and streams); `/api/predictions`
+    /// picks the bundle of the rows' extractor mode, or `?model=NAME` (the bundle's folder name).
     #[arg(short, long, default_value = "models/default")]
-    pub model: PathBuf,
+    pub model: Vec<PathBuf>,
     /// Address to listen on.
     #[arg(long, default_value = "127.0.0.1:8080")]
     pub bind: SocketAddr,
@@ -80,18 +82,68 @@ pub fn run(args: ServeArgs) -> Result<()> {
     if let Err(e) = config.validate() {
         bail!("{e}");
     }
-    let detector = Detector::load(&args.model)
-        .with_context(|| format!("cannot load the model bundle {}", args.model.display()))?;
-    let state = AppState::new(config, detector);
+    let models = load_models(&args.model)?;
+    let names: Vec<String> = models
+        .iter()
+        .map(|(n, d)| format!("{n} ({} mode)", d.mode()))
+        .collect();
+    let state = AppState::with_models(config, models);
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
         .context("cannot start the async runtime")?;
-    let mode = state.detector.mode();
     runtime
         .block_on(mlids_server::serve(state, |addr| {
-            eprintln!("ml-ids serve: model {} ({mode} features)", args.model.display());
+            eprintln!("ml-ids serve: models {}", names.join(", "));
             eprintln!("ml-ids serve: listening on http://{addr}/  (UI at http://{addr}/, API docs at http://{addr}/api/openapi.json)");
         }))
         .with_context(|| format!("cannot serve on {}", args.bind))
+}
+
+/// The bundles to serve, named by their folder: each `--model` is a bundle (it has a
+/// manifest.json) or a folder of bundles. Names must be unique.
+fn load_models(paths: &[PathBuf]) -> Result<Vec<(String, Detector)>> {
+    let mut dirs = Vec::new();
+    for p in paths {
+        if p.join("manifest.json").is_file() {
+            dirs.push(p.clone());
+            continue;
+        }
+        let mut inside: Vec<PathBuf> = std::fs::read_dir(p)
+            .with_context(|| {
+                format!(
+                    "cannot read {}: not a model bundle or a folder of bundles",
+                    p.display()
+                )
+            })?
+            .flatten()
+            .map(|e| e.path())
+            .filter(|d| d.join("manifest.json").is_file())
+            .collect();
+        inside.sort();
+        if inside.is_empty() {
+            bail!(
+                "{}: no manifest.json there or in its subfolders (not a model bundle)",
+                p.display()
+            );
+        }
+        dirs.extend(inside);
+    }
+    let mut models: Vec<(String, Detector)> = Vec::new();
+    for d in dirs {
+        let name = std::fs::canonicalize(&d)
+            .unwrap_or_else(|_| d.clone())
+            .file_name()
+            .map_or_else(
+                || d.display().to_string(),
+                |n| n.to_string_lossy().into_owned(),
+            );
+        if models.iter().any(|(n, _)| *n == name) {
+            bail!("two model bundles are named '{name}' (the folder name is the model's name)");
+        }
+        let det = Detector::load(&d)
+            .with_context(|| format!("cannot load the model bundle {}", d.display()))?;
+        models.push((name, det));
+    }
+    Ok(models)
 }

@@ -2,16 +2,33 @@
 
 use crate::error::ApiError;
 use crate::state::AppState;
-use axum::extract::State;
+use axum::extract::{Query, State};
 use axum::http::header;
 use axum::response::IntoResponse;
 use axum::Json;
 use serde_json::{json, Value};
 
+/// Liveness, the primary model's mode and feature count (as before several models were served),
+/// and every served model.
 pub async fn healthz(State(state): State<AppState>) -> Json<Value> {
-    Json(
-        json!({ "status": "ok", "mode": state.detector.mode().to_string(), "features": state.detector.feature_names().len() }),
-    )
+    let models: Vec<Value> = state
+        .models
+        .iter()
+        .map(|m| {
+            json!({
+                "name": m.name,
+                "mode": m.detector.mode().to_string(),
+                "task": m.detector.manifest().task,
+                "features": m.detector.feature_names().len(),
+            })
+        })
+        .collect();
+    Json(json!({
+        "status": "ok",
+        "mode": state.detector.mode().to_string(),
+        "features": state.detector.feature_names().len(),
+        "models": models,
+    }))
 }
 
 pub async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
@@ -24,8 +41,34 @@ pub async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
     )
 }
 
-pub async fn model(State(state): State<AppState>) -> Result<Json<Value>, ApiError> {
-    serde_json::to_value(state.detector.manifest())
+#[derive(serde::Deserialize)]
+pub struct ModelQuery {
+    /// A served model's name (default: the primary).
+    #[serde(default)]
+    model: Option<String>,
+}
+
+/// A served model's manifest: the primary's, or `?model=NAME`'s.
+pub async fn model(
+    State(state): State<AppState>,
+    q: Result<Query<ModelQuery>, axum::extract::rejection::QueryRejection>,
+) -> Result<Json<Value>, ApiError> {
+    let Query(q) = q?;
+    let detector = match q.model.as_deref() {
+        None => &state.detector,
+        Some(n) => {
+            &state
+                .model(n)
+                .ok_or_else(|| {
+                    ApiError::NotFound(format!(
+                        "no model '{n}' is served (served: {})",
+                        state.model_list()
+                    ))
+                })?
+                .detector
+        }
+    };
+    serde_json::to_value(detector.manifest())
         .map(Json)
         .map_err(|e| ApiError::Internal(e.to_string()))
 }

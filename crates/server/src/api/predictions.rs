@@ -14,14 +14,14 @@
 //! columns the model does not use (the timestamp, a label) are ignored.
 
 use crate::error::ApiError;
-use crate::state::AppState;
+use crate::state::{AppState, ServedModel};
 use axum::body::Bytes;
 use axum::extract::{Query, State};
 use axum::http::{header, HeaderMap};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
-use mlids_flow::Feature;
-use mlids_model::Explain;
+use mlids_flow::{Feature, Mode};
+use mlids_model::{Detector, Explain};
 use serde::de::{Deserializer, IgnoredAny, MapAccess, Visitor};
 use serde::Deserialize;
 use std::collections::HashMap;
@@ -136,6 +136,9 @@ struct Table {
 pub struct PredictQuery {
     #[serde(default)]
     detail: Option<String>,
+    /// A served model's name; by default the first served model of the rows' extractor mode.
+    #[serde(default)]
+    model: Option<String>,
 }
 
 pub async fn predict(
@@ -172,7 +175,8 @@ pub async fn predict(
     };
     let st = state.clone();
     // Parsing is done; classification is CPU work, so it leaves the async threads.
-    tokio::task::spawn_blocking(move || classify(&st, table, detail))
+    let model = q.model;
+    tokio::task::spawn_blocking(move || classify(&st, table, model.as_deref(), detail))
         .await
         .map_err(|e| ApiError::Internal(format!("prediction task failed: {e}")))?
 }
@@ -260,15 +264,10 @@ fn column_feature(name: &str) -> Option<Feature> {
     })
 }
 
-/// Refuse rows of the other extractor mode rather than answer them wrongly. Rows whose
-/// corrected-only columns (Fwd/Bwd RST Flags, ICMP Code/Type, Total TCP Flow Time) are absent or
-/// empty are cic2018-mode rows (the seed's CSE-CIC-IDS2018 data); rows with values there are
-/// corrected-mode rows. Either one sent to a model of the other mode is a 422 naming both.
-fn check_mode(
-    state: &AppState,
-    table: &Table,
-    features: &[Option<Feature>],
-) -> Result<(), ApiError> {
+/// The extractor mode rows come from: values in the corrected-only columns (Fwd/Bwd RST Flags,
+/// ICMP Code/Type, Total TCP Flow Time) make corrected-mode rows; without them (absent or empty)
+/// they are cic2018-mode rows (the seed's CSE-CIC-IDS2018 data).
+fn rows_mode(table: &Table, features: &[Option<Feature>]) -> Mode {
     let corrected_only: Vec<usize> = (0..features.len())
         .filter(|&c| features[c].is_some_and(|f| !f.in_cic2018()))
         .collect();
@@ -277,53 +276,82 @@ fn check_mode(
             .iter()
             .any(|&c| matches!(row.get(c), Some(Cell::Num(v)) if v.is_finite()))
     });
-    let request = if has_corrected_values {
-        mlids_flow::Mode::Corrected
+    if has_corrected_values {
+        Mode::Corrected
     } else {
-        mlids_flow::Mode::Cic2018
-    };
-    let model = state.detector.mode();
-    if request == model || table.rows.is_empty() {
-        return Ok(());
+        Mode::Cic2018
     }
+}
+
+/// The model for a request: the one named, else the first served for the rows' mode (the primary
+/// when no rows tell). Rows of the other mode than the chosen model's are a 422 naming both,
+/// never a silent wrong answer.
+fn choose_model<'s>(
+    state: &'s AppState,
+    name: Option<&str>,
+    request: Option<Mode>,
+) -> Result<&'s ServedModel, ApiError> {
+    let chosen = match (name, request) {
+        (Some(n), _) => state.model(n).ok_or_else(|| {
+            ApiError::NotFound(format!(
+                "no model '{n}' is served (served: {})",
+                state.model_list()
+            ))
+        })?,
+        (None, Some(mode)) => state.model_for_mode(mode).unwrap_or(&state.models[0]),
+        (None, None) => &state.models[0],
+    };
+    let model = chosen.detector.mode();
+    let Some(request) = request.filter(|&r| r != model) else {
+        return Ok(chosen);
+    };
     let why = match request {
-        mlids_flow::Mode::Cic2018 => {
+        Mode::Cic2018 => {
             "their corrected-mode columns (fwd_rst_flags, bwd_rst_flags, icmp_code, icmp_type, \
              total_tcp_flow_time) are absent or empty, so they are cic2018-mode rows \
              (CSE-CIC-IDS2018 / CICFlowMeter-V3 semantics)"
         }
-        mlids_flow::Mode::Corrected => {
+        Mode::Corrected => {
             "they carry corrected-mode columns (Fwd/Bwd RST Flags, ICMP Code/Type, Total TCP \
              Flow Time), so they are corrected-mode rows (2022 improved CICFlowMeter semantics)"
         }
     };
     Err(ApiError::Unprocessable(format!(
-        "the rows are {request}-mode features but the model is a {model}-mode model: {why}; \
+        "the rows are {request}-mode features but the model '{}' is a {model}-mode model: {why}; \
          the same column means different things in the two modes, so the model would misread \
-         them. Send {model}-mode features, or serve a {request}-mode bundle"
+         them. Send {model}-mode features, or serve a {request}-mode bundle (served: {})",
+        chosen.name,
+        state.model_list()
     )))
 }
 
-fn classify(state: &AppState, table: Table, detail: bool) -> Result<Response, ApiError> {
+fn classify(
+    state: &AppState,
+    table: Table,
+    model: Option<&str>,
+    detail: bool,
+) -> Result<Response, ApiError> {
     let features: Vec<Option<Feature>> = table.columns.iter().map(|c| column_feature(c)).collect();
-    check_mode(state, &table, &features)?;
-    let names = state.detector.feature_names();
-    let corrected = state.detector.mode() == mlids_flow::Mode::Corrected;
+    let request = (!table.rows.is_empty()).then(|| rows_mode(&table, &features));
+    let detector = &choose_model(state, model, request)?.detector;
+    let names = detector.feature_names();
+    let corrected = detector.mode() == Mode::Corrected;
     let map: Vec<Option<usize>> = features
         .iter()
         .map(|f| f.and_then(|f| names.iter().position(|n| n == f.snake_name(corrected))))
         .collect();
-    classify_mapped(state, table, map, detail)
+    classify_mapped(state, detector, table, map, detail)
 }
 
 /// Rows into the model's feature order (`map`: each column's model index) and classified.
 fn classify_mapped(
     state: &AppState,
+    detector: &Detector,
     table: Table,
     map: Vec<Option<usize>>,
     detail: bool,
 ) -> Result<Response, ApiError> {
-    let names = state.detector.feature_names();
+    let names = detector.feature_names();
     let nf = names.len();
     let mut present = vec![false; nf];
     for i in map.iter().flatten() {
@@ -368,10 +396,10 @@ fn classify_mapped(
     state.metrics.flows("api", table.rows.len() as u64);
     if detail {
         let explain = Explain::all(state.config.explain_top);
-        let verdicts = state.detector.classify_matrix(&x, explain)?;
+        let verdicts = detector.classify_matrix(&x, explain)?;
         Ok(Json(verdicts).into_response())
     } else {
-        let verdicts = state.detector.classify_matrix(&x, Explain::None)?;
+        let verdicts = detector.classify_matrix(&x, Explain::None)?;
         let flags: Vec<u8> = verdicts.iter().map(|v| u8::from(v.is_attack)).collect();
         Ok(Json(flags).into_response())
     }

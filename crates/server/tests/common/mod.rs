@@ -33,9 +33,21 @@ pub async fn start(config: ServerConfig) -> TestServer {
 }
 
 /// [`start`] with another bundle.
-pub async fn start_with_model(mut config: ServerConfig, dir: &std::path::Path) -> TestServer {
+pub async fn start_with_model(config: ServerConfig, dir: &std::path::Path) -> TestServer {
+    start_with_models(config, &[("default", dir)]).await
+}
+
+/// [`start`] with several named bundles, the first the primary.
+pub async fn start_with_models(
+    mut config: ServerConfig,
+    models: &[(&str, &std::path::Path)],
+) -> TestServer {
     config.bind = "127.0.0.1:0".parse().unwrap();
-    let state = AppState::new(config, Detector::load(dir).unwrap());
+    let models = models
+        .iter()
+        .map(|(n, d)| (n.to_string(), Detector::load(d).unwrap()))
+        .collect();
+    let state = AppState::with_models(config, models);
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     let app = mlids_server::app(state);
