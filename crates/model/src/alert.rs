@@ -6,6 +6,7 @@ use crate::detector::{Stage, Verdict};
 use mlids_behaviour::Evidence;
 use mlids_flow::FlowRecord;
 use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
 
 /// One feature's share in a verdict.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -42,6 +43,13 @@ pub struct Alert {
     /// The host-behaviour stage's reason (detector, summary, host), when it decided.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub evidence: Option<Evidence>,
+    /// The served model that decided, when the server has several (REST predictions).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub model: Option<String>,
+    /// The classified row's feature values (REST predictions: a row has no addresses, so its
+    /// features are what a subscriber can act on), `null` for missing.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub features: Option<BTreeMap<String, Option<f64>>>,
 }
 
 impl Alert {
@@ -69,6 +77,63 @@ impl Alert {
             flow_id: flow.flow_id(),
             stage: v.stage,
             evidence: v.evidence.clone(),
+            model: None,
+            features: None,
+        }
+    }
+
+    /// The alert of a feature row classified through the REST API: no addresses or times of a
+    /// flow (the row has none), `dst_port` and `protocol` from the request's columns (`service`)
+    /// when present, the model's features of the row, the model's name and `source`.
+    pub fn for_row(
+        names: &[String],
+        row: &[f64],
+        v: &Verdict,
+        model: &str,
+        source: &str,
+        service: (Option<f64>, Option<f64>),
+    ) -> Alert {
+        let value = |x: Option<f64>| x.filter(|x| x.is_finite());
+        let port = |x: Option<f64>| {
+            x.filter(|p| (0.0..=65535.0).contains(p))
+                .map_or(0, |p| p as u16)
+        };
+        let features = names
+            .iter()
+            .zip(row)
+            .map(|(n, x)| (n.clone(), x.is_finite().then_some(*x)))
+            .collect();
+        Alert {
+            time: rfc3339_micros(
+                std::time::SystemTime::now()
+                    .duration_since(std::time::UNIX_EPOCH)
+                    .map_or(0, |d| d.as_micros() as i64),
+            ),
+            src_ip: String::new(),
+            src_port: 0,
+            dst_ip: String::new(),
+            dst_port: port(value(service.0)),
+            protocol: value(service.1)
+                .filter(|p| (0.0..=255.0).contains(p))
+                .map_or(0, |p| p as u8),
+            label: v.label.clone(),
+            probability: finite(v.probability),
+            attack_score: finite(v.attack_score),
+            top_features: v
+                .top_features
+                .iter()
+                .map(|c| AlertFeature {
+                    feature: c.feature.clone(),
+                    value: c.value.is_finite().then_some(c.value),
+                    contribution: finite(c.contribution),
+                })
+                .collect(),
+            source: source.to_string(),
+            flow_id: String::new(),
+            stage: v.stage,
+            evidence: None,
+            model: Some(model.to_string()),
+            features: Some(features),
         }
     }
 
@@ -82,6 +147,12 @@ impl Alert {
         }
         if self.top_features.len() > 100 {
             return Err("at most 100 top_features".into());
+        }
+        if self.features.as_ref().is_some_and(|f| f.len() > 200) {
+            return Err("at most 200 features".into());
+        }
+        if self.model.as_ref().is_some_and(|m| m.len() > 200) {
+            return Err("model must be at most 200 characters".into());
         }
         if let Some(e) = &self.evidence {
             if e.detector.len() > 100 || e.summary.len() > 2000 || e.host.len() > 100 {
@@ -134,6 +205,8 @@ mod tests {
             flow_id: String::new(),
             stage: Stage::FlowModel,
             evidence: None,
+            model: None,
+            features: None,
         };
         assert!(a.validate().is_ok());
         a.attack_score = 1.5;

@@ -686,3 +686,48 @@ async fn several_bundles_each_request_goes_to_the_bundle_of_its_mode() {
         .unwrap();
     assert_eq!(m["mode"], json!("cic2018"));
 }
+
+#[tokio::test]
+async fn rest_predictions_of_attacks_become_alerts_with_the_rows_features() {
+    let s = start(ServerConfig::default()).await;
+    let (mut ws, _) = tokio_tungstenite::connect_async(format!("ws://{}/api/alerts", s.addr))
+        .await
+        .unwrap();
+    let hello = ws.next().await.unwrap().unwrap();
+    assert!(hello.to_text().unwrap().contains("hello"));
+    // Bulk scoring with alerts off: nothing is published.
+    let r = client()
+        .post(format!("{}/api/predictions?alerts=false", s.base))
+        .header("Content-Type", "application/json; format=pandas-split")
+        .body(seed_body())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.json::<Value>().await.unwrap(), json!([0, 1]));
+    assert!(
+        tokio::time::timeout(Duration::from_millis(300), ws.next())
+            .await
+            .is_err(),
+        "no alert with alerts=false"
+    );
+    // By default the one attack row (40 forward packets) is an alert, as the seed published it.
+    let (status, v) = predict(&s.base, seed_body()).await;
+    assert_eq!((status, v), (200, json!([0, 1])));
+    let msg = tokio::time::timeout(Duration::from_secs(5), ws.next())
+        .await
+        .expect("an alert")
+        .unwrap()
+        .unwrap();
+    let a: Value = serde_json::from_str(msg.to_text().unwrap()).unwrap();
+    assert_eq!(a["source"], json!("api:predictions"));
+    assert_eq!(a["model"], json!("default"));
+    assert_eq!(a["features"]["tot_fwd_pkts"], json!(40.0));
+    assert_eq!(a["dst_port"], json!(80));
+    assert!(a["attack_score"].as_f64().unwrap() >= 0.5);
+    assert!(
+        tokio::time::timeout(Duration::from_millis(300), ws.next())
+            .await
+            .is_err(),
+        "the benign row raised no alert"
+    );
+}

@@ -13,6 +13,7 @@
 //! top contributing features. Columns are matched by snake_case name (or any CIC header spelling);
 //! columns the model does not use (the timestamp, a label) are ignored.
 
+use crate::alert::Alert;
 use crate::error::ApiError;
 use crate::state::{AppState, ServedModel};
 use axum::body::Bytes;
@@ -139,6 +140,9 @@ pub struct PredictQuery {
     /// A served model's name; by default the first served model of the rows' extractor mode.
     #[serde(default)]
     model: Option<String>,
+    /// `false`: no alerts for the rows classified as attacks (bulk scoring).
+    #[serde(default)]
+    alerts: Option<String>,
 }
 
 pub async fn predict(
@@ -176,7 +180,12 @@ pub async fn predict(
     let st = state.clone();
     // Parsing is done; classification is CPU work, so it leaves the async threads.
     let model = q.model;
-    tokio::task::spawn_blocking(move || classify(&st, table, model.as_deref(), detail))
+    let alerts = !q
+        .alerts
+        .as_deref()
+        .is_some_and(|a| matches!(a, "false" | "0" | "no"));
+    let how = Answer { detail, alerts };
+    tokio::task::spawn_blocking(move || classify(&st, table, model.as_deref(), how))
         .await
         .map_err(|e| ApiError::Internal(format!("prediction task failed: {e}")))?
 }
@@ -325,32 +334,43 @@ fn choose_model<'s>(
     )))
 }
 
+/// How a prediction request is answered.
+#[derive(Clone, Copy)]
+struct Answer {
+    /// Verdicts (label, probability, top features) instead of 0/1.
+    detail: bool,
+    /// Every attack row becomes an alert (WebSocket, bus), as the seed published each prediction.
+    alerts: bool,
+}
+
 fn classify(
     state: &AppState,
     table: Table,
     model: Option<&str>,
-    detail: bool,
+    how: Answer,
 ) -> Result<Response, ApiError> {
     let features: Vec<Option<Feature>> = table.columns.iter().map(|c| column_feature(c)).collect();
     let request = (!table.rows.is_empty()).then(|| rows_mode(&table, &features));
-    let detector = &choose_model(state, model, request)?.detector;
+    let chosen = choose_model(state, model, request)?;
+    let detector = &chosen.detector;
     let names = detector.feature_names();
     let corrected = detector.mode() == Mode::Corrected;
     let map: Vec<Option<usize>> = features
         .iter()
         .map(|f| f.and_then(|f| names.iter().position(|n| n == f.snake_name(corrected))))
         .collect();
-    classify_mapped(state, detector, table, map, detail)
+    classify_mapped(state, chosen, table, map, how)
 }
 
 /// Rows into the model's feature order (`map`: each column's model index) and classified.
 fn classify_mapped(
     state: &AppState,
-    detector: &Detector,
+    chosen: &ServedModel,
     table: Table,
     map: Vec<Option<usize>>,
-    detail: bool,
+    how: Answer,
 ) -> Result<Response, ApiError> {
+    let detector: &Detector = &chosen.detector;
     let names = detector.feature_names();
     let nf = names.len();
     let mut present = vec![false; nf];
@@ -394,12 +414,37 @@ fn classify_mapped(
         }
     }
     state.metrics.flows("api", table.rows.len() as u64);
-    if detail {
-        let explain = Explain::all(state.config.explain_top);
-        let verdicts = detector.classify_matrix(&x, explain)?;
+    let explain = if how.detail {
+        Explain::all(state.config.explain_top)
+    } else {
+        Explain::None
+    };
+    let verdicts = detector.classify_matrix(&x, explain)?;
+    if how.alerts {
+        // The service the row describes, from the request (dst_port is no model feature).
+        let column = |f: Feature| {
+            table
+                .columns
+                .iter()
+                .position(|c| column_feature(c) == Some(f))
+        };
+        let (port_col, proto_col) = (column(Feature::DstPort), column(Feature::Protocol));
+        let num = |row: &[Cell], c: Option<usize>| match c.and_then(|c| row.get(c)) {
+            Some(Cell::Num(v)) => Some(*v),
+            _ => None,
+        };
+        for ((x_row, row), v) in x.chunks_exact(nf.max(1)).zip(&table.rows).zip(&verdicts) {
+            if v.is_attack {
+                let service = (num(row, port_col), num(row, proto_col));
+                let source = "api:predictions";
+                let alert = Alert::for_row(names, x_row, v, &chosen.name, source, service);
+                state.publish(alert);
+            }
+        }
+    }
+    if how.detail {
         Ok(Json(verdicts).into_response())
     } else {
-        let verdicts = detector.classify_matrix(&x, Explain::None)?;
         let flags: Vec<u8> = verdicts.iter().map(|v| u8::from(v.is_attack)).collect();
         Ok(Json(flags).into_response())
     }
