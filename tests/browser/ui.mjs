@@ -77,6 +77,8 @@ try {
   // Model page.
   await page.click("#tab-model");
   await page.waitForFunction(() => document.querySelector("#manifest").textContent.includes("features"), null, { timeout: 5000 });
+  const info = await page.textContent("#model-info");
+  if (!info.includes("served bundles") || !info.includes("(corrected, multiclass")) fail("served bundles not shown: " + info);
   if (process.env.SCREENSHOT) await page.screenshot({ path: process.env.SCREENSHOT, fullPage: true });
   if (errors.length) fail("JavaScript errors: " + errors.join("; "));
   console.log("browser test passed");

@@ -125,9 +125,14 @@ $("#clear-alerts").addEventListener("click", () => { $("#alert-table tbody").inn
 connect();
 
 // Model
-fetch("/api/model", { headers: authHeaders }).then((r) => r.json()).then((m) => {
+Promise.all([
+  fetch("/api/model", { headers: authHeaders }).then((r) => r.json()),
+  fetch("/healthz", { headers: authHeaders }).then((r) => r.json()).catch(() => ({})),
+]).then(([m, health]) => {
   $("#manifest").textContent = JSON.stringify(m, null, 2);
-  const rows = [["task", m.task], ["extractor mode", m.mode || m.extractor_mode], ["features", (m.features || []).length],
+  // Every served bundle: /api/predictions sends rows to the one of their extractor mode.
+  const served = (health.models || []).map((b) => b.name + " (" + b.mode + ", " + b.task + ", " + b.features + " features)").join("; ");
+  const rows = [["served bundles", served || "one"], ["task (primary)", m.task], ["extractor mode", m.mode || m.extractor_mode], ["features", (m.features || []).length],
     ["labels", (m.labels || []).map((l) => l.name || l).join(", ")], ["decision threshold", m.threshold ?? (m.decision && m.decision.threshold)]];
   let html = "<table>" + rows.map((r) => "<tr><th>" + esc(r[0]) + "</th><td>" + esc(r[1] ?? "") + "</td></tr>").join("") + "</table>";
   if (m.metrics) html += "<h3>Metrics</h3><pre>" + esc(JSON.stringify(m.metrics, null, 2)) + "</pre>";
