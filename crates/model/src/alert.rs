@@ -64,15 +64,7 @@ impl Alert {
             label: v.label.clone(),
             probability: finite(v.probability),
             attack_score: finite(v.attack_score),
-            top_features: v
-                .top_features
-                .iter()
-                .map(|c| AlertFeature {
-                    feature: c.feature.clone(),
-                    value: c.value.is_finite().then_some(c.value),
-                    contribution: finite(c.contribution),
-                })
-                .collect(),
+            top_features: alert_features(v),
             source: source.to_string(),
             flow_id: flow.flow_id(),
             stage: v.stage,
@@ -119,15 +111,7 @@ impl Alert {
             label: v.label.clone(),
             probability: finite(v.probability),
             attack_score: finite(v.attack_score),
-            top_features: v
-                .top_features
-                .iter()
-                .map(|c| AlertFeature {
-                    feature: c.feature.clone(),
-                    value: c.value.is_finite().then_some(c.value),
-                    contribution: finite(c.contribution),
-                })
-                .collect(),
+            top_features: alert_features(v),
             source: source.to_string(),
             flow_id: String::new(),
             stage: v.stage,
@@ -163,6 +147,18 @@ impl Alert {
         }
         Ok(())
     }
+}
+
+/// A verdict's top contributions as the alert carries them (missing values as `null`).
+fn alert_features(v: &Verdict) -> Vec<AlertFeature> {
+    v.top_features
+        .iter()
+        .map(|c| AlertFeature {
+            feature: c.feature.clone(),
+            value: c.value.is_finite().then_some(c.value),
+            contribution: finite(c.contribution),
+        })
+        .collect()
 }
 
 fn finite(x: f64) -> f64 {

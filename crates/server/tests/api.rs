@@ -575,8 +575,13 @@ fn seed_body_with_corrected_columns(value: &str) -> String {
 }
 
 async fn predict(base: &str, body: String) -> (u16, Value) {
+    predict_at(base, "", body).await
+}
+
+/// POST the body as the seed's client does, with a query string (`?model=…`, `?alerts=…`).
+async fn predict_at(base: &str, query: &str, body: String) -> (u16, Value) {
     let r = client()
-        .post(format!("{base}/api/predictions"))
+        .post(format!("{base}/api/predictions{query}"))
         .header("Content-Type", "application/json; format=pandas-split")
         .body(body)
         .send()
@@ -637,18 +642,9 @@ async fn several_bundles_each_request_goes_to_the_bundle_of_its_mode() {
     assert_eq!(status, 200, "{v}");
     assert_eq!(v.as_array().unwrap().len(), 2);
     // Naming the other mode's bundle is a 422 that names both modes and the served bundles.
-    let r = client()
-        .post(format!("{}/api/predictions?model=default", s.base))
-        .header("Content-Type", "application/json; format=pandas-split")
-        .body(seed_body())
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 422);
-    let msg = r.json::<Value>().await.unwrap()["error"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    let (status, v) = predict_at(&s.base, "?model=default", seed_body()).await;
+    assert_eq!(status, 422);
+    let msg = v["error"].as_str().unwrap().to_string();
     assert!(
         msg.contains("served: default (corrected), seed (cic2018)"),
         "{msg}"
@@ -696,14 +692,8 @@ async fn rest_predictions_of_attacks_become_alerts_with_the_rows_features() {
     let hello = ws.next().await.unwrap().unwrap();
     assert!(hello.to_text().unwrap().contains("hello"));
     // Bulk scoring with alerts off: nothing is published.
-    let r = client()
-        .post(format!("{}/api/predictions?alerts=false", s.base))
-        .header("Content-Type", "application/json; format=pandas-split")
-        .body(seed_body())
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.json::<Value>().await.unwrap(), json!([0, 1]));
+    let (status, v) = predict_at(&s.base, "?alerts=false", seed_body()).await;
+    assert_eq!((status, v), (200, json!([0, 1])));
     assert!(
         tokio::time::timeout(Duration::from_millis(300), ws.next())
             .await
