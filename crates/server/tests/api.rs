@@ -578,6 +578,17 @@ async fn predict(base: &str, body: String) -> (u16, Value) {
     predict_at(base, "", body).await
 }
 
+async fn get_json(url: &str) -> Value {
+    client()
+        .get(url)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap()
+}
+
 /// POST the body as the seed's client does, with a query string (`?model=…`, `?alerts=…`).
 async fn predict_at(base: &str, query: &str, body: String) -> (u16, Value) {
     let r = client()
@@ -656,14 +667,7 @@ async fn several_bundles_each_request_goes_to_the_bundle_of_its_mode() {
         .await
         .unwrap();
     assert_eq!(r.status(), 404);
-    let h: Value = client()
-        .get(format!("{}/healthz", s.base))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let h = get_json(&format!("{}/healthz", s.base)).await;
     assert_eq!(h["mode"], json!("corrected"), "the primary is the first");
     let names: Vec<&str> = h["models"]
         .as_array()
@@ -672,14 +676,7 @@ async fn several_bundles_each_request_goes_to_the_bundle_of_its_mode() {
         .map(|m| m["name"].as_str().unwrap())
         .collect();
     assert_eq!(names, ["default", "seed"]);
-    let m: Value = client()
-        .get(format!("{}/api/model?model=seed", s.base))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let m = get_json(&format!("{}/api/model?model=seed", s.base)).await;
     assert_eq!(m["mode"], json!("cic2018"));
 }
 
