@@ -208,7 +208,7 @@ impl FlowState {
                 st.first_packet_cic2018(pkt);
                 AfterPacket::KeepOpen
             }
-            Mode::Corrected => st.add_corrected(pkt, true),
+            Mode::Corrected => st.add_corrected(pkt, true, forward),
         };
         (st, after)
     }
@@ -257,7 +257,7 @@ impl FlowState {
             }
             Mode::Corrected => {
                 self.update_active_idle(pkt.ts_us, cfg.activity_timeout_us);
-                self.add_corrected(pkt, false)
+                self.add_corrected(pkt, false, forward)
             }
         }
     }
@@ -268,14 +268,10 @@ impl FlowState {
         ip_bytes(&pkt.src) == *src_ip && reported_ports(pkt, self.mode).0 == src_port
     }
 
-    fn is_forward(&self, pkt: &Packet) -> bool {
-        let (src_ip, src_port) = self.src();
-        let same_ip = ip_bytes(&pkt.src) == *src_ip;
-        match self.mode {
-            // 2018: only the source address is compared.
-            Mode::Cic2018 => same_ip,
-            Mode::Corrected => same_ip && reported_ports(pkt, self.mode).0 == src_port,
-        }
+    /// The 2018 tool's direction: only the source address is compared (corrected mode uses
+    /// [`FlowState::sent_by_source`]).
+    fn sent_from_source_address(&self, pkt: &Packet) -> bool {
+        ip_bytes(&pkt.src) == *self.src().0
     }
 
     fn update_active_idle(&mut self, ts: i64, threshold: i64) {
@@ -319,7 +315,7 @@ impl FlowState {
     fn later_packet_cic2018(&mut self, pkt: &Packet) {
         let (pl, hl, win) = cic2018_lengths(pkt);
         let ts = pkt.ts_us;
-        if self.is_forward(pkt) {
+        if self.sent_from_source_address(pkt) {
             if pl >= 1 {
                 self.fwd_act_data += 1;
             }
@@ -344,11 +340,11 @@ impl FlowState {
     }
 
     /// Corrected mode, every packet including the first (spec §7).
-    fn add_corrected(&mut self, pkt: &Packet, first: bool) -> AfterPacket {
+    /// `forward`: sent by the source ([`FlowState::sent_by_source`], the corrected direction).
+    fn add_corrected(&mut self, pkt: &Packet, first: bool, forward: bool) -> AfterPacket {
         let ts = pkt.ts_us;
         let pl = pkt.payload_len;
         let hl = pkt.header_len;
-        let forward = self.is_forward(pkt);
         let flags = pkt.flags;
         for bit in 0..8 {
             if flags.has(1 << bit) {
