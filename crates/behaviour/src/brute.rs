@@ -130,7 +130,6 @@ impl BruteForce {
         let t = flow.start_us;
         (from <= t && t <= until).then(|| Finding {
             label: label.to_string(),
-            category: "BruteForce",
             score: 0.99,
             evidence: Evidence {
                 detector: "brute.auth".into(),

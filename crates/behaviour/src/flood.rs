@@ -253,7 +253,6 @@ impl Floods {
         let t = flow.start_us;
         (f.from_us <= t && t <= f.until_us).then(|| Finding {
             label: f.label.clone(),
-            category: f.category,
             score: 0.99,
             evidence: Evidence {
                 detector: f.detector.into(),

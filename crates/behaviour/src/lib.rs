@@ -39,7 +39,7 @@ pub struct Evidence {
     pub summary: String,
     /// The host the aggregate is about: the scanner or brute-forcer, or the flood's victim.
     pub host: String,
-    /// Attack family (`PortScan`, `DoS`, `DDoS`, `BruteForce`), as [`Finding::category`].
+    /// Attack family (`PortScan`, `DoS`, `DDoS`, `BruteForce`).
     #[serde(default)]
     pub category: String,
 }
@@ -49,8 +49,6 @@ pub struct Evidence {
 pub struct Finding {
     /// Canonical label (`PortScan`, `SYN flood`, `SSH-Bruteforce`, …).
     pub label: String,
-    /// Attack family (`PortScan`, `DoS`, `DDoS`, `BruteForce`).
-    pub category: &'static str,
     /// Confidence in [0, 1].
     pub score: f64,
     pub evidence: Evidence,
@@ -154,11 +152,6 @@ impl HostBehaviour {
             .judge(flow)
             .or_else(|| self.scans.judge(flow))
             .or_else(|| self.brute.judge(flow))
-    }
-
-    /// Flows observed so far.
-    pub fn observed(&self) -> u64 {
-        self.observed
     }
 
     /// Entries over all detectors' tables (bounded by about 3 × `max_hosts` plus one sweep's

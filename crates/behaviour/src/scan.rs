@@ -284,7 +284,6 @@ impl Scans {
         let contacts = w.successes + w.failures;
         Some(Finding {
             label: "PortScan".into(),
-            category: "PortScan",
             score: 1.0 - self.cfg.alpha,
             evidence: Evidence {
                 detector: "scan.trw".into(),

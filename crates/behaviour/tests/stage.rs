@@ -290,7 +290,7 @@ fn one_way_udp_from_reflectors_is_amplification() {
         "{labels:?}"
     );
     let f = h.judge(&flows[3]).unwrap();
-    assert_eq!(f.category, "DDoS");
+    assert_eq!(f.evidence.category, "DDoS");
     assert!(
         f.evidence.summary.contains("known amplifier"),
         "{}",

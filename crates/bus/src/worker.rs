@@ -327,27 +327,26 @@ fn classify(
     worker_id: &str,
     batches: &[(BatchHeader, Vec<FlowRecord>, u64)],
 ) -> Result<Vec<Output>, BusError> {
-    let all: Vec<FlowRecord> = batches
-        .iter()
-        .flat_map(|(_, f, _)| f.iter().cloned())
-        .collect();
-    let verdicts: Vec<Verdict> = {
+    // Every batch is observed before any is judged, so probes spread over the batches of one
+    // pull are labelled together.
+    let verdicts: Vec<Vec<Verdict>> = {
         // A poisoned lock only means another classification panicked; the counts are still usable.
         let mut hosts = model.hosts.lock().unwrap_or_else(|p| p.into_inner());
-        all.iter().for_each(|f| hosts.observe(f));
-        model
-            .detector
-            .judge(&all, Explain::attacks(model.explain_top), Some(&hosts))?
+        batches
+            .iter()
+            .for_each(|(_, flows, _)| flows.iter().for_each(|f| hosts.observe(f)));
+        let explain = Explain::attacks(model.explain_top);
+        batches
+            .iter()
+            .map(|(_, flows, _)| model.detector.judge(flows, explain, Some(&hosts)))
+            .collect::<Result<_, _>>()?
     };
     let now = now_us();
     let mut out = Vec::with_capacity(batches.len());
-    let mut i = 0;
-    for (h, flows, delivered) in batches {
+    for ((h, flows, delivered), verdicts) in batches.iter().zip(&verdicts) {
         let mut vb = VerdictBatch::new(h, worker_id, *delivered, now);
         let mut alerts = Vec::new();
-        for (k, f) in flows.iter().enumerate() {
-            let v = &verdicts[i];
-            i += 1;
+        for (k, (f, v)) in flows.iter().zip(verdicts).enumerate() {
             vb.push(&v.label, v.attack_score, v.is_attack);
             if v.is_attack {
                 let alert = Alert::new(f, v, &format!("sensor:{}", h.sensor));

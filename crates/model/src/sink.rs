@@ -94,11 +94,6 @@ impl<'d, S: VerdictSink> DetectorSink<'d, S> {
         self.pending.len() + self.held.len()
     }
 
-    /// The host-behaviour stage's state.
-    pub fn host_behaviour(&self) -> Option<&HostBehaviour> {
-        self.hosts.as_ref()
-    }
-
     /// The inner sink, the host-behaviour stage and the held flows at once: watch's snapshots
     /// alert through the first, feed open attempts to and judge open flows against the second,
     /// and must not forget alerts of flows that finished but are still held.

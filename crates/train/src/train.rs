@@ -18,8 +18,8 @@ use sha2::{Digest, Sha256};
 use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
 
-/// Label of benign rows (the dataset crate's canonical name).
-pub const BENIGN: &str = "Benign";
+/// Label of benign rows (the dataset crate's canonical name), the detector's.
+pub use mlids_model::detector::BENIGN;
 /// Label of the attack class of binary models.
 pub const ATTACK: &str = "Attack";
 /// Features left out unless configured otherwise, as the seed did.
@@ -268,8 +268,13 @@ pub fn train_tables(
                         .ok_or_else(|| ModelError::Data(format!("{which} rows lack feature `{f}`")))
                 })
                 .collect::<Result<Vec<_>>>()?;
-            let (t, removed) = keep_in_scope(t.clone(), cfg.model_scope)?;
-            Ok((t.select_features(&idx), removed))
+            let selected = t.select_features(&idx);
+            if !cfg.model_scope {
+                return Ok((selected, 0));
+            }
+            let keep = rows_in_scope(t)?;
+            let removed = (t.n_rows - keep.len()) as u64;
+            Ok((selected.select_rows(&keep), removed))
         })
         .transpose()
     };
@@ -623,6 +628,16 @@ fn keep_in_scope(t: Table, scope: bool) -> Result<(Table, u64)> {
     if !scope {
         return Ok((t, 0));
     }
+    let keep = rows_in_scope(&t)?;
+    let removed = (t.n_rows - keep.len()) as u64;
+    if removed == 0 {
+        return Ok((t, 0));
+    }
+    Ok((t.select_rows(&keep), removed))
+}
+
+/// Indices of the rows of `t` the flow model judges; `t` must hold the [`SCOPE_COLUMNS`].
+fn rows_in_scope(t: &Table) -> Result<Vec<usize>> {
     let col = |name: &str| {
         t.feature_names
             .iter()
@@ -641,7 +656,7 @@ fn keep_in_scope(t: Table, scope: bool) -> Result<(Table, u64)> {
         col(SCOPE_COLUMNS[4])?,
     ];
     let zero_if_missing = |v: f64| if v.is_finite() { v } else { 0.0 };
-    let keep: Vec<usize> = (0..t.n_rows)
+    Ok((0..t.n_rows)
         .filter(|&r| {
             let row = t.row(r);
             mlids_behaviour::judged_by_model(
@@ -651,12 +666,7 @@ fn keep_in_scope(t: Table, scope: bool) -> Result<(Table, u64)> {
                 zero_if_missing(row[lf]) + zero_if_missing(row[lb]),
             )
         })
-        .collect();
-    let removed = (t.n_rows - keep.len()) as u64;
-    if removed == 0 {
-        return Ok((t, 0));
-    }
-    Ok((t.select_rows(&keep), removed))
+        .collect())
 }
 
 /// Val rows whose label the model knows, as early-stopping data (`None`: no such row).

@@ -359,7 +359,17 @@ fn classify(
         .iter()
         .map(|f| f.and_then(|f| names.iter().position(|n| n == f.snake_name(corrected))))
         .collect();
-    classify_mapped(state, chosen, table, map, how)
+    // The service a row describes, for its alert (dst_port is no model feature).
+    let column = |want: Feature| features.iter().position(|f| *f == Some(want));
+    let service = (column(Feature::DstPort), column(Feature::Protocol));
+    classify_mapped(state, chosen, table, Columns { map, service }, how)
+}
+
+/// Where a request's columns go: each column's index in the model's feature order, and the
+/// columns holding the destination port and protocol (for alerts).
+struct Columns {
+    map: Vec<Option<usize>>,
+    service: (Option<usize>, Option<usize>),
 }
 
 /// Rows into the model's feature order (`map`: each column's model index) and classified.
@@ -367,9 +377,10 @@ fn classify_mapped(
     state: &AppState,
     chosen: &ServedModel,
     table: Table,
-    map: Vec<Option<usize>>,
+    columns: Columns,
     how: Answer,
 ) -> Result<Response, ApiError> {
+    let Columns { map, service } = columns;
     let detector: &Detector = &chosen.detector;
     let names = detector.feature_names();
     let nf = names.len();
@@ -421,23 +432,15 @@ fn classify_mapped(
     };
     let verdicts = detector.classify_matrix(&x, explain)?;
     if how.alerts {
-        // The service the row describes, from the request (dst_port is no model feature).
-        let column = |f: Feature| {
-            table
-                .columns
-                .iter()
-                .position(|c| column_feature(c) == Some(f))
-        };
-        let (port_col, proto_col) = (column(Feature::DstPort), column(Feature::Protocol));
         let num = |row: &[Cell], c: Option<usize>| match c.and_then(|c| row.get(c)) {
             Some(Cell::Num(v)) => Some(*v),
             _ => None,
         };
         for ((x_row, row), v) in x.chunks_exact(nf.max(1)).zip(&table.rows).zip(&verdicts) {
             if v.is_attack {
-                let service = (num(row, port_col), num(row, proto_col));
+                let row_service = (num(row, service.0), num(row, service.1));
                 let source = "api:predictions";
-                let alert = Alert::for_row(names, x_row, v, &chosen.name, source, service);
+                let alert = Alert::for_row(names, x_row, v, &chosen.name, source, row_service);
                 state.publish(alert);
             }
         }
