@@ -31,7 +31,20 @@ enum Style {
     Snake,
     Improved,
     Cic2017,
+    /// The widely used cleaned copy of CSE-CIC-IDS2018 (Kaggle, D'hooge et al.): CIC-IDS2017-style
+    /// long names, six columns renamed, no Dst Port and no Timestamp.
+    Cleaned,
 }
+
+/// The cleaned copy's own spellings; every other column of it uses a name of another style.
+const CLEANED_NAMES: [(&str, Feature); 6] = [
+    ("Fwd Packets Length Total", Feature::TotLenFwdPkts),
+    ("Bwd Packets Length Total", Feature::TotLenBwdPkts),
+    ("Avg Packet Size", Feature::PktSizeAvg),
+    ("Init Fwd Win Bytes", Feature::InitFwdWinByts),
+    ("Init Bwd Win Bytes", Feature::InitBwdWinByts),
+    ("Fwd Act Data Packets", Feature::FwdActDataPkts),
+];
 
 /// A recognised header.
 #[derive(Clone, Debug)]
@@ -90,23 +103,28 @@ fn key(name: &str) -> String {
 }
 
 /// Lowercased name in any style → feature, plus which styles use that spelling.
-fn feature_table() -> &'static HashMap<String, (Feature, [bool; 4])> {
+fn feature_table() -> &'static HashMap<String, (Feature, [bool; 5])> {
     use std::sync::OnceLock;
-    static TABLE: OnceLock<HashMap<String, (Feature, [bool; 4])>> = OnceLock::new();
+    static TABLE: OnceLock<HashMap<String, (Feature, [bool; 5])>> = OnceLock::new();
     TABLE.get_or_init(|| {
-        let mut t: HashMap<String, (Feature, [bool; 4])> = HashMap::new();
+        let mut t: HashMap<String, (Feature, [bool; 5])> = HashMap::new();
         for &f in Feature::ALL {
             let n = f.names();
             let spellings = [n.cic2018, n.snake, n.improved, n.cic2017];
             for (style, name) in spellings.iter().enumerate() {
-                let e = t.entry(key(name)).or_insert((f, [false; 4]));
+                let e = t.entry(key(name)).or_insert((f, [false; 5]));
                 assert_eq!(e.0, f, "feature name {name} is used for two features");
                 e.1[style] = true;
             }
         }
+        for (name, f) in CLEANED_NAMES {
+            let e = t.entry(key(name)).or_insert((f, [false; 5]));
+            assert_eq!(e.0, f, "feature name {name} is used for two features");
+            e.1[4] = true;
+        }
         // The corrected mode's snake name for the CWR column.
         t.entry("cwr_flag_count".into())
-            .or_insert((Feature::CweFlagCount, [false, true, false, false]));
+            .or_insert((Feature::CweFlagCount, [false, true, false, false, false]));
         t
     })
 }
@@ -128,7 +146,7 @@ impl HeaderMap {
         let mut roles = Vec::with_capacity(header.len());
         let mut unknown = Vec::new();
         let mut seen: HashMap<Feature, usize> = HashMap::new();
-        let mut votes = [0usize; 4];
+        let mut votes = [0usize; 5];
         let (mut label, mut timestamp, mut attempted) = (None, None, None);
         let mut has_id = false;
         let mut has_index = false;
@@ -183,17 +201,22 @@ impl HeaderMap {
             };
             roles.push(role);
         }
-        let style = [
-            Style::Cic2018,
-            Style::Snake,
-            Style::Improved,
-            Style::Cic2017,
-        ]
-        .into_iter()
-        .zip(votes)
-        .max_by_key(|&(s, v)| (v, s == Style::Cic2018))
-        .map(|(s, _)| s)
-        .unwrap_or(Style::Cic2018);
+        // One of the cleaned copy's own spellings decides it: its other names are shared.
+        let style = if votes[4] > 0 {
+            Style::Cleaned
+        } else {
+            [
+                Style::Cic2018,
+                Style::Snake,
+                Style::Improved,
+                Style::Cic2017,
+            ]
+            .into_iter()
+            .zip(votes)
+            .max_by_key(|&(s, v)| (v, s == Style::Cic2018))
+            .map(|(s, _)| s)
+            .unwrap_or(Style::Cic2018)
+        };
         let mode = if CORRECTED_ONLY.iter().any(|f| seen.contains_key(f)) {
             Mode::Corrected
         } else {
@@ -206,7 +229,7 @@ impl HeaderMap {
         for (out, &f) in wanted.iter().enumerate() {
             match seen.get(&f) {
                 Some(&col) => features.push((col, out)),
-                None if style == Style::Cic2017 && f == Feature::Protocol => absent.push(f),
+                None if style.may_lack(f) => absent.push(f),
                 None => missing.push(style_name(f, style, mode).to_string()),
             }
         }
@@ -233,6 +256,7 @@ impl HeaderMap {
             Style::Improved if has_id => "2022 improved release",
             Style::Improved => "improved names (ml-ids extract --names improved)",
             Style::Cic2017 => "CIC-IDS2017",
+            Style::Cleaned => "CSE-CIC-IDS2018 cleaned copy (Kaggle)",
         }
         .to_string();
         Ok(HeaderMap {
@@ -249,8 +273,24 @@ impl HeaderMap {
     }
 }
 
+impl Style {
+    /// Features a published dialect leaves out; they become null rather than refusing the file.
+    fn may_lack(self, f: Feature) -> bool {
+        match self {
+            Style::Cic2017 => f == Feature::Protocol,
+            Style::Cleaned => f == Feature::DstPort,
+            _ => false,
+        }
+    }
+}
+
 fn style_name(f: Feature, style: Style, mode: Mode) -> &'static str {
     match style {
+        Style::Cleaned => CLEANED_NAMES
+            .iter()
+            .find(|(_, c)| *c == f)
+            .map(|(n, _)| *n)
+            .unwrap_or(f.names().cic2017),
         Style::Cic2018 => f.names().cic2018,
         Style::Snake => f.snake_name(mode == Mode::Corrected),
         Style::Improved => f.names().improved,
@@ -295,6 +335,21 @@ mod tests {
         assert_eq!(m.mode, Mode::Cic2018);
         assert_eq!(m.dialect, "CIC-IDS2017");
         assert_eq!(m.absent, vec![Feature::Protocol]);
+    }
+
+    #[test]
+    fn cleaned_kaggle_copy_lacks_dst_port_and_has_its_own_names() {
+        // The header of the cleaned CSE-CIC-IDS2018 copy, as published (77 features + Label).
+        let line = "Protocol,Flow Duration,Total Fwd Packets,Total Backward Packets,Fwd Packets Length Total,Bwd Packets Length Total,Fwd Packet Length Max,Fwd Packet Length Min,Fwd Packet Length Mean,Fwd Packet Length Std,Bwd Packet Length Max,Bwd Packet Length Min,Bwd Packet Length Mean,Bwd Packet Length Std,Flow Bytes/s,Flow Packets/s,Flow IAT Mean,Flow IAT Std,Flow IAT Max,Flow IAT Min,Fwd IAT Total,Fwd IAT Mean,Fwd IAT Std,Fwd IAT Max,Fwd IAT Min,Bwd IAT Total,Bwd IAT Mean,Bwd IAT Std,Bwd IAT Max,Bwd IAT Min,Fwd PSH Flags,Bwd PSH Flags,Fwd URG Flags,Bwd URG Flags,Fwd Header Length,Bwd Header Length,Fwd Packets/s,Bwd Packets/s,Packet Length Min,Packet Length Max,Packet Length Mean,Packet Length Std,Packet Length Variance,FIN Flag Count,SYN Flag Count,RST Flag Count,PSH Flag Count,ACK Flag Count,URG Flag Count,CWE Flag Count,ECE Flag Count,Down/Up Ratio,Avg Packet Size,Avg Fwd Segment Size,Avg Bwd Segment Size,Fwd Avg Bytes/Bulk,Fwd Avg Packets/Bulk,Fwd Avg Bulk Rate,Bwd Avg Bytes/Bulk,Bwd Avg Packets/Bulk,Bwd Avg Bulk Rate,Subflow Fwd Packets,Subflow Fwd Bytes,Subflow Bwd Packets,Subflow Bwd Bytes,Init Fwd Win Bytes,Init Bwd Win Bytes,Fwd Act Data Packets,Fwd Seg Size Min,Active Mean,Active Std,Active Max,Active Min,Idle Mean,Idle Std,Idle Max,Idle Min,Label";
+        let h: Vec<&str> = line.split(',').collect();
+        let m = rec(&h).unwrap();
+        assert_eq!(m.mode, Mode::Cic2018);
+        assert_eq!(m.dialect, "CSE-CIC-IDS2018 cleaned copy (Kaggle)");
+        assert_eq!(m.absent, vec![Feature::DstPort]);
+        assert_eq!(m.features.len(), CIC2018_FEATURES.len() - 1);
+        // The cleaned copy may lack only Dst Port: without Protocol it is refused.
+        let e = rec(&h[1..]).unwrap_err().to_string();
+        assert!(e.contains("missing columns [Protocol]"), "{e}");
     }
 
     #[test]

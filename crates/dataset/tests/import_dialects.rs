@@ -10,6 +10,42 @@ use mlids_flow::{Feature, Mode, NameStyle};
 use std::path::PathBuf;
 
 #[test]
+fn real_cleaned_kaggle_copy_and_merged_category_labels() {
+    let Some(d) = shared_data() else {
+        return;
+    };
+    let t = tempfile::tempdir().unwrap();
+    let card = import(
+        &[d.join("cic-ids2018-cleaned/dhoogla_bruteforce-wed-14-02_sample.csv")],
+        t.path(),
+    )
+    .unwrap();
+    assert_eq!(card.mode, "cic2018");
+    assert_eq!(card.rows, 6053);
+    assert_eq!(
+        card.sources[0].dialect,
+        "CSE-CIC-IDS2018 cleaned copy (Kaggle)"
+    );
+    let rows = |l: &str| card.labels.iter().find(|x| x.label == l).map(|x| x.rows);
+    assert_eq!(rows("SSH-Bruteforce"), Some(3000));
+    assert_eq!(rows("FTP-BruteForce"), Some(53));
+    assert_eq!(rows("Benign"), Some(3000));
+    // The copy has no Dst Port: every value is null, not 0.
+    let port = col_f64(&t.path().join(DATA_FILE), "dst_port");
+    assert!(port.iter().all(|v| v.is_none()));
+    // A re-published sample whose labels are merged categories ("DoS", "Brute Force").
+    let t = tempfile::tempdir().unwrap();
+    let card = import(
+        &[d.join("cic-ids2018/original/adrinpaudel_batch_2.csv")],
+        t.path(),
+    )
+    .unwrap();
+    assert!(card.unknown_labels.is_empty(), "{:?}", card.unknown_labels);
+    let dos = card.labels.iter().find(|x| x.label == "DoS").unwrap();
+    assert_eq!((dos.rows, dos.category.as_str()), (52, "DoS"));
+}
+
+#[test]
 fn real_seed_snake_file_with_index_column() {
     let Some(d) = shared_data() else {
         return;
