@@ -18,14 +18,15 @@ if [ -z "${MLIDS_BIN:-}" ]; then
   MLIDS_BIN="$CARGO_TARGET_DIR/release/ml-ids"
 fi
 
-# extract_benign BIN SHARED OUT: every real benign capture as labelled corrected-mode flow CSVs,
+# extract_benign BIN SHARED OUT [MODE]: every real benign capture as labelled flow CSVs (MODE:
+# corrected unless given),
 # OUT/shared.csv (pcap/benign) and OUT/ndpi-K.csv (the nDPI corpus without its attack captures,
 # fold K of NDPI_FOLDS). Damaged captures keep the flows read before the damage.
 extract_benign() {
-  local bin="$1" shared="$2" out="$3" k
+  local bin="$1" shared="$2" out="$3" mode="${4:-corrected}" k
   mkdir -p "$out"
   mapfile -t benign < <(find "$shared/pcap/benign" -type f \( -name '*.pcap' -o -name '*.pcapng' -o -name '*.cap' \) | sort)
-  "$bin" extract -q --mode corrected --label Benign -o "$out/shared.csv" "${benign[@]}" || true
+  "$bin" extract -q --mode "$mode" --label Benign -o "$out/shared.csv" "${benign[@]}" || true
   for ((k = 0; k < NDPI_FOLDS; k++)); do
     mapfile -t fold < <(python3 - "$shared" "$k" "$NDPI_FOLDS" <<'PY'
 import pathlib, sys
@@ -36,6 +37,6 @@ ndpi = [c for c in caps("pcap/bench/ndpi-default") if c.name not in attack]
 print("\n".join(str(c) for i, c in enumerate(ndpi) if i % n == k))
 PY
 )
-    "$bin" extract -q --mode corrected --label Benign -o "$out/ndpi-$k.csv" "${fold[@]}" || true
+    "$bin" extract -q --mode "$mode" --label Benign -o "$out/ndpi-$k.csv" "${fold[@]}" || true
   done
 }
