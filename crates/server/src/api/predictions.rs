@@ -445,13 +445,21 @@ fn classify_mapped(
             }
         }
     }
-    if how.detail {
-        Ok(Json(verdicts).into_response())
+    let mut answer = if how.detail {
+        Json(verdicts).into_response()
     } else {
         let flags: Vec<u8> = verdicts.iter().map(|v| u8::from(v.is_attack)).collect();
-        Ok(Json(flags).into_response())
+        Json(flags).into_response()
+    };
+    // Which bundle answered, so a client of a multi-bundle server can tell without ?detail.
+    if let Ok(name) = axum::http::HeaderValue::from_str(&chosen.name) {
+        answer.headers_mut().insert(MODEL_HEADER, name);
     }
+    Ok(answer)
 }
+
+/// Response header naming the bundle that classified the rows.
+pub const MODEL_HEADER: &str = "x-mlids-model";
 
 #[cfg(test)]
 mod tests {
