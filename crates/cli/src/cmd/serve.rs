@@ -25,7 +25,9 @@ pub struct ServeArgs {
     /// Model bundle directory (manifest.json + model), repeatable; a directory holding bundles
     /// serves each of them. The first is the primary (captures and streams); `/api/predictions`
     /// picks the bundle of the rows' extractor mode, or `?model=NAME` (the bundle's folder name).
-    #[arg(short, long, default_value = "models/default")]
+    /// Default: the two shipped bundles, models/default (corrected mode, for captures) and
+    /// models/cic2018 (for CSE-CIC-IDS2018 rows) when it is there.
+    #[arg(short, long)]
     pub model: Vec<PathBuf>,
     /// Address to listen on.
     #[arg(long, default_value = "127.0.0.1:8080")]
@@ -82,7 +84,7 @@ pub fn run(args: ServeArgs) -> Result<()> {
     if let Err(e) = config.validate() {
         bail!("{e}");
     }
-    let models = load_models(&args.model)?;
+    let models = load_models(&model_paths(&args.model))?;
     let names: Vec<String> = models
         .iter()
         .map(|(n, d)| format!("{n} ({} mode)", d.mode()))
@@ -98,6 +100,20 @@ pub fn run(args: ServeArgs) -> Result<()> {
             eprintln!("ml-ids serve: listening on http://{addr}/  (UI at http://{addr}/, API docs at http://{addr}/api/openapi.json)");
         }))
         .with_context(|| format!("cannot serve on {}", args.bind))
+}
+
+/// `--model` as given, else the shipped bundles: models/default, and models/cic2018 beside it if
+/// present (so the seed's CSE-CIC-IDS2018 rows are answered out of the box).
+fn model_paths(given: &[PathBuf]) -> Vec<PathBuf> {
+    if !given.is_empty() {
+        return given.to_vec();
+    }
+    let mut paths = vec![PathBuf::from("models/default")];
+    let seed = PathBuf::from("models/cic2018");
+    if seed.join("manifest.json").is_file() {
+        paths.push(seed);
+    }
+    paths
 }
 
 /// The bundles to serve, named by their folder: each `--model` is a bundle (it has a
