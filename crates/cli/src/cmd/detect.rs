@@ -5,6 +5,7 @@ use crate::cmd::flow_options::FlowLimits;
 use anyhow::{bail, Context, Result};
 use clap::{Args, ValueEnum};
 use mlids_flow::{Layout, Mode, NameStyle};
+use mlids_incident::{EventKind, Incident, IncidentConfig, IncidentSink};
 use mlids_model::output::{AttacksOnly, Tally, VerdictCsvWriter, VerdictJsonlWriter};
 use mlids_model::{Detector, DetectorSink, Explain, VerdictSink};
 use std::fs::File;
@@ -58,6 +59,14 @@ pub struct DetectArgs {
     /// Extractor mode; must equal the model's (default: the model's).
     #[arg(long)]
     pub mode: Option<Mode>,
+    /// Write the incidents (attack verdicts grouped by attacker, family and time) here as JSON
+    /// Lines, one closed incident per line, in the order they began (`-` for standard output).
+    #[arg(long, value_name = "FILE")]
+    pub incidents: Option<PathBuf>,
+    /// An incident closes after this many seconds (flow time) without a new attack flow of its
+    /// attacker and family.
+    #[arg(long, default_value_t = 120.0, value_name = "SECONDS")]
+    pub incident_timeout: f64,
     /// Leave out the host-behaviour stage (scans, floods, reflection, brute force): only the flow
     /// classifier judges, and only the conversations it was trained on.
     #[arg(long)]
@@ -118,14 +127,33 @@ pub fn run(args: DetectArgs) -> Result<()> {
             })
         }
     };
+    if !(args.incident_timeout > 0.0 && args.incident_timeout.is_finite()) {
+        bail!("--incident-timeout must be a positive number of seconds");
+    }
+    let incident_config = IncidentConfig {
+        idle_timeout_us: (args.incident_timeout * 1e6) as i64,
+        ..IncidentConfig::default()
+    };
     let started = Instant::now();
-    let mut sink =
-        DetectorSink::new(&detector, Tally::new(writer)).explain(Explain::all(args.explain));
+    let mut incidents: Vec<Incident> = Vec::new();
+    let collect = |e: &mlids_incident::IncidentEvent| {
+        if e.kind == EventKind::Closed {
+            incidents.push(e.incident.clone());
+        }
+        Ok(())
+    };
+    let stages = IncidentSink::new(&detector, incident_config, Tally::new(writer), collect);
+    let mut sink = DetectorSink::new(&detector, stages).explain(Explain::all(args.explain));
     if args.no_host_stage {
         sink = sink.hosts(None);
     }
     let summary = run_captures(&args.captures, cfg, !args.quiet, &mut sink)?;
-    let stats = sink.inner().stats();
+    let stats = sink.inner().inner().stats();
+    drop(sink);
+    incidents.sort_by(|a, b| (a.first_seen_us, &a.id).cmp(&(b.first_seen_us, &b.id)));
+    if let Some(path) = &args.incidents {
+        write_incidents(path, &incidents)?;
+    }
     // The summary goes to stderr when the flows go to stdout.
     let mut report = String::new();
     if !args.quiet {
@@ -138,6 +166,7 @@ pub fn run(args: DetectArgs) -> Result<()> {
         detector.threshold()
     ));
     report.push_str(&stats.to_string());
+    report.push_str(&incident_table(&incidents));
     report.push_str(&format!(
         "elapsed: {:.2}s\n",
         started.elapsed().as_secs_f64()
@@ -156,3 +185,71 @@ pub fn run(args: DetectArgs) -> Result<()> {
     }
     Ok(())
 }
+
+/// One JSON object per closed incident.
+fn write_incidents(path: &std::path::Path, incidents: &[Incident]) -> Result<()> {
+    let mut out: Box<dyn Write> = if path.as_os_str() == "-" {
+        Box::new(BufWriter::new(std::io::stdout().lock()))
+    } else {
+        let f = File::create(path).with_context(|| format!("cannot create {}", path.display()))?;
+        Box::new(BufWriter::new(f))
+    };
+    for i in incidents {
+        serde_json::to_writer(&mut out, i)?;
+        out.write_all(b"\n")?;
+    }
+    out.flush()
+        .with_context(|| format!("cannot write {}", path.display()))
+}
+
+/// Incidents most severe first (then by start), one line each; at most [`TABLE_ROWS`].
+fn incident_table(incidents: &[Incident]) -> String {
+    if incidents.is_empty() {
+        return "incidents: none\n".into();
+    }
+    let mut rows: Vec<&Incident> = incidents.iter().collect();
+    rows.sort_by(|a, b| {
+        b.severity
+            .cmp(&a.severity)
+            .then(a.first_seen_us.cmp(&b.first_seen_us))
+    });
+    let mut t = format!(
+        "incidents: {}\n{:<16}  {:<8}  {:<12}  {:<22}  {:<9}  {:>8}  {:>9}  {}\n",
+        incidents.len(),
+        "id",
+        "severity",
+        "family",
+        "attacker → victims",
+        "duration",
+        "flows",
+        "packets",
+        "label"
+    );
+    for i in rows.iter().take(TABLE_ROWS) {
+        let victims = match i.victim_count() {
+            1 => i.victims[0].address.to_string(),
+            n => format!("{n} hosts"),
+        };
+        t.push_str(&format!(
+            "{:<16}  {:<8}  {:<12}  {:<22}  {:>8.1}s  {:>8}  {:>9}  {}\n",
+            i.id,
+            i.severity.as_str(),
+            i.family,
+            format!("{} → {victims}", i.attacker),
+            i.duration_us() as f64 / 1e6,
+            i.flows,
+            i.packets,
+            i.main_label()
+        ));
+    }
+    if rows.len() > TABLE_ROWS {
+        t.push_str(&format!(
+            "… {} more (all of them: --incidents FILE)\n",
+            rows.len() - TABLE_ROWS
+        ));
+    }
+    t
+}
+
+/// Incidents printed in the summary table.
+const TABLE_ROWS: usize = 30;

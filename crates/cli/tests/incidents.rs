@@ -1,0 +1,77 @@
+//! `ml-ids detect --incidents` on the shipped sample: each attack of `samples/demo.pcap` (a
+//! testbed run: a SYN port scan, SSH brute force, slowloris and XSS, each from its own attacker,
+//! beside two benign users) is one incident of the right family, not thousands of flow alerts.
+
+use serde_json::Value;
+use std::process::Command;
+
+#[test]
+fn demo_capture_gives_one_incident_per_attack() {
+    let root = mlids_test_support::workspace_root();
+    let out = tempfile::tempdir().unwrap();
+    let file = out.path().join("incidents.jsonl");
+    let run = Command::new(env!("CARGO_BIN_EXE_ml-ids"))
+        .current_dir(&root)
+        .args([
+            "detect",
+            "--model",
+            "models/default",
+            "samples/demo.pcap",
+            "-q",
+        ])
+        .arg("--incidents")
+        .arg(&file)
+        .output()
+        .unwrap();
+    assert!(
+        run.status.success(),
+        "{}",
+        String::from_utf8_lossy(&run.stderr)
+    );
+    let table = String::from_utf8(run.stdout).unwrap();
+    let incidents: Vec<Value> = std::fs::read_to_string(&file)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let find = |attacker: &str, family: &str| {
+        incidents
+            .iter()
+            .find(|i| i["attacker"] == attacker && i["family"] == family)
+            .unwrap_or_else(|| panic!("no {family} incident from {attacker}: {table}"))
+    };
+    // The port scan: 4,000 flows, one incident, one victim, 4,000 ports... of one victim.
+    let scan = find("10.77.0.101", "PortScan");
+    assert_eq!(scan["flows"], 4000);
+    assert_eq!(scan["victims"].as_array().unwrap().len(), 1);
+    assert_eq!(scan["victims"][0]["address"], "10.77.0.10");
+    assert_eq!(scan["severity"], "low");
+    assert_eq!(scan["evidence"][0]["detector"], "scan.trw");
+    assert_eq!(scan["sample_flows"].as_array().unwrap().len(), 5);
+    // SSH brute force: its 24 connections.
+    let brute = find("10.77.0.102", "BruteForce");
+    assert_eq!(brute["flows"], 24);
+    assert_eq!(brute["labels"]["SSH-Bruteforce"], 24);
+    // Slowloris: 200 connections held open (the classifier calls 2 of the attacker's flows Hulk,
+    // the same family).
+    let slow = find("10.77.0.103", "DoS");
+    assert_eq!(slow["labels"]["DoS attacks-Slowloris"], 200);
+    assert_eq!(slow["severity"], "high");
+    // XSS: a web attack with the model's reasons.
+    let xss = find("10.77.0.104", "WebAttack");
+    assert!(xss["flows"].as_u64().unwrap() >= 30, "{xss}");
+    assert!(!xss["top_features"].as_array().unwrap().is_empty());
+    // Nothing from anyone else (the benign users), and at most one stray incident beside the four.
+    assert!(
+        incidents
+            .iter()
+            .all(|i| i["attacker"].as_str().unwrap().starts_with("10.77.0.10")),
+        "{table}"
+    );
+    assert!(incidents.len() <= 5, "{table}");
+    // The table names them all, most severe first.
+    assert!(table.contains(&format!("incidents: {}", incidents.len())));
+    let high = table.find("DoS attacks-Slowloris").unwrap();
+    let low = table.find("PortScan").unwrap();
+    assert!(high < low, "{table}");
+}

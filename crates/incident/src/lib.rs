@@ -1,0 +1,21 @@
+//! Incidents: one story per attack instead of one alert per flow.
+//!
+//! A port scan is thousands of flows and a flood millions; an analyst works from cases. The
+//! [`IncidentTracker`] groups the attack verdicts of the pipeline — from the flow classifier and
+//! from the host-behaviour stage alike — by *attacker* (the flow's source), *attack family* and
+//! *time*: a verdict joins the open incident of its attacker and family, or opens one; an incident
+//! closes when no verdict has joined it for the idle timeout (flow time, so a replayed capture
+//! gives the same incidents as the live traffic did). Each carries its victims, counts, labels,
+//! the host-behaviour evidence, the features that weighed most and a few sample flows.
+//!
+//! [`IncidentSink`] puts the tracker in the pipeline: a [`mlids_model::VerdictSink`] that passes
+//! every verdict on unchanged and reports [`IncidentEvent`]s (opened, updated, closed) to a
+//! callback. `detect`, `serve` and `watch` differ only in what the callback does with them.
+
+mod incident;
+mod sink;
+mod tracker;
+
+pub use incident::{Incident, SampleFlow, Severity, TopFeature, Victim};
+pub use sink::IncidentSink;
+pub use tracker::{EventKind, IncidentConfig, IncidentEvent, IncidentTracker};

@@ -1,0 +1,78 @@
+//! The tracker as a stage of the pipeline.
+
+use crate::tracker::{IncidentConfig, IncidentEvent, IncidentTracker};
+use mlids_flow::{FlowRecord, SinkError, Summary};
+use mlids_model::{Detector, Verdict, VerdictSink};
+
+/// A [`VerdictSink`] between the detector and the outputs: every verdict goes on to `inner`
+/// unchanged, and the incidents they form are reported to `on_event` as they open, update and
+/// close (all still open close when the input ends).
+pub struct IncidentSink<'d, S, F> {
+    detector: &'d Detector,
+    tracker: IncidentTracker,
+    inner: S,
+    on_event: F,
+}
+
+impl<'d, S, F> IncidentSink<'d, S, F>
+where
+    S: VerdictSink,
+    F: FnMut(&IncidentEvent) -> Result<(), SinkError>,
+{
+    /// `detector` names each verdict's family (its label's category, or the host-behaviour
+    /// stage's).
+    pub fn new(detector: &'d Detector, config: IncidentConfig, inner: S, on_event: F) -> Self {
+        IncidentSink {
+            detector,
+            tracker: IncidentTracker::new(config),
+            inner,
+            on_event,
+        }
+    }
+
+    /// A live source's clock moved on without a verdict: incidents idle past the timeout close.
+    pub fn advance_clock(&mut self, now_us: i64) -> Result<(), SinkError> {
+        for e in self.tracker.advance(now_us) {
+            (self.on_event)(&e)?;
+        }
+        Ok(())
+    }
+
+    pub fn tracker_mut(&mut self) -> &mut IncidentTracker {
+        &mut self.tracker
+    }
+
+    pub fn inner(&self) -> &S {
+        &self.inner
+    }
+
+    pub fn inner_mut(&mut self) -> &mut S {
+        &mut self.inner
+    }
+
+    pub fn into_parts(self) -> (S, F) {
+        (self.inner, self.on_event)
+    }
+}
+
+impl<S, F> VerdictSink for IncidentSink<'_, S, F>
+where
+    S: VerdictSink,
+    F: FnMut(&IncidentEvent) -> Result<(), SinkError>,
+{
+    fn verdict(&mut self, flow: &FlowRecord, verdict: &Verdict) -> Result<(), SinkError> {
+        self.inner.verdict(flow, verdict)?;
+        let family = self.detector.verdict_category(verdict);
+        for e in self.tracker.observe(flow, verdict, family) {
+            (self.on_event)(&e)?;
+        }
+        Ok(())
+    }
+
+    fn finish(&mut self, summary: &Summary) -> Result<(), SinkError> {
+        for e in self.tracker.finish() {
+            (self.on_event)(&e)?;
+        }
+        self.inner.finish(summary)
+    }
+}
