@@ -16,6 +16,9 @@ pub struct ServerConfig {
     pub max_response_flows: usize,
     /// Top contributing features attached to alerts and detailed predictions.
     pub explain_top: usize,
+    /// An incident closes after this long (flow time, µs) without a new attack flow of its
+    /// attacker and family.
+    pub incident_timeout_us: i64,
     /// Alerts from and to the NATS JetStream bus (`--nats`); see [`crate::bus`].
     pub bus: Option<crate::bus::BusConfig>,
 }
@@ -29,6 +32,7 @@ impl Default for ServerConfig {
             max_upload_bytes: 1 << 30,
             max_response_flows: 10_000,
             explain_top: 3,
+            incident_timeout_us: mlids_incident::IncidentConfig::default().idle_timeout_us,
             bus: None,
         }
     }

@@ -10,6 +10,7 @@ use crate::state::AppState;
 use bytes::Bytes;
 use futures_util::{Stream, StreamExt};
 use mlids_flow::{CaptureReader, FlowRecord, MeterConfig, Mode, Outcome, Pipeline, SinkError};
+use mlids_incident::{EventKind, Incident, IncidentConfig, IncidentSink};
 use mlids_model::output::{DetectionStats, Tally};
 use mlids_model::{DetectorSink, Explain, Verdict, VerdictSink};
 use serde::Serialize;
@@ -61,6 +62,9 @@ pub struct IngestReport {
     /// Flows emitted by termination reason.
     pub flows_by_termination: BTreeMap<String, u64>,
     pub timeline: Vec<TimelineBucket>,
+    /// The incidents of this capture (attack flows grouped by attacker, family and time), in the
+    /// order they began; all closed, since the capture ended.
+    pub incidents: Vec<Incident>,
     /// The first `max_response_flows` flows (attacks first is not guaranteed: capture order).
     pub flows: Vec<FlowRow>,
     pub flows_truncated: bool,
@@ -271,19 +275,40 @@ fn run_blocking(
         truncated: false,
         timeline: BTreeMap::new(),
     };
-    let mut sink = DetectorSink::new(&state.detector, Tally::new(collector))
+    let mut incidents = Vec::new();
+    let on_incident = |e: &mlids_incident::IncidentEvent| {
+        state.publish_incident(e);
+        if e.kind == EventKind::Closed {
+            incidents.push(e.incident.clone());
+        }
+        Ok(())
+    };
+    let config = IncidentConfig {
+        idle_timeout_us: state.config.incident_timeout_us,
+        ..IncidentConfig::default()
+    };
+    let stages = IncidentSink::new(&state.detector, config, Tally::new(collector), on_incident);
+    let mut sink = DetectorSink::new(&state.detector, stages)
         .batch(batch)
         .hold_back(hold_back_us)
         .explain(Explain::attacks(state.config.explain_top));
     let outcome = pipeline
         .run(&mut capture, &mut sink, &mut ())
         .map_err(|e| ApiError::Internal(format!("classification failed: {e}")))?;
-    let tally = sink.into_inner();
+    let (tally, _) = sink.into_inner().into_parts();
     let stats = tally.stats();
     let collector = tally.into_inner();
     state.metrics.packets(outcome.summary.packets_read);
     state.metrics.flows(kind, stats.flows);
-    report(source, mode, outcome, stats, Some(collector), None)
+    incidents.sort_by(|a, b| (a.first_seen_us, &a.id).cmp(&(b.first_seen_us, &b.id)));
+    report(
+        source,
+        mode,
+        outcome,
+        stats,
+        Some((collector, incidents)),
+        None,
+    )
 }
 
 /// The one report of an ingest, whichever sink took its flows. A capture that broke off is a
@@ -293,9 +318,13 @@ fn report(
     mode: Mode,
     outcome: Outcome,
     summary: DetectionStats,
-    collector: Option<Collector>,
+    classified: Option<(Collector, Vec<Incident>)>,
     published_to_bus: Option<u64>,
 ) -> Result<IngestReport, ApiError> {
+    let (collector, incidents) = match classified {
+        Some((c, i)) => (Some(c), i),
+        None => (None, Vec::new()),
+    };
     let packets = &outcome.summary;
     let report = IngestReport {
         source,
@@ -315,6 +344,7 @@ fn report(
             .as_ref()
             .map(Collector::timeline)
             .unwrap_or_default(),
+        incidents,
         flows_truncated: collector.as_ref().is_some_and(|c| c.truncated),
         flows: collector.map(|c| c.rows).unwrap_or_default(),
         published_to_bus,

@@ -14,6 +14,7 @@ mod auth;
 pub mod bus;
 mod config;
 mod error;
+mod incidents;
 mod ingest;
 mod metrics;
 mod state;

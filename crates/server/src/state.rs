@@ -2,7 +2,9 @@
 
 use crate::alert::Alert;
 use crate::config::ServerConfig;
+use crate::incidents::IncidentStore;
 use crate::metrics::Metrics;
+use mlids_incident::IncidentEvent;
 use mlids_model::Detector;
 use std::sync::Arc;
 use tokio::sync::broadcast;
@@ -25,6 +27,10 @@ pub struct AppState {
     pub models: Arc<Vec<ServedModel>>,
     pub config: Arc<ServerConfig>,
     pub alerts: broadcast::Sender<Arc<Alert>>,
+    /// Incidents opening, updating and closing, for WebSocket subscribers.
+    pub incident_events: broadcast::Sender<Arc<IncidentEvent>>,
+    /// The latest state of every incident seen (`GET /api/incidents`).
+    pub incidents: Arc<IncidentStore>,
     pub metrics: Arc<Metrics>,
     /// The link to the NATS JetStream bus, once [`crate::bus::attach`] has made it.
     pub bus: Option<Arc<crate::bus::BusLink>>,
@@ -39,6 +45,7 @@ impl AppState {
     /// Several models (at least one; names unique), the first the primary.
     pub fn with_models(config: ServerConfig, models: Vec<(String, Detector)>) -> AppState {
         let (alerts, _) = broadcast::channel(ALERT_BUFFER);
+        let (incident_events, _) = broadcast::channel(ALERT_BUFFER);
         let models: Vec<ServedModel> = models
             .into_iter()
             .map(|(name, d)| ServedModel {
@@ -51,6 +58,8 @@ impl AppState {
             models: Arc::new(models),
             config: Arc::new(config),
             alerts,
+            incident_events,
+            incidents: Arc::new(IncidentStore::default()),
             metrics: Arc::new(Metrics::new()),
             bus: None,
         }
@@ -82,5 +91,11 @@ impl AppState {
             bus.forward(&alert);
         }
         let _ = self.alerts.send(Arc::new(alert));
+    }
+
+    /// Record an incident's new state and tell every WebSocket subscriber.
+    pub fn publish_incident(&self, event: &IncidentEvent) {
+        self.incidents.record(event);
+        let _ = self.incident_events.send(Arc::new(event.clone()));
     }
 }

@@ -379,10 +379,12 @@ async fn damaged_or_oversized_captures_are_4xx_and_keep_what_was_read() {
 #[tokio::test]
 async fn streamed_capture_raises_a_live_alert_soon_after_the_fin() {
     let s = start(ServerConfig::default()).await;
-    let (mut ws, _) =
-        tokio_tungstenite::connect_async(format!("ws://{}/api/alerts?min_probability=0.5", s.addr))
-            .await
-            .unwrap();
+    let (mut ws, _) = tokio_tungstenite::connect_async(format!(
+        "ws://{}/api/alerts?events=alerts&min_probability=0.5",
+        s.addr
+    ))
+    .await
+    .unwrap();
     let hello = ws.next().await.unwrap().unwrap();
     assert!(hello.to_text().unwrap().contains("hello"));
     // An endless body: the header and 30 packets of an attack flow, then (later) its FIN.
@@ -444,7 +446,7 @@ fn tokio_stream_from(
 async fn posted_alerts_reach_websocket_subscribers_and_metrics_count_everything() {
     let s = start(ServerConfig::default()).await;
     let (mut ws, _) = tokio_tungstenite::connect_async(format!(
-        "ws://{}/api/alerts?labels=SSH-Bruteforce",
+        "ws://{}/api/alerts?events=alerts&labels=SSH-Bruteforce",
         s.addr
     ))
     .await
@@ -683,9 +685,10 @@ async fn several_bundles_each_request_goes_to_the_bundle_of_its_mode() {
 #[tokio::test]
 async fn rest_predictions_of_attacks_become_alerts_with_the_rows_features() {
     let s = start(ServerConfig::default()).await;
-    let (mut ws, _) = tokio_tungstenite::connect_async(format!("ws://{}/api/alerts", s.addr))
-        .await
-        .unwrap();
+    let (mut ws, _) =
+        tokio_tungstenite::connect_async(format!("ws://{}/api/alerts?events=alerts", s.addr))
+            .await
+            .unwrap();
     let hello = ws.next().await.unwrap().unwrap();
     assert!(hello.to_text().unwrap().contains("hello"));
     // Bulk scoring with alerts off: nothing is published.

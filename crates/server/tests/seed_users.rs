@@ -64,9 +64,10 @@ async fn the_seeds_rows_go_to_models_cic2018_and_each_attack_is_one_alert() {
         &[("default", &default), ("cic2018", &cic2018)],
     )
     .await;
-    let (mut ws, _) = tokio_tungstenite::connect_async(format!("ws://{}/api/alerts", s.addr))
-        .await
-        .unwrap();
+    let (mut ws, _) =
+        tokio_tungstenite::connect_async(format!("ws://{}/api/alerts?events=alerts", s.addr))
+            .await
+            .unwrap();
     ws.next().await.unwrap().unwrap(); // hello
 
     let (body, labels) = seed_request(&data.join("cic-ids2018/original/ml-ids_validation.csv"));

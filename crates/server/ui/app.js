@@ -99,7 +99,7 @@ function drawTimeline(buckets) {
 // Live alerts over the WebSocket, reconnecting with back-off.
 let unseen = 0, delay = 500;
 function connect() {
-  const url = (location.protocol === "https:" ? "wss://" : "ws://") + location.host + "/api/alerts" + (token ? "?token=" + encodeURIComponent(token) : "");
+  const url = (location.protocol === "https:" ? "wss://" : "ws://") + location.host + "/api/alerts?events=alerts" + (token ? "&token=" + encodeURIComponent(token) : "");
   const ws = new WebSocket(url);
   ws.onopen = () => { $("#conn").textContent = "live"; $("#conn").classList.add("up"); delay = 500; };
   ws.onclose = () => { $("#conn").textContent = "disconnected, retrying…"; $("#conn").classList.remove("up"); setTimeout(connect, delay); delay = Math.min(delay * 2, 10000); };

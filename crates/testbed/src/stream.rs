@@ -161,8 +161,9 @@ impl AlertListener {
         let (hostport, prefix) = parse_base(base)?;
         let tcp = TcpStream::connect(&hostport)
             .with_context(|| format!("cannot connect to {hostport}"))?;
-        let q = token.map(|t| format!("?token={t}")).unwrap_or_default();
-        let url = format!("ws://{hostport}{prefix}/api/alerts{q}");
+        // Per-flow alerts are opt-in on the WebSocket; the testbed scores every one.
+        let q = token.map(|t| format!("&token={t}")).unwrap_or_default();
+        let url = format!("ws://{hostport}{prefix}/api/alerts?events=alerts{q}");
         let (mut ws, _) = tungstenite::client(url.as_str(), tcp)
             .map_err(|e| anyhow::anyhow!("WebSocket {hostport}{prefix}/api/alerts: {e}"))?;
         ws.get_mut()

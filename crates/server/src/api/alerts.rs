@@ -22,6 +22,45 @@ pub struct AlertFilter {
     /// Comma-separated labels to keep.
     #[serde(default)]
     labels: Option<String>,
+    /// What to receive, comma-separated: `incidents` (incident.opened/updated/closed events, the
+    /// default) and `alerts` (one message per attack flow or REST prediction, opt-in: a scan is
+    /// thousands of them).
+    #[serde(default)]
+    events: Option<String>,
+}
+
+/// Which streams a WebSocket subscriber asked for.
+#[derive(Clone, Copy)]
+struct Streams {
+    alerts: bool,
+    incidents: bool,
+}
+
+impl AlertFilter {
+    fn streams(&self) -> Result<Streams, ApiError> {
+        let Some(list) = self.events.as_deref() else {
+            return Ok(Streams {
+                alerts: false,
+                incidents: true,
+            });
+        };
+        let mut s = Streams {
+            alerts: false,
+            incidents: false,
+        };
+        for e in list.split(',').map(str::trim).filter(|e| !e.is_empty()) {
+            match e {
+                "alerts" => s.alerts = true,
+                "incidents" => s.incidents = true,
+                other => {
+                    return Err(ApiError::BadRequest(format!(
+                        "events: unknown '{other}' (alerts, incidents)"
+                    )))
+                }
+            }
+        }
+        Ok(s)
+    }
 }
 
 impl AlertFilter {
@@ -50,23 +89,35 @@ pub async fn websocket(
             "min_probability must be within [0, 1]".into(),
         ));
     }
-    Ok(ws?.on_upgrade(move |socket| forward(socket, state, filter)))
+    let streams = filter.streams()?;
+    Ok(ws?.on_upgrade(move |socket| forward(socket, state, filter, streams)))
 }
 
-async fn forward(mut socket: WebSocket, state: AppState, filter: AlertFilter) {
+async fn forward(mut socket: WebSocket, state: AppState, filter: AlertFilter, streams: Streams) {
     let mut rx = state.alerts.subscribe();
+    let mut incidents = state.incident_events.subscribe();
     let hello = json!({ "type": "hello", "mode": state.detector.mode().to_string() }).to_string();
     if socket.send(Message::Text(hello.into())).await.is_err() {
         return;
     }
     loop {
         tokio::select! {
-            alert = rx.recv() => {
+            alert = rx.recv(), if streams.alerts => {
                 let text = match alert {
                     Ok(a) if filter.keeps(&a) => serde_json::to_string(&*a).unwrap_or_default(),
                     Ok(_) => continue,
                     // A slow client: say how many it missed instead of silently dropping them.
                     Err(RecvError::Lagged(n)) => json!({ "type": "lagged", "missed": n }).to_string(),
+                    Err(RecvError::Closed) => return,
+                };
+                if socket.send(Message::Text(text.into())).await.is_err() {
+                    return;
+                }
+            }
+            event = incidents.recv(), if streams.incidents => {
+                let text = match event {
+                    Ok(e) => json!({ "type": e.kind.event_name(), "incident": e.incident }).to_string(),
+                    Err(RecvError::Lagged(n)) => json!({ "type": "lagged", "missed_incident_events": n }).to_string(),
                     Err(RecvError::Closed) => return,
                 };
                 if socket.send(Message::Text(text.into())).await.is_err() {

@@ -2,6 +2,7 @@
 
 mod alerts;
 mod capture;
+mod incidents;
 mod info;
 mod predictions;
 
@@ -40,6 +41,8 @@ pub fn router(state: AppState) -> Router {
         .route("/api/model", get(info::model))
         .route("/api/openapi.json", get(info::openapi))
         .route("/api/alerts", get(alerts::websocket))
+        .route("/api/incidents", get(incidents::list))
+        .route("/api/incidents/{id}", get(incidents::one))
         .merge(bounded)
         .merge(streaming)
         .fallback(not_found)

@@ -1,0 +1,117 @@
+//! Incidents in the server (issue #16): an uploaded capture's attacks come back as incidents in
+//! the upload's answer, on `GET /api/incidents` (with its filters) and as `incident.*` events on
+//! the WebSocket, where per-flow alerts are now opt-in.
+
+mod common;
+
+use common::start_with_model;
+use futures_util::StreamExt;
+use mlids_server::ServerConfig;
+use serde_json::Value;
+use std::time::Duration;
+
+async fn get(url: String) -> (u16, Value) {
+    let r = reqwest::get(url).await.unwrap();
+    (r.status().as_u16(), r.json().await.unwrap())
+}
+
+#[tokio::test]
+async fn an_uploaded_capture_is_a_handful_of_incidents_not_thousands_of_alerts() {
+    let root = mlids_test_support::workspace_root();
+    let s = start_with_model(ServerConfig::default(), &root.join("models/default")).await;
+    let (mut ws, _) = tokio_tungstenite::connect_async(format!("ws://{}/api/alerts", s.addr))
+        .await
+        .unwrap();
+    ws.next().await.unwrap().unwrap(); // hello
+    let pcap = std::fs::read(root.join("samples/demo.pcap")).unwrap();
+    let r = reqwest::Client::new()
+        .post(format!("{}/api/pcap?name=demo.pcap", s.base))
+        .header("Content-Type", "application/vnd.tcpdump.pcap")
+        .body(pcap)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let report: Value = r.json().await.unwrap();
+    let incidents = report["incidents"].as_array().unwrap();
+    assert!((4..=5).contains(&incidents.len()), "{incidents:?}");
+    let scan = incidents
+        .iter()
+        .find(|i| i["family"] == "PortScan")
+        .expect("the port scan");
+    assert_eq!(scan["flows"], 4000);
+    assert_eq!(scan["attacker"], "10.77.0.101");
+    assert_eq!(scan["open"], false);
+
+    // The WebSocket (default: incidents only) saw each incident open and close, and no flow alert.
+    let mut opened = 0;
+    let mut closed = 0;
+    while let Ok(Some(Ok(msg))) = tokio::time::timeout(Duration::from_millis(500), ws.next()).await
+    {
+        let m: Value = serde_json::from_str(msg.to_text().unwrap()).unwrap();
+        match m["type"].as_str().unwrap() {
+            "incident.opened" => opened += 1,
+            "incident.closed" => closed += 1,
+            "incident.updated" => {}
+            other => panic!("unexpected message {other}: {m}"),
+        }
+    }
+    assert_eq!((opened, closed), (incidents.len(), incidents.len()));
+
+    // The list and its filters.
+    let (status, all) = get(format!("{}/api/incidents", s.base)).await;
+    assert_eq!(status, 200);
+    assert_eq!(all.as_array().unwrap().len(), incidents.len());
+    let (_, scans) = get(format!("{}/api/incidents?family=portscan", s.base)).await;
+    assert_eq!(scans.as_array().unwrap().len(), 1);
+    let (_, high) = get(format!("{}/api/incidents?severity=high", s.base)).await;
+    assert!(high
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|i| i["severity"] == "high" || i["severity"] == "critical"));
+    assert!(!high.as_array().unwrap().is_empty());
+    let (_, by_victim) = get(format!("{}/api/incidents?address=10.77.0.10", s.base)).await;
+    assert_eq!(by_victim.as_array().unwrap().len(), incidents.len());
+    let (_, by_attacker) = get(format!("{}/api/incidents?address=10.77.0.101", s.base)).await;
+    assert_eq!(by_attacker.as_array().unwrap().len(), 1);
+    let (_, none) = get(format!(
+        "{}/api/incidents?since=2100-01-01T00:00:00Z",
+        s.base
+    ))
+    .await;
+    assert!(none.as_array().unwrap().is_empty());
+    let (status, one) = get(format!(
+        "{}/api/incidents/{}",
+        s.base,
+        scan["id"].as_str().unwrap()
+    ))
+    .await;
+    assert_eq!(status, 200);
+    assert_eq!(one["id"], scan["id"]);
+    assert_eq!(one["victims"][0]["address"], "10.77.0.10");
+    // Bad queries: clear 4xx.
+    let (status, e) = get(format!("{}/api/incidents/0000000000000000", s.base)).await;
+    assert_eq!(status, 404, "{e}");
+    let (status, e) = get(format!("{}/api/incidents?severity=urgent", s.base)).await;
+    assert_eq!(status, 400);
+    assert!(e["error"]
+        .as_str()
+        .unwrap()
+        .contains("low, medium, high, critical"));
+    let (status, _) = get(format!("{}/api/incidents?since=yesterday", s.base)).await;
+    assert_eq!(status, 400);
+    let (status, _) = get(format!("{}/api/incidents?address=10.0.0", s.base)).await;
+    assert_eq!(status, 400);
+
+    // Uploading the same capture again updates the same incidents instead of adding more.
+    let pcap = std::fs::read(root.join("samples/demo.pcap")).unwrap();
+    reqwest::Client::new()
+        .post(format!("{}/api/pcap", s.base))
+        .body(pcap)
+        .send()
+        .await
+        .unwrap();
+    let (_, again) = get(format!("{}/api/incidents", s.base)).await;
+    assert_eq!(again.as_array().unwrap().len(), incidents.len());
+}
