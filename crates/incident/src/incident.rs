@@ -1,5 +1,6 @@
 //! One incident and how a verdict updates it.
 
+use crate::timeline::Timeline;
 use mlids_behaviour::Evidence;
 use mlids_flow::FlowRecord;
 use mlids_model::Verdict;
@@ -168,6 +169,8 @@ pub struct Incident {
     pub evidence: Vec<Evidence>,
     pub top_features: Vec<TopFeature>,
     pub sample_flows: Vec<SampleFlow>,
+    /// Its flows per label over time.
+    pub timeline: Timeline,
     /// Still open (verdicts may still join) or closed (idle timeout passed, or input ended).
     pub open: bool,
     #[serde(skip)]
@@ -206,6 +209,7 @@ impl Incident {
             evidence: Vec::new(),
             top_features: Vec::new(),
             sample_flows: Vec::new(),
+            timeline: Timeline::new(flow.start_us),
             open: true,
             state: Accumulators::default(),
         };
@@ -221,6 +225,7 @@ impl Incident {
         self.first_seen_us = self.first_seen_us.min(flow.start_us);
         self.last_seen_us = self.last_seen_us.max(flow.end_us);
         *self.labels.entry(v.label.clone()).or_default() += 1;
+        self.timeline.add(flow.start_us, &v.label);
         *self.stages.entry(v.stage.as_str().to_string()).or_default() += 1;
         self.state.score_sum += v.attack_score;
         self.max_score = self.max_score.max(v.attack_score);

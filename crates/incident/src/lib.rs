@@ -14,8 +14,10 @@
 
 mod incident;
 mod sink;
+mod timeline;
 mod tracker;
 
 pub use incident::{Incident, SampleFlow, Severity, TopFeature, Victim};
 pub use sink::IncidentSink;
+pub use timeline::Timeline;
 pub use tracker::{EventKind, IncidentConfig, IncidentEvent, IncidentTracker};
