@@ -13,7 +13,10 @@
 //! Skips (loudly; fails under MLIDS_REQUIRE_ALL=1) when the shared data is absent.
 
 use mlids_flow::community_id::of_record;
-use mlids_flow::{CaptureReader, FlowRecord, MeterConfig, Mode, Pipeline, VecSink};
+use mlids_flow::{
+    CaptureReader, CsvSink, FlowRecord, FlowSink, JsonlSink, Layout, MeterConfig, Mode, NameStyle,
+    Pipeline, Summary, VecSink,
+};
 use mlids_test_support::shared_data;
 use std::net::IpAddr;
 use std::path::Path;
@@ -115,4 +118,70 @@ fn sctp_flows_have_no_id() {
     let sctp: Vec<_> = all.iter().filter(|f| f.protocol == 132).collect();
     assert!(!sctp.is_empty());
     assert!(sctp.iter().all(|f| f.community_id().is_none()));
+}
+
+/// One synthesised TCP conversation, 10.0.0.1:40000 → 10.0.0.2:80; its ID (seed 0, by hand as
+/// above: 10.0.0.1, 10.0.0.2, 6, ports 40000, 80) is `1:3k1SoWXs/FltHw2aBCgUTgbDQF4=`.
+fn synthetic_flow() -> FlowRecord {
+    use mlids_flow::synth::{tcp, Link, CLIENT, SERVER, T0};
+    let frames = [
+        tcp(T0, CLIENT, SERVER, "S", 0, 1000, Link::default()),
+        tcp(T0 + 1000, SERVER, CLIENT, "SA", 0, 1000, Link::default()),
+    ];
+    let (flows, _) = mlids_test_support::capture::run(Mode::Corrected, &frames);
+    flows.into_iter().next().unwrap()
+}
+
+const SYNTHETIC_ID: &str = "1:3k1SoWXs/FltHw2aBCgUTgbDQF4=";
+
+fn written(sink: &mut dyn FlowSink, flows: &[FlowRecord]) {
+    for f in flows {
+        sink.flow(f).unwrap();
+    }
+    sink.finish(&Summary::default()).unwrap();
+}
+
+#[test]
+fn csv_and_jsonl_carry_the_id_only_when_the_layout_asks() {
+    let flow = synthetic_flow();
+    assert_eq!(flow.community_id().as_deref(), Some(SYNTHETIC_ID));
+    let layout = Layout::new(Mode::Corrected, NameStyle::Improved, false);
+    let mut plain = CsvSink::new(Vec::new(), layout.clone(), None);
+    written(&mut plain, std::slice::from_ref(&flow));
+    let plain = String::from_utf8(plain.into_inner()).unwrap();
+    assert!(!plain.contains("Community ID") && !plain.contains(SYNTHETIC_ID));
+    let mut with = CsvSink::new(Vec::new(), layout.with_community_id(true), None);
+    written(&mut with, std::slice::from_ref(&flow));
+    let with = String::from_utf8(with.into_inner()).unwrap();
+    let lines: Vec<&str> = with.lines().collect();
+    assert!(
+        lines[0].starts_with("Flow ID,Community ID,Src IP,"),
+        "{}",
+        lines[0]
+    );
+    let cells: Vec<&str> = lines[1].split(',').collect();
+    assert_eq!(cells[1], SYNTHETIC_ID);
+    // The other cells are those of the plain file.
+    let plain_cells: Vec<&str> = plain.lines().nth(1).unwrap().split(',').collect();
+    assert_eq!([&cells[..1], &cells[2..]].concat(), plain_cells);
+}
+
+#[test]
+fn jsonl_writes_null_where_a_flow_has_no_id() {
+    let flow = synthetic_flow();
+    let mut sctp = flow.clone();
+    (sctp.protocol, sctp.exchange.ip_protocol) = (132, 132);
+    let layout = Layout::new(Mode::Corrected, NameStyle::Snake, false).with_community_id(true);
+    let mut sink = JsonlSink::new(Vec::new(), layout, None);
+    written(&mut sink, &[flow, sctp]);
+    let out = String::from_utf8(sink.into_inner()).unwrap();
+    let lines: Vec<&str> = out.lines().collect();
+    assert!(
+        lines[0].contains(&format!(
+            r#""flow_id":"10.0.0.1-10.0.0.2-40000-80-6","community_id":"{SYNTHETIC_ID}","src_ip""#
+        )),
+        "{}",
+        lines[0]
+    );
+    assert!(lines[1].contains(r#""community_id":null,"#), "{}", lines[1]);
 }
