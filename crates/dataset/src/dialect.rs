@@ -86,6 +86,8 @@ const IGNORED_META: &[&str] = &[
     "id",
     "flow id",
     "flow_id",
+    "community id",
+    "community_id",
     "src ip",
     "src_ip",
     "source ip",

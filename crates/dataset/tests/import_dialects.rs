@@ -458,6 +458,25 @@ fn unknown_header_names_missing_and_unknown_columns() {
 }
 
 #[test]
+fn extract_output_with_community_ids_imports() {
+    // `ml-ids extract --community-id` adds a Community ID column after Flow ID: an identifier the
+    // dataset does not keep, like Flow ID itself.
+    let t = tempfile::tempdir().unwrap();
+    for style in [NameStyle::Improved, NameStyle::Snake] {
+        let p = t.path().join(format!("cid-{style}.csv"));
+        let mut c = Craft::new(Mode::Corrected, style, false);
+        c.layout.community_id = true;
+        c.lines[0] = c.header().join(",");
+        c.rows("Benign", "2018-02-16 01:47:37.000000", 3, 10);
+        c.write(&p);
+        let card = import(&[p], &t.path().join(format!("out-{style}"))).unwrap();
+        assert_eq!((card.mode.as_str(), card.rows), ("corrected", 3));
+        let d = t.path().join(format!("out-{style}")).join(DATA_FILE);
+        assert_eq!(col_f64(&d, "flow_duration")[0], Some(10.0));
+    }
+}
+
+#[test]
 fn unlabelled_extract_output_needs_a_default_label() {
     let t = tempfile::tempdir().unwrap();
     let p = t.path().join("nolabel.csv");

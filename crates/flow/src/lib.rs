@@ -13,6 +13,7 @@
 //! dependencies; live capture (libpcap) is behind the `live` feature.
 
 pub mod capture;
+pub mod community_id;
 pub mod config;
 pub mod decode;
 pub mod exchange;

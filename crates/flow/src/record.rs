@@ -90,6 +90,15 @@ impl FlowRecord {
         self.key.flow_id()
     }
 
+    /// The flow's Community ID v1 with the default seed 0: the string Suricata, Zeek and Elastic
+    /// log for the same conversation. Computed on demand from the record, so nothing the bus
+    /// carries changes; `None` where the record lacks the tuple ([`community_id::of_record`]).
+    ///
+    /// [`community_id::of_record`]: crate::community_id::of_record
+    pub fn community_id(&self) -> Option<String> {
+        crate::community_id::of_record(self, 0)
+    }
+
     /// The Timestamp column in the dataset's format: `dd/MM/yyyy hh:mm:ss` with the 2018 tool's
     /// 12-hour clock and no AM/PM marker (cic2018), or ISO-like `yyyy-MM-dd HH:mm:ss.ffffff` as in
     /// the improved release (corrected). Both UTC.

@@ -2,7 +2,7 @@
 //!
 //! cic2018 mode writes the 84-column shape of the Tuesday-20-02-2018 file (Flow ID, Src IP, Src Port,
 //! Dst IP, then the 79 standard columns) and corrected mode the improved release's order; an optional
-//! Label column ends both.
+//! Label column ends both, and an optional Community ID column follows Flow ID.
 
 use crate::config::Mode;
 use crate::features::{Feature, CIC2018_FEATURES, CORRECTED_FEATURES};
@@ -58,6 +58,9 @@ impl fmt::Display for NameStyle {
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum MetaColumn {
     FlowId,
+    /// The flow's Community ID v1 (empty where it has none): the join key with Suricata, Zeek and
+    /// Elastic. Only when asked for ([`Layout::with_community_id`]), so the CIC shapes stay exact.
+    CommunityId,
     SrcIp,
     SrcPort,
     DstIp,
@@ -70,12 +73,14 @@ impl MetaColumn {
         use MetaColumn::*;
         match (self, style) {
             (FlowId, NameStyle::Snake) => "flow_id",
+            (CommunityId, NameStyle::Snake) => "community_id",
             (SrcIp, NameStyle::Snake) => "src_ip",
             (SrcPort, NameStyle::Snake) => "src_port",
             (DstIp, NameStyle::Snake) => "dst_ip",
             (Timestamp, NameStyle::Snake) => "timestamp",
             (Label, NameStyle::Snake) => "label",
             (FlowId, _) => "Flow ID",
+            (CommunityId, _) => "Community ID",
             (SrcIp, _) => "Src IP",
             (SrcPort, _) => "Src Port",
             (DstIp, _) => "Dst IP",
@@ -98,6 +103,8 @@ pub struct Layout {
     pub mode: Mode,
     pub style: NameStyle,
     pub with_label: bool,
+    /// A Community ID column after Flow ID.
+    pub community_id: bool,
 }
 
 impl Layout {
@@ -106,6 +113,15 @@ impl Layout {
             mode,
             style,
             with_label,
+            community_id: false,
+        }
+    }
+
+    /// The same layout with (or without) the Community ID column.
+    pub fn with_community_id(self, community_id: bool) -> Self {
+        Layout {
+            community_id,
+            ..self
         }
     }
 
@@ -119,12 +135,15 @@ impl Layout {
 
     pub fn columns(&self) -> Vec<Column> {
         use MetaColumn::*;
-        let mut cols = vec![
-            Column::Meta(FlowId),
+        let mut cols = vec![Column::Meta(FlowId)];
+        if self.community_id {
+            cols.push(Column::Meta(CommunityId));
+        }
+        cols.extend([
             Column::Meta(SrcIp),
             Column::Meta(SrcPort),
             Column::Meta(DstIp),
-        ];
+        ]);
         for &f in Self::features(self.mode) {
             cols.push(Column::Feature(f));
             if f == Feature::Protocol {
@@ -192,5 +211,17 @@ mod tests {
         let h = Layout::new(Mode::Corrected, NameStyle::Improved, true).header();
         let improved = "Flow ID,Src IP,Src Port,Dst IP,Dst Port,Protocol,Timestamp,Flow Duration,Total Fwd Packet,Total Bwd packets,Total Length of Fwd Packet,Total Length of Bwd Packet,Fwd Packet Length Max,Fwd Packet Length Min,Fwd Packet Length Mean,Fwd Packet Length Std,Bwd Packet Length Max,Bwd Packet Length Min,Bwd Packet Length Mean,Bwd Packet Length Std,Flow Bytes/s,Flow Packets/s,Flow IAT Mean,Flow IAT Std,Flow IAT Max,Flow IAT Min,Fwd IAT Total,Fwd IAT Mean,Fwd IAT Std,Fwd IAT Max,Fwd IAT Min,Bwd IAT Total,Bwd IAT Mean,Bwd IAT Std,Bwd IAT Max,Bwd IAT Min,Fwd PSH Flags,Bwd PSH Flags,Fwd URG Flags,Bwd URG Flags,Fwd RST Flags,Bwd RST Flags,Fwd Header Length,Bwd Header Length,Fwd Packets/s,Bwd Packets/s,Packet Length Min,Packet Length Max,Packet Length Mean,Packet Length Std,Packet Length Variance,FIN Flag Count,SYN Flag Count,RST Flag Count,PSH Flag Count,ACK Flag Count,URG Flag Count,CWR Flag Count,ECE Flag Count,Down/Up Ratio,Average Packet Size,Fwd Segment Size Avg,Bwd Segment Size Avg,Fwd Bytes/Bulk Avg,Fwd Packet/Bulk Avg,Fwd Bulk Rate Avg,Bwd Bytes/Bulk Avg,Bwd Packet/Bulk Avg,Bwd Bulk Rate Avg,Subflow Fwd Packets,Subflow Fwd Bytes,Subflow Bwd Packets,Subflow Bwd Bytes,FWD Init Win Bytes,Bwd Init Win Bytes,Fwd Act Data Pkts,Fwd Seg Size Min,Active Mean,Active Std,Active Max,Active Min,Idle Mean,Idle Std,Idle Max,Idle Min,ICMP Code,ICMP Type,Total TCP Flow Time,Label";
         assert_eq!(h.join(","), improved);
+    }
+
+    #[test]
+    fn the_community_id_column_follows_flow_id_only_when_asked_for() {
+        let plain = Layout::new(Mode::Cic2018, NameStyle::Cic2018, true);
+        let with = plain.clone().with_community_id(true);
+        let (h, hc) = (plain.header(), with.header());
+        assert_eq!(hc.len(), h.len() + 1);
+        assert_eq!(&hc[..3], &["Flow ID", "Community ID", "Src IP"]);
+        assert_eq!(&hc[2..], &h[1..]);
+        let snake = Layout::new(Mode::Corrected, NameStyle::Snake, false).with_community_id(true);
+        assert_eq!(snake.header()[1], "community_id");
     }
 }

@@ -118,6 +118,12 @@ fn write_meta(out: &mut Vec<u8>, flow: &FlowRecord, m: MetaColumn) {
             out.push(b'-');
             write_int(out, k.protocol);
         }
+        MetaColumn::CommunityId => {
+            // `1:` and base64: nothing to quote or escape.
+            if let Some(id) = flow.community_id() {
+                out.extend_from_slice(id.as_bytes());
+            }
+        }
         MetaColumn::SrcIp => write_ip(out, &flow.src),
         MetaColumn::SrcPort => write_int(out, flow.src_port),
         MetaColumn::DstIp => write_ip(out, &flow.dst),
@@ -224,6 +230,10 @@ impl<W: Write> JsonlSink<W> {
             line: Vec::with_capacity(2048),
         }
     }
+
+    pub fn into_inner(self) -> W {
+        self.out
+    }
 }
 
 /// Append `s` as a JSON string literal.
@@ -246,6 +256,14 @@ pub fn json_string(out: &mut Vec<u8>, s: &str) {
         }
     }
     out.push(b'"');
+}
+
+/// Append `s` as a JSON string, or `null` for `None`.
+pub fn json_string_or_null(out: &mut Vec<u8>, s: Option<&str>) {
+    match s {
+        Some(s) => json_string(out, s),
+        None => out.extend_from_slice(b"null"),
+    }
 }
 
 impl<W: Write> FlowSink for JsonlSink<W> {
@@ -271,6 +289,9 @@ impl<W: Write> FlowSink for JsonlSink<W> {
                     .line
                     .extend_from_slice(flow.src_port.to_string().as_bytes()),
                 Column::Meta(MetaColumn::Label) => json_string(&mut self.line, &self.label),
+                Column::Meta(MetaColumn::CommunityId) => {
+                    json_string_or_null(&mut self.line, flow.community_id().as_deref())
+                }
                 Column::Meta(m) => {
                     self.line.push(b'"');
                     write_meta(&mut self.line, flow, m);

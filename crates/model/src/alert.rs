@@ -37,6 +37,10 @@ pub struct Alert {
     /// CICFlowMeter flow id.
     #[serde(default)]
     pub flow_id: String,
+    /// The flow's Community ID v1 (seed 0), the key Suricata, Zeek and Elastic records share;
+    /// absent for a flow without one (SCTP) and for REST-classified rows, which have no addresses.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub community_id: Option<String>,
     /// Which stage decided: `flow_model` or `host_behaviour`.
     #[serde(default)]
     pub stage: Stage,
@@ -67,6 +71,7 @@ impl Alert {
             top_features: alert_features(v),
             source: source.to_string(),
             flow_id: flow.flow_id(),
+            community_id: flow.community_id(),
             stage: v.stage,
             evidence: v.evidence.clone(),
             model: None,
@@ -114,6 +119,7 @@ impl Alert {
             top_features: alert_features(v),
             source: source.to_string(),
             flow_id: String::new(),
+            community_id: None,
             stage: v.stage,
             evidence: None,
             model: Some(model.to_string()),
@@ -137,6 +143,9 @@ impl Alert {
         }
         if self.model.as_ref().is_some_and(|m| m.len() > 200) {
             return Err("model must be at most 200 characters".into());
+        }
+        if self.community_id.as_ref().is_some_and(|c| c.len() > 100) {
+            return Err("community_id must be at most 100 characters".into());
         }
         if let Some(e) = &self.evidence {
             if e.detector.len() > 100 || e.summary.len() > 2000 || e.host.len() > 100 {
@@ -199,11 +208,16 @@ mod tests {
             top_features: vec![],
             source: "test".into(),
             flow_id: String::new(),
+            community_id: None,
             stage: Stage::FlowModel,
             evidence: None,
             model: None,
             features: None,
         };
+        assert!(a.validate().is_ok());
+        a.community_id = Some("1:".repeat(51));
+        assert!(a.validate().is_err());
+        a.community_id = Some("1:wCb3OG7yAFWelaUydu0D+125CLM=".into());
         assert!(a.validate().is_ok());
         a.attack_score = 1.5;
         assert!(a.validate().is_err());

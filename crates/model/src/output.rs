@@ -2,7 +2,7 @@
 
 use crate::detector::{Verdict, VerdictSink};
 use mlids_flow::schema::{Column, MetaColumn};
-use mlids_flow::sink::{format_value, json_string};
+use mlids_flow::sink::{format_value, json_string, json_string_or_null};
 use mlids_flow::{FlowRecord, Layout, NameStyle, SinkError, Summary};
 use serde::Serialize;
 use std::collections::{BTreeMap, HashMap};
@@ -34,6 +34,7 @@ fn verdict_columns(style: NameStyle) -> [&'static str; 6] {
 fn meta(flow: &FlowRecord, m: MetaColumn) -> String {
     match m {
         MetaColumn::FlowId => flow.flow_id(),
+        MetaColumn::CommunityId => flow.community_id().unwrap_or_default(),
         MetaColumn::SrcIp => flow.src.to_string(),
         MetaColumn::SrcPort => flow.src_port.to_string(),
         MetaColumn::DstIp => flow.dst.to_string(),
@@ -60,9 +61,10 @@ fn top_string(v: &Verdict) -> String {
         .join(" ")
 }
 
-/// CSV: the extractor's columns (without Label) followed by Prediction, Attack Score, Is Attack and
-/// Top Features (`feature=+contribution` separated by spaces), Stage (`flow_model`,
-/// `host_behaviour`, `unjudged`) and Evidence (the host-behaviour stage's summary).
+/// CSV: the extractor's columns (without Label; with Community ID when the layout asks for it)
+/// followed by Prediction, Attack Score, Is Attack and Top Features (`feature=+contribution`
+/// separated by spaces), Stage (`flow_model`, `host_behaviour`, `unjudged`) and Evidence (the
+/// host-behaviour stage's summary).
 pub struct VerdictCsvWriter<W: Write> {
     out: W,
     layout: Layout,
@@ -141,7 +143,10 @@ impl<W: Write> VerdictSink for VerdictCsvWriter<W> {
 }
 
 /// JSON Lines: the extractor's keys plus `prediction`, `attack_score`, `is_attack` and
-/// `top_features` (`[{"feature", "value", "contribution"}]`) in the layout's style.
+/// `top_features` (`[{"feature", "value", "contribution"}]`) in the layout's style. Every line has
+/// the flow's Community ID after its flow id (named in the layout's style, `null` where the flow has
+/// none): a JSON consumer joins on it with Suricata and Zeek records, and a key more costs no
+/// reader anything.
 pub struct VerdictJsonlWriter<W: Write> {
     out: W,
     layout: Layout,
@@ -153,6 +158,7 @@ impl<W: Write> VerdictJsonlWriter<W> {
     pub fn new(out: W, layout: Layout) -> Self {
         let layout = Layout {
             with_label: false,
+            community_id: true,
             ..layout
         };
         let columns = layout.columns();
@@ -201,6 +207,9 @@ impl<W: Write> VerdictSink for VerdictJsonlWriter<W> {
                 Column::Meta(MetaColumn::SrcPort) => self
                     .line
                     .extend_from_slice(flow.src_port.to_string().as_bytes()),
+                Column::Meta(MetaColumn::CommunityId) => {
+                    json_string_or_null(&mut self.line, flow.community_id().as_deref())
+                }
                 Column::Meta(m) => json_string(&mut self.line, &meta(flow, m)),
             }
         }
@@ -407,5 +416,82 @@ impl<S: VerdictSink> VerdictSink for AttacksOnly<S> {
 
     fn finish(&mut self, summary: &Summary) -> Result<(), SinkError> {
         self.0.finish(summary)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::detector::Stage;
+    use mlids_flow::synth::{tcp, Link, CLIENT, SERVER, T0};
+    use mlids_flow::{MeterConfig, Mode, Pipeline, VecSink};
+
+    /// 10.0.0.1:40000 → 10.0.0.2:80, whose Community ID (computed by hand with Python's hashlib,
+    /// see crates/flow/tests/community_id.rs) is `1:3k1SoWXs/FltHw2aBCgUTgbDQF4=`.
+    fn flow() -> FlowRecord {
+        let mut p = Pipeline::new(MeterConfig::new(Mode::Corrected));
+        let mut sink = VecSink::default();
+        for (i, (from, to, flags)) in [(CLIENT, SERVER, "S"), (SERVER, CLIENT, "SA")]
+            .into_iter()
+            .enumerate()
+        {
+            let f = tcp(T0 + i as i64, from, to, flags, 0, 1000, Link::default());
+            p.push_frame(1, f.ts_us, &f.data, &mut sink).unwrap();
+        }
+        p.finish(&mut sink).unwrap();
+        sink.0.remove(0)
+    }
+
+    fn verdict() -> Verdict {
+        Verdict {
+            label: "Benign".into(),
+            probability: 0.9,
+            attack_score: 0.1,
+            is_attack: false,
+            top_features: vec![],
+            stage: Stage::FlowModel,
+            evidence: None,
+        }
+    }
+
+    const ID: &str = "1:3k1SoWXs/FltHw2aBCgUTgbDQF4=";
+
+    #[test]
+    fn jsonl_lines_carry_the_community_id_after_the_flow_id() {
+        let layout = Layout::new(Mode::Corrected, NameStyle::Snake, false);
+        let mut w = VerdictJsonlWriter::new(Vec::new(), layout);
+        let (f, v) = (flow(), verdict());
+        w.verdict(&f, &v).unwrap();
+        let mut sctp = f.clone();
+        (sctp.protocol, sctp.exchange.ip_protocol) = (132, 132);
+        w.verdict(&sctp, &v).unwrap();
+        let out = String::from_utf8(w.out).unwrap();
+        let lines: Vec<serde_json::Value> = out
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect();
+        assert_eq!(lines[0]["community_id"], ID);
+        assert!(lines[1]["community_id"].is_null());
+        let expected =
+            format!(r#"{{"flow_id":"10.0.0.1-10.0.0.2-40000-80-6","community_id":"{ID}","#);
+        assert!(out.starts_with(&expected), "{out}");
+    }
+
+    #[test]
+    fn csv_has_the_column_only_when_asked_for() {
+        let (f, v) = (flow(), verdict());
+        let layout = Layout::new(Mode::Corrected, NameStyle::Improved, false);
+        let mut plain = VerdictCsvWriter::new(Vec::new(), layout.clone());
+        plain.verdict(&f, &v).unwrap();
+        assert!(!String::from_utf8(plain.out).unwrap().contains(ID));
+        let mut with = VerdictCsvWriter::new(Vec::new(), layout.with_community_id(true));
+        with.verdict(&f, &v).unwrap();
+        let out = String::from_utf8(with.out).unwrap();
+        let mut lines = out.lines();
+        assert!(lines
+            .next()
+            .unwrap()
+            .starts_with("Flow ID,Community ID,Src IP,"));
+        assert_eq!(lines.next().unwrap().split(',').nth(1), Some(ID));
     }
 }

@@ -27,6 +27,9 @@ pub struct FlowRow {
     pub dst_ip: String,
     pub dst_port: u16,
     pub protocol: u8,
+    /// Community ID v1 (seed 0), to find the flow in Suricata, Zeek or Elastic; `null` for a flow
+    /// without one (SCTP).
+    pub community_id: Option<String>,
     pub packets: u64,
     pub bytes: f64,
     pub duration_us: f64,
@@ -106,6 +109,7 @@ impl VerdictSink for Collector<'_> {
                 dst_ip: flow.dst.to_string(),
                 dst_port: flow.dst_port,
                 protocol: flow.protocol,
+                community_id: flow.community_id(),
                 packets: flow.packets(),
                 bytes: flow.get(mlids_flow::Feature::TotLenFwdPkts)
                     + flow.get(mlids_flow::Feature::TotLenBwdPkts),

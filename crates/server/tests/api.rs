@@ -309,6 +309,22 @@ async fn pcap_upload_raw_and_multipart() {
     assert_eq!(v["summary"]["attacks"], json!(1));
     assert_eq!(v["summary"]["top_attackers"][0][0], json!("10.9.9.9"));
     assert_eq!(v["flows"].as_array().unwrap().len(), 2);
+    // Community IDs computed by hand with Python's hashlib (as in crates/flow/tests/community_id.rs):
+    // 10.0.0.1, 10.0.0.2, TCP, ports 40000, 80; 10.0.0.2, 10.9.9.9, UDP, ports 53, 5555.
+    let ids: Vec<&Value> = v["flows"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| &f["community_id"])
+        .collect();
+    assert!(
+        ids.contains(&&json!("1:3k1SoWXs/FltHw2aBCgUTgbDQF4=")),
+        "{ids:?}"
+    );
+    assert!(
+        ids.contains(&&json!("1:bLHGP+SBsQ1WueoUua7uz6j5hxo=")),
+        "{ids:?}"
+    );
     assert_eq!(v["source"], json!("upload:test.pcap"));
     let form = reqwest::multipart::Form::new().part(
         "file",
@@ -422,6 +438,11 @@ async fn streamed_capture_raises_a_live_alert_soon_after_the_fin() {
     let latency = sent.elapsed();
     let alert: Value = serde_json::from_str(msg.to_text().unwrap()).unwrap();
     assert_eq!(alert["src_ip"], json!("10.6.6.6"));
+    // 10.0.0.2, 10.6.6.6, TCP, ports 80, 40001 (by hand, as above).
+    assert_eq!(
+        alert["community_id"],
+        json!("1:iHTunOOdkt7jyg82wiTEBoHrqBU=")
+    );
     assert_eq!(alert["source"], json!("stream:sensor1"));
     assert!(alert["attack_score"].as_f64().unwrap() >= 0.5);
     eprintln!("alert latency after FIN: {latency:?}");
@@ -527,6 +548,13 @@ async fn posted_alerts_reach_websocket_subscribers_and_metrics_count_everything(
         "/metrics",
     ] {
         assert!(doc["paths"][p].is_object(), "{p} documented");
+    }
+    let schemas = &doc["components"]["schemas"];
+    for s in ["Alert", "FlowRow"] {
+        assert!(
+            schemas[s]["properties"]["community_id"].is_object(),
+            "{s} documents community_id"
+        );
     }
     let html = client()
         .get(format!("{}/", s.base))

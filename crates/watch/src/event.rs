@@ -141,8 +141,19 @@ pub fn eve_timestamp(us: i64) -> String {
     format!("{}+0000", s.trim_end_matches('Z'))
 }
 
-/// The EVE-JSON `alert` event (one line of `eve.json`).
+/// The EVE-JSON `alert` event (one line of `eve.json`). `community_id` is top-level, where
+/// Suricata writes it, so a SIEM joins ml-ids alerts with Suricata and Zeek records of the same flow;
+/// like Suricata, the key is left out for a flow without one.
 pub fn eve_json(ev: &AlertEvent) -> Value {
+    let mut e = eve_fields(ev);
+    if let (Some(id), Value::Object(m)) = (&ev.alert.community_id, &mut e) {
+        m.insert("community_id".into(), id.as_str().into());
+    }
+    e
+}
+
+/// Every EVE field but `community_id`.
+fn eve_fields(ev: &AlertEvent) -> Value {
     let a = &ev.alert;
     json!({
         "timestamp": eve_timestamp(ev.end_us),
@@ -283,6 +294,9 @@ pub(crate) mod tests {
         assert_eq!(e["dest_ip"], "10.0.0.2");
         assert_eq!(e["dest_port"], 80);
         assert_eq!(e["proto"], "TCP");
+        // 10.0.0.1, 10.0.0.2, TCP, ports 40000, 80 (by hand with Python's hashlib, as in
+        // crates/flow/tests/community_id.rs).
+        assert_eq!(e["community_id"], "1:3k1SoWXs/FltHw2aBCgUTgbDQF4=");
         assert_eq!(e["in_iface"], "eth0");
         assert!(e["flow_id"].as_u64().unwrap() < 1 << 51);
         let a = &e["alert"];
@@ -312,6 +326,14 @@ pub(crate) mod tests {
     }
 
     #[test]
+    fn a_flow_without_a_community_id_has_no_key() {
+        let mut ev = sample_event(false);
+        ev.alert.community_id = None;
+        assert!(eve_json(&ev).get("community_id").is_none());
+        assert!(alert_json(&ev).get("community_id").is_none());
+    }
+
+    #[test]
     fn ongoing_and_final_alerts_of_a_flow_share_the_flow_id() {
         let (a, b) = (sample_event(true), sample_event(false));
         assert_eq!(a.numeric_flow_id(), b.numeric_flow_id());
@@ -324,7 +346,9 @@ pub(crate) mod tests {
     #[test]
     fn alert_json_round_trips_as_the_servers_alert() {
         let ev = sample_event(false);
-        let back: Alert = serde_json::from_value(alert_json(&ev)).unwrap();
+        let json = alert_json(&ev);
+        assert_eq!(json["community_id"], "1:3k1SoWXs/FltHw2aBCgUTgbDQF4=");
+        let back: Alert = serde_json::from_value(json).unwrap();
         assert_eq!(back, ev.alert);
         assert!(back.validate().is_ok());
     }

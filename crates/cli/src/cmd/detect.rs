@@ -24,7 +24,8 @@ pub enum VerdictFormat {
 /// Flows are built exactly as `ml-ids extract` builds them, in the extractor mode the model was
 /// trained on, and classified in batches. With -o, every flow is written with its verdict
 /// (Prediction, Attack Score, Is Attack, Top Features, Stage, Evidence); a summary (flows, attacks by label, top
-/// attacker and victim addresses) is printed at the end.
+/// attacker and victim addresses) is printed at the end. JSON Lines output carries each flow's
+/// Community ID; CSV gets it as a column with --community-id.
 #[derive(Args, Debug)]
 #[command(after_help = "Examples:
   ml-ids detect capture.pcap --model models/gbdt-binary
@@ -47,6 +48,10 @@ pub struct DetectArgs {
     /// Header names: cic2018, snake or improved (default: the mode's natural style).
     #[arg(long)]
     pub names: Option<NameStyle>,
+    /// Add a Community ID column after Flow ID to the CSV output (JSON Lines always carry
+    /// `community_id`): the key Suricata, Zeek and Elastic records share.
+    #[arg(long)]
+    pub community_id: bool,
     /// Write only flows classified as attacks.
     #[arg(long)]
     pub attacks_only: bool,
@@ -94,7 +99,8 @@ pub fn run(args: DetectArgs) -> Result<()> {
         mode,
         args.names.unwrap_or(NameStyle::default_for(mode)),
         false,
-    );
+    )
+    .with_community_id(args.community_id);
     let to_stdout = args.output.as_ref().is_some_and(|p| p.as_os_str() == "-");
     let writer: Option<Box<dyn VerdictSink>> = match &args.output {
         None => None,

@@ -24,7 +24,8 @@ pub enum OutputFormat {
   ml-ids extract capture.pcap -o flows.csv
   ml-ids extract --mode corrected --names snake a.pcapng b.pcap.gz -o flows.csv
   tcpdump -i eth0 -w - | ml-ids extract - --format jsonl
-  ml-ids extract --label 'DoS attacks-Hulk' attack.pcap -o hulk.csv")]
+  ml-ids extract --label 'DoS attacks-Hulk' attack.pcap -o hulk.csv
+  ml-ids extract --community-id capture.pcap -o flows.csv")]
 pub struct ExtractArgs {
     /// Capture files (pcap, pcapng, optionally gzip-compressed); `-` reads standard input.
     #[arg(required = true)]
@@ -43,6 +44,10 @@ pub struct ExtractArgs {
     /// Add a Label column with this value (e.g. `Benign`, `DoS attacks-Hulk`).
     #[arg(long)]
     pub label: Option<String>,
+    /// Add a Community ID column after Flow ID (CSV and JSON Lines): the flow's Community ID v1,
+    /// the key Suricata, Zeek and Elastic records share; empty (null) for flows without one (SCTP).
+    #[arg(long)]
+    pub community_id: bool,
     /// Do not print the summary on stderr.
     #[arg(short, long)]
     pub quiet: bool,
@@ -62,7 +67,11 @@ pub struct FlowOptions {
 pub fn run(args: ExtractArgs) -> Result<()> {
     let cfg = args.flow.limits.meter_config(args.flow.mode)?;
     let style = args.names.unwrap_or(NameStyle::default_for(cfg.mode));
-    let layout = Layout::new(cfg.mode, style, args.label.is_some());
+    if args.community_id && matches!(args.format, OutputFormat::Parquet) {
+        bail!("--community-id applies to CSV and JSON Lines (the Parquet dataset schema keeps no flow identifiers)");
+    }
+    let layout =
+        Layout::new(cfg.mode, style, args.label.is_some()).with_community_id(args.community_id);
     let open_out = || -> Result<Box<dyn Write + Send>> {
         Ok(if args.output.as_os_str() == "-" {
             Box::new(BufWriter::with_capacity(1 << 16, std::io::stdout()))

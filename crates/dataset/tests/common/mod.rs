@@ -37,6 +37,7 @@ impl Craft {
                     c,
                     Column::Meta(
                         MetaColumn::FlowId
+                            | MetaColumn::CommunityId
                             | MetaColumn::SrcIp
                             | MetaColumn::SrcPort
                             | MetaColumn::DstIp
@@ -62,6 +63,7 @@ impl Craft {
             .map(|c| match c {
                 Column::Feature(f) => value(f),
                 Column::Meta(MetaColumn::FlowId) => "10.0.0.1-10.0.0.2-1234-80-6".into(),
+                Column::Meta(MetaColumn::CommunityId) => "1:LzRJKgjvUJlC/VQLtISlfACcEzA=".into(),
                 Column::Meta(MetaColumn::SrcIp) => "10.0.0.1".into(),
                 Column::Meta(MetaColumn::SrcPort) => "1234".into(),
                 Column::Meta(MetaColumn::DstIp) => "10.0.0.2".into(),
