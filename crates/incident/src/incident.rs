@@ -99,6 +99,9 @@ pub struct TopFeature {
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct SampleFlow {
     pub flow_id: String,
+    /// Community ID v1 (the id Suricata, Zeek and Elastic join on; none for SCTP).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub community_id: Option<String>,
     pub src_ip: IpAddr,
     pub src_port: u16,
     pub dest_ip: IpAddr,
@@ -116,6 +119,7 @@ impl SampleFlow {
     fn of(flow: &FlowRecord, v: &Verdict) -> SampleFlow {
         SampleFlow {
             flow_id: flow.flow_id(),
+            community_id: flow.community_id(),
             src_ip: flow.src,
             src_port: flow.src_port,
             dest_ip: flow.dst,
