@@ -2,7 +2,10 @@
 
 use crate::tracker::{IncidentConfig, IncidentEvent, IncidentTracker};
 use mlids_flow::{FlowRecord, SinkError, Summary};
-use mlids_model::{Detector, Verdict, VerdictSink};
+use mlids_model::{Detector, Explain, Stage, Verdict, VerdictSink};
+
+/// Features explained for an incident's sample flows.
+const SAMPLE_EXPLAIN_TOP: usize = 5;
 
 /// A [`VerdictSink`] between the detector and the outputs: every verdict goes on to `inner`
 /// unchanged, and the incidents they form are reported to `on_event` as they open, update and
@@ -63,6 +66,31 @@ where
     fn verdict(&mut self, flow: &FlowRecord, verdict: &Verdict) -> Result<(), SinkError> {
         self.inner.verdict(flow, verdict)?;
         let family = self.detector.verdict_category(verdict);
+        // Unexplained flow-classifier verdicts (uploads explain nothing up front) are explained
+        // here for the few flows an incident keeps as samples: its top features cost ≤ 5
+        // explanations, not one per attack flow.
+        let explained;
+        let verdict = if verdict.is_attack
+            && verdict.stage == Stage::FlowModel
+            && verdict.top_features.is_empty()
+            && self.tracker.wants_sample(flow.src, family)
+        {
+            match self
+                .detector
+                .classify_record(flow, Explain::all(SAMPLE_EXPLAIN_TOP))
+            {
+                Ok(e) => {
+                    explained = Verdict {
+                        top_features: e.top_features,
+                        ..verdict.clone()
+                    };
+                    &explained
+                }
+                Err(_) => verdict,
+            }
+        } else {
+            verdict
+        };
         for e in self.tracker.observe(flow, verdict, family) {
             (self.on_event)(&e)?;
         }

@@ -119,6 +119,15 @@ impl IncidentTracker {
         events
     }
 
+    /// Whether a verdict of this attacker and family would be one of its incident's sample flows
+    /// (the incident is new or has fewer than [`crate::incident::SAMPLE_FLOWS`]): those are the
+    /// flows worth explaining when verdicts arrive unexplained.
+    pub fn wants_sample(&self, attacker: IpAddr, family: &str) -> bool {
+        self.open
+            .get(&(attacker, family.to_string()))
+            .is_none_or(|t| t.incident.sample_flows.len() < crate::incident::SAMPLE_FLOWS)
+    }
+
     /// The flow clock moved to `now_us`: close the incidents idle past the timeout.
     pub fn advance(&mut self, now_us: i64) -> Vec<IncidentEvent> {
         self.clock_us = self.clock_us.max(now_us);

@@ -7,6 +7,7 @@
 use crate::alert::Alert;
 use crate::error::ApiError;
 use crate::state::AppState;
+use crate::uploads::{Keeper, StoredFlow, UploadFlows};
 use bytes::Bytes;
 use futures_util::{Stream, StreamExt};
 use mlids_flow::{CaptureReader, FlowRecord, MeterConfig, Mode, Outcome, Pipeline, SinkError};
@@ -16,11 +17,17 @@ use mlids_model::{DetectorSink, Explain, Verdict, VerdictSink};
 use serde::Serialize;
 use std::collections::BTreeMap;
 use std::io::{self, Read};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
 use tokio::sync::mpsc;
 
 /// One classified flow in an upload's response.
 #[derive(Clone, Debug, Serialize)]
 pub struct FlowRow {
+    /// The flow's position in the capture's output (0-based): its key in
+    /// `GET /api/uploads/{id}/flows/{index}`.
+    pub index: u64,
     pub time: String,
     pub src_ip: String,
     pub src_port: u16,
@@ -58,6 +65,10 @@ pub struct TimelineBucket {
 /// What an upload or a finished stream returns.
 #[derive(Clone, Debug, Serialize)]
 pub struct IngestReport {
+    /// The upload's id: its flows can be paged and explained under `/api/uploads/{id}/flows`
+    /// (none for streams and for flows sent to the bus).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub upload_id: Option<String>,
     pub source: String,
     pub mode: String,
     pub packets: PacketCounts,
@@ -85,6 +96,18 @@ struct Collector<'a> {
     rows: Vec<FlowRow>,
     truncated: bool,
     timeline: BTreeMap<i64, BTreeMap<String, u64>>,
+    /// Flows seen so far (the next flow's index).
+    seen: u64,
+    /// Uploads: the flows kept for paging and on-demand explanations.
+    keeper: Option<Keeper>,
+    progress: Arc<Progress>,
+}
+
+/// Counters the async side reads to report progress while the blocking side classifies.
+#[derive(Default)]
+pub struct Progress {
+    pub flows: AtomicU64,
+    pub attacks: AtomicU64,
 }
 
 impl Collector<'_> {
@@ -99,39 +122,77 @@ impl Collector<'_> {
     }
 }
 
+impl Collector<'_> {
+    fn row(&self, flow: &FlowRecord, v: &Verdict) -> FlowRow {
+        FlowRow {
+            index: self.seen,
+            time: crate::alert::rfc3339_micros(flow.start_us),
+            src_ip: flow.src.to_string(),
+            src_port: flow.src_port,
+            dst_ip: flow.dst.to_string(),
+            dst_port: flow.dst_port,
+            protocol: flow.protocol,
+            community_id: flow.community_id(),
+            packets: flow.packets(),
+            bytes: flow.get(mlids_flow::Feature::TotLenFwdPkts)
+                + flow.get(mlids_flow::Feature::TotLenBwdPkts),
+            duration_us: flow.get(mlids_flow::Feature::FlowDuration),
+            termination: flow.termination.to_string(),
+            label: v.label.clone(),
+            probability: v.probability,
+            attack_score: v.attack_score,
+            is_attack: v.is_attack,
+        }
+    }
+}
+
 impl VerdictSink for Collector<'_> {
     fn verdict(&mut self, flow: &FlowRecord, v: &Verdict) -> Result<(), SinkError> {
-        if self.rows.len() < self.keep {
-            self.rows.push(FlowRow {
-                time: crate::alert::rfc3339_micros(flow.start_us),
-                src_ip: flow.src.to_string(),
-                src_port: flow.src_port,
-                dst_ip: flow.dst.to_string(),
-                dst_port: flow.dst_port,
-                protocol: flow.protocol,
-                community_id: flow.community_id(),
-                packets: flow.packets(),
-                bytes: flow.get(mlids_flow::Feature::TotLenFwdPkts)
-                    + flow.get(mlids_flow::Feature::TotLenBwdPkts),
-                duration_us: flow.get(mlids_flow::Feature::FlowDuration),
-                termination: flow.termination.to_string(),
-                label: v.label.clone(),
-                probability: v.probability,
-                attack_score: v.attack_score,
-                is_attack: v.is_attack,
-            });
-        } else {
+        let listed = self.rows.len() < self.keep;
+        let stored = self.keeper.as_ref().is_some_and(|k| k.wants(v.is_attack));
+        if listed || stored {
+            let row = self.row(flow, v);
+            if stored {
+                self.store(flow, row.clone())?;
+            }
+            if listed {
+                self.rows.push(row);
+            }
+        }
+        if !listed {
             self.truncated = true;
         }
+        if !stored {
+            if let Some(k) = self.keeper.as_mut() {
+                k.dropped += 1;
+            }
+        }
+        self.seen += 1;
+        self.progress.flows.fetch_add(1, Ordering::Relaxed);
         if v.is_attack {
+            self.progress.attacks.fetch_add(1, Ordering::Relaxed);
             *self
                 .timeline
                 .entry(flow.start_us.div_euclid(60_000_000))
                 .or_default()
                 .entry(v.label.clone())
                 .or_default() += 1;
-            // Attack verdicts arrive explained (the sink's policy): they become alerts.
             self.state.publish(Alert::new(flow, v, &self.source));
+        }
+        Ok(())
+    }
+}
+
+impl Collector<'_> {
+    /// Keep a flow's row and feature vector for paging and on-demand explanations.
+    fn store(&mut self, flow: &FlowRecord, row: FlowRow) -> Result<(), SinkError> {
+        let mut features = Vec::new();
+        self.state
+            .detector
+            .record_row(flow, &mut features)
+            .map_err(|e| Box::new(e) as SinkError)?;
+        if let Some(k) = self.keeper.as_mut() {
+            k.keep(StoredFlow { row, features });
         }
         Ok(())
     }
@@ -160,6 +221,7 @@ impl Read for ChannelReader {
 }
 
 /// How an ingest should behave.
+#[derive(Clone)]
 pub struct IngestOptions {
     /// `upload:NAME`, `stream`, …: shown in alerts.
     pub source: String,
@@ -175,7 +237,16 @@ pub struct IngestOptions {
     pub keep_rows: usize,
     /// Largest accepted body, if any.
     pub limit: Option<u64>,
+    /// Uploads: the id its flows are kept under (`/api/uploads/{id}/flows`) and its progress
+    /// events carry.
+    pub upload_id: Option<String>,
+    /// Which verdicts are explained as they are made. Uploads: none (a flow is explained when
+    /// someone opens it); streams: attacks, whose live alerts say why.
+    pub explain: Explain,
 }
+
+/// Progress events at most this often while a capture is classified.
+const PROGRESS_EVERY: Duration = Duration::from_millis(250);
 
 /// Feed a body stream through the pipeline and the detector.
 pub async fn ingest<S, E>(
@@ -189,23 +260,18 @@ where
 {
     let (tx, rx) = mpsc::channel::<io::Result<Bytes>>(16);
     let st = state.clone();
-    let source = opts.source.clone();
-    let (kind, batch, keep, hold) = (opts.kind, opts.batch, opts.keep_rows, opts.hold_back_us);
+    let progress = Arc::new(Progress::default());
+    let job = (opts.clone(), progress.clone());
     let worker = tokio::task::spawn_blocking(move || {
-        run_blocking(
-            &st,
-            ChannelReader {
-                rx,
-                current: Bytes::new(),
-            },
-            source,
-            kind,
-            (batch, hold),
-            keep,
-        )
+        let reader = ChannelReader {
+            rx,
+            current: Bytes::new(),
+        };
+        run_blocking(&st, reader, job.0, job.1)
     });
     let mut total: u64 = 0;
     let mut too_large = false;
+    let mut last_progress = Instant::now();
     while let Some(chunk) = body.next().await {
         let chunk = match chunk {
             Ok(c) => c,
@@ -228,11 +294,16 @@ where
             // The pipeline stopped early (unreadable capture); the rest of the body is not needed.
             break;
         }
+        if last_progress.elapsed() >= PROGRESS_EVERY {
+            last_progress = Instant::now();
+            state.publish_progress(&opts, total, &progress, false);
+        }
     }
     drop(tx);
     let result = worker
         .await
         .map_err(|e| ApiError::Internal(format!("ingest task failed: {e}")))?;
+    state.publish_progress(&opts, total, &progress, true);
     if too_large {
         return Err(ApiError::PayloadTooLarge(format!(
             "the capture exceeds the {} byte upload limit (server option --max-upload); stream it to /api/stream instead",
@@ -245,11 +316,10 @@ where
 fn run_blocking(
     state: &AppState,
     reader: ChannelReader,
-    source: String,
-    kind: &'static str,
-    (batch, hold_back_us): (usize, i64),
-    keep: usize,
+    opts: IngestOptions,
+    progress: Arc<Progress>,
 ) -> Result<IngestReport, ApiError> {
+    let source = opts.source.clone();
     let mut capture = CaptureReader::from_reader(source.clone(), reader)
         .map_err(|e| ApiError::BadRequest(format!("not a readable capture: {e}")))?;
     let mode = state.detector.mode();
@@ -263,7 +333,7 @@ fn run_blocking(
         state.metrics.packets(outcome.summary.packets_read);
         let published = outcome.summary.flows_emitted();
         return report(
-            source,
+            (None, source),
             mode,
             outcome,
             DetectionStats::default(),
@@ -274,10 +344,16 @@ fn run_blocking(
     let collector = Collector {
         state,
         source: source.clone(),
-        keep,
+        keep: opts.keep_rows,
         rows: Vec::new(),
         truncated: false,
         timeline: BTreeMap::new(),
+        seen: 0,
+        keeper: opts
+            .upload_id
+            .as_ref()
+            .map(|_| Keeper::new(state.config.max_response_flows)),
+        progress,
     };
     let mut incidents = Vec::new();
     let on_incident = |e: &mlids_incident::IncidentEvent| {
@@ -293,20 +369,27 @@ fn run_blocking(
     };
     let stages = IncidentSink::new(&state.detector, config, Tally::new(collector), on_incident);
     let mut sink = DetectorSink::new(&state.detector, stages)
-        .batch(batch)
-        .hold_back(hold_back_us)
-        .explain(Explain::attacks(state.config.explain_top));
+        .batch(opts.batch)
+        .hold_back(opts.hold_back_us)
+        .explain(opts.explain);
     let outcome = pipeline
         .run(&mut capture, &mut sink, &mut ())
         .map_err(|e| ApiError::Internal(format!("classification failed: {e}")))?;
     let (tally, _) = sink.into_inner().into_parts();
     let stats = tally.stats();
-    let collector = tally.into_inner();
+    let mut collector = tally.into_inner();
     state.metrics.packets(outcome.summary.packets_read);
-    state.metrics.flows(kind, stats.flows);
+    state.metrics.flows(opts.kind, stats.flows);
+    if let (Some(id), Some(keeper)) = (&opts.upload_id, collector.keeper.take()) {
+        state.uploads.insert(UploadFlows {
+            id: id.clone(),
+            flows: keeper.flows,
+            dropped: keeper.dropped,
+        });
+    }
     incidents.sort_by(|a, b| (a.first_seen_us, &a.id).cmp(&(b.first_seen_us, &b.id)));
     report(
-        source,
+        (opts.upload_id, source),
         mode,
         outcome,
         stats,
@@ -318,7 +401,7 @@ fn run_blocking(
 /// The one report of an ingest, whichever sink took its flows. A capture that broke off is a
 /// partial answer: the report of its readable part with the error.
 fn report(
-    source: String,
+    (upload_id, source): (Option<String>, String),
     mode: Mode,
     outcome: Outcome,
     summary: DetectionStats,
@@ -331,6 +414,7 @@ fn report(
     };
     let packets = &outcome.summary;
     let report = IngestReport {
+        upload_id,
         source,
         mode: mode.to_string(),
         packets: PacketCounts {

@@ -19,6 +19,7 @@ mod ingest;
 mod metrics;
 mod state;
 mod ui;
+mod uploads;
 
 pub use alert::Alert;
 pub use bus::BusConfig;

@@ -3,7 +3,9 @@
 use crate::alert::Alert;
 use crate::config::ServerConfig;
 use crate::incidents::IncidentStore;
+use crate::ingest::{IngestOptions, Progress};
 use crate::metrics::Metrics;
+use crate::uploads::UploadStore;
 use mlids_incident::IncidentEvent;
 use mlids_model::Detector;
 use std::sync::Arc;
@@ -31,6 +33,10 @@ pub struct AppState {
     pub incident_events: broadcast::Sender<Arc<IncidentEvent>>,
     /// The latest state of every incident seen (`GET /api/incidents`).
     pub incidents: Arc<IncidentStore>,
+    /// Progress of uploads being classified (`upload.progress` WebSocket events).
+    pub progress: broadcast::Sender<Arc<serde_json::Value>>,
+    /// The flows of recent uploads (`GET /api/uploads/{id}/flows`).
+    pub uploads: Arc<UploadStore>,
     pub metrics: Arc<Metrics>,
     /// The link to the NATS JetStream bus, once [`crate::bus::attach`] has made it.
     pub bus: Option<Arc<crate::bus::BusLink>>,
@@ -46,6 +52,7 @@ impl AppState {
     pub fn with_models(config: ServerConfig, models: Vec<(String, Detector)>) -> AppState {
         let (alerts, _) = broadcast::channel(ALERT_BUFFER);
         let (incident_events, _) = broadcast::channel(ALERT_BUFFER);
+        let (progress, _) = broadcast::channel(ALERT_BUFFER);
         let models: Vec<ServedModel> = models
             .into_iter()
             .map(|(name, d)| ServedModel {
@@ -60,6 +67,8 @@ impl AppState {
             alerts,
             incident_events,
             incidents: Arc::new(IncidentStore::default()),
+            progress,
+            uploads: Arc::new(UploadStore::default()),
             metrics: Arc::new(Metrics::new()),
             bus: None,
         }
@@ -91,6 +100,26 @@ impl AppState {
             bus.forward(&alert);
         }
         let _ = self.alerts.send(Arc::new(alert));
+    }
+
+    /// Tell WebSocket subscribers how far an upload's classification has got.
+    pub fn publish_progress(&self, opts: &IngestOptions, bytes: u64, p: &Progress, done: bool) {
+        let Some(id) = &opts.upload_id else {
+            return;
+        };
+        if self.progress.receiver_count() == 0 {
+            return;
+        }
+        let msg = serde_json::json!({
+            "type": "upload.progress",
+            "upload_id": id,
+            "source": opts.source,
+            "bytes": bytes,
+            "flows": p.flows.load(std::sync::atomic::Ordering::Relaxed),
+            "attacks": p.attacks.load(std::sync::atomic::Ordering::Relaxed),
+            "done": done,
+        });
+        let _ = self.progress.send(Arc::new(msg));
     }
 
     /// Record an incident's new state and tell every WebSocket subscriber.

@@ -23,9 +23,14 @@ async fn an_uploaded_capture_is_a_handful_of_incidents_not_thousands_of_alerts()
         .await
         .unwrap();
     ws.next().await.unwrap().unwrap(); // hello
+    let (mut progress, _) =
+        tokio_tungstenite::connect_async(format!("ws://{}/api/alerts?events=progress", s.addr))
+            .await
+            .unwrap();
+    progress.next().await.unwrap().unwrap(); // hello
     let pcap = std::fs::read(root.join("samples/demo.pcap")).unwrap();
     let r = reqwest::Client::new()
-        .post(format!("{}/api/pcap?name=demo.pcap", s.base))
+        .post(format!("{}/api/pcap?name=demo.pcap&id=demo-1", s.base))
         .header("Content-Type", "application/vnd.tcpdump.pcap")
         .body(pcap)
         .send()
@@ -42,6 +47,29 @@ async fn an_uploaded_capture_is_a_handful_of_incidents_not_thousands_of_alerts()
     assert_eq!(scan["flows"], 4000);
     assert_eq!(scan["attacker"], "10.77.0.101");
     assert_eq!(scan["open"], false);
+    assert_eq!(report["upload_id"], "demo-1");
+    // Nothing is explained up front; an incident's sample flows are (its top features).
+    let xss = incidents
+        .iter()
+        .find(|i| i["family"] == "WebAttack")
+        .unwrap();
+    assert!(!xss["top_features"].as_array().unwrap().is_empty(), "{xss}");
+    assert!(report["flows"][0]["index"] == 0);
+    // The progress subscriber saw the upload finish with every flow counted.
+    let mut done = None;
+    while let Ok(Some(Ok(msg))) =
+        tokio::time::timeout(Duration::from_secs(2), progress.next()).await
+    {
+        let m: Value = serde_json::from_str(msg.to_text().unwrap()).unwrap();
+        assert_eq!(m["type"], "upload.progress");
+        assert_eq!(m["upload_id"], "demo-1");
+        if m["done"] == true {
+            done = Some(m);
+            break;
+        }
+    }
+    let done = done.expect("a final progress event");
+    assert_eq!(done["flows"], report["summary"]["flows"]);
 
     // The WebSocket (default: incidents only) saw each incident open and close, and no flow alert.
     let mut opened = 0;
@@ -103,6 +131,45 @@ async fn an_uploaded_capture_is_a_handful_of_incidents_not_thousands_of_alerts()
     assert_eq!(status, 400);
     let (status, _) = get(format!("{}/api/incidents?address=10.0.0", s.base)).await;
     assert_eq!(status, 400);
+
+    // The upload's flows, paged and filtered on the server: the scan's 4,000.
+    let (status, page) = get(format!(
+        "{}/api/uploads/demo-1/flows?attacks_only=true&src=10.77.0.101&limit=10&sort=dst_port&dir=desc",
+        s.base
+    ))
+    .await;
+    assert_eq!(status, 200, "{page}");
+    assert_eq!(page["total"], 4000);
+    let flows = page["flows"].as_array().unwrap();
+    assert_eq!(flows.len(), 10);
+    let ports: Vec<u64> = flows
+        .iter()
+        .map(|f| f["dst_port"].as_u64().unwrap())
+        .collect();
+    assert!(ports.windows(2).all(|w| w[0] >= w[1]), "{ports:?}");
+    // One flow opened: its features and an explanation made now.
+    let xss_row = report["flows"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["src_ip"] == "10.77.0.104" && f["is_attack"] == true)
+        .unwrap();
+    let (status, detail) = get(format!(
+        "{}/api/uploads/demo-1/flows/{}",
+        s.base, xss_row["index"]
+    ))
+    .await;
+    assert_eq!(status, 200, "{detail}");
+    assert_eq!(detail["flow"]["index"], xss_row["index"]);
+    assert_eq!(detail["features"].as_object().unwrap().len(), 70);
+    assert!(!detail["explanation"].as_array().unwrap().is_empty());
+    assert_eq!(detail["explained_label"], xss_row["label"]);
+    let (status, _) = get(format!("{}/api/uploads/nope/flows", s.base)).await;
+    assert_eq!(status, 404);
+    let (status, _) = get(format!("{}/api/uploads/demo-1/flows?sort=colour", s.base)).await;
+    assert_eq!(status, 400);
+    let (status, _) = get(format!("{}/api/uploads/demo-1/flows/999999", s.base)).await;
+    assert_eq!(status, 404);
 
     // Uploading the same capture again updates the same incidents instead of adding more.
     let pcap = std::fs::read(root.join("samples/demo.pcap")).unwrap();

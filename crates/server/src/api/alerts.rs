@@ -23,8 +23,8 @@ pub struct AlertFilter {
     #[serde(default)]
     labels: Option<String>,
     /// What to receive, comma-separated: `incidents` (incident.opened/updated/closed events, the
-    /// default) and `alerts` (one message per attack flow or REST prediction, opt-in: a scan is
-    /// thousands of them).
+    /// default), `alerts` (one message per attack flow or REST prediction, opt-in: a scan is
+    /// thousands of them) and `progress` (upload.progress while uploads are classified).
     #[serde(default)]
     events: Option<String>,
 }
@@ -34,6 +34,7 @@ pub struct AlertFilter {
 struct Streams {
     alerts: bool,
     incidents: bool,
+    progress: bool,
 }
 
 impl AlertFilter {
@@ -42,19 +43,22 @@ impl AlertFilter {
             return Ok(Streams {
                 alerts: false,
                 incidents: true,
+                progress: false,
             });
         };
         let mut s = Streams {
             alerts: false,
             incidents: false,
+            progress: false,
         };
         for e in list.split(',').map(str::trim).filter(|e| !e.is_empty()) {
             match e {
                 "alerts" => s.alerts = true,
                 "incidents" => s.incidents = true,
+                "progress" => s.progress = true,
                 other => {
                     return Err(ApiError::BadRequest(format!(
-                        "events: unknown '{other}' (alerts, incidents)"
+                        "events: unknown '{other}' (alerts, incidents, progress)"
                     )))
                 }
             }
@@ -96,6 +100,7 @@ pub async fn websocket(
 async fn forward(mut socket: WebSocket, state: AppState, filter: AlertFilter, streams: Streams) {
     let mut rx = state.alerts.subscribe();
     let mut incidents = state.incident_events.subscribe();
+    let mut progress = state.progress.subscribe();
     let hello = json!({ "type": "hello", "mode": state.detector.mode().to_string() }).to_string();
     if socket.send(Message::Text(hello.into())).await.is_err() {
         return;
@@ -118,6 +123,16 @@ async fn forward(mut socket: WebSocket, state: AppState, filter: AlertFilter, st
                 let text = match event {
                     Ok(e) => json!({ "type": e.kind.event_name(), "incident": e.incident }).to_string(),
                     Err(RecvError::Lagged(n)) => json!({ "type": "lagged", "missed_incident_events": n }).to_string(),
+                    Err(RecvError::Closed) => return,
+                };
+                if socket.send(Message::Text(text.into())).await.is_err() {
+                    return;
+                }
+            }
+            p = progress.recv(), if streams.progress => {
+                let text = match p {
+                    Ok(p) => p.to_string(),
+                    Err(RecvError::Lagged(_)) => continue,
                     Err(RecvError::Closed) => return,
                 };
                 if socket.send(Message::Text(text.into())).await.is_err() {

@@ -10,6 +10,7 @@ use axum::extract::{FromRequest, Multipart, Query, Request, State};
 use axum::http::header;
 use axum::Json;
 use futures_util::stream;
+use mlids_model::Explain;
 use serde::Deserialize;
 
 #[derive(Deserialize)]
@@ -17,6 +18,33 @@ pub struct UploadQuery {
     /// Name shown in alerts (`upload:NAME`).
     #[serde(default)]
     name: Option<String>,
+    /// Upload id chosen by the client (1–64 of `A-Za-z0-9_-`), so it can follow the upload's
+    /// progress events before the answer arrives; default: one is made up.
+    #[serde(default)]
+    id: Option<String>,
+}
+
+/// The client's upload id if valid, else a new one (time and a counter: unique per server).
+fn upload_id(requested: Option<&str>) -> Result<String, ApiError> {
+    if let Some(id) = requested {
+        let ok = (1..=64).contains(&id.len())
+            && id
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
+        return if ok {
+            Ok(id.to_string())
+        } else {
+            Err(ApiError::BadRequest(
+                "id: 1 to 64 characters of A-Z, a-z, 0-9, '-' and '_'".into(),
+            ))
+        };
+    }
+    static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let t = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_micros());
+    Ok(format!("u{t:x}-{n}"))
 }
 
 fn clean_name(n: Option<&str>) -> String {
@@ -46,6 +74,7 @@ pub async fn upload(
         .is_some_and(|v| v.to_ascii_lowercase().starts_with("multipart/form-data"));
     let limit = Some(state.config.max_upload_bytes);
     let keep = state.config.max_response_flows;
+    let id = upload_id(q.id.as_deref())?;
     if !is_multipart {
         let opts = IngestOptions {
             source: format!("upload:{}", clean_name(q.name.as_deref())),
@@ -54,6 +83,8 @@ pub async fn upload(
             hold_back_us: mlids_model::sink::DEFAULT_HOLD_BACK_US,
             keep_rows: keep,
             limit,
+            upload_id: Some(id),
+            explain: Explain::None,
         };
         let body = req.into_body().into_data_stream();
         return ingest(&state, body, opts).await.map(Json);
@@ -81,6 +112,8 @@ pub async fn upload(
             hold_back_us: mlids_model::sink::DEFAULT_HOLD_BACK_US,
             keep_rows: keep,
             limit,
+            upload_id: Some(id),
+            explain: Explain::None,
         };
         let chunks = stream::unfold(field, |mut f| async move {
             match f.chunk().await {
@@ -112,6 +145,8 @@ pub async fn stream(
         hold_back_us: 0,
         keep_rows: 0,
         limit: None,
+        upload_id: None,
+        explain: Explain::attacks(state.config.explain_top),
     };
     ingest(&state, body.into_data_stream(), opts)
         .await

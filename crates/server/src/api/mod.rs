@@ -5,6 +5,7 @@ mod capture;
 mod incidents;
 mod info;
 mod predictions;
+mod uploads;
 
 use crate::auth::require_token;
 use crate::error::ApiError;
@@ -43,6 +44,8 @@ pub fn router(state: AppState) -> Router {
         .route("/api/alerts", get(alerts::websocket))
         .route("/api/incidents", get(incidents::list))
         .route("/api/incidents/{id}", get(incidents::one))
+        .route("/api/uploads/{id}/flows", get(uploads::page))
+        .route("/api/uploads/{id}/flows/{index}", get(uploads::one))
         .merge(bounded)
         .merge(streaming)
         .fallback(not_found)
