@@ -18,16 +18,12 @@ pub async fn require_token(State(state): State<AppState>, req: Request, next: Ne
         .headers()
         .get(axum::http::header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
-        .and_then(|v| {
-            v.strip_prefix("Bearer ")
-                .or_else(|| v.strip_prefix("bearer "))
-        })
+        .and_then(bearer_credentials)
         .map(str::to_string);
-    let from_query = req.uri().query().and_then(|q| {
-        q.split('&')
-            .find_map(|kv| kv.strip_prefix("token="))
-            .map(percent_decode)
-    });
+    let from_query = match query_token(req.uri().query()) {
+        Ok(t) => t,
+        Err(e) => return e.into_response(),
+    };
     let ok = [from_header, from_query]
         .into_iter()
         .flatten()
@@ -40,6 +36,30 @@ pub async fn require_token(State(state): State<AppState>, req: Request, next: Ne
         )
         .into_response()
     }
+}
+
+/// The credentials of `Authorization: Bearer …`; the scheme is case-insensitive (RFC 9110 §11.1).
+fn bearer_credentials(value: &str) -> Option<&str> {
+    let (scheme, rest) = value.split_once(' ')?;
+    scheme
+        .eq_ignore_ascii_case("bearer")
+        .then(|| rest.trim_start())
+}
+
+/// The `token` query parameter. Given twice, the request is refused: which one a proxy, a log
+/// or this server reads would differ, so neither is trusted.
+fn query_token(query: Option<&str>) -> Result<Option<String>, ApiError> {
+    let mut found = query
+        .into_iter()
+        .flat_map(|q| q.split('&'))
+        .filter_map(|kv| kv.strip_prefix("token="));
+    let first = found.next().map(percent_decode);
+    if found.next().is_some() {
+        return Err(ApiError::BadRequest(
+            "the token parameter is given more than once".into(),
+        ));
+    }
+    Ok(first)
 }
 
 /// Minimal %XX decoding for the token query parameter.
@@ -64,6 +84,21 @@ fn percent_decode(s: &str) -> String {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn bearer_scheme_is_case_insensitive_and_repeated_tokens_are_refused() {
+        assert_eq!(super::bearer_credentials("Bearer abc"), Some("abc"));
+        assert_eq!(super::bearer_credentials("BEARER abc"), Some("abc"));
+        assert_eq!(super::bearer_credentials("bEaReR  abc"), Some("abc"));
+        assert_eq!(super::bearer_credentials("Basic abc"), None);
+        assert_eq!(super::bearer_credentials("Bearer"), None);
+        assert_eq!(
+            super::query_token(Some("a=1&token=x%2By")).unwrap(),
+            Some("x+y".into())
+        );
+        assert!(super::query_token(Some("token=wrong&token=right")).is_err());
+        assert_eq!(super::query_token(None).unwrap(), None);
+    }
+
     #[test]
     fn decodes_percent_escapes() {
         assert_eq!(super::percent_decode("a%2Bb%3D"), "a+b=");

@@ -42,9 +42,7 @@ impl ServerConfig {
     /// Refuse settings that would expose the API without authentication.
     pub fn validate(&self) -> Result<(), String> {
         if let Some(t) = &self.token {
-            if t.len() < 16 {
-                return Err("the token must be at least 16 characters".into());
-            }
+            check_token(t)?;
         } else if !self.bind.ip().is_loopback() {
             return Err(format!(
                 "binding {} exposes the API beyond this host: set a bearer token with --token or MLIDS_TOKEN",
@@ -56,6 +54,26 @@ impl ServerConfig {
         }
         Ok(())
     }
+}
+
+/// A token must be hard to guess: at least 16 characters, no whitespace or control characters
+/// (they do not survive headers and URLs intact), and at least 8 distinct characters (so
+/// `aaaaaaaaaaaaaaaa` or 16 spaces are refused). `openssl rand -hex 16` passes.
+fn check_token(t: &str) -> Result<(), String> {
+    if t.chars().count() < 16 {
+        return Err("the token must be at least 16 characters".into());
+    }
+    if t.chars().any(|c| c.is_whitespace() || c.is_control()) {
+        return Err("the token must not contain spaces or control characters".into());
+    }
+    let distinct: std::collections::BTreeSet<char> = t.chars().collect();
+    if distinct.len() < 8 {
+        return Err(format!(
+            "the token has only {} distinct characters; use a random one, e.g. `openssl rand -hex 16`",
+            distinct.len()
+        ));
+    }
+    Ok(())
 }
 
 #[cfg(test)]
@@ -73,6 +91,15 @@ mod tests {
         assert!(c.validate().is_err());
         c.token = Some("0123456789abcdef".into());
         assert!(c.validate().is_ok());
+        for weak in [
+            "                ",
+            "aaaaaaaaaaaaaaaa",
+            "abababababababab",
+            "0123456789 abcdef",
+        ] {
+            c.token = Some(weak.into());
+            assert!(c.validate().is_err(), "{weak:?}");
+        }
         assert!(ServerConfig::default().validate().is_ok());
     }
 }
