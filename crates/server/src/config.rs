@@ -19,6 +19,9 @@ pub struct ServerConfig {
     /// An incident closes after this long (flow time, µs) without a new attack flow of its
     /// attacker and family.
     pub incident_timeout_us: i64,
+    /// Host names (besides this host's loopback names) that requests may carry in `Host` and
+    /// `Origin`: a reverse proxy's public name.
+    pub allowed_hosts: Vec<String>,
     /// Alerts from and to the NATS JetStream bus (`--nats`); see [`crate::bus`].
     pub bus: Option<crate::bus::BusConfig>,
 }
@@ -33,6 +36,7 @@ impl Default for ServerConfig {
             max_response_flows: 10_000,
             explain_top: 3,
             incident_timeout_us: mlids_incident::IncidentConfig::default().idle_timeout_us,
+            allowed_hosts: Vec::new(),
             bus: None,
         }
     }

@@ -17,6 +17,7 @@ mod error;
 mod incidents;
 mod ingest;
 mod metrics;
+mod origin;
 mod state;
 mod ui;
 mod uploads;

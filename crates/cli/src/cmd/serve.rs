@@ -32,6 +32,10 @@ pub struct ServeArgs {
     /// Address to listen on.
     #[arg(long, default_value = "127.0.0.1:8080")]
     pub bind: SocketAddr,
+    /// Host name requests may carry in `Host`/`Origin` besides this host's loopback names
+    /// (repeatable): a reverse proxy's public name. Other names are refused (DNS rebinding).
+    #[arg(long, value_name = "NAME")]
+    pub allow_host: Vec<String>,
     /// Bearer token required on every request; mandatory for non-loopback addresses.
     #[arg(long, env = "MLIDS_TOKEN", hide_env_values = true)]
     pub token: Option<String>,
@@ -67,6 +71,11 @@ pub fn run(args: ServeArgs) -> Result<()> {
         max_body_bytes: args.max_body_mb << 20,
         max_upload_bytes: args.max_upload_mb << 20,
         max_response_flows: args.max_response_flows,
+        allowed_hosts: args
+            .allow_host
+            .iter()
+            .map(|h| h.trim().to_ascii_lowercase())
+            .collect(),
         bus: args.nats.as_ref().map(|url| mlids_server::BusConfig {
             url: url.clone(),
             topology: mlids_bus::Topology {

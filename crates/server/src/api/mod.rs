@@ -50,6 +50,12 @@ pub fn router(state: AppState) -> Router {
         .merge(streaming)
         .fallback(not_found)
         .layer(middleware::from_fn_with_state(state.clone(), require_token))
+        // Outside the token check: a cross-site or rebound request is refused even with a token
+        // (a browser would send the token the page stored).
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            crate::origin::same_origin_only,
+        ))
         .layer(middleware::from_fn_with_state(
             state.clone(),
             record_metrics,
