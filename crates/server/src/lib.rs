@@ -13,6 +13,7 @@ mod api;
 mod auth;
 pub mod bus;
 mod config;
+mod conn;
 mod error;
 mod incidents;
 mod ingest;
@@ -44,12 +45,22 @@ pub async fn serve(state: AppState, on_ready: impl FnOnce(SocketAddr)) -> std::i
     let listener = TcpListener::bind(state.config.bind).await?;
     let addr = listener.local_addr()?;
     on_ready(addr);
-    axum::serve(
-        listener,
-        app(state).into_make_service_with_connect_info::<SocketAddr>(),
-    )
-    .with_graceful_shutdown(shutdown_signal())
-    .await
+    serve_on(listener, state, shutdown_signal()).await
+}
+
+/// Serve on a bound listener until `shutdown` resolves, with the configured connection limits
+/// (used by [`serve`] and by tests with an ephemeral port).
+pub async fn serve_on(
+    listener: TcpListener,
+    state: AppState,
+    shutdown: impl std::future::Future<Output = ()>,
+) -> std::io::Result<()> {
+    let limits = conn::ConnLimits {
+        max_connections: state.config.max_connections,
+        header_read_timeout: state.config.header_read_timeout,
+        idle_timeout: state.config.idle_timeout,
+    };
+    conn::serve_connections(listener, app(state), limits, shutdown).await
 }
 
 async fn shutdown_signal() {
