@@ -11,7 +11,7 @@ mod uploads;
 
 use crate::auth::require_token;
 use crate::config::ServerConfig;
-use crate::error::ApiError;
+use crate::error::{json_errors, ApiError};
 use crate::state::AppState;
 use axum::extract::{DefaultBodyLimit, MatchedPath, Request, State};
 use axum::http::StatusCode;
@@ -29,7 +29,8 @@ pub struct Route {
     handlers: fn(&ServerConfig) -> MethodRouter<AppState>,
 }
 
-/// Every route there is: [`router`] is built from this list alone.
+/// Every route there is: [`router`] is built from this list alone, so the tests that hold each
+/// entry against the OpenAPI document (tests/api.rs) see every path a client can reach.
 pub const ROUTES: &[Route] = &[
     Route {
         path: "/",
@@ -122,7 +123,7 @@ fn streaming(handlers: MethodRouter<AppState>) -> MethodRouter<AppState> {
 }
 
 pub fn router(state: AppState) -> Router {
-    ROUTES
+    let routes = ROUTES
         .iter()
         .fold(Router::new(), |r, route| {
             r.route(route.path, (route.handlers)(&state.config))
@@ -133,7 +134,12 @@ pub fn router(state: AppState) -> Router {
             state.clone(),
             record_metrics,
         ))
-        .with_state(state)
+        .with_state(state);
+    // Around the whole router rather than its routes: a route's layers run before axum adds a
+    // 405's `Allow` header, and `json_errors` names the allowed methods in its message.
+    Router::new()
+        .fallback_service(routes)
+        .layer(middleware::from_fn(json_errors))
 }
 
 async fn not_found() -> ApiError {
