@@ -19,9 +19,18 @@ const METHODS: [Method; 5] = [
     Method::PATCH,
 ];
 
-/// A concrete URL path for a route pattern (`/ui/{file}` → an asset that exists).
+/// A concrete URL path for a route pattern: `/ui/{file}` → an asset that exists, any other
+/// `{param}` → `x` (a wrong method is a 405 whatever the parameter's value).
 fn concrete(pattern: &str) -> String {
-    pattern.replace("{file}", "app.js")
+    pattern
+        .split('/')
+        .map(|seg| match seg {
+            "{file}" => "app.js",
+            s if s.starts_with('{') => "x",
+            s => s,
+        })
+        .collect::<Vec<_>>()
+        .join("/")
 }
 
 async fn openapi_methods(base: &str) -> BTreeMap<String, BTreeSet<String>> {
