@@ -1,7 +1,7 @@
 //! The ml-ids detection server: an axum app over the flow pipeline and the model crate's `Detector`.
 //!
 //! ```text
-//! POST /api/predictions ─► parse rows ─────────────────────────────► Detector ─► JSON verdicts
+//! POST /api/predictions, /invocations ─► parse rows ────────────────► Detector ─► JSON verdicts
 //! POST /api/pcap, /api/stream ─► body stream ─► Pipeline (mlids-flow) ─► Detector ─► flows + alerts
 //! GET  /api/alerts (WebSocket) ◄── broadcast ◄── alerts from every source (also POST /api/alerts)
 //! ```
@@ -36,6 +36,12 @@ use tokio::net::TcpListener;
 /// Build the router (used by `serve` and by tests with their own listener).
 pub fn app(state: AppState) -> Router {
     api::router(state)
+}
+
+/// Every path the router serves (patterns such as `/ui/{file}`), for the tests that hold them
+/// against the OpenAPI document.
+pub fn route_paths() -> impl Iterator<Item = &'static str> {
+    api::ROUTES.iter().map(|r| r.path)
 }
 
 /// Bind and serve until Ctrl-C or SIGTERM. Calls `on_ready` with the bound address.

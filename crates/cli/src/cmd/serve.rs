@@ -8,14 +8,15 @@ use mlids_server::{AppState, ServerConfig};
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
-/// Serve detections over HTTP: seed-compatible REST predictions, pcap upload, streaming ingest,
-/// WebSocket alerts and a web UI.
+/// Serve detections over HTTP: seed-compatible REST predictions, MLflow's scoring-server protocol,
+/// pcap upload, streaming ingest, WebSocket alerts and a web UI.
 #[derive(Args, Debug)]
 #[command(after_help = "Examples:
   ml-ids serve --model models/default
   ml-ids serve --model models/default --bind 0.0.0.0:8080 --token \"$(openssl rand -hex 16)\"
   tcpdump -i eth0 -w - | curl -sS -T - -H 'Content-Type: application/vnd.tcpdump.pcap' http://127.0.0.1:8080/api/stream
   curl -sS --data-binary @capture.pcap http://127.0.0.1:8080/api/pcap
+  curl -sS -H 'Content-Type: text/csv' --data-binary @flows.csv http://127.0.0.1:8080/invocations
   ml-ids serve --model models/default --nats nats://127.0.0.1:4222
   ml-ids serve --model models/default --nats nats://nats1:4222,nats://nats2:4222 --replicas 3 --ingest-to-bus
 
