@@ -27,6 +27,11 @@ pub struct ServerConfig {
     /// A socket read or write that makes no progress for this long closes the connection:
     /// silent connections, idle keep-alives, a stalled upload, a stream silent that long.
     pub idle_timeout: std::time::Duration,
+    /// Captures (uploads and streams) ingested at once; more get 503.
+    pub max_captures: usize,
+    /// Memory that whole-body requests (predictions, alerts) may use at once, estimated from
+    /// their sizes; more get 503. At least one largest request always fits.
+    pub request_memory_bytes: usize,
     /// Host names (besides this host's loopback names) that requests may carry in `Host` and
     /// `Origin`: a reverse proxy's public name.
     pub allowed_hosts: Vec<String>,
@@ -46,6 +51,8 @@ impl Default for ServerConfig {
             incident_timeout_us: mlids_incident::IncidentConfig::default().idle_timeout_us,
             allowed_hosts: Vec::new(),
             max_connections: 768,
+            max_captures: 64,
+            request_memory_bytes: 1 << 30,
             header_read_timeout: std::time::Duration::from_secs(10),
             idle_timeout: std::time::Duration::from_secs(120),
             bus: None,

@@ -32,6 +32,12 @@ pub enum ApiError {
     /// The input was processed in part: the error plus what was recovered.
     #[error("{message}")]
     Partial { message: String, partial: Value },
+    /// The client was too slow, or left.
+    #[error("{0}")]
+    RequestTimeout(String),
+    /// The server is at a limit (captures, request memory): retry later.
+    #[error("{0}")]
+    Unavailable(String),
     #[error("{0}")]
     Internal(String),
 }
@@ -49,6 +55,8 @@ impl ApiError {
             ApiError::Partial { .. } | ApiError::Unprocessable(_) => {
                 StatusCode::UNPROCESSABLE_ENTITY
             }
+            ApiError::RequestTimeout(_) => StatusCode::REQUEST_TIMEOUT,
+            ApiError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }

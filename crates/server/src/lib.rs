@@ -8,10 +8,12 @@
 //! Cross-cutting concerns (auth, body limits, timeouts, metrics) are tower layers on the router; one
 //! error type turns every failure into a clear 4xx/5xx JSON body.
 
+mod admission;
 mod alert;
 mod api;
 mod auth;
 pub mod bus;
+mod cancel;
 mod config;
 mod conn;
 mod error;

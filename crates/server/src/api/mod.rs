@@ -4,7 +4,7 @@ mod alerts;
 mod capture;
 mod incidents;
 mod info;
-mod mlflow;
+pub(crate) mod mlflow;
 mod predictions;
 mod rows;
 mod uploads;
@@ -43,6 +43,10 @@ pub const ROUTES: &[Route] = &[
     Route {
         path: "/healthz",
         handlers: |_| get(info::healthz),
+    },
+    Route {
+        path: "/readyz",
+        handlers: |_| get(crate::admission::readyz),
     },
     Route {
         path: "/metrics",
@@ -86,7 +90,8 @@ pub const ROUTES: &[Route] = &[
     },
     Route {
         path: "/api/stream",
-        handlers: |_| streaming(post(capture::stream)),
+        // PUT as well: `curl -T -` (the documented way to stream a capture) sends PUT.
+        handlers: |_| streaming(post(capture::stream).put(capture::stream)),
     },
     // MLflow's scoring-server routes, so that `mlflow models serve` clients change only the port.
     Route {
@@ -129,6 +134,10 @@ pub fn router(state: AppState) -> Router {
             r.route(route.path, (route.handlers)(&state.config))
         })
         .fallback(not_found)
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            crate::admission::admit,
+        ))
         .layer(middleware::from_fn_with_state(state.clone(), require_token))
         // Outside the token check: a cross-site or rebound request is refused even with a token
         // (a browser would send the token the page stored).

@@ -11,6 +11,7 @@
 
 use super::rows::{self, parse_flag, Cell, Table};
 use crate::alert::Alert;
+use crate::cancel::CancelOnDrop;
 use crate::error::ApiError;
 use crate::state::{AppState, ServedModel};
 use axum::body::Bytes;
@@ -22,6 +23,8 @@ use axum::Json;
 use mlids_flow::{Feature, Mode};
 use mlids_model::{Detector, Explain, Task, Verdict};
 use serde::Deserialize;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 
 #[derive(Deserialize)]
 pub struct PredictQuery {
@@ -98,10 +101,21 @@ pub(super) fn with_model_header(mut answer: Response, model: &str) -> Response {
 pub(super) async fn score(state: &AppState, req: PredictionRequest) -> Result<Scored, ApiError> {
     let st = state.clone();
     let PredictionRequest { table, model, how } = req;
-    tokio::task::spawn_blocking(move || classify(&st, table, model.as_deref(), how))
-        .await
-        .map_err(|e| ApiError::Internal(format!("prediction task failed: {e}")))?
+    // Dropped with this future when the request times out or the client leaves: the blocking
+    // work then stops at its next chunk of rows.
+    let cancelled = Arc::new(AtomicBool::new(false));
+    let mut guard = CancelOnDrop(Some(cancelled.clone()));
+    let scored = tokio::task::spawn_blocking(move || {
+        classify(&st, table, model.as_deref(), how, &cancelled)
+    })
+    .await
+    .map_err(|e| ApiError::Internal(format!("prediction task failed: {e}")))?;
+    guard.disarm();
+    scored
 }
+
+/// Rows classified between two looks at the cancellation flag.
+const CANCEL_CHECK_ROWS: usize = 8192;
 
 pub async fn predict(
     State(state): State<AppState>,
@@ -215,8 +229,26 @@ fn classify(
     mut table: Table,
     model: Option<&str>,
     how: Answer,
+    cancelled: &AtomicBool,
 ) -> Result<Scored, ApiError> {
     let positional = table.positional;
+    let duplicates: Vec<&str> = {
+        let mut seen = std::collections::HashSet::new();
+        let mut dup: Vec<&str> = table
+            .columns
+            .iter()
+            .map(String::as_str)
+            .filter(|c| !seen.insert(*c))
+            .collect();
+        dup.dedup();
+        dup
+    };
+    if !duplicates.is_empty() {
+        return Err(ApiError::BadRequest(format!(
+            "duplicate column names: {} (each column may appear once)",
+            duplicates.join(", ")
+        )));
+    }
     if positional {
         // Rows without column names are in the answering model's own feature order, as a numpy
         // array is to an MLflow model; they say nothing about their extractor mode.
@@ -241,7 +273,7 @@ fn classify(
         service,
         positional,
     };
-    let verdicts = classify_mapped(state, chosen, table, columns, how)?;
+    let verdicts = classify_mapped(state, chosen, table, columns, (how, cancelled))?;
     Ok(Scored {
         model: chosen.name.clone(),
         task: detector.manifest().task,
@@ -264,7 +296,7 @@ fn classify_mapped(
     chosen: &ServedModel,
     table: Table,
     columns: Columns,
-    how: Answer,
+    (how, cancelled): (Answer, &AtomicBool),
 ) -> Result<Vec<Verdict>, ApiError> {
     let Columns {
         map,
@@ -290,11 +322,17 @@ fn classify_mapped(
             missing.join(", ")
         )));
     }
+    // Widths first: the matrix is allocated only for rows that are what they claim.
+    if let Some((r, row)) = table
+        .rows
+        .iter()
+        .enumerate()
+        .find(|(_, row)| row.len() != table.columns.len())
+    {
+        return Err(width_error(r, row.len(), table.columns.len(), positional));
+    }
     let mut x = vec![f64::NAN; table.rows.len() * nf];
     for (r, row) in table.rows.iter().enumerate() {
-        if row.len() != table.columns.len() {
-            return Err(width_error(r, row.len(), table.columns.len(), positional));
-        }
         for (c, cell) in row.iter().enumerate() {
             let Some(i) = map[c] else { continue };
             x[r * nf + i] = match *cell {
@@ -316,7 +354,20 @@ fn classify_mapped(
     } else {
         Explain::None
     };
-    let verdicts = detector.classify_matrix(&x, explain)?;
+    let mut verdicts = Vec::with_capacity(table.rows.len());
+    for chunk in x.chunks(CANCEL_CHECK_ROWS * nf.max(1)) {
+        if cancelled.load(Ordering::Relaxed) {
+            tracing::info!(
+                "predictions: stopped after {} of {} rows, the client went away",
+                verdicts.len(),
+                table.rows.len()
+            );
+            return Err(ApiError::RequestTimeout(
+                "the client went away; classification stopped".into(),
+            ));
+        }
+        verdicts.extend(detector.classify_matrix(chunk, explain)?);
+    }
     if how.alerts {
         let num = |row: &[Cell], c: Option<usize>| match c.and_then(|c| row.get(c)) {
             Some(Cell::Num(v)) => Some(*v),

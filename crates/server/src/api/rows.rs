@@ -221,7 +221,7 @@ impl Envelope {
         .count()
     }
 
-    fn into_table(self) -> Result<Table, ApiError> {
+    fn into_table(self, body_len: usize) -> Result<Table, ApiError> {
         match self {
             Envelope {
                 columns: Some(columns),
@@ -235,13 +235,13 @@ impl Envelope {
             Envelope {
                 dataframe_records: Some(r),
                 ..
-            } => Ok(records_table(r)),
+            } => records_table(r, body_len),
             Envelope {
                 instances: Some(t), ..
             }
             | Envelope {
                 inputs: Some(t), ..
-            } => t.into_table(),
+            } => t.into_table(body_len),
             _ => Err(ApiError::BadRequest(SHAPES.into())),
         }
     }
@@ -264,7 +264,8 @@ impl<'de> Visitor<'de> for RecordVisitor {
         f.write_str("an object of column: value")
     }
     fn visit_map<A: MapAccess<'de>>(self, mut m: A) -> Result<Record, A::Error> {
-        let mut v = Vec::with_capacity(m.size_hint().unwrap_or(80));
+        // Grown from the data, never reserved ahead of it: `[{}, {}, …]` must cost what it weighs.
+        let mut v = Vec::new();
         while let Some((k, c)) = m.next_entry::<String, Cell>()? {
             v.push((k, c));
         }
@@ -301,7 +302,7 @@ impl<'de> Deserialize<'de> for TfInput {
                 Ok(TfInput::Rows(rows))
             }
             fn visit_map<A: MapAccess<'de>>(self, mut m: A) -> Result<TfInput, A::Error> {
-                let mut cols = Vec::with_capacity(m.size_hint().unwrap_or(80));
+                let mut cols = Vec::new();
                 while let Some((k, v)) = m.next_entry::<String, Vec<Cell>>()? {
                     cols.push((k, v));
                 }
@@ -324,7 +325,7 @@ impl<'de> Deserialize<'de> for TfRow {
                 RecordVisitor.visit_map(m).map(TfRow::Named)
             }
             fn visit_seq<A: SeqAccess<'de>>(self, mut s: A) -> Result<TfRow, A::Error> {
-                let mut cells = Vec::with_capacity(s.size_hint().unwrap_or(80));
+                let mut cells = Vec::new();
                 while let Some(c) = s.next_element::<Cell>()? {
                     cells.push(c);
                 }
@@ -336,10 +337,10 @@ impl<'de> Deserialize<'de> for TfRow {
 }
 
 impl TfInput {
-    fn into_table(self) -> Result<Table, ApiError> {
+    fn into_table(self, body_len: usize) -> Result<Table, ApiError> {
         match self {
             TfInput::Columns(cols) => columns_table(cols),
-            TfInput::Rows(rows) => rows_table(rows),
+            TfInput::Rows(rows) => rows_table(rows, body_len),
         }
     }
 }
@@ -364,7 +365,7 @@ fn columns_table(cols: Vec<(String, Vec<Cell>)>) -> Result<Table, ApiError> {
 }
 
 /// A list of rows: all objects (named columns) or all arrays (the model's feature order).
-fn rows_table(rows: Vec<TfRow>) -> Result<Table, ApiError> {
+fn rows_table(rows: Vec<TfRow>, body_len: usize) -> Result<Table, ApiError> {
     if rows.iter().all(|r| matches!(r, TfRow::Named(_))) {
         let records = rows
             .into_iter()
@@ -373,7 +374,7 @@ fn rows_table(rows: Vec<TfRow>) -> Result<Table, ApiError> {
                 TfRow::Positional(_) => None,
             })
             .collect();
-        return Ok(records_table(records));
+        return records_table(records, body_len);
     }
     let rows: Option<Vec<Vec<Cell>>> = rows
         .into_iter()
@@ -404,7 +405,7 @@ fn parse_json(body: &[u8]) -> Result<Body, ApiError> {
     if first == Some(b'[') {
         let records: Vec<Record> = serde_json::from_slice(body).map_err(bad)?;
         return Ok(Body {
-            table: records_table(records),
+            table: records_table(records, body.len())?,
             params: Params::default(),
         });
     }
@@ -414,13 +415,31 @@ fn parse_json(body: &[u8]) -> Result<Body, ApiError> {
     }
     let params = env.params.take().map(Params::from_json).transpose()?;
     Ok(Body {
-        table: env.into_table()?,
+        table: env.into_table(body.len())?,
         params: params.unwrap_or_default(),
     })
 }
 
+/// Cells a table may hold per byte of body (plus [`CELLS_SLACK`]): a cell written in a body costs
+/// at least one byte, so only records that omit columns could exceed it — and they must not make
+/// a small body into a large table.
+const CELLS_PER_BODY_BYTE: usize = 1;
+const CELLS_SLACK: usize = 4096;
+
+/// Refuse a table larger than its body justifies (see [`CELLS_PER_BODY_BYTE`]).
+pub(super) fn check_size(rows: usize, columns: usize, body_len: usize) -> Result<(), ApiError> {
+    let cells = rows.saturating_mul(columns.max(1));
+    let budget = body_len.saturating_mul(CELLS_PER_BODY_BYTE) + CELLS_SLACK;
+    if cells > budget {
+        return Err(ApiError::PayloadTooLarge(format!(
+            "{rows} rows × {columns} columns is {cells} cells from a {body_len}-byte body: records              that omit most columns would be expanded far beyond what was sent; send every column              in every record, or use dataframe_split"
+        )));
+    }
+    Ok(())
+}
+
 /// Records may list columns in any order and omit some: union the names, fill gaps as missing.
-fn records_table(records: Vec<Record>) -> Table {
+fn records_table(records: Vec<Record>, body_len: usize) -> Result<Table, ApiError> {
     let mut index: HashMap<String, usize> = HashMap::new();
     let mut columns = Vec::new();
     for r in &records {
@@ -429,6 +448,14 @@ fn records_table(records: Vec<Record>) -> Table {
                 index.insert(k.clone(), columns.len());
                 columns.push(k.clone());
             }
+        }
+    }
+    check_size(records.len(), columns.len(), body_len)?;
+    for (i, r) in records.iter().enumerate() {
+        if let Some(dup) = first_duplicate(r.0.iter().map(|(k, _)| k.as_str())) {
+            return Err(ApiError::BadRequest(format!(
+                "record {i} names column '{dup}' twice: which value is meant is unknowable"
+            )));
         }
     }
     let rows = records
@@ -441,7 +468,13 @@ fn records_table(records: Vec<Record>) -> Table {
             row
         })
         .collect();
-    Table::named(columns, rows)
+    Ok(Table::named(columns, rows))
+}
+
+/// The first name that occurs twice.
+pub(super) fn first_duplicate<'a>(names: impl Iterator<Item = &'a str>) -> Option<&'a str> {
+    let mut seen = std::collections::HashSet::new();
+    names.into_iter().find(|n| !seen.insert(*n))
 }
 
 fn parse_csv(body: &[u8]) -> Result<Table, ApiError> {
