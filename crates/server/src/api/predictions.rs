@@ -249,11 +249,15 @@ fn classify(
             duplicates.join(", ")
         )));
     }
+    if !positional {
+        check_widths(&table)?;
+    }
     if positional {
         // Rows without column names are in the answering model's own feature order, as a numpy
         // array is to an MLflow model; they say nothing about their extractor mode.
         let chosen = choose_model(state, model, None)?;
         table.columns = chosen.detector.feature_names().to_vec();
+        check_widths(&table)?;
     }
     let features: Vec<Option<Feature>> = table.columns.iter().map(|c| column_feature(c)).collect();
     let request = (!positional && !table.rows.is_empty()).then(|| rows_mode(&table, &features));
@@ -322,15 +326,8 @@ fn classify_mapped(
             missing.join(", ")
         )));
     }
-    // Widths first: the matrix is allocated only for rows that are what they claim.
-    if let Some((r, row)) = table
-        .rows
-        .iter()
-        .enumerate()
-        .find(|(_, row)| row.len() != table.columns.len())
-    {
-        return Err(width_error(r, row.len(), table.columns.len(), positional));
-    }
+    // Widths are checked first (in `classify`): the matrix is allocated only for rows that are
+    // what they claim.
     let mut x = vec![f64::NAN; table.rows.len() * nf];
     for (r, row) in table.rows.iter().enumerate() {
         for (c, cell) in row.iter().enumerate() {
@@ -382,6 +379,25 @@ fn classify_mapped(
         }
     }
     Ok(verdicts)
+}
+
+/// Every row as wide as the columns: a malformed request is a 400 before anything is read
+/// into it (mode, model, matrix).
+fn check_widths(table: &Table) -> Result<(), ApiError> {
+    match table
+        .rows
+        .iter()
+        .enumerate()
+        .find(|(_, row)| row.len() != table.columns.len())
+    {
+        Some((r, row)) => Err(width_error(
+            r,
+            row.len(),
+            table.columns.len(),
+            table.positional,
+        )),
+        None => Ok(()),
+    }
 }
 
 /// A row of the wrong width; rows without column names are told where the order comes from.
