@@ -26,8 +26,8 @@
 #   stderr/stdout: the shared-data, repo and output directories become $MLIDS_SHARED_DATA, $REPO,
 #   $OUT; the `elapsed: N.NNs` line (extract, detect) becomes `elapsed: <elapsed>`.
 #   serve bodies: JSON is re-serialised (same key order, indent 1) by norm_json(), which replaces
-#   the server's port with <port> and the value of any RUN_DEPENDENT_KEYS with <run> (none needed
-#   at bbe98a6: two runs with the same binary gave byte-identical outputs after the above).
+#   the server's port with <port> and the value of any RUN_DEPENDENT_KEYS with <run> (the
+#   server-made upload id, which holds the time).
 # The manifest is `sha256  relative/path` per output file, sorted by path. GOLDEN_OUT=DIR keeps the
 # outputs there (default: a temporary directory, removed on success); GOLDEN_JOBS (default nproc)
 # parallel captures. A whole check (475 files) takes about 25 s on 2 cores with a release build.
@@ -102,10 +102,10 @@ generate_captures() {
 SERVE_PY='
 import json, sys, csv, io, urllib.request, urllib.error, re
 
-# Fields whose value depends on the run, not on the input. None at bbe98a6 (two runs gave identical
-# answers; /healthz and /metrics, which hold uptime and counters, are not recorded); add keys here
-# if the server starts reporting run times.
-RUN_DEPENDENT_KEYS = set()
+# Fields whose value depends on the run, not on the input: an upload's id is made from the time
+# unless the client picks one (/healthz and /metrics, which hold uptime and counters, are not
+# recorded).
+RUN_DEPENDENT_KEYS = {"upload_id"}
 
 def norm_json(v, port):
     if isinstance(v, dict):

@@ -12,6 +12,7 @@ use pcap_parser::{LegacyPcapReader, PcapBlockOwned, PcapError, PcapNGReader};
 use std::fs::File;
 use std::io::{self, BufReader, Read};
 use std::path::Path;
+use std::sync::{Arc, Mutex};
 
 /// The largest frame we accept. libpcap's own limit is 256 KiB; a record claiming more is corrupt.
 pub const MAX_FRAME_LEN: u32 = 256 * 1024;
@@ -95,6 +96,26 @@ pub struct CaptureReader {
     /// Bytes consumed from the (decompressed) stream.
     offset: u64,
     done: bool,
+    /// The last I/O error of the byte stream under the parser: pcap-parser reports a failed read
+    /// only as `ReadError`, and the cause (a damaged gzip stream, a broken request body) is what
+    /// the user needs to read.
+    stream_error: Arc<Mutex<Option<String>>>,
+}
+
+/// A `Read` that remembers its last error's message for [`CaptureReader`].
+struct KeepError<R> {
+    inner: R,
+    last: Arc<Mutex<Option<String>>>,
+}
+
+impl<R: Read> Read for KeepError<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        self.inner.read(buf).inspect_err(|e| {
+            if let Ok(mut last) = self.last.lock() {
+                *last = Some(e.to_string());
+            }
+        })
+    }
 }
 
 impl CaptureReader {
@@ -190,7 +211,11 @@ impl CaptureReader {
                 return Err(err(CaptureErrorKind::Truncated, compressed));
             }
         }
-        let stream = Prefixed::new(header, stream);
+        let stream_error = Arc::new(Mutex::new(None));
+        let stream = KeepError {
+            inner: Prefixed::new(header, stream),
+            last: stream_error.clone(),
+        };
         let parse_err =
             |e: PcapError<&[u8]>| err(CaptureErrorKind::Corrupt(format!("{e:?}")), compressed);
         let (inner, legacy): (Box<dyn PcapReaderIterator + Send>, Interface) = match format {
@@ -219,6 +244,7 @@ impl CaptureReader {
         };
         Ok(CaptureReader {
             inner,
+            stream_error,
             name,
             format,
             compressed,
@@ -313,9 +339,7 @@ impl CaptureReader {
                 Err(PcapError::BufferTooSmall) => {
                     Step::Fail(CaptureErrorKind::AbsurdLength(self.claimed_len()))
                 }
-                Err(PcapError::ReadError) => {
-                    Step::Fail(CaptureErrorKind::Io(io::Error::other("read failed")))
-                }
+                Err(PcapError::ReadError) => Step::Fail(self.read_failure("read failed")),
                 Err(e) => Step::Fail(CaptureErrorKind::Corrupt(describe(&e))),
             };
             match step {
@@ -326,7 +350,10 @@ impl CaptureReader {
                 }
                 Step::Refill => {
                     if let Err(e) = self.inner.refill() {
-                        let kind = CaptureErrorKind::Corrupt(describe(&e));
+                        let kind = match e {
+                            PcapError::ReadError => self.read_failure("read failed"),
+                            e => CaptureErrorKind::Corrupt(describe(&e)),
+                        };
                         self.done = true;
                         return Err(self.error(kind));
                     }
@@ -425,6 +452,14 @@ enum Step {
     Refill,
     End,
     Fail(CaptureErrorKind),
+}
+
+impl CaptureReader {
+    /// A failed read, with the byte stream's own reason when it gave one.
+    fn read_failure(&self, fallback: &str) -> CaptureErrorKind {
+        let cause = self.stream_error.lock().ok().and_then(|mut e| e.take());
+        CaptureErrorKind::Io(io::Error::other(cause.unwrap_or_else(|| fallback.into())))
+    }
 }
 
 fn describe(e: &PcapError<&[u8]>) -> String {

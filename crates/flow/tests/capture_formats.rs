@@ -293,3 +293,26 @@ fn threaded_sink_writes_the_same_bytes_and_reports_inner_errors() {
         .expect("the write error surfaces");
     assert!(err.to_string().contains("disk full"), "{err}");
 }
+
+#[test]
+fn a_damaged_gzip_stream_names_its_cause() {
+    // A gzip whose CRC trailer is wrong: the error is the decompressor's reason, not the parser's
+    // bare "ReadError".
+    let frames: Vec<RawFrame> = (0..2000).flat_map(|_| session()).collect();
+    let mut gz = GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    gz.write_all(&pcap_bytes(&frames, 1, false, false)).unwrap();
+    let mut bytes = gz.finish().unwrap();
+    let n = bytes.len();
+    bytes[n - 8..n - 4].iter_mut().for_each(|b| *b ^= 0xff);
+    let mut reader = CaptureReader::from_reader("damaged.pcap.gz", Cursor::new(bytes)).unwrap();
+    let mut p = Pipeline::new(MeterConfig::new(Mode::Cic2018));
+    let mut sink = VecSink::default();
+    let err = p
+        .feed(&mut reader, &mut sink, &mut ())
+        .unwrap()
+        .result()
+        .unwrap_err()
+        .to_string();
+    assert!(!err.contains("ReadError"), "{err}");
+    assert!(err.contains("checksum"), "{err}");
+}
