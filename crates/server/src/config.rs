@@ -19,6 +19,19 @@ pub struct ServerConfig {
     /// An incident closes after this long (flow time, µs) without a new attack flow of its
     /// attacker and family.
     pub incident_timeout_us: i64,
+    /// Connections served at once; more are closed on arrival. Below the usual 1,024 open-file
+    /// limit, so descriptors remain for captures and the bus (the systemd units raise the limit).
+    pub max_connections: usize,
+    /// A client must send its request headers within this time (slow-header attacks).
+    pub header_read_timeout: std::time::Duration,
+    /// A socket read or write that makes no progress for this long closes the connection:
+    /// silent connections, idle keep-alives, a stalled upload, a stream silent that long.
+    pub idle_timeout: std::time::Duration,
+    /// Captures (uploads and streams) ingested at once; more get 503.
+    pub max_captures: usize,
+    /// Memory that whole-body requests (predictions, alerts) may use at once, estimated from
+    /// their sizes; more get 503. At least one largest request always fits.
+    pub request_memory_bytes: usize,
     /// Host names (besides this host's loopback names) that requests may carry in `Host` and
     /// `Origin`: a reverse proxy's public name.
     pub allowed_hosts: Vec<String>,
@@ -37,6 +50,11 @@ impl Default for ServerConfig {
             explain_top: 3,
             incident_timeout_us: mlids_incident::IncidentConfig::default().idle_timeout_us,
             allowed_hosts: Vec::new(),
+            max_connections: 768,
+            max_captures: 64,
+            request_memory_bytes: 1 << 30,
+            header_read_timeout: std::time::Duration::from_secs(10),
+            idle_timeout: std::time::Duration::from_secs(120),
             bus: None,
         }
     }
@@ -52,6 +70,9 @@ impl ServerConfig {
                 "binding {} exposes the API beyond this host: set a bearer token with --token or MLIDS_TOKEN",
                 self.bind
             ));
+        }
+        if self.max_connections == 0 {
+            return Err("max connections must be positive".into());
         }
         if self.max_body_bytes == 0 || self.max_upload_bytes == 0 {
             return Err("body limits must be positive".into());

@@ -5,6 +5,7 @@
 //! bounded whatever the body size, and a slow pipeline slows the client down (back-pressure).
 
 use crate::alert::Alert;
+use crate::cancel::CancelOnDrop;
 use crate::error::ApiError;
 use crate::state::AppState;
 use crate::uploads::{Keeper, StoredFlow, UploadFlows};
@@ -17,7 +18,7 @@ use mlids_model::{DetectorSink, Explain, Verdict, VerdictSink};
 use serde::Serialize;
 use std::collections::BTreeMap;
 use std::io::{self, Read};
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tokio::sync::mpsc;
@@ -101,6 +102,8 @@ struct Collector<'a> {
     /// Uploads: the flows kept for paging and on-demand explanations.
     keeper: Option<Keeper>,
     progress: Arc<Progress>,
+    /// Set when the client went away: the next verdict stops the pipeline.
+    cancelled: Arc<AtomicBool>,
 }
 
 /// Counters the async side reads to report progress while the blocking side classifies.
@@ -148,6 +151,9 @@ impl Collector<'_> {
 
 impl VerdictSink for Collector<'_> {
     fn verdict(&mut self, flow: &FlowRecord, v: &Verdict) -> Result<(), SinkError> {
+        if self.cancelled.load(Ordering::Relaxed) {
+            return Err(CLIENT_GONE.into());
+        }
         let listed = self.rows.len() < self.keep;
         let stored = self.keeper.as_ref().is_some_and(|k| k.wants(v.is_attack));
         if listed || stored {
@@ -202,10 +208,14 @@ impl Collector<'_> {
 struct ChannelReader {
     rx: mpsc::Receiver<io::Result<Bytes>>,
     current: Bytes,
+    cancelled: Arc<AtomicBool>,
 }
 
 impl Read for ChannelReader {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        if self.cancelled.load(Ordering::Relaxed) {
+            return Err(io::Error::other(CLIENT_GONE));
+        }
         while self.current.is_empty() {
             match self.rx.blocking_recv() {
                 Some(Ok(b)) => self.current = b,
@@ -245,6 +255,16 @@ pub struct IngestOptions {
     pub explain: Explain,
 }
 
+/// Why a cancelled ingest stopped.
+const CLIENT_GONE: &str = "the client went away; classification stopped";
+
+/// An upload must keep up this average rate (bytes per second) once it has run for
+/// [`UPLOAD_RATE_GRACE`], and never pause longer than that between chunks: a client sending a
+/// byte a second would otherwise hold a capture slot for days. Streams are exempt (a quiet link
+/// is quiet); the connection's idle timeout ends a silent one.
+const MIN_UPLOAD_RATE: u64 = 1024;
+const UPLOAD_RATE_GRACE: Duration = Duration::from_secs(30);
+
 /// Progress events at most this often while a capture is classified.
 const PROGRESS_EVERY: Duration = Duration::from_millis(250);
 
@@ -258,21 +278,42 @@ where
     S: Stream<Item = Result<Bytes, E>> + Unpin,
     E: std::fmt::Display,
 {
+    let _slot = state.admission.capture_slot()?;
     let (tx, rx) = mpsc::channel::<io::Result<Bytes>>(16);
     let st = state.clone();
     let progress = Arc::new(Progress::default());
-    let job = (opts.clone(), progress.clone());
+    let cancelled = Arc::new(AtomicBool::new(false));
+    let mut guard = CancelOnDrop(Some(cancelled.clone()));
+    let job = (opts.clone(), progress.clone(), cancelled.clone());
     let worker = tokio::task::spawn_blocking(move || {
         let reader = ChannelReader {
             rx,
             current: Bytes::new(),
+            cancelled: job.2.clone(),
         };
-        run_blocking(&st, reader, job.0, job.1)
+        run_blocking(&st, reader, job.0, job.1, job.2)
     });
     let mut total: u64 = 0;
     let mut too_large = false;
+    let mut too_slow = None;
+    let started = Instant::now();
     let mut last_progress = Instant::now();
-    while let Some(chunk) = body.next().await {
+    loop {
+        let next = if opts.limit.is_some() {
+            match tokio::time::timeout(UPLOAD_RATE_GRACE, body.next()).await {
+                Ok(n) => n,
+                Err(_) => {
+                    too_slow = Some(format!(
+                        "the upload stalled: no data for {} s",
+                        UPLOAD_RATE_GRACE.as_secs()
+                    ));
+                    None
+                }
+            }
+        } else {
+            body.next().await
+        };
+        let Some(chunk) = next else { break };
         let chunk = match chunk {
             Ok(c) => c,
             Err(e) => {
@@ -294,16 +335,36 @@ where
             // The pipeline stopped early (unreadable capture); the rest of the body is not needed.
             break;
         }
+        let elapsed = started.elapsed();
+        if opts.limit.is_some()
+            && elapsed >= UPLOAD_RATE_GRACE
+            && total < MIN_UPLOAD_RATE.saturating_mul(elapsed.as_secs())
+        {
+            too_slow = Some(format!(
+                "the upload is too slow: {total} bytes in {} s (at least {MIN_UPLOAD_RATE} bytes/s)",
+                elapsed.as_secs()
+            ));
+            break;
+        }
         if last_progress.elapsed() >= PROGRESS_EVERY {
             last_progress = Instant::now();
             state.publish_progress(&opts, total, &progress, false);
         }
     }
+    if let Some(why) = &too_slow {
+        // The work stops: the reader fails at its next read.
+        cancelled.store(true, Ordering::Relaxed);
+        let _ = tx.send(Err(io::Error::other(why.clone()))).await;
+    }
     drop(tx);
     let result = worker
         .await
         .map_err(|e| ApiError::Internal(format!("ingest task failed: {e}")))?;
+    guard.disarm();
     state.publish_progress(&opts, total, &progress, true);
+    if let Some(why) = too_slow {
+        return Err(ApiError::RequestTimeout(why));
+    }
     if too_large {
         return Err(ApiError::PayloadTooLarge(format!(
             "the capture exceeds the {} byte upload limit (server option --max-upload); stream it to /api/stream instead",
@@ -318,6 +379,7 @@ fn run_blocking(
     reader: ChannelReader,
     opts: IngestOptions,
     progress: Arc<Progress>,
+    cancelled: Arc<AtomicBool>,
 ) -> Result<IngestReport, ApiError> {
     let source = opts.source.clone();
     let mut capture = CaptureReader::from_reader(source.clone(), reader)
@@ -354,6 +416,7 @@ fn run_blocking(
             .as_ref()
             .map(|_| Keeper::new(state.config.max_response_flows)),
         progress,
+        cancelled: cancelled.clone(),
     };
     let mut incidents = Vec::new();
     let on_incident = |e: &mlids_incident::IncidentEvent| {
@@ -372,9 +435,17 @@ fn run_blocking(
         .batch(opts.batch)
         .hold_back(opts.hold_back_us)
         .explain(opts.explain);
-    let outcome = pipeline
-        .run(&mut capture, &mut sink, &mut ())
-        .map_err(|e| ApiError::Internal(format!("classification failed: {e}")))?;
+    let outcome = pipeline.run(&mut capture, &mut sink, &mut ());
+    if cancelled.load(Ordering::Relaxed) {
+        let stats = sink.inner().inner().stats();
+        tracing::info!(
+            "{source}: stopped, the client went away — {} flows classified ({} attacks) before",
+            stats.flows,
+            stats.attacks
+        );
+        return Err(ApiError::RequestTimeout(CLIENT_GONE.into()));
+    }
+    let outcome = outcome.map_err(|e| ApiError::Internal(format!("classification failed: {e}")))?;
     let (tally, _) = sink.into_inner().into_parts();
     let stats = tally.stats();
     let mut collector = tally.into_inner();

@@ -1,5 +1,6 @@
 //! Shared server state, cloned into every handler.
 
+use crate::admission::Admission;
 use crate::alert::Alert;
 use crate::config::ServerConfig;
 use crate::incidents::IncidentStore;
@@ -37,6 +38,8 @@ pub struct AppState {
     pub progress: broadcast::Sender<Arc<serde_json::Value>>,
     /// The flows of recent uploads (`GET /api/uploads/{id}/flows`).
     pub uploads: Arc<UploadStore>,
+    /// Capture slots and the request-memory budget.
+    pub admission: Arc<Admission>,
     pub metrics: Arc<Metrics>,
     /// The link to the NATS JetStream bus, once [`crate::bus::attach`] has made it.
     pub bus: Option<Arc<crate::bus::BusLink>>,
@@ -60,6 +63,14 @@ impl AppState {
                 detector: Arc::new(d),
             })
             .collect();
+        let admission = Arc::new(Admission::new(
+            config.request_memory_bytes.max(
+                config
+                    .max_body_bytes
+                    .saturating_mul(crate::admission::MEMORY_PER_BODY_BYTE),
+            ),
+            config.max_captures,
+        ));
         AppState {
             detector: models.first().expect("at least one model").detector.clone(),
             models: Arc::new(models),
@@ -69,6 +80,7 @@ impl AppState {
             incidents: Arc::new(IncidentStore::default()),
             progress,
             uploads: Arc::new(UploadStore::default()),
+            admission,
             metrics: Arc::new(Metrics::new()),
             bus: None,
         }

@@ -8,14 +8,15 @@ use mlids_server::{AppState, ServerConfig};
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
-/// Serve detections over HTTP: seed-compatible REST predictions, pcap upload, streaming ingest,
-/// WebSocket alerts and a web UI.
+/// Serve detections over HTTP: seed-compatible REST predictions, MLflow's scoring-server protocol,
+/// pcap upload, streaming ingest, WebSocket alerts and a web UI.
 #[derive(Args, Debug)]
 #[command(after_help = "Examples:
   ml-ids serve --model models/default
   ml-ids serve --model models/default --bind 0.0.0.0:8080 --token \"$(openssl rand -hex 16)\"
   tcpdump -i eth0 -w - | curl -sS -T - -H 'Content-Type: application/vnd.tcpdump.pcap' http://127.0.0.1:8080/api/stream
   curl -sS --data-binary @capture.pcap http://127.0.0.1:8080/api/pcap
+  curl -sS -H 'Content-Type: text/csv' --data-binary @flows.csv http://127.0.0.1:8080/invocations
   ml-ids serve --model models/default --nats nats://127.0.0.1:4222
   ml-ids serve --model models/default --nats nats://nats1:4222,nats://nats2:4222 --replicas 3 --ingest-to-bus
 
@@ -32,6 +33,19 @@ pub struct ServeArgs {
     /// Address to listen on.
     #[arg(long, default_value = "127.0.0.1:8080")]
     pub bind: SocketAddr,
+    /// Connections served at once (more are closed on arrival).
+    #[arg(long, default_value_t = 768)]
+    pub max_connections: usize,
+    /// Captures (uploads and streams) ingested at once (more get 503).
+    #[arg(long, default_value_t = 64)]
+    pub max_captures: usize,
+    /// Seconds without progress on a socket read or write before the connection closes (silent
+    /// connections, idle keep-alives, stalled senders, a stream silent that long).
+    #[arg(long, default_value_t = 120)]
+    pub idle_timeout: u64,
+    /// An incident closes after this many seconds (flow time) without a new attack flow.
+    #[arg(long, default_value_t = 120.0, value_name = "SECONDS")]
+    pub incident_timeout: f64,
     /// Host name requests may carry in `Host`/`Origin` besides this host's loopback names
     /// (repeatable): a reverse proxy's public name. Other names are refused (DNS rebinding).
     #[arg(long, value_name = "NAME")]
@@ -71,6 +85,10 @@ pub fn run(args: ServeArgs) -> Result<()> {
         max_body_bytes: args.max_body_mb << 20,
         max_upload_bytes: args.max_upload_mb << 20,
         max_response_flows: args.max_response_flows,
+        max_connections: args.max_connections,
+        max_captures: args.max_captures,
+        idle_timeout: std::time::Duration::from_secs(args.idle_timeout.max(1)),
+        incident_timeout_us: (args.incident_timeout.max(0.001) * 1e6) as i64,
         allowed_hosts: args
             .allow_host
             .iter()

@@ -105,8 +105,18 @@ async fn forward(mut socket: WebSocket, state: AppState, filter: AlertFilter, st
     if socket.send(Message::Text(hello.into())).await.is_err() {
         return;
     }
+    // A quiet subscriber is pinged well within the server's idle timeout, so the connection is
+    // not closed as silent (and a dead peer is noticed).
+    let every = (state.config.idle_timeout / 4).max(std::time::Duration::from_secs(1));
+    let mut ping = tokio::time::interval(every);
+    ping.tick().await;
     loop {
         tokio::select! {
+            _ = ping.tick() => {
+                if socket.send(Message::Ping(Vec::new().into())).await.is_err() {
+                    return;
+                }
+            }
             alert = rx.recv(), if streams.alerts => {
                 let text = match alert {
                     Ok(a) if filter.keeps(&a) => serde_json::to_string(&*a).unwrap_or_default(),

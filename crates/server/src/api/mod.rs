@@ -4,51 +4,140 @@ mod alerts;
 mod capture;
 mod incidents;
 mod info;
+pub(crate) mod mlflow;
 mod predictions;
+mod rows;
 mod uploads;
 
 use crate::auth::require_token;
-use crate::error::ApiError;
+use crate::config::ServerConfig;
+use crate::error::{json_errors, ApiError};
 use crate::state::AppState;
 use axum::extract::{DefaultBodyLimit, MatchedPath, Request, State};
+use axum::http::StatusCode;
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
+use axum::routing::{get, post, MethodRouter};
 use axum::Router;
+use std::convert::Infallible;
 use std::time::{Duration, Instant};
 use tower_http::timeout::TimeoutLayer;
 
-pub fn router(state: AppState) -> Router {
-    let limit = state.config.max_body_bytes;
-    // Bounded request/response routes: body limit and a timeout.
-    let bounded = Router::new()
-        .route("/api/predictions", post(predictions::predict))
-        .route("/api/alerts", post(alerts::ingest_alerts))
-        .layer(DefaultBodyLimit::max(limit))
+/// One served path and its handlers (built from the server's settings: body limits).
+pub struct Route {
+    pub path: &'static str,
+    handlers: fn(&ServerConfig) -> MethodRouter<AppState>,
+}
+
+/// Every route there is: [`router`] is built from this list alone, so the tests that hold each
+/// entry against the OpenAPI document (tests/api.rs) see every path a client can reach.
+pub const ROUTES: &[Route] = &[
+    Route {
+        path: "/",
+        handlers: |_| get(crate::ui::index),
+    },
+    Route {
+        path: "/ui/{file}",
+        handlers: |_| get(crate::ui::asset),
+    },
+    Route {
+        path: "/healthz",
+        handlers: |_| get(info::healthz),
+    },
+    Route {
+        path: "/readyz",
+        handlers: |_| get(crate::admission::readyz),
+    },
+    Route {
+        path: "/metrics",
+        handlers: |_| get(info::metrics),
+    },
+    Route {
+        path: "/api/model",
+        handlers: |_| get(info::model),
+    },
+    Route {
+        path: "/api/openapi.json",
+        handlers: |_| get(info::openapi),
+    },
+    Route {
+        path: "/api/predictions",
+        handlers: |c| bounded(post(predictions::predict), c),
+    },
+    Route {
+        path: "/api/alerts",
+        handlers: |c| get(alerts::websocket).merge(bounded(post(alerts::ingest_alerts), c)),
+    },
+    Route {
+        path: "/api/incidents",
+        handlers: |_| get(incidents::list),
+    },
+    Route {
+        path: "/api/incidents/{id}",
+        handlers: |_| get(incidents::one),
+    },
+    Route {
+        path: "/api/uploads/{id}/flows",
+        handlers: |_| get(uploads::page),
+    },
+    Route {
+        path: "/api/uploads/{id}/flows/{index}",
+        handlers: |_| get(uploads::one),
+    },
+    Route {
+        path: "/api/pcap",
+        handlers: |_| streaming(post(capture::upload)),
+    },
+    Route {
+        path: "/api/stream",
+        // PUT as well: `curl -T -` (the documented way to stream a capture) sends PUT.
+        handlers: |_| streaming(post(capture::stream).put(capture::stream)),
+    },
+    // MLflow's scoring-server routes, so that `mlflow models serve` clients change only the port.
+    Route {
+        path: "/invocations",
+        handlers: |c| bounded(post(mlflow::invocations), c),
+    },
+    Route {
+        path: "/ping",
+        handlers: |_| get(mlflow::ping),
+    },
+    Route {
+        path: "/health",
+        handlers: |_| get(mlflow::ping),
+    },
+    Route {
+        path: "/version",
+        handlers: |_| get(mlflow::version),
+    },
+];
+
+/// Request/response handlers whose bodies are read whole: the body limit and a timeout.
+fn bounded(handlers: MethodRouter<AppState>, config: &ServerConfig) -> MethodRouter<AppState> {
+    handlers
+        .layer::<_, Infallible>(DefaultBodyLimit::max(config.max_body_bytes))
         .layer(TimeoutLayer::with_status_code(
-            axum::http::StatusCode::REQUEST_TIMEOUT,
+            StatusCode::REQUEST_TIMEOUT,
             Duration::from_secs(60),
-        ));
-    // Capture routes stream the body and count its size themselves; the stream has no end.
-    let streaming = Router::new()
-        .route("/api/pcap", post(capture::upload))
-        .route("/api/stream", post(capture::stream))
-        .layer(DefaultBodyLimit::disable());
-    Router::new()
-        .route("/", get(crate::ui::index))
-        .route("/ui/{file}", get(crate::ui::asset))
-        .route("/healthz", get(info::healthz))
-        .route("/metrics", get(info::metrics))
-        .route("/api/model", get(info::model))
-        .route("/api/openapi.json", get(info::openapi))
-        .route("/api/alerts", get(alerts::websocket))
-        .route("/api/incidents", get(incidents::list))
-        .route("/api/incidents/{id}", get(incidents::one))
-        .route("/api/uploads/{id}/flows", get(uploads::page))
-        .route("/api/uploads/{id}/flows/{index}", get(uploads::one))
-        .merge(bounded)
-        .merge(streaming)
+        ))
+}
+
+/// Capture handlers stream the body and count its size themselves; a stream has no end.
+fn streaming(handlers: MethodRouter<AppState>) -> MethodRouter<AppState> {
+    handlers.layer(DefaultBodyLimit::disable())
+}
+
+pub fn router(state: AppState) -> Router {
+    let routes = ROUTES
+        .iter()
+        .fold(Router::new(), |r, route| {
+            r.route(route.path, (route.handlers)(&state.config))
+        })
         .fallback(not_found)
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            crate::admission::admit,
+        ))
         .layer(middleware::from_fn_with_state(state.clone(), require_token))
         // Outside the token check: a cross-site or rebound request is refused even with a token
         // (a browser would send the token the page stored).
@@ -60,7 +149,12 @@ pub fn router(state: AppState) -> Router {
             state.clone(),
             record_metrics,
         ))
-        .with_state(state)
+        .with_state(state);
+    // Around the whole router rather than its routes: a route's layers run before axum adds a
+    // 405's `Allow` header, and `json_errors` names the allowed methods in its message.
+    Router::new()
+        .fallback_service(routes)
+        .layer(middleware::from_fn(json_errors))
 }
 
 async fn not_found() -> ApiError {

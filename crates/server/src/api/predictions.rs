@@ -1,137 +1,30 @@
-//! `POST /api/predictions`: classify feature rows sent as JSON or CSV.
-//!
-//! Accepted bodies (the seed's and MLflow's formats):
-//! - `{"columns": [...], "data": [[...], ...]}` (pandas `split`, as the seed's client sends it with
-//!   `Content-Type: application/json; format=pandas-split`; an `index` key is ignored);
-//! - `{"dataframe_split": {"columns": [...], "data": [...]}}` and `{"dataframe_records": [{...}]}`
-//!   (MLflow 2 serving);
-//! - `[{"col": value, ...}, ...]` (pandas `records`);
-//! - `text/csv` with a header row.
+//! `POST /api/predictions`: classify feature rows sent as JSON or CSV (the shapes are listed in
+//! [`super::rows`]).
 //!
 //! The answer is a JSON array of 0/1 in input order, or with `?detail=true` (or
 //! `Accept: application/vnd.mlids.detail+json`) one object per row with label, probability and the
 //! top contributing features. Columns are matched by snake_case name (or any CIC header spelling);
 //! columns the model does not use (the timestamp, a label) are ignored.
+//!
+//! [`read_request`] and [`score`] are `POST /invocations`' too (`super::mlflow`): one parser, one
+//! model choice, one classifier and one alert path, with two answer envelopes.
 
+use super::rows::{self, parse_flag, Cell, Table};
 use crate::alert::Alert;
+use crate::cancel::CancelOnDrop;
 use crate::error::ApiError;
 use crate::state::{AppState, ServedModel};
 use axum::body::Bytes;
+use axum::extract::rejection::{BytesRejection, QueryRejection};
 use axum::extract::{Query, State};
 use axum::http::{header, HeaderMap};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use mlids_flow::{Feature, Mode};
-use mlids_model::{Detector, Explain};
-use serde::de::{Deserializer, IgnoredAny, MapAccess, Visitor};
+use mlids_model::{Detector, Explain, Task, Verdict};
 use serde::Deserialize;
-use std::collections::HashMap;
-use std::fmt;
-
-/// One table cell, kept as small as possible: requests carry 80 of these per row.
-#[derive(Clone, Copy, Debug, PartialEq)]
-enum Cell {
-    Num(f64),
-    Missing,
-    /// A string that is not a number (a timestamp, a label).
-    Text,
-}
-
-impl<'de> Deserialize<'de> for Cell {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Cell, D::Error> {
-        struct V;
-        impl<'de> Visitor<'de> for V {
-            type Value = Cell;
-            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-                f.write_str("a number, a string or null")
-            }
-            fn visit_f64<E>(self, v: f64) -> Result<Cell, E> {
-                Ok(Cell::Num(v))
-            }
-            fn visit_i64<E>(self, v: i64) -> Result<Cell, E> {
-                Ok(Cell::Num(v as f64))
-            }
-            fn visit_u64<E>(self, v: u64) -> Result<Cell, E> {
-                Ok(Cell::Num(v as f64))
-            }
-            fn visit_bool<E>(self, v: bool) -> Result<Cell, E> {
-                Ok(Cell::Num(if v { 1.0 } else { 0.0 }))
-            }
-            fn visit_str<E>(self, v: &str) -> Result<Cell, E> {
-                Ok(parse_text(v))
-            }
-            fn visit_none<E>(self) -> Result<Cell, E> {
-                Ok(Cell::Missing)
-            }
-            fn visit_unit<E>(self) -> Result<Cell, E> {
-                Ok(Cell::Missing)
-            }
-        }
-        d.deserialize_any(V)
-    }
-}
-
-/// Numbers sent as strings, including the CIC CSVs' `Infinity`/`NaN` spellings.
-fn parse_text(v: &str) -> Cell {
-    let t = v.trim();
-    if t.is_empty() {
-        return Cell::Missing;
-    }
-    match t {
-        "Infinity" | "inf" | "+Infinity" => Cell::Num(f64::INFINITY),
-        "-Infinity" | "-inf" => Cell::Num(f64::NEG_INFINITY),
-        "NaN" | "nan" => Cell::Num(f64::NAN),
-        _ => t.parse::<f64>().map(Cell::Num).unwrap_or(Cell::Text),
-    }
-}
-
-#[derive(Deserialize)]
-struct Split {
-    columns: Vec<String>,
-    data: Vec<Vec<Cell>>,
-    #[serde(default, rename = "index")]
-    _index: Option<IgnoredAny>,
-}
-
-/// Every JSON object shape in one pass.
-#[derive(Deserialize)]
-struct Envelope {
-    columns: Option<Vec<String>>,
-    data: Option<Vec<Vec<Cell>>>,
-    #[serde(default, rename = "index")]
-    _index: Option<IgnoredAny>,
-    dataframe_split: Option<Split>,
-    dataframe_records: Option<Vec<Record>>,
-}
-
-/// One `records` row: column → cell.
-struct Record(Vec<(String, Cell)>);
-
-impl<'de> Deserialize<'de> for Record {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Record, D::Error> {
-        struct V;
-        impl<'de> Visitor<'de> for V {
-            type Value = Record;
-            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-                f.write_str("an object of column: value")
-            }
-            fn visit_map<A: MapAccess<'de>>(self, mut m: A) -> Result<Record, A::Error> {
-                let mut v = Vec::with_capacity(m.size_hint().unwrap_or(80));
-                while let Some((k, c)) = m.next_entry::<String, Cell>()? {
-                    v.push((k, c));
-                }
-                Ok(Record(v))
-            }
-        }
-        d.deserialize_map(V)
-    }
-}
-
-/// Rows in column form, whatever the input shape.
-struct Table {
-    columns: Vec<String>,
-    rows: Vec<Vec<Cell>>,
-}
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 
 #[derive(Deserialize)]
 pub struct PredictQuery {
@@ -145,121 +38,107 @@ pub struct PredictQuery {
     alerts: Option<String>,
 }
 
-pub async fn predict(
-    State(state): State<AppState>,
-    q: Result<Query<PredictQuery>, axum::extract::rejection::QueryRejection>,
-    headers: HeaderMap,
-    body: Result<Bytes, axum::extract::rejection::BytesRejection>,
-) -> Result<Response, ApiError> {
-    let body = body?;
-    let Query(q) = q?;
+/// A prediction request as both endpoints read it: the rows, the bundle asked for, how to answer.
+pub(super) struct PredictionRequest {
+    table: Table,
+    model: Option<String>,
+    pub how: Answer,
+}
+
+/// Parse a request: the body by its `Content-Type`, the options from the query string or else
+/// the body's MLflow `params`. `source` names the endpoint in the alerts it raises.
+pub(super) fn read_request(
+    q: PredictQuery,
+    headers: &HeaderMap,
+    body: &[u8],
+    source: &'static str,
+) -> Result<PredictionRequest, ApiError> {
     let content_type = headers
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         .unwrap_or("application/json")
         .to_ascii_lowercase();
-    let detail = q
-        .detail
-        .as_deref()
-        .is_some_and(|d| matches!(d, "true" | "1" | "yes"))
-        || headers
-            .get(header::ACCEPT)
-            .and_then(|v| v.to_str().ok())
-            .is_some_and(|a| a.contains("application/vnd.mlids.detail+json"));
-    let table = if content_type.starts_with("text/csv") {
-        parse_csv(&body)?
-    } else if content_type.starts_with("application/json")
-        || content_type.starts_with("application/") && content_type.contains("+json")
-    {
-        parse_json(&body)?
-    } else {
-        return Err(ApiError::UnsupportedMediaType(format!(
-            "unsupported Content-Type '{content_type}': send application/json (pandas split or records, MLflow dataframe_split/dataframe_records) or text/csv"
-        )));
+    let rows::Body { table, params } = rows::parse(&content_type, body)?;
+    let flag = |q: &Option<String>| q.as_deref().and_then(parse_flag);
+    let detail_accept = headers
+        .get(header::ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|a| a.contains("application/vnd.mlids.detail+json"));
+    let how = Answer {
+        detail: flag(&q.detail).or(params.detail).unwrap_or(false) || detail_accept,
+        alerts: flag(&q.alerts).or(params.alerts).unwrap_or(true),
+        source,
     };
+    Ok(PredictionRequest {
+        table,
+        model: q.model.or(params.model),
+        how,
+    })
+}
+
+/// One classified request: the answering bundle's name and task, and a verdict per row in input
+/// order.
+pub(super) struct Scored {
+    pub model: String,
+    pub task: Task,
+    pub verdicts: Vec<Verdict>,
+}
+
+/// Response header naming the bundle that classified the rows.
+pub const MODEL_HEADER: &str = "x-mlids-model";
+
+/// Name the bundle that answered, so a client of a multi-bundle server can tell without
+/// `?detail` (both prediction endpoints; MLflow clients ignore the header).
+pub(super) fn with_model_header(mut answer: Response, model: &str) -> Response {
+    if let Ok(name) = axum::http::HeaderValue::from_str(model) {
+        answer.headers_mut().insert(MODEL_HEADER, name);
+    }
+    answer
+}
+
+/// Choose the bundle, classify the rows and publish the alerts. Parsing is done by now and
+/// classification is CPU work, so it leaves the async threads.
+pub(super) async fn score(state: &AppState, req: PredictionRequest) -> Result<Scored, ApiError> {
     let st = state.clone();
-    // Parsing is done; classification is CPU work, so it leaves the async threads.
-    let model = q.model;
-    let alerts = !q
-        .alerts
-        .as_deref()
-        .is_some_and(|a| matches!(a, "false" | "0" | "no"));
-    let how = Answer { detail, alerts };
-    tokio::task::spawn_blocking(move || classify(&st, table, model.as_deref(), how))
-        .await
-        .map_err(|e| ApiError::Internal(format!("prediction task failed: {e}")))?
+    let PredictionRequest { table, model, how } = req;
+    // Dropped with this future when the request times out or the client leaves: the blocking
+    // work then stops at its next chunk of rows.
+    let cancelled = Arc::new(AtomicBool::new(false));
+    let mut guard = CancelOnDrop(Some(cancelled.clone()));
+    let scored = tokio::task::spawn_blocking(move || {
+        classify(&st, table, model.as_deref(), how, &cancelled)
+    })
+    .await
+    .map_err(|e| ApiError::Internal(format!("prediction task failed: {e}")))?;
+    guard.disarm();
+    scored
 }
 
-fn parse_json(body: &[u8]) -> Result<Table, ApiError> {
-    let first = body.iter().find(|b| !b.is_ascii_whitespace()).copied();
-    let bad = |e: serde_json::Error| {
-        ApiError::BadRequest(format!(
-            "malformed JSON body at line {} column {}: {e}",
-            e.line(),
-            e.column()
-        ))
+/// Rows classified between two looks at the cancellation flag.
+const CANCEL_CHECK_ROWS: usize = 8192;
+
+pub async fn predict(
+    State(state): State<AppState>,
+    q: Result<Query<PredictQuery>, QueryRejection>,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Response, ApiError> {
+    let body = body?;
+    let Query(q) = q?;
+    let req = read_request(q, &headers, &body, "api:predictions")?;
+    let detail = req.how.detail;
+    let Scored {
+        model, verdicts, ..
+    } = score(&state, req).await?;
+    let answer = if detail {
+        Json(verdicts).into_response()
+    } else {
+        let flags: Vec<u8> = verdicts.iter().map(|v| u8::from(v.is_attack)).collect();
+        Json(flags).into_response()
     };
-    if first == Some(b'[') {
-        let records: Vec<Record> = serde_json::from_slice(body).map_err(bad)?;
-        return Ok(records_table(records));
-    }
-    let env: Envelope = serde_json::from_slice(body).map_err(bad)?;
-    match env {
-        Envelope { columns: Some(columns), data: Some(rows), .. } => Ok(Table { columns, rows }),
-        Envelope { dataframe_split: Some(s), .. } => Ok(Table { columns: s.columns, rows: s.data }),
-        Envelope { dataframe_records: Some(r), .. } => Ok(records_table(r)),
-        _ => Err(ApiError::BadRequest(
-            "expected {\"columns\": [...], \"data\": [[...]]}, {\"dataframe_split\": {...}}, {\"dataframe_records\": [...]} or [{...}]".into(),
-        )),
-    }
+    Ok(with_model_header(answer, &model))
 }
 
-/// Records may list columns in any order and omit some: union the names, fill gaps as missing.
-fn records_table(records: Vec<Record>) -> Table {
-    let mut index: HashMap<String, usize> = HashMap::new();
-    let mut columns = Vec::new();
-    for r in &records {
-        for (k, _) in &r.0 {
-            if !index.contains_key(k) {
-                index.insert(k.clone(), columns.len());
-                columns.push(k.clone());
-            }
-        }
-    }
-    let rows = records
-        .into_iter()
-        .map(|r| {
-            let mut row = vec![Cell::Missing; columns.len()];
-            for (k, c) in r.0 {
-                row[index[&k]] = c;
-            }
-            row
-        })
-        .collect();
-    Table { columns, rows }
-}
-
-fn parse_csv(body: &[u8]) -> Result<Table, ApiError> {
-    let mut rdr = csv::ReaderBuilder::new().flexible(false).from_reader(body);
-    let columns: Vec<String> = rdr
-        .headers()
-        .map_err(|e| ApiError::BadRequest(format!("CSV header: {e}")))?
-        .iter()
-        .map(|h| h.trim().to_string())
-        .collect();
-    let mut rows = Vec::new();
-    for (i, rec) in rdr.byte_records().enumerate() {
-        let rec = rec.map_err(|e| ApiError::BadRequest(format!("CSV line {}: {e}", i + 2)))?;
-        rows.push(
-            rec.iter()
-                .map(|f| parse_text(&String::from_utf8_lossy(f)))
-                .collect(),
-        );
-    }
-    Ok(Table { columns, rows })
-}
-
-/// Model input index of a column name: the manifest's snake name or any CIC spelling of it.
 /// The feature a request column names, in any spelling: either mode's snake name (the seed's
 /// `cwe_flag_count` and the improved `cwr_flag_count` are one feature), the CSE-CIC-IDS2018
 /// header, the improved header or the CIC-IDS2017 header.
@@ -336,21 +215,52 @@ fn choose_model<'s>(
 
 /// How a prediction request is answered.
 #[derive(Clone, Copy)]
-struct Answer {
-    /// Verdicts (label, probability, top features) instead of 0/1.
-    detail: bool,
+pub(super) struct Answer {
+    /// Verdicts (label, probability, top features) instead of plain predictions.
+    pub detail: bool,
     /// Every attack row becomes an alert (WebSocket, bus), as the seed published each prediction.
-    alerts: bool,
+    pub alerts: bool,
+    /// The alerts' `source`: which endpoint classified the rows.
+    pub source: &'static str,
 }
 
 fn classify(
     state: &AppState,
-    table: Table,
+    mut table: Table,
     model: Option<&str>,
     how: Answer,
-) -> Result<Response, ApiError> {
+    cancelled: &AtomicBool,
+) -> Result<Scored, ApiError> {
+    let positional = table.positional;
+    let duplicates: Vec<&str> = {
+        let mut seen = std::collections::HashSet::new();
+        let mut dup: Vec<&str> = table
+            .columns
+            .iter()
+            .map(String::as_str)
+            .filter(|c| !seen.insert(*c))
+            .collect();
+        dup.dedup();
+        dup
+    };
+    if !duplicates.is_empty() {
+        return Err(ApiError::BadRequest(format!(
+            "duplicate column names: {} (each column may appear once)",
+            duplicates.join(", ")
+        )));
+    }
+    if !positional {
+        check_widths(&table)?;
+    }
+    if positional {
+        // Rows without column names are in the answering model's own feature order, as a numpy
+        // array is to an MLflow model; they say nothing about their extractor mode.
+        let chosen = choose_model(state, model, None)?;
+        table.columns = chosen.detector.feature_names().to_vec();
+        check_widths(&table)?;
+    }
     let features: Vec<Option<Feature>> = table.columns.iter().map(|c| column_feature(c)).collect();
-    let request = (!table.rows.is_empty()).then(|| rows_mode(&table, &features));
+    let request = (!positional && !table.rows.is_empty()).then(|| rows_mode(&table, &features));
     let chosen = choose_model(state, model, request)?;
     let detector = &chosen.detector;
     let names = detector.feature_names();
@@ -362,7 +272,17 @@ fn classify(
     // The service a row describes, for its alert (dst_port is no model feature).
     let column = |want: Feature| features.iter().position(|f| *f == Some(want));
     let service = (column(Feature::DstPort), column(Feature::Protocol));
-    classify_mapped(state, chosen, table, Columns { map, service }, how)
+    let columns = Columns {
+        map,
+        service,
+        positional,
+    };
+    let verdicts = classify_mapped(state, chosen, table, columns, (how, cancelled))?;
+    Ok(Scored {
+        model: chosen.name.clone(),
+        task: detector.manifest().task,
+        verdicts,
+    })
 }
 
 /// Where a request's columns go: each column's index in the model's feature order, and the
@@ -370,6 +290,8 @@ fn classify(
 struct Columns {
     map: Vec<Option<usize>>,
     service: (Option<usize>, Option<usize>),
+    /// The columns are the model's own feature order (the rows named none).
+    positional: bool,
 }
 
 /// Rows into the model's feature order (`map`: each column's model index) and classified.
@@ -378,9 +300,13 @@ fn classify_mapped(
     chosen: &ServedModel,
     table: Table,
     columns: Columns,
-    how: Answer,
-) -> Result<Response, ApiError> {
-    let Columns { map, service } = columns;
+    (how, cancelled): (Answer, &AtomicBool),
+) -> Result<Vec<Verdict>, ApiError> {
+    let Columns {
+        map,
+        service,
+        positional,
+    } = columns;
     let detector: &Detector = &chosen.detector;
     let names = detector.feature_names();
     let nf = names.len();
@@ -400,15 +326,10 @@ fn classify_mapped(
             missing.join(", ")
         )));
     }
+    // Widths are checked first (in `classify`): the matrix is allocated only for rows that are
+    // what they claim.
     let mut x = vec![f64::NAN; table.rows.len() * nf];
     for (r, row) in table.rows.iter().enumerate() {
-        if row.len() != table.columns.len() {
-            return Err(ApiError::BadRequest(format!(
-                "row {r} has {} values but there are {} columns",
-                row.len(),
-                table.columns.len()
-            )));
-        }
         for (c, cell) in row.iter().enumerate() {
             let Some(i) = map[c] else { continue };
             x[r * nf + i] = match *cell {
@@ -430,7 +351,20 @@ fn classify_mapped(
     } else {
         Explain::None
     };
-    let verdicts = detector.classify_matrix(&x, explain)?;
+    let mut verdicts = Vec::with_capacity(table.rows.len());
+    for chunk in x.chunks(CANCEL_CHECK_ROWS * nf.max(1)) {
+        if cancelled.load(Ordering::Relaxed) {
+            tracing::info!(
+                "predictions: stopped after {} of {} rows, the client went away",
+                verdicts.len(),
+                table.rows.len()
+            );
+            return Err(ApiError::RequestTimeout(
+                "the client went away; classification stopped".into(),
+            ));
+        }
+        verdicts.extend(detector.classify_matrix(chunk, explain)?);
+    }
     if how.alerts {
         let num = |row: &[Cell], c: Option<usize>| match c.and_then(|c| row.get(c)) {
             Some(Cell::Num(v)) => Some(*v),
@@ -439,58 +373,43 @@ fn classify_mapped(
         for ((x_row, row), v) in x.chunks_exact(nf.max(1)).zip(&table.rows).zip(&verdicts) {
             if v.is_attack {
                 let row_service = (num(row, service.0), num(row, service.1));
-                let source = "api:predictions";
-                let alert = Alert::for_row(names, x_row, v, &chosen.name, source, row_service);
+                let alert = Alert::for_row(names, x_row, v, &chosen.name, how.source, row_service);
                 state.publish(alert);
             }
         }
     }
-    let mut answer = if how.detail {
-        Json(verdicts).into_response()
-    } else {
-        let flags: Vec<u8> = verdicts.iter().map(|v| u8::from(v.is_attack)).collect();
-        Json(flags).into_response()
-    };
-    // Which bundle answered, so a client of a multi-bundle server can tell without ?detail.
-    if let Ok(name) = axum::http::HeaderValue::from_str(&chosen.name) {
-        answer.headers_mut().insert(MODEL_HEADER, name);
-    }
-    Ok(answer)
+    Ok(verdicts)
 }
 
-/// Response header naming the bundle that classified the rows.
-pub const MODEL_HEADER: &str = "x-mlids-model";
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn cells_parse_numbers_strings_and_nulls() {
-        let t = parse_json(br#"{"columns":["a","b","c","d","e"],"data":[[1, "2.5", null, "Infinity", "21\/02\/2018 10:15:06"]]}"#).unwrap();
-        assert_eq!(
-            t.rows[0][..4],
-            [
-                Cell::Num(1.0),
-                Cell::Num(2.5),
-                Cell::Missing,
-                Cell::Num(f64::INFINITY)
-            ]
-        );
-        assert_eq!(t.rows[0][4], Cell::Text);
-        let t = parse_json(br#"{"dataframe_records":[{"a":1},{"b":2}]}"#).unwrap();
-        assert_eq!(t.columns, ["a", "b"]);
-        assert_eq!(t.rows[1], [Cell::Missing, Cell::Num(2.0)]);
-        assert!(parse_json(b"{\"columns\": [\"a\"]").is_err());
-        assert!(parse_json(b"{\"nothing\": 1}").is_err());
-        assert!(parse_json(br#"{"columns":["a"],"data":[[{"x":1}]]}"#).is_err());
+/// Every row as wide as the columns: a malformed request is a 400 before anything is read
+/// into it (mode, model, matrix).
+fn check_widths(table: &Table) -> Result<(), ApiError> {
+    match table
+        .rows
+        .iter()
+        .enumerate()
+        .find(|(_, row)| row.len() != table.columns.len())
+    {
+        Some((r, row)) => Err(width_error(
+            r,
+            row.len(),
+            table.columns.len(),
+            table.positional,
+        )),
+        None => Ok(()),
     }
+}
 
-    #[test]
-    fn csv_rows() {
-        let t = parse_csv(b"a,b\n1,\n3,NaN\n").unwrap();
-        assert_eq!(t.rows.len(), 2);
-        assert_eq!(t.rows[0][1], Cell::Missing);
-        assert!(parse_csv(b"a,b\n1\n").is_err());
+/// A row of the wrong width; rows without column names are told where the order comes from.
+fn width_error(row: usize, got: usize, want: usize, positional: bool) -> ApiError {
+    if positional {
+        ApiError::BadRequest(format!(
+            "row {row} has {got} values but the model takes {want} features: rows without column \
+             names hold the model's features in its order (GET /api/model lists them)"
+        ))
+    } else {
+        ApiError::BadRequest(format!(
+            "row {row} has {got} values but there are {want} columns"
+        ))
     }
 }

@@ -50,14 +50,10 @@ pub async fn start_with_models(
     let state = AppState::with_models(config, models);
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
-    let app = mlids_server::app(state);
     let handle = tokio::spawn(async move {
-        axum::serve(
-            listener,
-            app.into_make_service_with_connect_info::<SocketAddr>(),
-        )
-        .await
-        .unwrap();
+        mlids_server::serve_on(listener, state, std::future::pending())
+            .await
+            .unwrap();
     });
     TestServer {
         addr,
