@@ -272,11 +272,7 @@ fn classify(
     // The service a row describes, for its alert (dst_port is no model feature).
     let column = |want: Feature| features.iter().position(|f| *f == Some(want));
     let service = (column(Feature::DstPort), column(Feature::Protocol));
-    let columns = Columns {
-        map,
-        service,
-        positional,
-    };
+    let columns = Columns { map, service };
     let verdicts = classify_mapped(state, chosen, table, columns, (how, cancelled))?;
     Ok(Scored {
         model: chosen.name.clone(),
@@ -290,8 +286,6 @@ fn classify(
 struct Columns {
     map: Vec<Option<usize>>,
     service: (Option<usize>, Option<usize>),
-    /// The columns are the model's own feature order (the rows named none).
-    positional: bool,
 }
 
 /// Rows into the model's feature order (`map`: each column's model index) and classified.
@@ -302,11 +296,7 @@ fn classify_mapped(
     columns: Columns,
     (how, cancelled): (Answer, &AtomicBool),
 ) -> Result<Vec<Verdict>, ApiError> {
-    let Columns {
-        map,
-        service,
-        positional,
-    } = columns;
+    let Columns { map, service } = columns;
     let detector: &Detector = &chosen.detector;
     let names = detector.feature_names();
     let nf = names.len();
