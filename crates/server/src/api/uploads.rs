@@ -27,7 +27,8 @@ pub struct PageQuery {
     attacks_only: Option<bool>,
     /// Text every listed flow contains (address, port, label, …), case-insensitive.
     q: Option<String>,
-    /// Only flows from this source address (with `dst`, `family`: an incident's flows).
+    /// Only flows from this source address (with `attacks_only`: an incident's flows, which the
+    /// UI narrows to the incident's labels and time window).
     src: Option<String>,
     dst: Option<String>,
     /// Sort key: any row field (`time`, `packets`, `attack_score`, …); default capture order.
