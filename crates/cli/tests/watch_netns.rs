@@ -3,9 +3,11 @@
 //! Namespace B runs `python3 -m http.server`, an in-process `ml-ids serve` and a webhook listener
 //! (both on B's loopback: their threads enter B with setns before binding) and `ml-ids watch` on B's
 //! end of the veth pair with every sink enabled. Namespace A sends benign HTTP requests with curl
-//! and a short hping3 SYN flood (150 packets at 100/s). After SIGTERM the test checks that flows and
-//! alerts reached every sink: stdout, JSON Lines, EVE-JSON, the webhook (whose first answer is a
-//! 503, so the retry path runs) and the server's alert broadcast (what its WebSocket sends).
+//! and a short hping3 SYN flood (150 packets at 100/s). After SIGTERM the test checks that flows,
+//! per-flow alerts and the flood's one incident reached every sink: stdout (incident and per-flow
+//! lines), the incidents file, JSON Lines, EVE-JSON (one alert for the incident, its close, and
+//! flow events sharing the alert's ids), the webhook (incident events; its first answer is a 503, so
+//! the retry path runs) and the server's alert broadcast (what its WebSocket sends).
 //!
 //! Needs root, `ip` (iproute2), curl, python3 and hping3; skips with a message where namespaces
 //! cannot be created (fails instead under MLIDS_REQUIRE_ALL=1). All traffic stays inside the two namespaces, which are removed even if the
@@ -336,11 +338,12 @@ fn watch_sees_http_and_a_syn_flood_between_namespaces() {
     // ml-ids watch on B's end of the veth pair, every sink on.
     let out = |name: &str| tmp.join(name);
     let (stdout_p, stderr_p) = (out("watch.stdout"), out("watch.stderr"));
-    let (jsonl_p, eve_p, flows_p, report_p) = (
+    let (jsonl_p, eve_p, flows_p, report_p, incidents_p) = (
         out("alerts.jsonl"),
         out("eve.json"),
         out("flows.jsonl"),
         out("report.json"),
+        out("incidents.jsonl"),
     );
     let bin = env!("CARGO_BIN_EXE_ml-ids");
     let s = |p: &PathBuf| p.display().to_string();
@@ -356,10 +359,14 @@ fn watch_sees_http_and_a_syn_flood_between_namespaces() {
                 &format!("tcp port {HTTP_PORT}"),
                 "--model",
                 &s(&model),
+                "--flow-alerts",
+                "--incidents",
+                &s(&incidents_p),
                 "--jsonl",
                 &s(&jsonl_p),
                 "--eve",
                 &s(&eve_p),
+                "--eve-flows",
                 "--webhook",
                 &format!("http://{}/hook", webhook.addr),
                 "--forward",
@@ -468,8 +475,26 @@ fn watch_sees_http_and_a_syn_flood_between_namespaces() {
         report["alerts"]["duplicates_suppressed"], report["alerts"]["ongoing_flows"],
         "flows that alerted while open did not alert again when they completed"
     );
+    // The flood is one attacker: one incident, opened and closed (at the end of the run).
+    let incidents = &report["incidents"];
+    assert_eq!(incidents["opened"], 1, "{incidents}");
+    assert_eq!(incidents["closed"], 1, "{incidents}");
+    let updated = incidents["updated"].as_u64().unwrap();
+    let classified = report["detection"]["flows"].as_u64().unwrap();
     for sink in report["sinks"].as_array().unwrap() {
-        assert_eq!(sink["delivered"].as_u64(), Some(total), "{sink}");
+        let name = sink["name"].as_str().unwrap();
+        let kind = name.split(' ').next().unwrap();
+        let expected = match kind {
+            // Per-flow lines (--flow-alerts) and the incident opening and closing.
+            "stdout" => total + 2,
+            "incidents" => 2 + updated,
+            "jsonl" | "forward" => total,
+            "eve" => 2 + updated + classified,
+            "webhook" => 2,
+            "flows" => classified,
+            other => panic!("unexpected sink {other}"),
+        };
+        assert_eq!(sink["delivered"].as_u64(), Some(expected), "{sink}");
         assert_eq!(sink["dropped_queue_full"], 0, "{sink}");
         assert_eq!(sink["failed"], 0, "{sink}");
     }
@@ -484,9 +509,31 @@ fn watch_sees_http_and_a_syn_flood_between_namespaces() {
         "the 503 was retried"
     );
 
-    // stdout: one readable line per alert.
+    // stdout: the incident opening and closing, and (--flow-alerts) one line per attack flow.
     let stdout = std::fs::read_to_string(&stdout_p).unwrap();
     assert_eq!(stdout.matches(" ALERT ").count() as u64, total);
+    assert_eq!(stdout.matches(" INCIDENT OPENED ").count(), 1, "{stdout}");
+    assert_eq!(stdout.matches(" INCIDENT CLOSED ").count(), 1, "{stdout}");
+    let opened_line = stdout
+        .lines()
+        .find(|l| l.contains("INCIDENT OPENED"))
+        .unwrap();
+    assert!(
+        opened_line.contains(&format!(
+            " DoS [high] {} -> {}: {SYN_FLOOD_LABEL}",
+            net.ip_a, net.ip_b
+        )),
+        "{opened_line}"
+    );
+
+    // The incidents file: the same incident opened and closed, with every flood connection.
+    let inc = lines(&incidents_p);
+    assert_eq!(inc.first().unwrap()["type"], "incident.opened");
+    let last = inc.last().unwrap();
+    assert_eq!(last["type"], "incident.closed");
+    assert_eq!(last["incident"]["id"], inc[0]["incident"]["id"]);
+    assert_eq!(last["incident"]["attacker"], net.ip_a.as_str());
+    assert_eq!(last["incident"]["flows"].as_u64(), Some(total));
 
     // JSON Lines: the shared alert shape, all from the flood.
     let jsonl = lines(&jsonl_p);
@@ -499,32 +546,60 @@ fn watch_sees_http_and_a_syn_flood_between_namespaces() {
         assert_eq!(a["source"], format!("watch:{}", net.veth_b));
     }
 
-    // EVE-JSON: Suricata's alert layout.
+    // EVE-JSON: one Suricata alert for the incident, on its first flow; its close; every flow.
     let eve = lines(&eve_p);
-    assert_eq!(eve.len() as u64, total);
-    for e in &eve {
-        assert_eq!(e["event_type"], "alert");
-        assert_eq!(e["in_iface"], net.veth_b.as_str());
-        assert_eq!(e["proto"], "TCP");
-        assert_eq!(e["dest_port"], HTTP_PORT);
-        assert_eq!(
-            e["flow"]["bytes_toserver"], 0,
-            "flood flows carry no payload"
-        );
-        assert!(e["alert"]["signature_id"].as_u64().unwrap() >= 9_100_000);
-        assert!(e["timestamp"].as_str().unwrap().ends_with("+0000"));
-    }
+    let of = |t: &str| {
+        eve.iter()
+            .filter(|e| e["event_type"] == t)
+            .collect::<Vec<_>>()
+    };
+    let alerts = of("alert");
+    assert_eq!(alerts.len(), 1, "one alert for the flood, not {total}");
+    let e = alerts[0];
+    assert_eq!(e["in_iface"], net.veth_b.as_str());
+    assert_eq!(e["proto"], "TCP");
+    assert_eq!(e["src_ip"], net.ip_a.as_str());
+    assert_eq!(e["dest_port"], HTTP_PORT);
+    assert_eq!(
+        e["flow"]["bytes_toserver"], 0,
+        "flood flows carry no payload"
+    );
+    assert_eq!(
+        e["alert"]["signature"],
+        format!("ML-IDS DoS incident ({SYN_FLOOD_LABEL})")
+    );
+    assert_eq!(e["alert"]["severity"], 1);
+    assert!(e["alert"]["signature_id"].as_u64().unwrap() >= 9_200_000);
+    assert!(e["timestamp"].as_str().unwrap().ends_with("+0000"));
+    assert_eq!(e["ml_ids"]["incident_id"], inc[0]["incident"]["id"]);
+    let closes: Vec<_> = of("ml_ids_incident")
+        .into_iter()
+        .filter(|c| c["ml_ids_incident"]["state"] == "closed")
+        .collect();
+    assert_eq!(closes.len(), 1);
+    assert_eq!(closes[0]["flow_id"], e["flow_id"]);
+    let flow_events = of("flow");
+    assert_eq!(flow_events.len() as u64, classified);
+    let first = flow_events
+        .iter()
+        .find(|f| f["flow_id"] == e["flow_id"])
+        .expect("the incident's first flow has its flow event");
+    assert_eq!(first["community_id"], e["community_id"]);
+    assert_eq!(first["flow"]["alerted"], true);
 
-    // Webhook: every alert delivered (plus the one 503 answered before the retry).
+    // Webhook: the incident opening and closing (the opening retried after the one 503).
     let bodies = webhook.bodies.lock().unwrap().clone();
     let delivered: Vec<Value> = bodies
         .iter()
         .filter(|(status, _)| *status == 204)
         .map(|(_, b)| serde_json::from_str(b).unwrap())
         .collect();
-    assert_eq!(delivered.len() as u64, total);
     assert!(bodies[0].0 == 503);
-    assert!(delivered.iter().all(|a| a["label"] == SYN_FLOOD_LABEL));
+    let types: Vec<&Value> = delivered.iter().map(|b| &b["type"]).collect();
+    assert_eq!(types, ["incident.opened", "incident.closed"]);
+    assert!(delivered
+        .iter()
+        .all(|b| b["incident"]["labels"][SYN_FLOOD_LABEL].as_u64() >= Some(1)));
 
     // ml-ids serve published every forwarded alert (what its WebSocket clients receive).
     let mut published = 0u64;

@@ -148,6 +148,14 @@ impl IncidentTracker {
         self.close(all)
     }
 
+    /// The id of the open incident of `attacker` and `family`, if any: what a flow's own record
+    /// (an EVE `flow` event, a per-flow alert) names to join the incident its verdict went into.
+    pub fn open_id(&self, attacker: IpAddr, family: &str) -> Option<&str> {
+        self.open
+            .get(&(attacker, family.to_string()))
+            .map(|t| t.incident.id.as_str())
+    }
+
     /// The open incidents as of now (published fields up to date).
     pub fn open_incidents(&mut self) -> Vec<Incident> {
         self.open

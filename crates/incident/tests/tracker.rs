@@ -95,8 +95,17 @@ fn one_incident_per_attacker_and_family_with_victims_and_counts() {
         .filter(|e| e.kind == EventKind::Opened)
         .collect();
     assert_eq!(opened.len(), 2);
+    // Each flow's record can name the open incident it joined.
+    let scan_id = opened[0].incident.id.clone();
+    assert_eq!(
+        t.open_id(ip("10.0.0.66"), "PortScan"),
+        Some(scan_id.as_str())
+    );
+    assert_eq!(t.open_id(ip("10.0.0.66"), "DoS"), None);
+    assert_eq!(t.open_id(ip("10.0.0.7"), "Benign"), None);
     let closed = t.finish();
     assert_eq!(closed.len(), 2);
+    assert_eq!(t.open_id(ip("10.0.0.66"), "PortScan"), None, "closed");
     let scan = &closed[0].incident;
     assert!(!scan.open);
     assert_eq!(

@@ -1,16 +1,84 @@
-//! One detection with the context the sinks need, and its three renderings: a readable line, the
-//! shared [`Alert`] JSON (JSON Lines, webhook, `ml-ids serve`), and Suricata's EVE `alert` event.
+//! What the watch loop hands its sinks — per-flow alerts, incidents and classified flows — and
+//! their renderings for people and for JSON consumers: readable lines, the shared [`Alert`] JSON
+//! (JSON Lines, webhook, `ml-ids serve`) and the incident event JSON (webhook, `--incidents`).
+//! Suricata's EVE renderings are in [`crate::eve`].
 
+use crate::eve::proto_name;
 use mlids_flow::{Feature, FlowRecord};
+use mlids_incident::{EventKind, Incident};
 use mlids_model::alert::{rfc3339_micros, Alert};
 use mlids_model::Verdict;
-use serde_json::{json, Value};
+use serde::Serialize;
+use serde_json::Value;
 use std::fmt::Write as _;
+use std::sync::Arc;
 
-/// Suricata signature ids 9,100,000–9,199,999 are ml-ids's: `signature_id` is derived from the label
-/// name alone, so a SIEM rule on "DoS attacks-Hulk" keeps working across retrained models.
-pub const SID_BASE: u32 = 9_100_000;
+/// One item on a sink's queue. Each is shared (one allocation) by every sink that wants it.
+#[derive(Clone, Debug)]
+pub enum WatchEvent {
+    /// An attack flow: one per flow, at its first attack verdict.
+    FlowAlert(Arc<AlertEvent>),
+    /// An incident opened, reported progress or closed.
+    Incident(Arc<IncidentNote>),
+    /// A completed flow with its verdict.
+    Flow(Arc<ClassifiedFlow>),
+}
 
+/// Where the traffic was seen, shared by every event of a run.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Origin {
+    /// `watch:IFACE` or `replay:FILE`.
+    pub source: String,
+    /// Interface (or `replay`): EVE's `in_iface`.
+    pub in_iface: String,
+}
+
+/// Packets and payload bytes per direction (the CIC `Tot*` features), as EVE's `flow` counts them.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct FlowCounts {
+    pub fwd_packets: u64,
+    pub bwd_packets: u64,
+    pub fwd_bytes: u64,
+    pub bwd_bytes: u64,
+}
+
+impl FlowCounts {
+    pub fn of(flow: &FlowRecord) -> FlowCounts {
+        let count = |f: Feature| {
+            let v = flow.get(f);
+            if v.is_finite() && v > 0.0 {
+                v as u64
+            } else {
+                0
+            }
+        };
+        FlowCounts {
+            fwd_packets: count(Feature::TotFwdPkts),
+            bwd_packets: count(Feature::TotBwdPkts),
+            fwd_bytes: count(Feature::TotLenFwdPkts),
+            bwd_bytes: count(Feature::TotLenBwdPkts),
+        }
+    }
+}
+
+/// A stable numeric flow id (EVE's `flow_id`) from the CIC flow id and the flow's first packet:
+/// the same for the snapshot and the final record of a flow and for the incident it opened,
+/// different for a later flow on the same 5-tuple. FNV-1a, kept within 2^51 so JavaScript-based
+/// tools read it exactly.
+pub fn numeric_flow_id(cic_flow_id: &str, start_us: i64) -> u64 {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for b in cic_flow_id
+        .as_bytes()
+        .iter()
+        .chain(start_us.to_le_bytes().iter())
+    {
+        h ^= u64::from(*b);
+        h = h.wrapping_mul(0x0100_0000_01b3);
+    }
+    h & ((1 << 51) - 1)
+}
+
+/// One attack flow with the context the sinks need.
 #[derive(Clone, Debug)]
 pub struct AlertEvent {
     /// The shared alert message (`source` is `watch:IFACE` or `replay:FILE`).
@@ -33,169 +101,81 @@ pub struct AlertEvent {
     pub bwd_bytes: u64,
     /// The decision threshold the attack score was compared with.
     pub threshold: f64,
+    /// The incident the flow's verdict went into, so a per-flow record joins its incident.
+    pub incident_id: Option<String>,
 }
 
 impl AlertEvent {
     pub fn new(
         flow: &FlowRecord,
         verdict: &Verdict,
-        source: &str,
-        in_iface: &str,
+        origin: &Origin,
         category: &str,
         ongoing: bool,
         threshold: f64,
     ) -> AlertEvent {
-        let count = |f: Feature| {
-            let v = flow.get(f);
-            if v.is_finite() && v > 0.0 {
-                v as u64
-            } else {
-                0
-            }
-        };
+        let c = FlowCounts::of(flow);
         AlertEvent {
-            alert: Alert::new(flow, verdict, source),
+            alert: Alert::new(flow, verdict, &origin.source),
             category: category.to_string(),
-            in_iface: in_iface.to_string(),
+            in_iface: origin.in_iface.clone(),
             ongoing,
             termination: (!ongoing).then(|| flow.termination.as_str()),
             start_us: flow.start_us,
             end_us: flow.end_us,
-            fwd_packets: count(Feature::TotFwdPkts),
-            bwd_packets: count(Feature::TotBwdPkts),
-            fwd_bytes: count(Feature::TotLenFwdPkts),
-            bwd_bytes: count(Feature::TotLenBwdPkts),
+            fwd_packets: c.fwd_packets,
+            bwd_packets: c.bwd_packets,
+            fwd_bytes: c.fwd_bytes,
+            bwd_bytes: c.bwd_bytes,
             threshold,
+            incident_id: None,
         }
     }
 
-    /// A stable numeric flow id (EVE's `flow_id`): the same for the ongoing and final record of a
-    /// flow, different for a later flow on the same 5-tuple. FNV-1a over the CIC flow id and start
-    /// time, kept within 2^51 so JavaScript-based tools read it exactly.
+    /// EVE's `flow_id` of this flow (see [`numeric_flow_id`]).
     pub fn numeric_flow_id(&self) -> u64 {
-        let mut h: u64 = 0xcbf2_9ce4_8422_2325;
-        for b in self
-            .alert
-            .flow_id
-            .as_bytes()
-            .iter()
-            .chain(self.start_us.to_le_bytes().iter())
-        {
-            h ^= u64::from(*b);
-            h = h.wrapping_mul(0x0100_0000_01b3);
-        }
-        h & ((1 << 51) - 1)
+        numeric_flow_id(&self.alert.flow_id, self.start_us)
     }
 }
 
-/// Suricata's `proto` spelling.
-pub fn proto_name(p: u8) -> String {
-    match p {
-        1 => "ICMP".into(),
-        6 => "TCP".into(),
-        17 => "UDP".into(),
-        58 => "IPv6-ICMP".into(),
-        other => other.to_string(),
+/// An incident event of the tracker with the context its renderings need.
+#[derive(Clone, Debug)]
+pub struct IncidentNote {
+    pub kind: EventKind,
+    pub incident: Incident,
+    pub origin: Arc<Origin>,
+    /// The attack flow that opened the incident (opened events only): the EVE alert's `flow`
+    /// counts and the first flow's verdict come from it.
+    pub trigger: Option<Arc<AlertEvent>>,
+}
+
+impl IncidentNote {
+    /// EVE's `flow_id` of the incident's first flow: every EVE event of the incident carries it,
+    /// as does that flow's own `flow` event.
+    pub fn numeric_flow_id(&self) -> Option<u64> {
+        self.incident
+            .sample_flows
+            .first()
+            .map(|f| numeric_flow_id(&f.flow_id, f.start_us))
     }
 }
 
-/// `signature_id` for a label (see [`SID_BASE`]).
-pub fn signature_id(label: &str) -> u32 {
-    let mut h: u32 = 0x811c_9dc5;
-    for b in label.as_bytes() {
-        h ^= u32::from(*b);
-        h = h.wrapping_mul(0x0100_0193);
+/// A completed flow with its verdict, for the flows file and EVE `flow` events.
+#[derive(Clone, Debug)]
+pub struct ClassifiedFlow {
+    pub flow: FlowRecord,
+    pub verdict: Verdict,
+    /// The flow raised an attack verdict (now, or while it was open).
+    pub alerted: bool,
+    /// The open incident its attack verdict went into.
+    pub incident_id: Option<String>,
+    pub origin: Arc<Origin>,
+}
+
+impl ClassifiedFlow {
+    pub fn numeric_flow_id(&self) -> u64 {
+        numeric_flow_id(&self.flow.flow_id(), self.flow.start_us)
     }
-    SID_BASE + h % 100_000
-}
-
-/// Suricata severity (1 high … 3 low) from the attack score.
-pub fn severity(attack_score: f64) -> u8 {
-    if attack_score >= 0.9 {
-        1
-    } else if attack_score >= 0.7 {
-        2
-    } else {
-        3
-    }
-}
-
-/// A Suricata classtype description for a label category, so SIEM dashboards built for Suricata
-/// group ml-ids alerts sensibly. The raw category is in `ml_ids.category`.
-pub fn classtype(category: &str) -> &'static str {
-    match category {
-        "DoS" | "DDoS" => "Attempted Denial of Service",
-        "BruteForce" => "Attempted User Privilege Gain",
-        "WebAttack" => "Web Application Attack",
-        "Bot" => "A Network Trojan was detected",
-        "Infiltration" => "Successful Administrator Privilege Gain",
-        "PortScan" => "Detection of a Network Scan",
-        "Heartbleed" => "Attempted Information Leak",
-        _ => "Misc Attack",
-    }
-}
-
-/// EVE's timestamp format: `2018-02-16T13:47:37.250000+0000`.
-pub fn eve_timestamp(us: i64) -> String {
-    let s = rfc3339_micros(us);
-    format!("{}+0000", s.trim_end_matches('Z'))
-}
-
-/// The EVE-JSON `alert` event (one line of `eve.json`). `community_id` is top-level, where
-/// Suricata writes it, so a SIEM joins ml-ids alerts with Suricata and Zeek records of the same flow;
-/// like Suricata, the key is left out for a flow without one.
-pub fn eve_json(ev: &AlertEvent) -> Value {
-    let mut e = eve_fields(ev);
-    if let (Some(id), Value::Object(m)) = (&ev.alert.community_id, &mut e) {
-        m.insert("community_id".into(), id.as_str().into());
-    }
-    e
-}
-
-/// Every EVE field but `community_id`.
-fn eve_fields(ev: &AlertEvent) -> Value {
-    let a = &ev.alert;
-    json!({
-        "timestamp": eve_timestamp(ev.end_us),
-        "flow_id": ev.numeric_flow_id(),
-        "in_iface": ev.in_iface,
-        "event_type": "alert",
-        "src_ip": a.src_ip,
-        "src_port": a.src_port,
-        "dest_ip": a.dst_ip,
-        "dest_port": a.dst_port,
-        "proto": proto_name(a.protocol),
-        "alert": {
-            "action": "allowed",
-            "gid": 1,
-            "signature_id": signature_id(&a.label),
-            "rev": 1,
-            "signature": format!("ML-IDS {} ({})", a.label, ev.category),
-            "category": classtype(&ev.category),
-            "severity": severity(a.attack_score),
-        },
-        "flow": {
-            "pkts_toserver": ev.fwd_packets,
-            "pkts_toclient": ev.bwd_packets,
-            "bytes_toserver": ev.fwd_bytes,
-            "bytes_toclient": ev.bwd_bytes,
-            "start": eve_timestamp(ev.start_us),
-        },
-        "ml_ids": {
-            "label": a.label,
-            "category": ev.category,
-            "probability": a.probability,
-            "attack_score": a.attack_score,
-            "threshold": ev.threshold,
-            "top_features": a.top_features,
-            "flow_id": a.flow_id,
-            "ongoing": ev.ongoing,
-            "termination": ev.termination,
-            "source": a.source,
-            "stage": a.stage,
-            "evidence": a.evidence,
-        },
-    })
 }
 
 /// The shared alert JSON object (what `ml-ids serve` accepts on POST /api/alerts).
@@ -203,7 +183,26 @@ pub fn alert_json(ev: &AlertEvent) -> Value {
     serde_json::to_value(&ev.alert).unwrap_or(Value::Null)
 }
 
-/// A readable one-line summary for a terminal.
+/// The incident event JSON of webhooks and `--incidents`: the shape `ml-ids serve` sends on its
+/// WebSocket (`type` is `incident.opened`, `incident.updated` or `incident.closed`), plus the
+/// sensor's `source`.
+#[derive(Serialize)]
+pub struct IncidentJson<'a> {
+    #[serde(rename = "type")]
+    pub kind: &'static str,
+    pub source: &'a str,
+    pub incident: &'a Incident,
+}
+
+pub fn incident_json(n: &IncidentNote) -> IncidentJson<'_> {
+    IncidentJson {
+        kind: n.kind.event_name(),
+        source: &n.origin.source,
+        incident: &n.incident,
+    }
+}
+
+/// A readable one-line summary of a per-flow alert for a terminal.
 pub fn readable_line(ev: &AlertEvent) -> String {
     let a = &ev.alert;
     let mut s = format!(
@@ -234,14 +233,80 @@ pub fn readable_line(ev: &AlertEvent) -> String {
     s
 }
 
+/// A readable line for an incident event: when it opened, what its first flow was; when it
+/// closed (or reported progress), how big it grew. The time is its latest attack flow's last
+/// packet.
+pub fn readable_incident(n: &IncidentNote) -> String {
+    let i = &n.incident;
+    let victims = match (i.victim_count(), i.victims.first()) {
+        (1, Some(v)) => v.address.to_string(),
+        (k, Some(v)) => format!("{k} hosts (most hit {})", v.address),
+        (_, None) => "?".to_string(),
+    };
+    let verb = match n.kind {
+        EventKind::Opened => "OPENED",
+        EventKind::Updated => "UPDATED",
+        EventKind::Closed => "CLOSED",
+    };
+    let mut s = format!(
+        "{} INCIDENT {verb} {} {} [{}] {} -> {victims}",
+        rfc3339_micros(i.last_seen_us),
+        i.id,
+        i.family,
+        i.severity.as_str(),
+        i.attacker,
+    );
+    match (n.kind, i.sample_flows.first()) {
+        (EventKind::Opened, Some(f)) => {
+            let _ = write!(
+                s,
+                ": {} score {:.3} ({}) first flow {} {}:{} -> {}:{}",
+                f.label,
+                f.attack_score,
+                f.stage,
+                proto_name(f.protocol),
+                f.src_ip,
+                f.src_port,
+                f.dest_ip,
+                f.dest_port
+            );
+        }
+        _ => {
+            let _ = write!(
+                s,
+                ": {} flows, {} packets in {:.1}s; labels",
+                i.flows,
+                i.packets,
+                i.duration_us() as f64 / 1e6
+            );
+            for (label, n) in &i.labels {
+                let _ = write!(s, " {label} {n}");
+            }
+        }
+    }
+    if let Some(e) = i.evidence.last() {
+        let _ = write!(s, "; evidence: {}", e.summary);
+    }
+    s
+}
+
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;
     use mlids_flow::synth::{tcp, Link, CLIENT, SERVER, T0};
     use mlids_flow::{MeterConfig, Mode, Pipeline, VecSink};
+    use mlids_incident::IncidentTracker;
     use mlids_model::Contribution;
 
-    pub(crate) fn sample_event(ongoing: bool) -> AlertEvent {
+    pub(crate) fn origin() -> Arc<Origin> {
+        Arc::new(Origin {
+            source: "watch:eth0".into(),
+            in_iface: "eth0".into(),
+        })
+    }
+
+    /// A finished 5-packet HTTP-like flow 10.0.0.1:40000 → 10.0.0.2:80 (FIN).
+    pub(crate) fn sample_flow() -> FlowRecord {
         let mut p = Pipeline::new(MeterConfig::new(Mode::Cic2018));
         let mut sink = VecSink::default();
         for (i, (from, to, flags, len)) in [
@@ -266,7 +331,11 @@ pub(crate) mod tests {
             p.push_frame(1, f.ts_us, &f.data, &mut sink).unwrap();
         }
         p.finish(&mut sink).unwrap();
-        let v = Verdict {
+        sink.0.remove(0)
+    }
+
+    pub(crate) fn sample_verdict() -> Verdict {
+        Verdict {
             label: "DoS attacks-Hulk".into(),
             probability: 0.97,
             attack_score: 0.97,
@@ -278,69 +347,56 @@ pub(crate) mod tests {
             }],
             stage: mlids_model::Stage::FlowModel,
             evidence: None,
+        }
+    }
+
+    pub(crate) fn sample_event(ongoing: bool) -> AlertEvent {
+        let (flow, v) = (sample_flow(), sample_verdict());
+        AlertEvent::new(&flow, &v, &origin(), "DoS", ongoing, 0.5)
+    }
+
+    /// The incident the sample flow opens, as opened (with its trigger) and as closed.
+    pub(crate) fn sample_incident() -> (IncidentNote, IncidentNote) {
+        let (flow, v) = (sample_flow(), sample_verdict());
+        let mut t = IncidentTracker::default();
+        let opened = t.observe(&flow, &v, "DoS").remove(0);
+        let closed = t.finish().remove(0);
+        let mut trigger = AlertEvent::new(&flow, &v, &origin(), "DoS", false, 0.5);
+        trigger.incident_id = Some(opened.incident.id.clone());
+        let note = |e: mlids_incident::IncidentEvent, trigger| IncidentNote {
+            kind: e.kind,
+            incident: e.incident,
+            origin: origin(),
+            trigger,
         };
-        AlertEvent::new(&sink.0[0], &v, "watch:eth0", "eth0", "DoS", ongoing, 0.5)
+        (note(opened, Some(Arc::new(trigger))), note(closed, None))
+    }
+
+    pub(crate) fn sample_classified() -> ClassifiedFlow {
+        let (opened, _) = sample_incident();
+        ClassifiedFlow {
+            flow: sample_flow(),
+            verdict: sample_verdict(),
+            alerted: true,
+            incident_id: Some(opened.incident.id),
+            origin: origin(),
+        }
     }
 
     #[test]
-    fn eve_alert_has_suricatas_layout() {
+    fn a_flow_its_alert_and_its_incident_share_the_numeric_flow_id() {
         let ev = sample_event(false);
-        let e = eve_json(&ev);
-        // Top-level keys Filebeat's Suricata module reads.
-        assert_eq!(e["event_type"], "alert");
-        assert_eq!(e["timestamp"], "2018-02-16T00:00:01.000000+0000");
-        assert_eq!(e["src_ip"], "10.0.0.1");
-        assert_eq!(e["src_port"], 40000);
-        assert_eq!(e["dest_ip"], "10.0.0.2");
-        assert_eq!(e["dest_port"], 80);
-        assert_eq!(e["proto"], "TCP");
-        // 10.0.0.1, 10.0.0.2, TCP, ports 40000, 80 (by hand with Python's hashlib, as in
-        // crates/flow/tests/community_id.rs).
-        assert_eq!(e["community_id"], "1:3k1SoWXs/FltHw2aBCgUTgbDQF4=");
-        assert_eq!(e["in_iface"], "eth0");
-        assert!(e["flow_id"].as_u64().unwrap() < 1 << 51);
-        let a = &e["alert"];
-        assert_eq!(a["action"], "allowed");
-        assert_eq!(a["gid"], 1);
-        assert_eq!(a["rev"], 1);
-        let sid = a["signature_id"].as_u64().unwrap();
-        assert!((9_100_000..9_200_000).contains(&sid));
-        assert_eq!(sid, u64::from(signature_id("DoS attacks-Hulk")));
-        assert_eq!(a["signature"], "ML-IDS DoS attacks-Hulk (DoS)");
-        assert_eq!(a["category"], "Attempted Denial of Service");
-        assert_eq!(a["severity"], 1);
-        assert_eq!(e["flow"]["pkts_toserver"], 3);
-        assert_eq!(e["flow"]["pkts_toclient"], 2);
-        assert_eq!(e["flow"]["bytes_toserver"], 100);
-        assert_eq!(e["flow"]["bytes_toclient"], 300);
-        assert_eq!(e["flow"]["start"], "2018-02-16T00:00:00.000000+0000");
-        let m = &e["ml_ids"];
-        assert_eq!(m["label"], "DoS attacks-Hulk");
-        assert_eq!(m["probability"], 0.97);
-        assert_eq!(m["top_features"][0]["feature"], "tot_fwd_pkts");
-        assert_eq!(m["flow_id"], "10.0.0.1-10.0.0.2-40000-80-6");
-        assert_eq!(m["ongoing"], false);
-        assert_eq!(m["termination"], "fin");
-        // One line: the whole event serialises without newlines.
-        assert!(!serde_json::to_string(&e).unwrap().contains('\n'));
-    }
-
-    #[test]
-    fn a_flow_without_a_community_id_has_no_key() {
-        let mut ev = sample_event(false);
-        ev.alert.community_id = None;
-        assert!(eve_json(&ev).get("community_id").is_none());
-        assert!(alert_json(&ev).get("community_id").is_none());
-    }
-
-    #[test]
-    fn ongoing_and_final_alerts_of_a_flow_share_the_flow_id() {
-        let (a, b) = (sample_event(true), sample_event(false));
-        assert_eq!(a.numeric_flow_id(), b.numeric_flow_id());
-        assert_eq!(eve_json(&a)["ml_ids"]["termination"], Value::Null);
+        let (opened, closed) = sample_incident();
+        let id = ev.numeric_flow_id();
+        assert!(id < 1 << 51);
+        assert_eq!(opened.numeric_flow_id(), Some(id));
+        assert_eq!(closed.numeric_flow_id(), Some(id));
+        assert_eq!(sample_classified().numeric_flow_id(), id);
+        // Ongoing and final alerts of one flow agree; a later flow on the tuple differs.
+        assert_eq!(sample_event(true).numeric_flow_id(), id);
         let mut later = sample_event(false);
         later.start_us += 1;
-        assert_ne!(later.numeric_flow_id(), b.numeric_flow_id());
+        assert_ne!(later.numeric_flow_id(), id);
     }
 
     #[test]
@@ -351,13 +407,42 @@ pub(crate) mod tests {
         let back: Alert = serde_json::from_value(json).unwrap();
         assert_eq!(back, ev.alert);
         assert!(back.validate().is_ok());
+        let mut none = sample_event(false);
+        none.alert.community_id = None;
+        assert!(alert_json(&none).get("community_id").is_none());
     }
 
     #[test]
-    fn severity_and_readable_line() {
-        assert_eq!((severity(0.95), severity(0.8), severity(0.5)), (1, 2, 3));
+    fn incident_json_is_the_servers_websocket_event_with_the_source() {
+        let (opened, closed) = sample_incident();
+        let o = serde_json::to_value(incident_json(&opened)).unwrap();
+        assert_eq!(o["type"], "incident.opened");
+        assert_eq!(o["source"], "watch:eth0");
+        assert_eq!(o["incident"]["family"], "DoS");
+        assert_eq!(o["incident"]["open"], true);
+        let c = serde_json::to_value(incident_json(&closed)).unwrap();
+        assert_eq!(c["type"], "incident.closed");
+        assert_eq!(c["incident"]["id"], o["incident"]["id"]);
+        assert_eq!(c["incident"]["open"], false);
+    }
+
+    #[test]
+    fn readable_lines() {
         let line = readable_line(&sample_event(true));
         assert!(line.contains("ALERT DoS attacks-Hulk [DoS] score 0.970 TCP 10.0.0.1:40000 -> 10.0.0.2:80 ongoing"), "{line}");
         assert!(line.contains("tot_fwd_pkts+2.50"), "{line}");
+        let (opened, closed) = sample_incident();
+        let id = &opened.incident.id;
+        let o = readable_incident(&opened);
+        assert!(
+            o.contains(&format!("INCIDENT OPENED {id} DoS [high] 10.0.0.1 -> 10.0.0.2: DoS attacks-Hulk score 0.970 (flow_model) first flow TCP 10.0.0.1:40000 -> 10.0.0.2:80")),
+            "{o}"
+        );
+        let c = readable_incident(&closed);
+        assert!(
+            c.contains(&format!("INCIDENT CLOSED {id} DoS [high] 10.0.0.1 -> 10.0.0.2: 1 flows, 5 packets in 1.0s; labels DoS attacks-Hulk 1")),
+            "{c}"
+        );
+        assert!(!o.contains('\n') && !c.contains('\n'));
     }
 }

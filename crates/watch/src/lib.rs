@@ -1,13 +1,16 @@
 //! Live capture and alerting: the library behind `ml-ids watch`.
 //!
 //! ```text
-//!  LiveSource (libpcap) ─┐                                           ┌─► Queue ─► stdout lines
-//!  ReplaySource (file,   ├─► Pipeline::run ─────────────► Classify ──┼─► Queue ─► JSON Lines file
-//!   paced, N× speed)    ─┘   (the one loop and flow     (DetectorSink├─► Queue ─► EVE-JSON file
-//!                             meter; watch hooks:        + Router)   ├─► Queue ─► webhook (retry)
-//!                             snapshots, status, stop)       │       └─► Queue ─► ml-ids serve
-//!                                                            └──────────► Queue ─► flows JSONL
+//!  LiveSource (libpcap) ─┐                                  ┌──────────┐  ┌─► Queue ─► stdout lines
+//!  ReplaySource (file,   ├─► Pipeline::run ─► Classify ────►│ Router:  │  ├─► Queue ─► JSON Lines files
+//!   paced, N× speed)    ─┘   (the one loop  (DetectorSink)  │ incident ├──┼─► Queue ─► EVE-JSON file
+//!                             and flow meter; watch hooks:  │ tracker, │  ├─► Queue ─► webhook (retry)
+//!                             snapshots, ticks, status)     │ dedup    │  ├─► Queue ─► ml-ids serve
+//!                                                           └──────────┘  └─► Queue ─► flows JSONL
 //! ```
+//!
+//! The router sends each sink the events it asked for ([`Interest`]): incidents opening, updating
+//! and closing, per-flow alerts, classified flows.
 //!
 //! Packets become flows only through [`mlids_flow::Pipeline`] and flows become verdicts only
 //! through [`mlids_model::Detector`]; this crate adds what live capture needs on top: a packet
@@ -18,16 +21,19 @@
 
 pub mod dedup;
 pub mod error;
+pub mod eve;
 pub mod event;
+pub mod outputs;
 pub mod queue;
 pub mod run;
 pub mod sinks;
 
 pub use dedup::Dedup;
 pub use error::WatchError;
-pub use event::AlertEvent;
+pub use event::{AlertEvent, ClassifiedFlow, IncidentNote, WatchEvent};
+pub use outputs::{Interest, Output, Outputs};
 pub use queue::{Queue, QueueReport};
-pub use run::{run, Outputs, Status, WatchConfig, WatchReport};
+pub use run::{run, IncidentCounts, Status, WatchConfig, WatchReport};
 // The packet sources live in the flow crate (one trait for every front end); re-exported here for
 // the watch command's users.
 pub use mlids_flow::live::{LiveError, LiveOptions, LiveSource};

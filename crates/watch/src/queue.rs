@@ -63,6 +63,15 @@ impl Control {
         !self.aborted()
     }
 
+    /// A control of no queue (consumers tested on their own).
+    #[cfg(test)]
+    pub(crate) fn detached() -> Control {
+        Control {
+            abort: Arc::new(AtomicBool::new(false)),
+            counters: Arc::new(Counters::default()),
+        }
+    }
+
     fn note_error(&self, e: String) {
         *self
             .counters

@@ -1,4 +1,4 @@
-//! The watch loop: frames → the one flow pipeline → classification → alert queues.
+//! The watch loop: frames → the one flow pipeline → classification → incidents → sink queues.
 //!
 //! Completed flows are classified in small batches (at least every `tick`, so alerts are timely on
 //! a quiet link). Every `snapshot_every` of capture time the flows that have been open for at least
@@ -6,22 +6,31 @@
 //! reported within seconds instead of at the 120 s active timeout; a flow that alerted this way does
 //! not alert again, at later snapshots or when it completes. A timer advances the flow clock from
 //! the source when no packets arrive, so idle flows expire on a silent link too.
+//!
+//! Each flow's first verdict (an attack seen at a snapshot, or the verdict at completion) goes into
+//! the [`IncidentTracker`] — the one `detect` and the server use — so an attack is one incident that
+//! opens, reports progress and closes in flow time; the tick moves the tracker's clock too, so
+//! incidents close when the link goes quiet, and the end of the run closes the rest.
 
 use crate::dedup::Dedup;
 use crate::error::WatchError;
-use crate::event::AlertEvent;
-use crate::queue::{Queue, QueueReport};
-use crate::sinks::{AlertItem, FlowItem};
+use crate::event::{AlertEvent, ClassifiedFlow, IncidentNote, Origin, WatchEvent};
+use crate::outputs::{Interest, Outputs};
+use crate::queue::QueueReport;
 use mlids_flow::{
     CaptureStats, FlowRecord, MeterConfig, Mode, PacketSource, Pipeline, RunHooks, SinkError,
     Summary,
 };
+use mlids_incident::{EventKind, IncidentConfig, IncidentEvent, IncidentTracker};
 use mlids_model::detector::judged_by_model;
 use mlids_model::output::{DetectionStats, Discard, Tally};
+use mlids_model::sink::DEFAULT_HOLD_BACK_US;
 use mlids_model::{Detector, DetectorSink, Explain, HostBehaviour, Verdict, VerdictSink};
+use serde::Serialize;
 use serde_json::json;
 use std::fmt;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 #[derive(Clone, Debug)]
@@ -41,6 +50,8 @@ pub struct WatchConfig {
     pub drain_grace: Duration,
     /// Top contributing features attached to each alert (0: none). Only alerts are explained.
     pub explain_top: usize,
+    /// When incidents close (idle timeout, flow time) and how often they report progress.
+    pub incidents: IncidentConfig,
 }
 
 impl WatchConfig {
@@ -54,16 +65,32 @@ impl WatchConfig {
             batch: 512,
             drain_grace: Duration::from_secs(5),
             explain_top: 3,
+            incidents: IncidentConfig::default(),
         }
     }
 }
 
-/// Where alerts and classified flows go.
-#[derive(Default)]
-pub struct Outputs {
-    pub alerts: Vec<Queue<AlertItem>>,
-    /// Every classified flow with its verdict (`--flows`).
-    pub flows: Option<Queue<FlowItem>>,
+/// Incident events sent so far.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct IncidentCounts {
+    pub opened: u64,
+    pub updated: u64,
+    pub closed: u64,
+}
+
+impl IncidentCounts {
+    /// Incidents open now.
+    pub fn open(&self) -> u64 {
+        self.opened.saturating_sub(self.closed)
+    }
+
+    fn count(&mut self, kind: EventKind) {
+        match kind {
+            EventKind::Opened => self.opened += 1,
+            EventKind::Updated => self.updated += 1,
+            EventKind::Closed => self.closed += 1,
+        }
+    }
 }
 
 /// Progress, handed to `on_status` every `status_every`.
@@ -75,7 +102,9 @@ pub struct Status {
     pub capture: Option<CaptureStats>,
     pub open_flows: usize,
     pub flows_classified: u64,
+    /// Attack flows (each one's first attack verdict).
     pub alerts: u64,
+    pub incidents: IncidentCounts,
     pub sinks: Vec<QueueReport>,
 }
 
@@ -97,8 +126,12 @@ impl fmt::Display for Status {
         }
         write!(
             f,
-            "; flows open {}, classified {}; alerts {}",
-            self.open_flows, self.flows_classified, self.alerts
+            "; flows open {}, classified {}; attack flows {}; incidents open {} ({} opened)",
+            self.open_flows,
+            self.flows_classified,
+            self.alerts,
+            self.incidents.open(),
+            self.incidents.opened
         )?;
         for s in &self.sinks {
             let lost = s.dropped_queue_full + s.failed;
@@ -136,8 +169,8 @@ pub struct WatchReport {
     pub snapshots: u64,
     /// Open-flow records classified at snapshots.
     pub snapshot_flows_classified: u64,
+    pub incidents: IncidentCounts,
     pub sinks: Vec<QueueReport>,
-    pub flows_sink: Option<QueueReport>,
     /// Ctrl-C / SIGTERM (or the caller's stop flag) ended the run.
     pub stopped: bool,
     /// The error that ended the run early; flows seen until then were still classified.
@@ -181,8 +214,8 @@ impl WatchReport {
                 "runs": self.snapshots,
                 "flows_classified": self.snapshot_flows_classified,
             },
+            "incidents": self.incidents,
             "sinks": self.sinks,
-            "flows_sink": self.flows_sink,
             "stopped": self.stopped,
             "error": self.error,
         })
@@ -209,7 +242,7 @@ impl fmt::Display for WatchReport {
         write!(f, "{}", self.detection)?;
         writeln!(
             f,
-            "alerts raised:     {} ({} completed flows, {} still-open flows; {} duplicates suppressed)",
+            "attack flows:      {} ({} completed flows, {} still-open flows; {} duplicates suppressed)",
             self.alerts(),
             self.alerts_completed,
             self.alerts_ongoing,
@@ -217,10 +250,15 @@ impl fmt::Display for WatchReport {
         )?;
         writeln!(
             f,
+            "incidents:         {} opened, {} closed ({} progress reports)",
+            self.incidents.opened, self.incidents.closed, self.incidents.updated
+        )?;
+        writeln!(
+            f,
             "snapshots:         {} ({} open-flow records classified)",
             self.snapshots, self.snapshot_flows_classified
         )?;
-        for s in self.sinks.iter().chain(self.flows_sink.as_ref()) {
+        for s in &self.sinks {
             writeln!(f, "sink {s}")?;
         }
         if let Some(e) = &self.error {
@@ -230,15 +268,24 @@ impl fmt::Display for WatchReport {
     }
 }
 
-/// Routes classified flows: tallies every verdict, raises one alert per attack flow (suppressing
-/// the completion alert of a flow that alerted while open) and forwards flows to `--flows`.
+/// Routes classified flows: tallies every verdict; feeds each flow's first verdict to the incident
+/// tracker (suppressing the completion of a flow that alerted while open, so no flow counts twice)
+/// and raises one per-flow alert per attack flow; hands completed flows to the sinks that want
+/// them.
+///
+/// The tracker is driven here rather than through `mlids_incident::IncidentSink` because only the
+/// router knows which verdict is a flow's first: snapshots judge open flows, and their completions
+/// come later through the classifying sink.
 struct Router<'a> {
     detector: &'a Detector,
     outputs: &'a Outputs,
-    alert_source: String,
-    in_iface: String,
+    /// What at least one sink wants: events nobody wants are not built.
+    interest: Interest,
+    origin: Arc<Origin>,
     tally: Tally<Discard>,
     dedup: Dedup,
+    incidents: IncidentTracker,
+    incident_counts: IncidentCounts,
     classified: u64,
     alerts_completed: u64,
     alerts_ongoing: u64,
@@ -247,19 +294,78 @@ struct Router<'a> {
 }
 
 impl Router<'_> {
-    fn alert(&self, flow: &FlowRecord, v: &Verdict, ongoing: bool) {
-        let ev = std::sync::Arc::new(AlertEvent::new(
-            flow,
-            v,
-            &self.alert_source,
-            &self.in_iface,
-            self.detector.verdict_category(v),
-            ongoing,
-            self.detector.threshold(),
-        ));
-        for q in &self.outputs.alerts {
-            q.send(ev.clone());
+    /// A flow's first verdict (benign ones only move the incident clock): into its incident, then
+    /// its per-flow alert. `ongoing`: judged at a snapshot, still open.
+    fn first_verdict(&mut self, flow: &FlowRecord, v: &Verdict, ongoing: bool) {
+        let family = self.detector.verdict_category(v);
+        let events = self.incidents.observe(flow, v, family);
+        if !v.is_attack {
+            self.publish(events, None);
+            return;
         }
+        let opened = events.iter().any(|e| e.kind == EventKind::Opened);
+        let alert = (opened || self.interest.flow_alerts).then(|| {
+            let mut ev = AlertEvent::new(
+                flow,
+                v,
+                &self.origin,
+                family,
+                ongoing,
+                self.detector.threshold(),
+            );
+            ev.incident_id = self.incidents.open_id(flow.src, family).map(str::to_string);
+            Arc::new(ev)
+        });
+        self.publish(events, alert.clone());
+        if let Some(a) = alert.filter(|_| self.interest.flow_alerts) {
+            self.outputs.send(WatchEvent::FlowAlert(a));
+        }
+    }
+
+    /// Count the tracker's events and send those some sink wants. `trigger`: the alert of the
+    /// flow whose verdict caused them (the first flow of an incident that opened).
+    fn publish(&mut self, events: Vec<IncidentEvent>, trigger: Option<Arc<AlertEvent>>) {
+        for e in events {
+            self.incident_counts.count(e.kind);
+            if !self.interest.wants_incident(e.kind) {
+                continue;
+            }
+            let note = IncidentNote {
+                kind: e.kind,
+                trigger: trigger.clone().filter(|_| e.kind == EventKind::Opened),
+                incident: e.incident,
+                origin: self.origin.clone(),
+            };
+            self.outputs.send(WatchEvent::Incident(Arc::new(note)));
+        }
+    }
+
+    /// The clock of a live source moved on: incidents idle past their timeout close.
+    fn advance_incidents(&mut self, now_us: i64) {
+        let events = self.incidents.advance(now_us);
+        self.publish(events, None);
+    }
+
+    /// A completed flow for the sinks that want every flow (`--flows`, EVE `flow` events).
+    fn completed(&self, flow: &FlowRecord, v: &Verdict, alerted: bool) {
+        if !self.interest.flows {
+            return;
+        }
+        let incident_id = v
+            .is_attack
+            .then(|| {
+                self.incidents
+                    .open_id(flow.src, self.detector.verdict_category(v))
+            })
+            .flatten()
+            .map(str::to_string);
+        self.outputs.send(WatchEvent::Flow(Arc::new(ClassifiedFlow {
+            flow: flow.clone(),
+            verdict: v.clone(),
+            alerted,
+            incident_id,
+            origin: self.origin.clone(),
+        })));
     }
 
     /// Classify open flows as they stand; alert once per flow.
@@ -290,7 +396,7 @@ impl Router<'_> {
         for (flow, v) in fresh.iter().zip(&verdicts) {
             if v.is_attack && self.dedup.ongoing(flow) {
                 self.alerts_ongoing += 1;
-                self.alert(flow, v, true);
+                self.first_verdict(flow, v, true);
             }
         }
         Ok(())
@@ -301,14 +407,22 @@ impl VerdictSink for Router<'_> {
     fn verdict(&mut self, flow: &FlowRecord, v: &Verdict) -> Result<(), SinkError> {
         self.classified += 1;
         self.tally.verdict(flow, v)?;
+        // A flow that alerted while open went into its incident then.
         let already = self.dedup.completed(flow, v.is_attack);
-        if v.is_attack && !already {
-            self.alerts_completed += 1;
-            self.alert(flow, v, false);
+        if !already {
+            if v.is_attack {
+                self.alerts_completed += 1;
+            }
+            self.first_verdict(flow, v, false);
         }
-        if let Some(q) = &self.outputs.flows {
-            q.send(Box::new((flow.clone(), v.clone())));
-        }
+        self.completed(flow, v, already || v.is_attack);
+        Ok(())
+    }
+
+    /// The input ended: every open incident closes.
+    fn finish(&mut self, _summary: &Summary) -> Result<(), SinkError> {
+        let events = self.incidents.finish();
+        self.publish(events, None);
         Ok(())
     }
 }
@@ -398,12 +512,15 @@ impl<'a> RunHooks<Classify<'a>> for WatchHooks<'_> {
             sink.flush()?;
         } else {
             sink.advance_clock(now)?;
+            // Verdicts of flows that ended up to the hold-back ago may still be held: incidents
+            // close only where no held verdict could still join them.
+            sink.inner_mut()
+                .advance_incidents(now.saturating_sub(DEFAULT_HOLD_BACK_US));
         }
         let now = Instant::now();
         if self.next_status.is_some_and(|t| now >= t) {
             self.next_status = now.checked_add(self.cfg.status_every);
             let router = sink.inner();
-            let outputs = router.outputs;
             let status = Status {
                 source: self.name.clone(),
                 elapsed: self.started.elapsed(),
@@ -412,12 +529,8 @@ impl<'a> RunHooks<Classify<'a>> for WatchHooks<'_> {
                 open_flows: pipeline.meter().live_flows(),
                 flows_classified: router.classified,
                 alerts: router.alerts_completed + router.alerts_ongoing,
-                sinks: outputs
-                    .alerts
-                    .iter()
-                    .map(|q| q.report())
-                    .chain(outputs.flows.as_ref().map(|q| q.report()))
-                    .collect(),
+                incidents: router.incident_counts,
+                sinks: router.outputs.reports(),
             };
             (self.on_status)(&status);
         }
@@ -446,17 +559,25 @@ pub fn run(
     }
     let started = Instant::now();
     let name = source.name().to_string();
-    let (alert_source, in_iface) = match name.strip_prefix("replay:") {
-        Some(_) => (name.clone(), "replay".to_string()),
-        None => (format!("watch:{name}"), name.clone()),
-    };
+    let origin = Arc::new(match name.strip_prefix("replay:") {
+        Some(_) => Origin {
+            source: name.clone(),
+            in_iface: "replay".to_string(),
+        },
+        None => Origin {
+            source: format!("watch:{name}"),
+            in_iface: name.clone(),
+        },
+    });
     let router = Router {
         detector,
         outputs: &outputs,
-        alert_source,
-        in_iface,
+        interest: outputs.interest(),
+        origin,
         tally: Tally::new(Discard),
         dedup: Dedup::default(),
+        incidents: IncidentTracker::new(cfg.incidents.clone()),
+        incident_counts: IncidentCounts::default(),
         classified: 0,
         alerts_completed: 0,
         alerts_ongoing: 0,
@@ -493,13 +614,13 @@ pub fn run(
         router.snapshot_classified,
     );
     let duplicates_suppressed = router.dedup.suppressed();
+    let incidents = router.incident_counts;
     drop(router);
-    let Outputs { alerts, flows } = outputs;
-    let sinks = alerts
+    let sinks = outputs
+        .sinks
         .into_iter()
-        .map(|q| q.close(cfg.drain_grace))
+        .map(|o| o.queue.close(cfg.drain_grace))
         .collect();
-    let flows_sink = flows.map(|q| q.close(cfg.drain_grace));
     Ok(WatchReport {
         source: name,
         elapsed: started.elapsed(),
@@ -511,8 +632,8 @@ pub fn run(
         duplicates_suppressed,
         snapshots,
         snapshot_flows_classified,
+        incidents,
         sinks,
-        flows_sink,
         stopped,
         error,
     })

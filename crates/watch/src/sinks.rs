@@ -1,36 +1,59 @@
-//! The consumers behind the alert and flow queues: line-oriented writers (readable stdout, the
-//! shared alert JSON, Suricata EVE-JSON), HTTP POST with retry and back-off (webhook, forwarding to
-//! `ml-ids serve`), and the flows file (every classified flow with its verdict).
+//! The consumers behind the sink queues: line-oriented writers (readable stdout, the shared alert
+//! JSON, the incident JSON, Suricata EVE-JSON), HTTP POST with retry and back-off (webhook,
+//! forwarding to `ml-ids serve`), and the flows file (every classified flow with its verdict).
+//! Each renders the events it can and passes over the others; which events reach it is its
+//! [`crate::outputs::Interest`].
 
 use crate::error::WatchError;
-use crate::event::{alert_json, eve_json, readable_line, AlertEvent};
+use crate::eve::{eve_line, write_eve};
+use crate::event::{alert_json, incident_json, readable_incident, readable_line, WatchEvent};
 use crate::queue::{Consumer, Control};
-use mlids_flow::{FlowRecord, Layout, Mode, NameStyle, Summary};
+use mlids_flow::{Layout, Mode, NameStyle, Summary};
 use mlids_model::output::VerdictJsonlWriter;
-use mlids_model::{Verdict, VerdictSink};
+use mlids_model::VerdictSink;
 use std::fs::OpenOptions;
 use std::io::{BufWriter, Write};
 use std::path::Path;
-use std::sync::Arc;
 use std::time::Duration;
 
-/// Alerts travel to every sink as one shared allocation.
-pub type AlertItem = Arc<AlertEvent>;
-/// A classified flow on its way to the flows file.
-pub type FlowItem = Box<(FlowRecord, Verdict)>;
-
-/// How a line sink renders an alert.
+/// How a line sink renders events.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum LineFormat {
-    /// [`readable_line`]: for a terminal.
+    /// For a terminal: [`readable_incident`] and [`readable_line`].
     Readable,
-    /// The shared [`mlids_model::alert::Alert`] JSON, one object per line.
+    /// Per-flow alerts as the shared [`mlids_model::alert::Alert`] JSON, one object per line.
     Alert,
-    /// Suricata's EVE `alert` event, one per line.
+    /// Incident events as [`incident_json`], one per line.
+    Incident,
+    /// Suricata's EVE events, one per line.
     Eve,
 }
 
-/// Writes one line per alert to a file or stdout.
+/// Render `ev` in `format` into `line` (cleared first); `false` if the format has no rendering
+/// for it.
+fn render(format: LineFormat, ev: &WatchEvent, line: &mut Vec<u8>) -> Result<bool, String> {
+    line.clear();
+    let e = |e: serde_json::Error| e.to_string();
+    match (format, ev) {
+        (LineFormat::Readable, WatchEvent::FlowAlert(a)) => {
+            line.extend_from_slice(readable_line(a).as_bytes())
+        }
+        (LineFormat::Readable, WatchEvent::Incident(n)) => {
+            line.extend_from_slice(readable_incident(n).as_bytes())
+        }
+        (LineFormat::Alert, WatchEvent::FlowAlert(a)) => {
+            serde_json::to_writer(&mut *line, &alert_json(a)).map_err(e)?
+        }
+        (LineFormat::Incident, WatchEvent::Incident(n)) => {
+            serde_json::to_writer(&mut *line, &incident_json(n)).map_err(e)?
+        }
+        (LineFormat::Eve, ev) => return write_eve(line, ev).map_err(e),
+        _ => return Ok(false),
+    }
+    Ok(true)
+}
+
+/// Writes one line per event to a file or stdout.
 pub struct LineSink {
     out: Box<dyn Write + Send>,
     format: LineFormat,
@@ -68,16 +91,11 @@ impl LineSink {
     }
 }
 
-impl Consumer<AlertItem> for LineSink {
-    fn consume(&mut self, batch: &[AlertItem], _ctl: &Control) -> Result<(), String> {
+impl Consumer<WatchEvent> for LineSink {
+    fn consume(&mut self, batch: &[WatchEvent], _ctl: &Control) -> Result<(), String> {
         for ev in batch {
-            self.line.clear();
-            match self.format {
-                LineFormat::Readable => self.line.extend_from_slice(readable_line(ev).as_bytes()),
-                LineFormat::Alert => serde_json::to_writer(&mut self.line, &alert_json(ev))
-                    .map_err(|e| e.to_string())?,
-                LineFormat::Eve => serde_json::to_writer(&mut self.line, &eve_json(ev))
-                    .map_err(|e| e.to_string())?,
+            if !render(self.format, ev, &mut self.line)? {
+                continue;
             }
             self.line.push(b'\n');
             self.out.write_all(&self.line).map_err(|e| e.to_string())?;
@@ -105,12 +123,14 @@ impl FlowsSink {
     }
 }
 
-impl Consumer<FlowItem> for FlowsSink {
-    fn consume(&mut self, batch: &[FlowItem], _ctl: &Control) -> Result<(), String> {
+impl Consumer<WatchEvent> for FlowsSink {
+    fn consume(&mut self, batch: &[WatchEvent], _ctl: &Control) -> Result<(), String> {
         for item in batch {
-            self.writer
-                .verdict(&item.0, &item.1)
-                .map_err(|e| e.to_string())?;
+            if let WatchEvent::Flow(c) = item {
+                self.writer
+                    .verdict(&c.flow, &c.verdict)
+                    .map_err(|e| e.to_string())?;
+            }
         }
         Ok(())
     }
@@ -237,13 +257,29 @@ impl HttpPoster {
 /// Body of a webhook POST.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum WebhookFormat {
-    /// The shared alert JSON object.
-    Alert,
-    /// The EVE `alert` event.
+    /// ml-ids's own JSON: [`incident_json`] for incidents, the shared alert JSON for per-flow
+    /// alerts.
+    Json,
+    /// The EVE event (an incident's `alert` or `ml_ids_incident`, a per-flow `alert`).
     Eve,
 }
 
-/// One POST per alert to an arbitrary HTTP(S) endpoint.
+/// The body of one webhook POST for `ev`, if the format renders it.
+fn webhook_body(format: WebhookFormat, ev: &WatchEvent) -> Result<Option<Vec<u8>>, String> {
+    let e = |e: serde_json::Error| e.to_string();
+    Ok(match (format, ev) {
+        (WebhookFormat::Json, WatchEvent::Incident(n)) => {
+            Some(serde_json::to_vec(&incident_json(n)).map_err(e)?)
+        }
+        (WebhookFormat::Json, WatchEvent::FlowAlert(a)) => {
+            Some(serde_json::to_vec(&alert_json(a)).map_err(e)?)
+        }
+        (WebhookFormat::Json, WatchEvent::Flow(_)) => None,
+        (WebhookFormat::Eve, ev) => eve_line(ev),
+    })
+}
+
+/// One POST per event to an arbitrary HTTP(S) endpoint.
 pub struct WebhookSink {
     poster: HttpPoster,
     format: WebhookFormat,
@@ -255,16 +291,13 @@ impl WebhookSink {
     }
 }
 
-impl Consumer<AlertItem> for WebhookSink {
-    fn consume(&mut self, batch: &[AlertItem], ctl: &Control) -> Result<(), String> {
-        // The queue hands webhooks one alert at a time (max_batch 1), so a failure loses one.
+impl Consumer<WatchEvent> for WebhookSink {
+    fn consume(&mut self, batch: &[WatchEvent], ctl: &Control) -> Result<(), String> {
+        // The queue hands webhooks one event at a time (max_batch 1), so a failure loses one.
         for ev in batch {
-            let body = match self.format {
-                WebhookFormat::Alert => alert_json(ev),
-                WebhookFormat::Eve => eve_json(ev),
-            };
-            let body = serde_json::to_vec(&body).map_err(|e| e.to_string())?;
-            self.poster.post(&body, ctl)?;
+            if let Some(body) = webhook_body(self.format, ev)? {
+                self.poster.post(&body, ctl)?;
+            }
         }
         Ok(())
     }
@@ -305,9 +338,20 @@ pub fn forward_url(base: &str) -> String {
     }
 }
 
-impl Consumer<AlertItem> for ForwardSink {
-    fn consume(&mut self, batch: &[AlertItem], ctl: &Control) -> Result<(), String> {
-        let alerts: Vec<&mlids_model::alert::Alert> = batch.iter().map(|e| &e.alert).collect();
+/// The server takes per-flow alerts only (it builds its own incidents from what it classifies;
+/// taking a sensor's incidents would need an endpoint of their own).
+impl Consumer<WatchEvent> for ForwardSink {
+    fn consume(&mut self, batch: &[WatchEvent], ctl: &Control) -> Result<(), String> {
+        let alerts: Vec<&mlids_model::alert::Alert> = batch
+            .iter()
+            .filter_map(|e| match e {
+                WatchEvent::FlowAlert(a) => Some(&a.alert),
+                _ => None,
+            })
+            .collect();
+        if alerts.is_empty() {
+            return Ok(());
+        }
         let body = serde_json::to_vec(&alerts).map_err(|e| e.to_string())?;
         self.poster.post(&body, ctl)
     }
@@ -316,10 +360,15 @@ impl Consumer<AlertItem> for ForwardSink {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::event::tests::{sample_classified, sample_event, sample_incident};
     use crate::queue::Queue;
     use std::io::{BufRead, BufReader, Read};
     use std::net::TcpListener;
-    use std::sync::Mutex;
+    use std::sync::{Arc, Mutex};
+
+    fn flow_alert(ongoing: bool) -> WatchEvent {
+        WatchEvent::FlowAlert(Arc::new(sample_event(ongoing)))
+    }
 
     #[test]
     fn forward_url_appends_the_endpoint_once() {
@@ -394,7 +443,7 @@ mod tests {
             WebhookFormat::Eve,
         );
         let q = Queue::spawn("webhook", 8, 1, Box::new(sink));
-        q.send(Arc::new(crate::event::tests::sample_event(false)));
+        q.send(flow_alert(false));
         let r = q.close(Duration::from_secs(10));
         assert_eq!((r.delivered, r.failed, r.retries), (1, 0, 2), "{r:?}");
         let seen = seen.lock().unwrap();
@@ -404,18 +453,45 @@ mod tests {
     }
 
     #[test]
+    fn webhook_posts_incident_events_as_json() {
+        let (url, seen) = server(vec![]);
+        let sink = WebhookSink::new(
+            HttpPoster::new(&url, vec![], fast()).unwrap(),
+            WebhookFormat::Json,
+        );
+        let q = Queue::spawn("webhook", 8, 1, Box::new(sink));
+        let (opened, closed) = sample_incident();
+        q.send(WatchEvent::Incident(Arc::new(opened)));
+        q.send(WatchEvent::Incident(Arc::new(closed)));
+        // A flow has no webhook body: skipped, not posted.
+        q.send(WatchEvent::Flow(Arc::new(sample_classified())));
+        let r = q.close(Duration::from_secs(10));
+        assert_eq!((r.delivered, r.failed), (3, 0), "{r:?}");
+        let seen = seen.lock().unwrap();
+        let bodies: Vec<serde_json::Value> = seen
+            .iter()
+            .map(|(_, b)| serde_json::from_str(b).unwrap())
+            .collect();
+        assert_eq!(bodies.len(), 2);
+        assert_eq!(bodies[0]["type"], "incident.opened");
+        assert_eq!(bodies[1]["type"], "incident.closed");
+        assert_eq!(bodies[0]["incident"]["id"], bodies[1]["incident"]["id"]);
+        assert_eq!(bodies[1]["source"], "watch:eth0");
+    }
+
+    #[test]
     fn forward_sends_batches_with_the_bearer_token_and_does_not_retry_401() {
         let (url, seen) = server(vec![200, 401]);
         let base = url.trim_end_matches("/hook").to_string();
         let sink = ForwardSink::new(&base, Some("sekrit-token-0123456789"), fast()).unwrap();
         let q = Queue::spawn("forward", 8, 100, Box::new(sink));
-        q.send(Arc::new(crate::event::tests::sample_event(true)));
+        q.send(flow_alert(true));
         // Wait for the first request before offering the next alert, so the two are distinct.
         let t = std::time::Instant::now();
         while seen.lock().unwrap().is_empty() && t.elapsed() < Duration::from_secs(5) {
             std::thread::sleep(Duration::from_millis(10));
         }
-        q.send(Arc::new(crate::event::tests::sample_event(false)));
+        q.send(flow_alert(false));
         let r = q.close(Duration::from_secs(10));
         let seen = seen.lock().unwrap();
         assert!(seen[0].0.starts_with("POST /api/alerts "), "{}", seen[0].0);
@@ -435,22 +511,65 @@ mod tests {
     }
 
     #[test]
+    fn forward_posts_nothing_for_a_batch_without_per_flow_alerts() {
+        // Port 9 (discard) on loopback: nothing listens, so any attempt would fail.
+        let policy = RetryPolicy {
+            attempts: 1,
+            ..fast()
+        };
+        let mut sink = ForwardSink::new("http://127.0.0.1:9", None, policy).unwrap();
+        let (opened, _) = sample_incident();
+        let batch = [
+            WatchEvent::Incident(Arc::new(opened)),
+            WatchEvent::Flow(Arc::new(sample_classified())),
+        ];
+        let ctl = Control::detached();
+        assert_eq!(sink.consume(&batch, &ctl), Ok(()));
+        assert!(sink.consume(&[flow_alert(false)], &ctl).is_err());
+    }
+
+    #[test]
     fn line_sinks_write_one_json_object_per_line() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("eve.json");
         std::fs::write(&path, "{\"earlier\":1}\n").unwrap();
         let sink = LineSink::new(open_append(&path).unwrap(), LineFormat::Eve);
         let q = Queue::spawn("eve", 8, 64, Box::new(sink));
-        q.send(Arc::new(crate::event::tests::sample_event(false)));
-        q.send(Arc::new(crate::event::tests::sample_event(true)));
+        let (opened, closed) = sample_incident();
+        q.send(WatchEvent::Incident(Arc::new(opened)));
+        q.send(flow_alert(true));
+        q.send(WatchEvent::Flow(Arc::new(sample_classified())));
+        q.send(WatchEvent::Incident(Arc::new(closed)));
         let r = q.close(Duration::from_secs(5));
-        assert_eq!(r.delivered, 2);
+        assert_eq!(r.delivered, 4);
         let text = std::fs::read_to_string(&path).unwrap();
         let lines: Vec<&str> = text.lines().collect();
-        assert_eq!(lines.len(), 3, "appended, not truncated");
-        for l in &lines[1..] {
-            let v: serde_json::Value = serde_json::from_str(l).unwrap();
-            assert_eq!(v["event_type"], "alert");
-        }
+        assert_eq!(lines.len(), 5, "appended, not truncated");
+        let types: Vec<String> = lines[1..]
+            .iter()
+            .map(|l| {
+                let v: serde_json::Value = serde_json::from_str(l).unwrap();
+                v["event_type"].as_str().unwrap().to_string()
+            })
+            .collect();
+        assert_eq!(types, ["alert", "alert", "flow", "ml_ids_incident"]);
+    }
+
+    #[test]
+    fn each_line_format_renders_its_own_events_and_skips_the_rest() {
+        let (opened, _) = sample_incident();
+        let incident = WatchEvent::Incident(Arc::new(opened));
+        let flow = WatchEvent::Flow(Arc::new(sample_classified()));
+        let alert = flow_alert(false);
+        let mut line = Vec::new();
+        let mut renders = |f, ev: &WatchEvent| render(f, ev, &mut line).unwrap();
+        assert!(renders(LineFormat::Readable, &incident));
+        assert!(renders(LineFormat::Readable, &alert));
+        assert!(!renders(LineFormat::Readable, &flow));
+        assert!(renders(LineFormat::Alert, &alert));
+        assert!(!renders(LineFormat::Alert, &incident));
+        assert!(renders(LineFormat::Incident, &incident));
+        assert!(!renders(LineFormat::Incident, &alert));
+        assert!(renders(LineFormat::Eve, &flow));
     }
 }

@@ -10,7 +10,7 @@ use mlids_test_support::models::syn_flood_model;
 use mlids_watch::queue::Queue;
 use mlids_watch::run::WatchConfig;
 use mlids_watch::sinks::{open_append, FlowsSink, LineFormat, LineSink};
-use mlids_watch::{Outputs, ReplaySource};
+use mlids_watch::{Interest, Outputs, ReplaySource};
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::AtomicBool;
@@ -77,6 +77,8 @@ fn scenario() -> Vec<RawFrame> {
 
 struct Run {
     report: mlids_watch::WatchReport,
+    /// Every status report, in order.
+    statuses: Vec<mlids_watch::Status>,
     jsonl: Vec<serde_json::Value>,
     eve: Vec<serde_json::Value>,
     flows: Vec<serde_json::Value>,
@@ -92,42 +94,56 @@ fn read_lines(p: &Path) -> Vec<serde_json::Value> {
 }
 
 fn run(speed: f64, stop_after: Option<Duration>) -> Run {
+    run_with(speed, stop_after, |_| {})
+}
+
+/// [`run`] with the configuration adjusted by `tweak`.
+fn run_with(speed: f64, stop_after: Option<Duration>, tweak: impl Fn(&mut WatchConfig)) -> Run {
     let dir = tempfile::tempdir().unwrap();
     let pcap = dir.path().join("scenario.pcap");
     std::fs::write(&pcap, pcap_bytes(&scenario(), 1, false, false)).unwrap();
     let detector = Detector::load(model()).unwrap();
     let mut cfg = WatchConfig::new(Mode::Cic2018);
     cfg.tick = Duration::from_millis(20);
+    tweak(&mut cfg);
     let (jp, ep, fp) = (
         dir.path().join("alerts.jsonl"),
         dir.path().join("eve.json"),
         dir.path().join("flows.jsonl"),
     );
-    let outputs = Outputs {
-        alerts: vec![
-            Queue::spawn(
-                "jsonl",
-                1024,
-                64,
-                Box::new(LineSink::new(open_append(&jp).unwrap(), LineFormat::Alert)),
-            ),
-            Queue::spawn(
-                "eve",
-                1024,
-                64,
-                Box::new(LineSink::new(open_append(&ep).unwrap(), LineFormat::Eve)),
-            ),
-        ],
-        flows: Some(Queue::spawn(
+    let mut outputs = Outputs::default();
+    outputs.add(
+        Interest::flow_alerts(),
+        Queue::spawn(
+            "jsonl",
+            1024,
+            64,
+            Box::new(LineSink::new(open_append(&jp).unwrap(), LineFormat::Alert)),
+        ),
+    );
+    // Per-flow EVE alerts, as with --eve-flow-alerts.
+    outputs.add(
+        Interest::flow_alerts(),
+        Queue::spawn(
+            "eve",
+            1024,
+            64,
+            Box::new(LineSink::new(open_append(&ep).unwrap(), LineFormat::Eve)),
+        ),
+    );
+    outputs.add(
+        Interest::flows(),
+        Queue::spawn(
             "flows",
             1024,
             64,
             Box::new(FlowsSink::create(&fp, Mode::Cic2018).unwrap()),
-        )),
-    };
+        ),
+    );
     let mut source = ReplaySource::open(&pcap, speed).unwrap();
     let stop = AtomicBool::new(false);
     let started = Instant::now();
+    let mut statuses = Vec::new();
     let report = std::thread::scope(|s| {
         if let Some(after) = stop_after {
             let stop = &stop;
@@ -136,7 +152,8 @@ fn run(speed: f64, stop_after: Option<Duration>) -> Run {
                 stop.store(true, std::sync::atomic::Ordering::Relaxed);
             });
         }
-        mlids_watch::run(&mut source, &detector, &cfg, outputs, &stop, &mut |_| {}).unwrap()
+        let mut on_status = |st: &mlids_watch::Status| statuses.push(st.clone());
+        mlids_watch::run(&mut source, &detector, &cfg, outputs, &stop, &mut on_status).unwrap()
     });
     let took = started.elapsed();
     Run {
@@ -144,6 +161,7 @@ fn run(speed: f64, stop_after: Option<Duration>) -> Run {
         eve: read_lines(&ep),
         flows: read_lines(&fp),
         report,
+        statuses,
         took,
     }
 }
@@ -197,12 +215,17 @@ fn check_full_run(r: &Run) {
     assert_eq!(http.len(), 2);
     assert!(http.iter().all(|f| f["prediction"] == "Benign"));
     for s in &rep.sinks {
+        let items = if s.name == "flows" { flows } else { alerts };
         assert_eq!(
             (s.delivered, s.dropped_queue_full, s.failed),
-            (alerts, 0, 0),
+            (items, 0, 0),
             "{s}"
         );
     }
+    // The flood's connections and the slow attacker: two attackers, so two incidents (no sink
+    // asked for them here, but they are counted), all closed at the end.
+    assert_eq!(rep.incidents.opened, 2, "{rep}");
+    assert_eq!(rep.incidents.closed, 2, "{rep}");
 }
 
 #[test]
@@ -245,4 +268,30 @@ fn stopping_mid_run_still_classifies_open_flows() {
     );
     assert_eq!(rep.summary.flows_emitted(), rep.detection.flows);
     assert_eq!(r.flows.len() as u64, rep.detection.flows);
+}
+
+#[test]
+fn incidents_close_on_a_quiet_link_without_waiting_for_traffic() {
+    // Incidents close 5 s (flow time) after their last attack flow. The slow attacker's incident
+    // opens at a snapshot (its last SYN then at 17 s); after that nothing completes until the
+    // benign exchange at 70 s, so only the tick's clock can close it before then.
+    let r = run_with(100.0, None, |cfg| {
+        cfg.incidents.idle_timeout_us = 5 * SEC;
+        cfg.status_every = Duration::from_millis(10);
+    });
+    let rep = &r.report;
+    assert_eq!(rep.incidents.opened, 2, "{rep}");
+    // Packets read before the slow attacker's SYN at 62 s and the exchange at 70 s.
+    let before_62s = 6 + 3 * u64::from(FLOOD) + 4;
+    let early = r
+        .statuses
+        .iter()
+        .find(|s| s.incidents.closed == 2)
+        .unwrap_or_else(|| panic!("no status saw both closed: {rep}"));
+    assert!(
+        early.packets <= before_62s,
+        "both incidents closed only after {} packets",
+        early.packets
+    );
+    assert_eq!(early.incidents.open(), 0);
 }

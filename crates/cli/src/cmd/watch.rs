@@ -4,6 +4,7 @@
 use crate::cmd::flow_options::FlowLimits;
 use anyhow::{bail, Context, Result};
 use clap::{Args, ValueEnum};
+use mlids_incident::IncidentConfig;
 use mlids_model::Detector;
 use mlids_watch::queue::Queue;
 use mlids_watch::run::WatchConfig;
@@ -11,7 +12,7 @@ use mlids_watch::sinks::{
     open_append, FlowsSink, ForwardSink, HttpPoster, LineFormat, LineSink, RetryPolicy,
     WebhookFormat, WebhookSink,
 };
-use mlids_watch::{LiveOptions, LiveSource, Outputs, PacketSource, ReplaySource};
+use mlids_watch::{Interest, LiveOptions, LiveSource, Outputs, PacketSource, ReplaySource};
 use std::path::PathBuf;
 use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
@@ -19,13 +20,15 @@ use std::time::Duration;
 
 #[derive(Clone, Copy, Debug, ValueEnum)]
 pub enum WebhookBody {
-    /// The alert JSON of `--jsonl` (what `ml-ids serve` accepts on POST /api/alerts).
-    Alert,
-    /// The EVE-JSON alert event of `--eve`.
+    /// ml-ids's JSON: the incident event (`{"type":"incident.opened","source":…,"incident":{…}}`),
+    /// or with --webhook-flow-alerts the alert JSON of `--jsonl`.
+    #[value(alias = "alert")]
+    Json,
+    /// The EVE-JSON event of `--eve` (an incident's `alert` or `ml_ids_incident`).
     Eve,
 }
 
-/// Capture live traffic, classify flows as they complete and raise alerts.
+/// Capture live traffic, classify flows as they complete and report incidents.
 ///
 /// Packets go through the same flow pipeline as `ml-ids extract` (in the extractor mode the model
 /// was trained on) and the same Detector as `ml-ids detect`. Completed flows are classified within
@@ -34,18 +37,23 @@ pub enum WebhookBody {
 /// timeout; each flow alerts at most once. In cic2018 mode flows idle for the active timeout (120 s)
 /// are expired, which leaves every feature value as the 2018 tool computed it (see docs/watch.md).
 ///
-/// Alerts go to any combination of sinks: readable lines on stdout (unless --no-stdout), a JSON
-/// Lines file, a Suricata EVE-JSON file, webhooks and a running `ml-ids serve`. Each sink runs on its
-/// own thread behind a bounded queue: a full queue drops the alert and counts it, capture never
-/// waits. libpcap's drop counters and any sink losses are printed on stderr every
+/// Attack verdicts are grouped into incidents by attacker, attack family and flow time, as in
+/// `ml-ids detect`: a port scan of thousands of flows is one incident that opens, reports progress
+/// and closes after --incident-timeout seconds without a new attack flow (the clock moves on a
+/// quiet link too). Readable lines on stdout (unless --no-stdout) show incidents opening and
+/// closing; --incidents writes every incident event as JSON; a Suricata EVE-JSON file gets one
+/// `alert` per incident; webhooks get incident events. Per-flow alerts are there on request:
+/// --flow-alerts (stdout, and forwarding to `ml-ids serve`), --eve-flow-alerts, --jsonl,
+/// --webhook-flow-alerts. Each sink runs on its own thread behind a bounded queue: a full queue
+/// drops the event and counts it, capture never waits. libpcap's drop counters and any sink losses are printed on stderr every
 /// --status-interval seconds and in the final summary. Ctrl-C or SIGTERM stops capture, classifies
 /// the flows still open and prints the summary (a second Ctrl-C exits at once).
 #[derive(Args, Debug)]
 #[command(after_help = "Examples:
   sudo ml-ids watch -i eth0 --model models/default
-  ml-ids watch -i eth0 --filter 'not port 22' --eve /var/log/ml-ids/eve.json --no-stdout
-  ml-ids watch -i eth0 --jsonl alerts.jsonl --webhook https://hooks.example.com/ids
-  ml-ids watch -i eth0 --forward http://127.0.0.1:8080 --forward-token \"$MLIDS_TOKEN\"
+  ml-ids watch -i eth0 --filter 'not port 22' --eve /var/log/ml-ids/eve.json --eve-flows --no-stdout
+  ml-ids watch -i eth0 --incidents incidents.jsonl --webhook https://hooks.example.com/ids
+  ml-ids watch -i eth0 --flow-alerts --forward http://127.0.0.1:8080 --forward-token \"$MLIDS_TOKEN\"
   ml-ids watch --replay capture.pcap --speed 10 --eve eve.json --flows flows.jsonl
   ml-ids watch --replay capture.pcap --speed 0 --report report.json
 
@@ -76,27 +84,57 @@ pub struct WatchArgs {
     #[arg(long, default_value_t = 1.0, requires = "replay")]
     pub speed: f64,
 
-    /// Do not print readable alert lines on stdout.
+    /// Do not print readable incident (and --flow-alerts) lines on stdout.
     #[arg(long)]
     pub no_stdout: bool,
-    /// Append alerts to this JSON Lines file (one alert object per line; `-` for stdout).
+    /// Also report every attack flow: a readable line per flow on stdout, and the per-flow alerts
+    /// that --forward sends to `ml-ids serve`.
+    #[arg(long)]
+    pub flow_alerts: bool,
+    /// An incident closes after this many seconds (flow time) without a new attack flow of its
+    /// attacker and family.
+    #[arg(long, default_value_t = 120.0, value_name = "SECONDS")]
+    pub incident_timeout: f64,
+    /// Append every incident event (opened, updated, closed) to this JSON Lines file (`-` for
+    /// stdout).
+    #[arg(long, value_name = "FILE")]
+    pub incidents: Option<PathBuf>,
+    /// Append per-flow alerts to this JSON Lines file (one alert object per attack flow; `-` for
+    /// stdout).
     #[arg(long, value_name = "FILE")]
     pub jsonl: Option<PathBuf>,
-    /// Append alerts to this EVE-JSON file (Suricata's `event_type: alert` layout).
+    /// Append Suricata EVE-JSON events to this file: one `alert` per incident when it opens,
+    /// `ml_ids_incident` events when it reports progress and closes.
     #[arg(long, value_name = "FILE")]
     pub eve: Option<PathBuf>,
-    /// POST each alert to this URL (repeatable), retrying 5xx/429/network errors with back-off.
+    /// EVE: also one `alert` per attack flow.
+    #[arg(long, requires = "eve")]
+    pub eve_flow_alerts: bool,
+    /// EVE: also a Suricata `flow` event per classified flow, with the `flow_id` and
+    /// `community_id` the alerts carry.
+    #[arg(long, requires = "eve")]
+    pub eve_flows: bool,
+    /// POST each incident opening and closing to this URL (repeatable), retrying
+    /// 5xx/429/network errors with back-off.
     #[arg(long, value_name = "URL")]
     pub webhook: Vec<String>,
     /// Body of webhook requests.
-    #[arg(long, value_enum, default_value_t = WebhookBody::Alert)]
+    #[arg(long, value_enum, default_value_t = WebhookBody::Json)]
     pub webhook_format: WebhookBody,
+    /// Webhooks: also POST incidents' progress reports (at most one per incident per 5 s of flow
+    /// time).
+    #[arg(long)]
+    pub webhook_updates: bool,
+    /// Webhooks: POST every attack flow's alert instead of incidents.
+    #[arg(long)]
+    pub webhook_flow_alerts: bool,
     /// Extra header on webhook requests (`Name: value`, repeatable), e.g. an API key.
     #[arg(long = "webhook-header", value_name = "NAME: VALUE")]
     pub webhook_headers: Vec<String>,
-    /// Forward alerts to a running `ml-ids serve` (its base URL, e.g. http://127.0.0.1:8080), whose
-    /// WebSocket and web UI then show them.
-    #[arg(long, value_name = "URL")]
+    /// Forward per-flow alerts to a running `ml-ids serve` (its base URL, e.g.
+    /// http://127.0.0.1:8080), whose WebSocket and web UI then show them. Needs --flow-alerts:
+    /// the server takes per-flow alerts, not a sensor's incidents.
+    #[arg(long, value_name = "URL", requires = "flow_alerts")]
     pub forward: Option<String>,
     /// Bearer token of the server given by --forward.
     #[arg(long, env = "MLIDS_TOKEN", hide_env_values = true)]
@@ -107,7 +145,7 @@ pub struct WatchArgs {
     /// Write the final summary as JSON to this file.
     #[arg(long, value_name = "FILE")]
     pub report: Option<PathBuf>,
-    /// Room in each sink's queue; alerts beyond it are dropped and counted.
+    /// Room in each sink's queue; events beyond it are dropped and counted.
     #[arg(long, default_value_t = 4096)]
     pub queue: usize,
     /// Seconds the sinks get to deliver queued alerts at exit.
@@ -175,99 +213,16 @@ pub fn run(args: WatchArgs) -> Result<()> {
         status_every
     };
     cfg.drain_grace = secs(args.drain_timeout, "drain-timeout")?;
-
-    // Sinks.
-    let cap = args.queue.max(1);
-    let policy = RetryPolicy::default();
-    let mut outputs = Outputs::default();
-    if !args.no_stdout {
-        outputs.alerts.push(Queue::spawn(
-            "stdout",
-            cap,
-            256,
-            Box::new(LineSink::stdout()),
-        ));
+    if !(args.incident_timeout > 0.0 && args.incident_timeout.is_finite()) {
+        bail!("--incident-timeout must be a positive number of seconds");
     }
-    if let Some(p) = &args.jsonl {
-        let out = open_append(p)?;
-        outputs.alerts.push(Queue::spawn(
-            format!("jsonl {}", p.display()),
-            cap,
-            256,
-            Box::new(LineSink::new(out, LineFormat::Alert)),
-        ));
-    }
-    if let Some(p) = &args.eve {
-        let out = open_append(p)?;
-        outputs.alerts.push(Queue::spawn(
-            format!("eve {}", p.display()),
-            cap,
-            256,
-            Box::new(LineSink::new(out, LineFormat::Eve)),
-        ));
-    }
-    let headers = args
-        .webhook_headers
-        .iter()
-        .map(|h| match h.split_once(':') {
-            Some((k, v)) if !k.trim().is_empty() => {
-                Ok((k.trim().to_string(), v.trim().to_string()))
-            }
-            _ => bail!("--webhook-header '{h}': expected `Name: value`"),
-        })
-        .collect::<Result<Vec<_>>>()?;
-    for url in &args.webhook {
-        let poster = HttpPoster::new(url, headers.clone(), policy)?;
-        let format = match args.webhook_format {
-            WebhookBody::Alert => WebhookFormat::Alert,
-            WebhookBody::Eve => WebhookFormat::Eve,
-        };
-        outputs.alerts.push(Queue::spawn(
-            format!("webhook {url}"),
-            cap,
-            1,
-            Box::new(WebhookSink::new(poster, format)),
-        ));
-    }
-    if let Some(url) = &args.forward {
-        let sink = ForwardSink::new(url, args.forward_token.as_deref(), policy)?;
-        outputs.alerts.push(Queue::spawn(
-            format!("forward {}", mlids_watch::sinks::forward_url(url)),
-            cap,
-            500,
-            Box::new(sink),
-        ));
-    }
-    if let Some(p) = &args.flows {
-        outputs.flows = Some(Queue::spawn(
-            format!("flows {}", p.display()),
-            cap.max(16_384),
-            1024,
-            Box::new(FlowsSink::create(p, mode)?),
-        ));
-    }
-
-    // Source.
-    let mut source: Box<dyn PacketSource> = match (&args.interface, &args.replay) {
-        (Some(iface), None) => {
-            let opts = LiveOptions {
-                filter: args.filter.clone(),
-                promisc: !args.no_promisc,
-                snaplen: args.snaplen.clamp(64, 262_144),
-                buffer_bytes: args.buffer_mb.clamp(1, 2047) << 20,
-                ..LiveOptions::new(iface)
-            };
-            Box::new(LiveSource::open(&opts)?)
-        }
-        (None, Some(path)) => {
-            if args.filter.is_some() {
-                bail!("--filter applies to live capture only (filter a file with tcpdump -r FILE -w - 'BPF' | …)");
-            }
-            Box::new(ReplaySource::open(path, args.speed)?)
-        }
-        _ => bail!("give either -i IFACE or --replay FILE"),
+    cfg.incidents = IncidentConfig {
+        idle_timeout_us: (args.incident_timeout * 1e6) as i64,
+        ..IncidentConfig::default()
     };
 
+    let outputs = sinks(&args, mode)?;
+    let mut source = open_source(&args)?;
     // Ctrl-C / SIGTERM set the flag; a second one while it is set exits at once.
     let stop = Arc::new(AtomicBool::new(false));
     for sig in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
@@ -279,7 +234,7 @@ pub fn run(args: WatchArgs) -> Result<()> {
 
     if !args.quiet {
         eprintln!(
-            "ml-ids watch: {} with model {} ({mode} mode, threshold {:.4}); {} alert sink(s); Ctrl-C stops",
+            "ml-ids watch: {} with model {} ({mode} mode, threshold {:.4}); {} sink(s); Ctrl-C stops",
             match (&args.interface, &args.replay) {
                 (Some(i), _) => format!(
                     "capturing on {i}{}",
@@ -293,7 +248,7 @@ pub fn run(args: WatchArgs) -> Result<()> {
             },
             args.model.display(),
             detector.threshold(),
-            outputs.alerts.len(),
+            outputs.len(),
         );
     }
     let quiet = args.quiet;
@@ -313,4 +268,139 @@ pub fn run(args: WatchArgs) -> Result<()> {
         bail!("{e} (flows seen before the error were classified; see the summary above)");
     }
     Ok(())
+}
+
+/// A line sink on `path` (appended to; `-` is stdout).
+fn line_sink(
+    outputs: &mut Outputs,
+    interest: Interest,
+    name: &str,
+    path: &std::path::Path,
+    format: LineFormat,
+    cap: usize,
+) -> Result<()> {
+    let out = open_append(path)?;
+    outputs.add(
+        interest,
+        Queue::spawn(
+            format!("{name} {}", path.display()),
+            cap,
+            256,
+            Box::new(LineSink::new(out, format)),
+        ),
+    );
+    Ok(())
+}
+
+/// The sinks the options ask for, each with the events it wants.
+fn sinks(args: &WatchArgs, mode: mlids_flow::Mode) -> Result<Outputs> {
+    let cap = args.queue.max(1);
+    let policy = RetryPolicy::default();
+    let mut outputs = Outputs::default();
+    if !args.no_stdout {
+        let interest = Interest {
+            flow_alerts: args.flow_alerts,
+            ..Interest::incidents()
+        };
+        outputs.add(
+            interest,
+            Queue::spawn("stdout", cap, 256, Box::new(LineSink::stdout())),
+        );
+    }
+    if let Some(p) = &args.incidents {
+        let i = Interest::incidents_with_updates();
+        line_sink(&mut outputs, i, "incidents", p, LineFormat::Incident, cap)?;
+    }
+    if let Some(p) = &args.jsonl {
+        let i = Interest::flow_alerts();
+        line_sink(&mut outputs, i, "jsonl", p, LineFormat::Alert, cap)?;
+    }
+    if let Some(p) = &args.eve {
+        let interest = Interest {
+            flow_alerts: args.eve_flow_alerts,
+            flows: args.eve_flows,
+            ..Interest::incidents_with_updates()
+        };
+        // Every flow's event shares this queue with the alerts: room for a burst of flows.
+        let cap = if args.eve_flows { cap.max(16_384) } else { cap };
+        line_sink(&mut outputs, interest, "eve", p, LineFormat::Eve, cap)?;
+    }
+    let headers = args
+        .webhook_headers
+        .iter()
+        .map(|h| match h.split_once(':') {
+            Some((k, v)) if !k.trim().is_empty() => {
+                Ok((k.trim().to_string(), v.trim().to_string()))
+            }
+            _ => bail!("--webhook-header '{h}': expected `Name: value`"),
+        })
+        .collect::<Result<Vec<_>>>()?;
+    let webhook_interest = match (args.webhook_flow_alerts, args.webhook_updates) {
+        (true, _) => Interest::flow_alerts(),
+        (false, true) => Interest::incidents_with_updates(),
+        (false, false) => Interest::incidents(),
+    };
+    let format = match args.webhook_format {
+        WebhookBody::Json => WebhookFormat::Json,
+        WebhookBody::Eve => WebhookFormat::Eve,
+    };
+    for url in &args.webhook {
+        let poster = HttpPoster::new(url, headers.clone(), policy)?;
+        outputs.add(
+            webhook_interest,
+            Queue::spawn(
+                format!("webhook {url}"),
+                cap,
+                1,
+                Box::new(WebhookSink::new(poster, format)),
+            ),
+        );
+    }
+    if let Some(url) = &args.forward {
+        let sink = ForwardSink::new(url, args.forward_token.as_deref(), policy)?;
+        outputs.add(
+            Interest::flow_alerts(),
+            Queue::spawn(
+                format!("forward {}", mlids_watch::sinks::forward_url(url)),
+                cap,
+                500,
+                Box::new(sink),
+            ),
+        );
+    }
+    if let Some(p) = &args.flows {
+        outputs.add(
+            Interest::flows(),
+            Queue::spawn(
+                format!("flows {}", p.display()),
+                cap.max(16_384),
+                1024,
+                Box::new(FlowsSink::create(p, mode)?),
+            ),
+        );
+    }
+    Ok(outputs)
+}
+
+/// The live interface or the replayed file.
+fn open_source(args: &WatchArgs) -> Result<Box<dyn PacketSource>> {
+    Ok(match (&args.interface, &args.replay) {
+        (Some(iface), None) => {
+            let opts = LiveOptions {
+                filter: args.filter.clone(),
+                promisc: !args.no_promisc,
+                snaplen: args.snaplen.clamp(64, 262_144),
+                buffer_bytes: args.buffer_mb.clamp(1, 2047) << 20,
+                ..LiveOptions::new(iface)
+            };
+            Box::new(LiveSource::open(&opts)?)
+        }
+        (None, Some(path)) => {
+            if args.filter.is_some() {
+                bail!("--filter applies to live capture only (filter a file with tcpdump -r FILE -w - 'BPF' | …)");
+            }
+            Box::new(ReplaySource::open(path, args.speed)?)
+        }
+        _ => bail!("give either -i IFACE or --replay FILE"),
+    })
 }
