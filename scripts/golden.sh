@@ -102,7 +102,7 @@ generate_captures() {
 SERVE_PY='
 import json, sys, csv, io, urllib.request, urllib.error, re
 
-# Fields whose value depends on the run, not on the input: an upload's id is made from the time
+# Fields whose value depends on the run, not on the input: the upload id is made from the time
 # unless the client picks one (/healthz and /metrics, which hold uptime and counters, are not
 # recorded).
 RUN_DEPENDENT_KEYS = {"upload_id"}
