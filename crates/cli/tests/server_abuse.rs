@@ -332,24 +332,43 @@ fn silent_and_idle_connections_close_and_body_errors_name_their_cause() {
     let s = start_with(&["--idle-timeout", "3"]);
     // A connection that never sends a byte: closed by the header timeout (10 s).
     let mut silent = TcpStream::connect(s.addr).unwrap();
-    silent.set_read_timeout(Some(Duration::from_secs(20))).unwrap();
+    silent
+        .set_read_timeout(Some(Duration::from_secs(20)))
+        .unwrap();
     let started = Instant::now();
     let mut buf = [0u8; 512];
     let _ = silent.read(&mut buf);
-    assert!(started.elapsed() < Duration::from_secs(15), "silent connection open {:?}", started.elapsed());
+    assert!(
+        started.elapsed() < Duration::from_secs(15),
+        "silent connection open {:?}",
+        started.elapsed()
+    );
     // A keep-alive connection left idle after one answer: closed by the idle timeout (3 s here).
     let mut idle = TcpStream::connect(s.addr).unwrap();
-    idle.write_all(b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n").unwrap();
-    idle.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
+    idle.write_all(b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
+        .unwrap();
+    idle.set_read_timeout(Some(Duration::from_secs(30)))
+        .unwrap();
     let n = idle.read(&mut buf).unwrap();
     assert!(String::from_utf8_lossy(&buf[..n]).starts_with("HTTP/1.1 200"));
     let started = Instant::now();
     while idle.read(&mut buf).map(|n| n > 0).unwrap_or(false) {}
-    assert!(started.elapsed() < Duration::from_secs(15), "idle keep-alive open {:?}", started.elapsed());
+    assert!(
+        started.elapsed() < Duration::from_secs(15),
+        "idle keep-alive open {:?}",
+        started.elapsed()
+    );
 
     // `curl -T -` streams with PUT: accepted like POST.
     let frames: Vec<_> = (0..50u16)
-        .map(|i| udp(T0 + i64::from(i) * 1000, Ep("10.9.0.1", 1000 + i), Ep("10.9.9.9", 53), 20))
+        .map(|i| {
+            udp(
+                T0 + i64::from(i) * 1000,
+                Ep("10.9.0.1", 1000 + i),
+                Ep("10.9.9.9", 53),
+                20,
+            )
+        })
         .collect();
     let pcap = pcap_bytes(&frames, 1, false, false);
     let head = format!(
@@ -368,13 +387,24 @@ fn silent_and_idle_connections_close_and_body_errors_name_their_cause() {
     bytes[n - 8..n - 4].iter_mut().for_each(|b| *b ^= 0xff);
     let (status, text) = post(s.addr, "/api/pcap", "application/vnd.tcpdump.pcap", &bytes);
     assert!((400..500).contains(&status), "{status} {text}");
-    assert!(text.contains("checksum") && !text.contains("ReadError"), "{text}");
+    assert!(
+        text.contains("checksum") && !text.contains("ReadError"),
+        "{text}"
+    );
 
     // A multipart body that ends before its closing boundary: the cause, not "ReadError".
     let mut body = b"--XyZ\r\nContent-Disposition: form-data; name=\"file\"; filename=\"c.pcap\"\r\nContent-Type: application/octet-stream\r\n\r\n".to_vec();
     body.extend_from_slice(&pcap[..200]);
-    let (status, text) = post(s.addr, "/api/pcap", "multipart/form-data; boundary=XyZ", &body);
+    let (status, text) = post(
+        s.addr,
+        "/api/pcap",
+        "multipart/form-data; boundary=XyZ",
+        &body,
+    );
     assert!((400..500).contains(&status), "{status} {text}");
     assert!(!text.contains("ReadError"), "{text}");
-    assert!(text.to_lowercase().contains("multipart") || text.contains("request body"), "{text}");
+    assert!(
+        text.to_lowercase().contains("multipart") || text.contains("request body"),
+        "{text}"
+    );
 }
