@@ -155,3 +155,32 @@ async fn token_scheme_is_case_insensitive_and_a_repeated_token_is_refused() {
         .unwrap();
     assert_eq!(r.status(), 400);
 }
+
+#[tokio::test]
+async fn duplicate_columns_are_refused_naming_them() {
+    let s = start(ServerConfig::default()).await;
+    let c = reqwest::Client::new();
+    let post = |body: &'static str| {
+        c.post(format!("{}/api/predictions", s.base))
+            .header("Content-Type", "application/json")
+            .body(body)
+            .send()
+    };
+    let r = post(r#"{"columns":["tot_fwd_pkts","flow_duration","tot_fwd_pkts"],"data":[[1,2,3]]}"#)
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 400);
+    let e: serde_json::Value = r.json().await.unwrap();
+    let msg = e["error"].as_str().unwrap();
+    assert!(
+        msg.contains("duplicate column names: tot_fwd_pkts"),
+        "{msg}"
+    );
+    // The same column twice inside one record: which value is meant is unknowable.
+    let r = post(r#"[{"tot_fwd_pkts":1,"tot_fwd_pkts":2}]"#)
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 400);
+    let e: serde_json::Value = r.json().await.unwrap();
+    assert!(e["error"].as_str().unwrap().contains("twice"), "{e}");
+}
