@@ -308,6 +308,11 @@ impl Incident {
     }
 }
 
+/// Incidents in the order they began (ties by id): the order every list of them is written in.
+pub fn sort_by_start(incidents: &mut [Incident]) {
+    incidents.sort_by(|a, b| (a.first_seen_us, &a.id).cmp(&(b.first_seen_us, &b.id)));
+}
+
 /// Bytes of a flow: forward and backward payload totals.
 fn flow_bytes(flow: &FlowRecord) -> u64 {
     use mlids_flow::Feature;

@@ -17,7 +17,7 @@ mod sink;
 mod timeline;
 mod tracker;
 
-pub use incident::{Incident, SampleFlow, Severity, TopFeature, Victim};
+pub use incident::{sort_by_start, Incident, SampleFlow, Severity, TopFeature, Victim};
 pub use sink::IncidentSink;
 pub use timeline::Timeline;
 pub use tracker::{EventKind, IncidentConfig, IncidentEvent, IncidentTracker};

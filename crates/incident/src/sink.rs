@@ -33,24 +33,8 @@ where
         }
     }
 
-    /// A live source's clock moved on without a verdict: incidents idle past the timeout close.
-    pub fn advance_clock(&mut self, now_us: i64) -> Result<(), SinkError> {
-        for e in self.tracker.advance(now_us) {
-            (self.on_event)(&e)?;
-        }
-        Ok(())
-    }
-
-    pub fn tracker_mut(&mut self) -> &mut IncidentTracker {
-        &mut self.tracker
-    }
-
     pub fn inner(&self) -> &S {
         &self.inner
-    }
-
-    pub fn inner_mut(&mut self) -> &mut S {
-        &mut self.inner
     }
 
     pub fn into_parts(self) -> (S, F) {

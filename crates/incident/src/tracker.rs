@@ -187,7 +187,7 @@ impl IncidentTracker {
                 t.incident
             })
             .collect();
-        closed.sort_by(|a, b| (a.first_seen_us, &a.id).cmp(&(b.first_seen_us, &b.id)));
+        crate::incident::sort_by_start(&mut closed);
         closed
             .into_iter()
             .map(|incident| IncidentEvent {

@@ -96,12 +96,4 @@ impl IncidentStore {
         let g = self.inner.lock().unwrap_or_else(|p| p.into_inner());
         g.by_id.get(id).map(|(_, i)| i.clone())
     }
-
-    pub fn len(&self) -> usize {
-        self.inner
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .by_id
-            .len()
-    }
 }

@@ -458,7 +458,7 @@ fn run_blocking(
             dropped: keeper.dropped,
         });
     }
-    incidents.sort_by(|a, b| (a.first_seen_us, &a.id).cmp(&(b.first_seen_us, &b.id)));
+    mlids_incident::sort_by_start(&mut incidents);
     report(
         (opts.upload_id, source),
         mode,

@@ -156,7 +156,7 @@ pub fn run(args: DetectArgs) -> Result<()> {
     let summary = run_captures(&args.captures, cfg, !args.quiet, &mut sink)?;
     let stats = sink.inner().inner().stats();
     drop(sink);
-    incidents.sort_by(|a, b| (a.first_seen_us, &a.id).cmp(&(b.first_seen_us, &b.id)));
+    mlids_incident::sort_by_start(&mut incidents);
     if let Some(path) = &args.incidents {
         write_incidents(path, &incidents)?;
     }

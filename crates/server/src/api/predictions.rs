@@ -232,33 +232,20 @@ fn classify(
     cancelled: &AtomicBool,
 ) -> Result<Scored, ApiError> {
     let positional = table.positional;
-    let duplicates: Vec<&str> = {
-        let mut seen = std::collections::HashSet::new();
-        let mut dup: Vec<&str> = table
-            .columns
-            .iter()
-            .map(String::as_str)
-            .filter(|c| !seen.insert(*c))
-            .collect();
-        dup.dedup();
-        dup
-    };
+    let duplicates = rows::duplicates(table.columns.iter().map(String::as_str));
     if !duplicates.is_empty() {
         return Err(ApiError::BadRequest(format!(
             "duplicate column names: {} (each column may appear once)",
             duplicates.join(", ")
         )));
     }
-    if !positional {
-        check_widths(&table)?;
-    }
     if positional {
         // Rows without column names are in the answering model's own feature order, as a numpy
         // array is to an MLflow model; they say nothing about their extractor mode.
         let chosen = choose_model(state, model, None)?;
         table.columns = chosen.detector.feature_names().to_vec();
-        check_widths(&table)?;
     }
+    check_widths(&table)?;
     let features: Vec<Option<Feature>> = table.columns.iter().map(|c| column_feature(c)).collect();
     let request = (!positional && !table.rows.is_empty()).then(|| rows_mode(&table, &features));
     let chosen = choose_model(state, model, request)?;

@@ -452,7 +452,7 @@ fn records_table(records: Vec<Record>, body_len: usize) -> Result<Table, ApiErro
     }
     check_size(records.len(), columns.len(), body_len)?;
     for (i, r) in records.iter().enumerate() {
-        if let Some(dup) = first_duplicate(r.0.iter().map(|(k, _)| k.as_str())) {
+        if let Some(dup) = duplicates(r.0.iter().map(|(k, _)| k.as_str())).first() {
             return Err(ApiError::BadRequest(format!(
                 "record {i} names column '{dup}' twice: which value is meant is unknowable"
             )));
@@ -471,10 +471,16 @@ fn records_table(records: Vec<Record>, body_len: usize) -> Result<Table, ApiErro
     Ok(Table::named(columns, rows))
 }
 
-/// The first name that occurs twice.
-pub(super) fn first_duplicate<'a>(names: impl Iterator<Item = &'a str>) -> Option<&'a str> {
+/// The names that occur more than once, each listed once, in the order they repeat.
+pub(super) fn duplicates<'a>(names: impl Iterator<Item = &'a str>) -> Vec<&'a str> {
     let mut seen = std::collections::HashSet::new();
-    names.into_iter().find(|n| !seen.insert(*n))
+    let mut repeated = Vec::new();
+    for n in names {
+        if !seen.insert(n) && !repeated.contains(&n) {
+            repeated.push(n);
+        }
+    }
+    repeated
 }
 
 fn parse_csv(body: &[u8]) -> Result<Table, ApiError> {
