@@ -24,19 +24,13 @@ say() { printf '==> %s\n' "$*" >&2; }
 
 say "datasets, one per source ($WORK/ds)"
 [ -f "$WORK/benign/shared.csv" ] || extract_benign "$BIN" "$SHARED" "$WORK/benign"
-import() {  # NAME SOURCES...
-  local name="$1"; shift
-  [ -f "$WORK/ds/$name/train.parquet" ] && return 0
-  "$BIN" dataset import -q "$@" -o "$WORK/ds/$name"
-  "$BIN" dataset split -q "$WORK/ds/$name" --seed 42 >/dev/null
-}
-import cic2018 "$SHARED/cic-ids2018/improved"
-import cic2017 "$SHARED/cic-ids2017/improved_rnd_2500"
-import cic "$SHARED/cic-ids2018/improved" "$SHARED/cic-ids2017/improved_rnd_2500"
-import testbed "$RUN/flows.csv"
-import benign "$WORK"/benign/*.csv
-import cic+benign "$SHARED/cic-ids2018/improved" "$SHARED/cic-ids2017/improved_rnd_2500" "$WORK"/benign/*.csv
-import testbed+benign "$RUN/flows.csv" "$WORK"/benign/*.csv
+import_dataset cic2018 "$SHARED/cic-ids2018/improved"
+import_dataset cic2017 "$SHARED/cic-ids2017/improved_rnd_2500"
+import_dataset cic "$SHARED/cic-ids2018/improved" "$SHARED/cic-ids2017/improved_rnd_2500"
+import_dataset testbed "$RUN/flows.csv"
+import_dataset benign "$WORK"/benign/*.csv
+import_dataset cic+benign "$SHARED/cic-ids2018/improved" "$SHARED/cic-ids2017/improved_rnd_2500" "$WORK"/benign/*.csv
+import_dataset testbed+benign "$RUN/flows.csv" "$WORK"/benign/*.csv
 "$BIN" dataset import -q "$SHARED/cic-ids2018/improved" -o "$WORK/ds/cic2018-days"
 "$BIN" dataset split -q "$WORK/ds/cic2018-days" --by day --seed 42 >/dev/null || echo "cic2018-days: no day split possible" >&2
 
@@ -112,7 +106,7 @@ print(f"| **all** | {tot[0]} | {tot[1]} | {tot[2]} | {100*tot[2]/max(tot[1],1):.
 PY
 
 say "attack captures and RTT-shifted replays (model trained on every source)"
-import all "$RUN/flows.csv" "$SHARED/cic-ids2018/improved" "$SHARED/cic-ids2017/improved_rnd_2500" "$WORK"/benign/*.csv
+import_dataset all "$RUN/flows.csv" "$SHARED/cic-ids2018/improved" "$SHARED/cic-ids2017/improved_rnd_2500" "$WORK"/benign/*.csv
 [ -f "$WORK/models/all/manifest.json" ] ||
   "$BIN" train -q --data "$WORK/ds/all" "${MODEL_TRAIN_ARGS[@]}" -o "$WORK/models/all" --force >&2
 python3 scripts/eval_captures.py --bin "$BIN" --model "$WORK/models/all" --json "$WORK/attack.json" --sets attack,rtt > "$WORK/attack.md"

@@ -40,3 +40,12 @@ PY
     "$bin" extract -q --mode "$mode" --label Benign -o "$out/ndpi-$k.csv" "${fold[@]}" || true
   done
 }
+
+# import_dataset NAME SOURCES...: `dataset import` SOURCES into $WORK/ds/NAME and split it 80/10/10
+# (seed 42) with $MLIDS_BIN; a dataset already split there is reused.
+import_dataset() {
+  local name="$1"; shift
+  [ -f "$WORK/ds/$name/train.parquet" ] && return 0
+  "$MLIDS_BIN" dataset import -q "$@" -o "$WORK/ds/$name"
+  "$MLIDS_BIN" dataset split -q "$WORK/ds/$name" --seed 42 >/dev/null
+}

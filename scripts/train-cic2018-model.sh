@@ -32,24 +32,18 @@ say() { printf '==> %s\n' "$*" >&2; }
 
 say "datasets, one per source ($WORK/ds)"
 [ -f "$WORK/benign/shared.csv" ] || extract_benign "$BIN" "$SHARED" "$WORK/benign" cic2018
-import() {  # NAME SOURCES...
-  local name="$1"; shift
-  [ -f "$WORK/ds/$name/train.parquet" ] && return 0
-  "$BIN" dataset import -q "$@" -o "$WORK/ds/$name"
-  "$BIN" dataset split -q "$WORK/ds/$name" --seed 42 >/dev/null
-}
 O2017=("$SHARED"/cic-ids2017/original/*.csv)
 O2018=("$SHARED"/cic-ids2018/original/adrinpaudel_batch_*.csv "$SHARED"/cic-ids2018-cleaned/*.csv)
 REGEN=("$RUN/flows.csv" "$WORK"/benign/*.csv)
 SEED180="$SHARED/cic-ids2018/original/ml-ids_validation.csv"
-import regen "${REGEN[@]}"
-import orig2017 "${O2017[@]}"
-import orig2018 "${O2018[@]}"
-import orig "${O2017[@]}" "${O2018[@]}"
-import regen+orig2017 "${REGEN[@]}" "${O2017[@]}"
-import regen+orig2018 "${REGEN[@]}" "${O2018[@]}"
-import all "${REGEN[@]}" "${O2017[@]}" "${O2018[@]}"
-import seed180 "$SEED180"
+import_dataset regen "${REGEN[@]}"
+import_dataset orig2017 "${O2017[@]}"
+import_dataset orig2018 "${O2018[@]}"
+import_dataset orig "${O2017[@]}" "${O2018[@]}"
+import_dataset regen+orig2017 "${REGEN[@]}" "${O2017[@]}"
+import_dataset regen+orig2018 "${REGEN[@]}" "${O2018[@]}"
+import_dataset all "${REGEN[@]}" "${O2017[@]}" "${O2018[@]}"
+import_dataset seed180 "$SEED180"
 
 train() {  # DATASET → WORK/models/DATASET
   [ -f "$WORK/models/$1/manifest.json" ] || "$BIN" train -q --data "$WORK/ds/$1" "${TRAIN_ARGS[@]}" -o "$WORK/models/$1" --force
