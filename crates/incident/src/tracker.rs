@@ -32,6 +32,22 @@ impl Default for IncidentConfig {
     }
 }
 
+impl IncidentConfig {
+    /// The defaults with an idle timeout of `secs` seconds (the `--incident-timeout` of every
+    /// command); refused unless positive and finite.
+    pub fn with_idle_timeout_secs(secs: f64) -> Result<IncidentConfig, String> {
+        if !(secs > 0.0 && secs.is_finite()) {
+            return Err(format!(
+                "{secs}: the incident timeout must be a positive number of seconds"
+            ));
+        }
+        Ok(IncidentConfig {
+            idle_timeout_us: (secs * 1e6) as i64,
+            ..IncidentConfig::default()
+        })
+    }
+}
+
 /// What happened to an incident.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]

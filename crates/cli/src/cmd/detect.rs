@@ -133,13 +133,8 @@ pub fn run(args: DetectArgs) -> Result<()> {
             })
         }
     };
-    if !(args.incident_timeout > 0.0 && args.incident_timeout.is_finite()) {
-        bail!("--incident-timeout must be a positive number of seconds");
-    }
-    let incident_config = IncidentConfig {
-        idle_timeout_us: (args.incident_timeout * 1e6) as i64,
-        ..IncidentConfig::default()
-    };
+    let incident_config = IncidentConfig::with_idle_timeout_secs(args.incident_timeout)
+        .map_err(|e| anyhow::anyhow!("--incident-timeout {e}"))?;
     let started = Instant::now();
     let mut incidents: Vec<Incident> = Vec::new();
     let collect = |e: &mlids_incident::IncidentEvent| {

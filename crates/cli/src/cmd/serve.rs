@@ -88,7 +88,11 @@ pub fn run(args: ServeArgs) -> Result<()> {
         max_connections: args.max_connections,
         max_captures: args.max_captures,
         idle_timeout: std::time::Duration::from_secs(args.idle_timeout.max(1)),
-        incident_timeout_us: (args.incident_timeout.max(0.001) * 1e6) as i64,
+        incident_timeout_us: mlids_incident::IncidentConfig::with_idle_timeout_secs(
+            args.incident_timeout,
+        )
+        .map_err(|e| anyhow::anyhow!("--incident-timeout {e}"))?
+        .idle_timeout_us,
         allowed_hosts: args
             .allow_host
             .iter()

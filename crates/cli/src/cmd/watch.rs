@@ -213,13 +213,8 @@ pub fn run(args: WatchArgs) -> Result<()> {
         status_every
     };
     cfg.drain_grace = secs(args.drain_timeout, "drain-timeout")?;
-    if !(args.incident_timeout > 0.0 && args.incident_timeout.is_finite()) {
-        bail!("--incident-timeout must be a positive number of seconds");
-    }
-    cfg.incidents = IncidentConfig {
-        idle_timeout_us: (args.incident_timeout * 1e6) as i64,
-        ..IncidentConfig::default()
-    };
+    cfg.incidents = IncidentConfig::with_idle_timeout_secs(args.incident_timeout)
+        .map_err(|e| anyhow::anyhow!("--incident-timeout {e}"))?;
 
     let outputs = sinks(&args, mode)?;
     let mut source = open_source(&args)?;
