@@ -1,15 +1,16 @@
 //! One incident and how a verdict updates it.
 
+use crate::sighting::Input;
 use crate::timeline::Timeline;
 use mlids_behaviour::Evidence;
 use mlids_flow::FlowRecord;
 use mlids_model::Verdict;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, HashMap};
 use std::net::IpAddr;
 
 /// How urgent an incident is, from its family and the confidence of its verdicts.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Severity {
     Low,
@@ -74,7 +75,7 @@ impl Severity {
 pub const CONFIDENT_SCORE: f64 = 0.75;
 
 /// A victim of an incident: an address the attacker's flows went to.
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Victim {
     pub address: IpAddr,
     pub flows: u64,
@@ -86,7 +87,7 @@ pub struct Victim {
 pub const MAX_PORTS_PER_VICTIM: usize = 1024;
 
 /// A feature that weighed in the incident's flow-classifier verdicts.
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct TopFeature {
     pub feature: String,
     /// Mean |contribution| (log-odds) over the explained verdicts.
@@ -96,7 +97,7 @@ pub struct TopFeature {
 }
 
 /// One flow of the incident, as an analyst would look it up.
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct SampleFlow {
     pub flow_id: String,
     /// Community ID v1 (the id Suricata, Zeek and Elastic join on; none for SCTP).
@@ -116,7 +117,7 @@ pub struct SampleFlow {
 }
 
 impl SampleFlow {
-    fn of(flow: &FlowRecord, v: &Verdict) -> SampleFlow {
+    pub(crate) fn of(flow: &FlowRecord, v: &Verdict) -> SampleFlow {
         SampleFlow {
             flow_id: flow.flow_id(),
             community_id: flow.community_id(),
@@ -143,7 +144,7 @@ pub const MAX_VICTIMS: usize = 256;
 pub const TOP_FEATURES: usize = 5;
 
 /// An attack told once: who, what, against whom, from when to when, how much and why.
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Incident {
     /// Stable for the same traffic: derived from attacker, family and the first flow's start.
     pub id: String,
@@ -169,6 +170,10 @@ pub struct Incident {
     pub victims: Vec<Victim>,
     /// Victims beyond [`MAX_VICTIMS`].
     pub other_victims: u64,
+    /// Attack flows per place they were seen (`sensor:NAME`), when the incident was built from
+    /// the bus: one incident merges what several sensors saw of one attacker.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub sources: BTreeMap<String, u64>,
     /// The host-behaviour stage's latest evidence per detector.
     pub evidence: Vec<Evidence>,
     pub top_features: Vec<TopFeature>,
@@ -177,6 +182,8 @@ pub struct Incident {
     pub timeline: Timeline,
     /// Still open (verdicts may still join) or closed (idle timeout passed, or input ended).
     pub open: bool,
+    /// Not sent: an incident received from elsewhere (the bus, `POST /api/incidents`) is a
+    /// snapshot, never updated again.
     #[serde(skip)]
     state: Accumulators,
 }
@@ -192,16 +199,16 @@ struct Accumulators {
 
 impl Incident {
     /// A new incident from its first attack verdict.
-    pub(crate) fn open(flow: &FlowRecord, v: &Verdict, family: &str) -> Incident {
+    pub(crate) fn open(first: &Input, family: &str) -> Incident {
         let mut inc = Incident {
-            id: incident_id(flow.src, family, flow.start_us),
-            attacker: flow.src,
+            id: incident_id(first.attacker(), family, first.start_us()),
+            attacker: first.attacker(),
             family: family.to_string(),
             labels: BTreeMap::new(),
-            severity: Severity::assess(family, v.attack_score),
-            mode: flow.mode.as_str().to_string(),
-            first_seen_us: flow.start_us,
-            last_seen_us: flow.end_us,
+            severity: Severity::assess(family, first.attack_score()),
+            mode: first.mode().to_string(),
+            first_seen_us: first.start_us(),
+            last_seen_us: first.end_us(),
             flows: 0,
             packets: 0,
             bytes: 0,
@@ -210,44 +217,51 @@ impl Incident {
             stages: BTreeMap::new(),
             victims: Vec::new(),
             other_victims: 0,
+            sources: BTreeMap::new(),
             evidence: Vec::new(),
             top_features: Vec::new(),
             sample_flows: Vec::new(),
-            timeline: Timeline::new(flow.start_us),
+            timeline: Timeline::new(first.start_us()),
             open: true,
             state: Accumulators::default(),
         };
-        inc.add(flow, v);
+        inc.add(first);
         inc
     }
 
     /// Take one more attack verdict of this attacker and family into account.
-    pub(crate) fn add(&mut self, flow: &FlowRecord, v: &Verdict) {
+    pub(crate) fn add(&mut self, input: &Input) {
+        let (start_us, end_us, label) = (input.start_us(), input.end_us(), input.label());
         self.flows += 1;
-        self.packets += flow.packets();
-        self.bytes += flow_bytes(flow);
-        self.first_seen_us = self.first_seen_us.min(flow.start_us);
-        self.last_seen_us = self.last_seen_us.max(flow.end_us);
-        *self.labels.entry(v.label.clone()).or_default() += 1;
-        self.timeline.add(flow.start_us, &v.label);
-        *self.stages.entry(v.stage.as_str().to_string()).or_default() += 1;
-        self.state.score_sum += v.attack_score;
-        self.max_score = self.max_score.max(v.attack_score);
-        let victim = self.state.victims.entry(flow.dst).or_default();
+        self.packets += input.packets();
+        self.bytes += input.bytes();
+        self.first_seen_us = self.first_seen_us.min(start_us);
+        self.last_seen_us = self.last_seen_us.max(end_us);
+        *self.labels.entry(label.to_string()).or_default() += 1;
+        self.timeline.add(start_us, label);
+        *self.stages.entry(input.stage().to_string()).or_default() += 1;
+        if let Some(source) = input.source() {
+            *self.sources.entry(source.to_string()).or_default() += 1;
+        }
+        let score = input.attack_score();
+        self.state.score_sum += score;
+        self.max_score = self.max_score.max(score);
+        let (victim_ip, victim_port) = input.victim();
+        let victim = self.state.victims.entry(victim_ip).or_default();
         victim.0 += 1;
-        if victim.1.len() < MAX_PORTS_PER_VICTIM && !victim.1.contains(&flow.dst_port) {
-            victim.1.push(flow.dst_port);
+        if victim.1.len() < MAX_PORTS_PER_VICTIM && !victim.1.contains(&victim_port) {
+            victim.1.push(victim_port);
         }
-        for c in &v.top_features {
-            let e = self.state.features.entry(c.feature.clone()).or_default();
-            e.0 += c.contribution.abs();
+        input.for_each_contribution(|feature, contribution| {
+            let e = self.state.features.entry(feature.to_string()).or_default();
+            e.0 += contribution.abs();
             e.1 += 1;
-        }
-        if let Some(e) = &v.evidence {
+        });
+        if let Some(e) = input.evidence() {
             self.state.evidence.insert(e.detector.clone(), e.clone());
         }
         if self.sample_flows.len() < SAMPLE_FLOWS {
-            self.sample_flows.push(SampleFlow::of(flow, v));
+            self.sample_flows.push(input.sample());
         }
     }
 
@@ -314,7 +328,7 @@ pub fn sort_by_start(incidents: &mut [Incident]) {
 }
 
 /// Bytes of a flow: forward and backward payload totals.
-fn flow_bytes(flow: &FlowRecord) -> u64 {
+pub(crate) fn flow_bytes(flow: &FlowRecord) -> u64 {
     use mlids_flow::Feature;
     let b = flow.get(Feature::TotLenFwdPkts) + flow.get(Feature::TotLenBwdPkts);
     if b.is_finite() && b > 0.0 {

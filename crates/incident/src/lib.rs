@@ -11,13 +11,19 @@
 //! [`IncidentSink`] puts the tracker in the pipeline: a [`mlids_model::VerdictSink`] that passes
 //! every verdict on unchanged and reports [`IncidentEvent`]s (opened, updated, closed) to a
 //! callback. `detect`, `serve` and `watch` differ only in what the callback does with them.
+//!
+//! On the bus the verdicts are made by many workers: each publishes a [`Sighting`] per attack
+//! verdict, and one tracker fed with them ([`IncidentTracker::observe_sighting`]) builds the
+//! incidents of every sensor and worker together.
 
 mod incident;
+mod sighting;
 mod sink;
 mod timeline;
 mod tracker;
 
 pub use incident::{sort_by_start, Incident, SampleFlow, Severity, TopFeature, Victim};
+pub use sighting::Sighting;
 pub use sink::IncidentSink;
 pub use timeline::Timeline;
 pub use tracker::{EventKind, IncidentConfig, IncidentEvent, IncidentTracker};

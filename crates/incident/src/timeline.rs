@@ -1,6 +1,6 @@
 //! An incident's flows over time, small enough to send with every event.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
 /// Buckets at most: a chart's worth.
@@ -12,7 +12,7 @@ const FIRST_BUCKET_US: i64 = 1_000_000;
 /// at one second and doubles (neighbouring buckets merge) whenever the incident outgrows
 /// [`MAX_BUCKETS`], so a ten-second scan and a day-long campaign both fit one chart, and the
 /// memory per incident is bounded.
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Timeline {
     pub start_us: i64,
     pub bucket_us: i64,

@@ -1,9 +1,10 @@
 //! Grouping attack verdicts into incidents over flow time.
 
 use crate::incident::Incident;
+use crate::sighting::{Input, Sighting};
 use mlids_flow::FlowRecord;
 use mlids_model::Verdict;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
 use std::net::IpAddr;
 
@@ -49,7 +50,7 @@ impl IncidentConfig {
 }
 
 /// What happened to an incident.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum EventKind {
     Opened,
@@ -69,7 +70,7 @@ impl EventKind {
 }
 
 /// An incident as it was when something happened to it.
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct IncidentEvent {
     pub kind: EventKind,
     pub incident: Incident,
@@ -108,16 +109,27 @@ impl IncidentTracker {
     /// caused, oldest first: incidents idle past the timeout close, then this verdict's incident
     /// opens or (at most once per update interval) reports an update.
     pub fn observe(&mut self, flow: &FlowRecord, v: &Verdict, family: &str) -> Vec<IncidentEvent> {
-        let mut events = self.advance(flow.end_us);
         if !v.is_attack {
-            return events;
+            return self.advance(flow.end_us);
         }
-        let key = (flow.src, family.to_string());
+        self.take(&Input::Verdict(flow, v), family)
+    }
+
+    /// Take one attack verdict made elsewhere (a bus worker's [`Sighting`]): the same as
+    /// [`Self::observe`] for its flow and verdict, and its source is counted.
+    pub fn observe_sighting(&mut self, s: &Sighting) -> Vec<IncidentEvent> {
+        self.take(&Input::Sighting(s), &s.family)
+    }
+
+    fn take(&mut self, input: &Input, family: &str) -> Vec<IncidentEvent> {
+        let end_us = input.end_us();
+        let mut events = self.advance(end_us);
+        let key = (input.attacker(), family.to_string());
         match self.open.get_mut(&key) {
             Some(t) => {
-                t.incident.add(flow, v);
-                if flow.end_us.saturating_sub(t.reported_us) >= self.config.update_interval_us {
-                    events.push(t.report(EventKind::Updated, flow.end_us));
+                t.incident.add(input);
+                if end_us.saturating_sub(t.reported_us) >= self.config.update_interval_us {
+                    events.push(t.report(EventKind::Updated, end_us));
                 }
             }
             None => {
@@ -125,14 +137,19 @@ impl IncidentTracker {
                     events.extend(self.close_longest_idle());
                 }
                 let mut t = Tracked {
-                    incident: Incident::open(flow, v, family),
-                    reported_us: flow.end_us,
+                    incident: Incident::open(input, family),
+                    reported_us: end_us,
                 };
-                events.push(t.report(EventKind::Opened, flow.end_us));
+                events.push(t.report(EventKind::Opened, end_us));
                 self.open.insert(key, t);
             }
         }
         events
+    }
+
+    /// Latest flow time seen (`i64::MIN` before the first verdict).
+    pub fn clock_us(&self) -> i64 {
+        self.clock_us
     }
 
     /// Whether a verdict of this attacker and family would be one of its incident's sample flows
