@@ -16,6 +16,11 @@
 //!                                   `ml-ids serve --nats` (WebSocket, UI)
 //! ```
 //!
+//! Incidents: workers store each batch's attack verdicts (`mlids.sightings.<sensor>`); an
+//! incident aggregator (`ml-ids worker --incidents`) reads all of them into one tracker and
+//! stores incident events (`mlids.incidents.<family>`), merged across sensors and workers
+//! ([`incidents`]); every server instance shows them.
+//!
 //! - Flows become records only through [`mlids_flow::Pipeline`] (the sensor) and records become
 //!   verdicts only through [`mlids_model::Detector`] (the worker); this crate moves them between.
 //! - Delivery: a flow batch is stored once (JetStream de-duplicates on `Nats-Msg-Id` =
@@ -28,6 +33,7 @@
 //!   ([`stats::SensorStats`]); nothing else drops silently.
 
 pub mod codec;
+pub mod incidents;
 pub mod metrics_http;
 pub mod sensor;
 pub mod stats;
@@ -36,10 +42,11 @@ pub mod verdict;
 pub mod worker;
 
 pub use codec::{decode_batch, BatchEncoder, BatchHeader};
+pub use incidents::{run_incident_aggregator, AggregatorConfig, SightingBatch};
 pub use sensor::{
     run_sensor, BusSink, FlowPublisher, OnFull, PublisherConfig, SensorConfig, SensorReport,
 };
-pub use stats::{SensorStats, WorkerStats};
+pub use stats::{AggregatorStats, SensorStats, WorkerStats};
 pub use topology::{connect, Topology};
 pub use verdict::VerdictBatch;
 pub use worker::{run_worker, WorkerConfig, WorkerModel, WorkerReport};

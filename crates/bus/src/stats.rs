@@ -59,10 +59,25 @@ counters! {
         alerts_published: Counter = "Alerts stored in the alert stream",
         alerts_duplicate: Counter = "Alerts JetStream recognised as already stored (redelivered batches)",
         verdict_batches_duplicate: Counter = "Verdict records JetStream recognised as already stored",
+        sighting_batches_duplicate: Counter = "Attack-verdict batches for the incident aggregator JetStream recognised as already stored",
         batches_acked: Counter = "Flow batches acknowledged after their results were stored",
         publish_failures: Counter = "Batches whose results could not be stored; left for redelivery",
         malformed: Counter = "Batches that could not be decoded (terminated, never redelivered)",
         mode_mismatch: Counter = "Batches from a sensor in another extractor mode than the model (terminated)",
+    }
+}
+
+counters! {
+    /// What an incident aggregator did.
+    AggregatorStats {
+        sighting_batches: Counter = "Batches of attack verdicts taken from the alert stream",
+        sightings: Counter = "Attack verdicts grouped into incidents",
+        malformed: Counter = "Sighting batches that could not be decoded (acknowledged and skipped)",
+        incidents_opened: Counter = "Incidents opened",
+        incidents_closed: Counter = "Incidents closed",
+        events_published: Counter = "Incident events stored",
+        events_duplicate: Counter = "Incident events JetStream recognised as already stored (another aggregator, or a retry)",
+        publish_failures: Counter = "Incident events that could not be stored (their sightings are redelivered)",
     }
 }
 
@@ -72,6 +87,7 @@ counters! {
         alerts_received: Counter = "Alerts received from the alert stream and shown to WebSocket clients",
         alerts_forwarded: Counter = "Locally produced alerts stored in the alert stream",
         alerts_forward_failed: Counter = "Locally produced alerts that could not be stored in the alert stream",
+        incident_events_received: Counter = "Incident events received from the aggregators",
     }
 }
 

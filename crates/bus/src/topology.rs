@@ -5,9 +5,10 @@
 //!   until one worker acks it and is then removed; `discard: new` when full, so a full stream
 //!   pushes back on the sensors (which buffer, then drop and count) instead of deleting flows
 //!   no worker has seen.
-//! - `MLIDS_ALERTS` (subjects `mlids.alerts.<sensor>` and `mlids.verdicts.<sensor>`): limits
-//!   retention with a maximum age, read by every server instance (each with its own consumer)
-//!   and by anything that audits the accounting.
+//! - `MLIDS_ALERTS` (subjects `mlids.alerts.<sensor>`, `mlids.verdicts.<sensor>`,
+//!   `mlids.sightings.<sensor>` and `mlids.incidents.<family>`): limits retention with a maximum
+//!   age, read by every server instance (each with its own consumer), by the incident
+//!   aggregators (sightings in, incidents out) and by anything that audits the accounting.
 //!
 //! Every component creates missing streams with the same settings (`get_or_create`), so the
 //! start order does not matter; an existing stream keeps its settings.
@@ -69,6 +70,35 @@ impl Topology {
     pub fn all_verdicts(&self) -> String {
         format!("{}.verdicts.>", self.prefix)
     }
+    /// Attack verdicts of one sensor's batches, for the incident aggregators.
+    pub fn sightings_subject(&self, sensor: &str) -> String {
+        format!("{}.sightings.{sensor}", self.prefix)
+    }
+    pub fn all_sightings(&self) -> String {
+        format!("{}.sightings.>", self.prefix)
+    }
+    /// Incident events of one family (`PortScan`, `DoS`, …): subscribers filter by family.
+    pub fn incidents_subject(&self, family: &str) -> String {
+        let token: String = family
+            .chars()
+            .map(|c| {
+                if c.is_ascii_alphanumeric() || c == '-' || c == '_' {
+                    c
+                } else {
+                    '_'
+                }
+            })
+            .collect();
+        let token = if token.is_empty() {
+            "unknown".into()
+        } else {
+            token
+        };
+        format!("{}.incidents.{token}", self.prefix)
+    }
+    pub fn all_incidents(&self) -> String {
+        format!("{}.incidents.>", self.prefix)
+    }
 
     pub fn flows_config(&self) -> stream::Config {
         stream::Config {
@@ -90,8 +120,10 @@ impl Topology {
     pub fn alerts_config(&self) -> stream::Config {
         stream::Config {
             name: self.alerts_stream.clone(),
-            description: Some("ml-ids alerts and per-flow verdict records from the workers".into()),
-            subjects: vec![self.all_alerts(), self.all_verdicts()],
+            description: Some(
+                "ml-ids alerts, per-flow verdict records and attack sightings from the workers; incident events from the aggregators".into(),
+            ),
+            subjects: self.alerts_stream_subjects(),
             retention: stream::RetentionPolicy::Limits,
             storage: stream::StorageType::File,
             num_replicas: self.replicas,
@@ -100,6 +132,15 @@ impl Topology {
             discard: stream::DiscardPolicy::Old,
             ..Default::default()
         }
+    }
+
+    fn alerts_stream_subjects(&self) -> Vec<String> {
+        vec![
+            self.all_alerts(),
+            self.all_verdicts(),
+            self.all_sightings(),
+            self.all_incidents(),
+        ]
     }
 
     /// A JetStream context with this topology's timeouts.
@@ -128,6 +169,7 @@ impl Topology {
                     .get_or_create_stream(self.alerts_config())
                     .await
                     .map_err(BusError::js)?;
+                let alerts = self.add_missing_subjects(js, alerts).await?;
                 Ok::<_, BusError>((flows, alerts))
             };
             match attempt.await {
@@ -139,6 +181,32 @@ impl Topology {
                 Err(e) => return Err(e),
             }
         }
+    }
+}
+
+impl Topology {
+    /// A stream created by an earlier version lacks the subjects added since (sightings,
+    /// incidents): add them, keeping every other setting, so publishing to them does not fail
+    /// with "no responders".
+    async fn add_missing_subjects(
+        &self,
+        js: &jetstream::Context,
+        mut alerts: stream::Stream,
+    ) -> Result<stream::Stream, BusError> {
+        let mut config = alerts.cached_info().config.clone();
+        let missing: Vec<String> = self
+            .alerts_stream_subjects()
+            .into_iter()
+            .filter(|s| !config.subjects.contains(s))
+            .collect();
+        if missing.is_empty() {
+            return Ok(alerts);
+        }
+        debug_log(&format!("adding subjects {missing:?} to {}", config.name));
+        config.subjects.extend(missing);
+        js.update_stream(config).await.map_err(BusError::js)?;
+        alerts.info().await.map_err(BusError::js)?;
+        Ok(alerts)
     }
 }
 

@@ -8,11 +8,13 @@
 //! already stored come back as duplicates, recognised by their ids:
 //! - verdict record: `v.SENSOR.RUN.FIRST_SEQ`
 //! - alert: `a.SENSOR.RUN.SEQ`
+//! - the batch's attack verdicts for the incident aggregator: `s.SENSOR.RUN.FIRST_SEQ`
 //!
 //! A worker that dies holds its un-acked batches until the consumer's ack wait expires; then
 //! another worker gets them.
 
 use crate::codec::{decode_batch, BatchHeader};
+use crate::incidents::SightingBatch;
 use crate::stats::{LatencyHistogram, WorkerStats};
 use crate::topology::Topology;
 use crate::verdict::{alert_msg_id, VerdictBatch};
@@ -21,6 +23,7 @@ use async_nats::jetstream::{self, consumer, AckKind};
 use bytes::Bytes;
 use futures_util::{FutureExt, StreamExt};
 use mlids_flow::FlowRecord;
+use mlids_incident::Sighting;
 use mlids_model::alert::Alert;
 use mlids_model::{Detector, Explain, HostBehaviour, Verdict};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -141,6 +144,8 @@ struct Work {
 struct Output {
     verdicts: VerdictBatch,
     alerts: Vec<(String, Bytes)>,
+    /// Its attack verdicts for the incident aggregator (`None`: no attack in the batch).
+    sightings: Option<SightingBatch>,
 }
 
 /// Run until `stop` is set. Returns the accounting.
@@ -290,10 +295,12 @@ async fn process(
     let publishes = work.iter().zip(outputs).map(|(w, out)| {
         let subject_v = topology.verdicts_subject(&w.header.sensor);
         let subject_a = topology.alerts_subject(&w.header.sensor);
+        let subject_s = topology.sightings_subject(&w.header.sensor);
         async move {
             let n = out.verdicts.len() as u64;
             let sent = w.header.sent_us;
-            let r = publish_results(js, &subject_v, &subject_a, &out, sent, stats).await;
+            let subjects = [subject_v.as_str(), subject_a.as_str(), subject_s.as_str()];
+            let r = publish_results(js, subjects, &out, sent, stats).await;
             (w, n, sent, r)
         }
     });
@@ -346,10 +353,16 @@ fn classify(
     for ((h, flows, delivered), verdicts) in batches.iter().zip(&verdicts) {
         let mut vb = VerdictBatch::new(h, worker_id, *delivered, now);
         let mut alerts = Vec::new();
+        let source = format!("sensor:{}", h.sensor);
+        let mut sightings = SightingBatch::new(h);
         for (k, (f, v)) in flows.iter().zip(verdicts).enumerate() {
             vb.push(&v.label, v.attack_score, v.is_attack);
             if v.is_attack {
-                let alert = Alert::new(f, v, &format!("sensor:{}", h.sensor));
+                let family = model.detector.verdict_category(v);
+                sightings
+                    .sightings
+                    .push(Sighting::new(f, v, family, &source));
+                let alert = Alert::new(f, v, &source);
                 let body = serde_json::to_vec(&alert)
                     .map_err(|e| BusError::Codec(format!("alert JSON: {e}")))?;
                 alerts.push((
@@ -361,15 +374,17 @@ fn classify(
         out.push(Output {
             verdicts: vb,
             alerts,
+            sightings: (!sightings.sightings.is_empty()).then_some(sightings),
         });
     }
     Ok(out)
 }
 
+/// Store a batch's alerts, sightings and verdict record; `subjects` are (verdicts, alerts,
+/// sightings).
 async fn publish_results(
     js: &jetstream::Context,
-    subject_v: &str,
-    subject_a: &str,
+    [subject_v, subject_a, subject_s]: [&str; 3],
     out: &Output,
     sent_us: u64,
     stats: &WorkerStats,
@@ -387,7 +402,19 @@ async fn publish_results(
             .publish_with_headers(subject_a.to_string(), headers(id), body.clone())
             .await
             .map_err(|e| e.to_string())?;
-        acks.push((true, f));
+        acks.push((Stored::Alert, f));
+    }
+    if let Some(sightings) = &out.sightings {
+        let body = serde_json::to_vec(sightings).map_err(|e| e.to_string())?;
+        let f = js
+            .publish_with_headers(
+                subject_s.to_string(),
+                headers(&sightings.msg_id()),
+                Bytes::from(body),
+            )
+            .await
+            .map_err(|e| e.to_string())?;
+        acks.push((Stored::Sightings, f));
     }
     let f = js
         .publish_with_headers(
@@ -397,20 +424,25 @@ async fn publish_results(
         )
         .await
         .map_err(|e| e.to_string())?;
-    acks.push((false, f));
+    acks.push((Stored::Verdicts, f));
     let mut first_err = None;
-    for (is_alert, f) in acks {
+    for (kind, f) in acks {
         match f.await {
-            Ok(ack) => {
-                if is_alert {
+            Ok(ack) => match kind {
+                Stored::Alert => {
                     stats.alerts_published.inc();
                     if ack.duplicate {
                         stats.alerts_duplicate.inc();
                     }
-                } else if ack.duplicate {
+                }
+                Stored::Sightings if ack.duplicate => {
+                    stats.sighting_batches_duplicate.inc();
+                }
+                Stored::Verdicts if ack.duplicate => {
                     stats.verdict_batches_duplicate.inc();
                 }
-            }
+                _ => {}
+            },
             Err(e) => {
                 first_err.get_or_insert(e.to_string());
             }
@@ -420,6 +452,13 @@ async fn publish_results(
         None => Ok(()),
         Some(e) => Err(e),
     }
+}
+
+/// What a publish ack is for (counted apart).
+enum Stored {
+    Alert,
+    Sightings,
+    Verdicts,
 }
 
 fn debug(msg: &str) {

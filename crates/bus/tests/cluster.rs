@@ -1,7 +1,8 @@
 //! The bus under failure: a 3-node NATS cluster (streams with 3 replicas), two sensors replaying
 //! crafted captures, two workers; one NATS node and one worker are killed mid-run. Every flow
 //! the sensors produced must be classified exactly once in the stored verdict accounting, and
-//! every attack must have exactly one alert.
+//! every attack must have exactly one alert, and the incidents the aggregator builds from the
+//! workers' sightings must count every attack flow exactly once.
 //!
 //! Loopback only; the test starts and stops its own nats-server processes and skips (SKIP: …)
 //! when nats-server is not installed (fails instead under MLIDS_REQUIRE_ALL=1).
@@ -11,13 +12,14 @@ mod common;
 use common::*;
 use futures_util::StreamExt;
 use mlids_bus::async_nats::jetstream::consumer::{pull, DeliverPolicy};
-use mlids_bus::stats::{LatencyHistogram, SensorStats, WorkerStats};
+use mlids_bus::stats::{AggregatorStats, LatencyHistogram, SensorStats, WorkerStats};
 use mlids_bus::{
-    FlowPublisher, OnFull, PublisherConfig, SensorConfig, Topology, VerdictBatch, WorkerConfig,
-    WorkerModel,
+    AggregatorConfig, FlowPublisher, OnFull, PublisherConfig, SensorConfig, Topology, VerdictBatch,
+    WorkerConfig, WorkerModel,
 };
 use mlids_flow::ReplaySource;
 use mlids_flow::{MeterConfig, Mode};
+use mlids_incident::{EventKind, IncidentConfig, IncidentEvent};
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
@@ -96,6 +98,25 @@ async fn every_flow_is_classified_exactly_once_despite_a_dead_node_and_a_dead_wo
         std::fs::write(&path, &bytes).unwrap();
         captures.push(path);
     }
+
+    // The incident aggregator, on its own connection, before any flow is published.
+    let agg_stop = Arc::new(AtomicBool::new(false));
+    let agg_stats = AggregatorStats::default();
+    let aggregator = {
+        let client = mlids_bus::connect(&url_list(1), "aggregator")
+            .await
+            .unwrap();
+        let (js, topo, stats, stop) = (
+            topo.context(client),
+            topology(),
+            agg_stats.clone(),
+            agg_stop.clone(),
+        );
+        tokio::spawn(async move {
+            let cfg = AggregatorConfig::new("cluster", IncidentConfig::default());
+            mlids_bus::run_incident_aggregator(js, &topo, cfg, stats, stop).await
+        })
+    };
 
     let stop_a = Arc::new(AtomicBool::new(false));
     let stop_b = Arc::new(AtomicBool::new(false));
@@ -262,6 +283,43 @@ async fn every_flow_is_classified_exactly_once_despite_a_dead_node_and_a_dead_wo
     alert_ids.sort();
     alert_ids.dedup();
     assert_eq!(alert_ids.len(), expected_attacks);
+
+    // Incidents: the aggregator took every sighting once (a redelivered batch's copy was dropped
+    // by JetStream or recognised by its id), and on stopping closed every incident.
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while agg_stats.sightings.get() < expected_attacks as u64 {
+        assert!(
+            Instant::now() < deadline,
+            "aggregator: {}",
+            agg_stats.line()
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    agg_stop.store(true, Ordering::Relaxed);
+    aggregator.await.unwrap().unwrap();
+    eprintln!("aggregator: {}", agg_stats.line());
+    assert_eq!(agg_stats.sightings.get(), expected_attacks as u64);
+    assert_eq!(agg_stats.publish_failures.get(), 0, "{}", agg_stats.line());
+    let mut closed: HashMap<String, u64> = HashMap::new();
+    for m in read_all(topo.all_incidents()).await {
+        let e: IncidentEvent = serde_json::from_slice(&m.payload).unwrap();
+        if e.kind == EventKind::Closed {
+            assert!(
+                closed
+                    .insert(e.incident.id.clone(), e.incident.flows)
+                    .is_none(),
+                "incident {} closed twice",
+                e.incident.id
+            );
+        }
+    }
+    assert_eq!(closed.len() as u64, agg_stats.incidents_opened.get());
+    assert_eq!(
+        closed.values().sum::<u64>(),
+        expected_attacks as u64,
+        "the incidents' flows are the attack flows, each once"
+    );
+
     eprintln!(
         "{} flows classified once each, {attacks} attacks, {} alerts, {redelivered} verdict records from redelivered batches, in {:?}",
         seen.len(),

@@ -2,6 +2,8 @@
 //!
 //! - Alerts from the bus: each server instance reads the alert stream with its own ordered
 //!   consumer (new alerts only), so every instance shows every alert on its WebSocket and UI.
+//! - Incidents from the bus: the aggregators' events (`mlids.incidents.>`, merged across sensors
+//!   and workers) go to the incident store and the WebSocket like an upload's.
 //! - Alerts made here (uploads, streams, POST /api/alerts) are shown at once and also stored in
 //!   the alert stream for the other instances; the copy that comes back is recognised by its
 //!   `Mlids-Origin` header and not shown twice.
@@ -117,9 +119,49 @@ pub async fn attach(mut state: AppState) -> Result<AppState, BusError> {
         publisher,
         stats: stats.clone(),
     });
+    let incidents = alerts_stream
+        .create_consumer(
+            mlids_bus::async_nats::jetstream::consumer::pull::OrderedConfig {
+                filter_subject: topo.all_incidents(),
+                deliver_policy: mlids_bus::async_nats::jetstream::consumer::DeliverPolicy::New,
+                ..Default::default()
+            },
+        )
+        .await
+        .map_err(|e| BusError::JetStream(e.to_string()))?
+        .messages()
+        .await
+        .map_err(|e| BusError::JetStream(e.to_string()))?;
     state.bus = Some(link.clone());
-    tokio::spawn(read_alerts(state.clone(), messages, link));
+    tokio::spawn(read_alerts(state.clone(), messages, link.clone()));
+    tokio::spawn(read_incidents(state.clone(), incidents, link));
     Ok(state)
+}
+
+/// Incident events of the aggregators (`ml-ids worker --incidents`): merged across sensors and
+/// workers there, shown here like the incidents of an upload.
+async fn read_incidents(
+    state: AppState,
+    mut messages: mlids_bus::async_nats::jetstream::consumer::pull::Ordered,
+    link: Arc<BusLink>,
+) {
+    while let Some(m) = messages.next().await {
+        let m = match m {
+            Ok(m) => m,
+            Err(e) => {
+                tracing::warn!("incident stream: {e}");
+                tokio::time::sleep(Duration::from_millis(200)).await;
+                continue;
+            }
+        };
+        match serde_json::from_slice::<mlids_incident::IncidentEvent>(&m.payload) {
+            Ok(event) => {
+                link.stats.incident_events_received.inc();
+                state.publish_incident(&event);
+            }
+            Err(e) => tracing::warn!("ignoring a malformed incident event from the bus: {e}"),
+        }
+    }
 }
 
 async fn read_alerts(

@@ -125,20 +125,34 @@ fn leak(s: String) -> &'static str {
 /// A capture of `flows` TCP connections spread over `span_s` seconds, every `attack_every`-th one
 /// an attack (25 forward packets; benign ones have 2–4). `salt` varies the addresses.
 pub fn capture(flows: usize, span_s: i64, attack_every: usize, salt: u8) -> Vec<u8> {
-    let server = Ep(leak(format!("10.{salt}.0.2")), 80);
+    let client = move |i: usize, _attack: bool| {
+        format!("10.{salt}.{}.{}", 1 + i / 60_000, 1 + (i / 250) % 250)
+    };
+    capture_with(
+        flows,
+        span_s,
+        attack_every,
+        client,
+        &format!("10.{salt}.0.2"),
+    )
+}
+
+/// Like [`capture`], with the client address of connection `i` (and whether it is an attack)
+/// chosen by `client`: one attacker's flows can be spread over several sensors' captures.
+pub fn capture_with(
+    flows: usize,
+    span_s: i64,
+    attack_every: usize,
+    client: impl Fn(usize, bool) -> String,
+    server: &str,
+) -> Vec<u8> {
+    let server = Ep(leak(server.to_string()), 80);
     let mut frames: Vec<RawFrame> = Vec::new();
     let step = span_s * 1_000_000 / flows.max(1) as i64;
     for i in 0..flows {
         let t = T0 + i as i64 * step;
-        let client = Ep(
-            leak(format!(
-                "10.{salt}.{}.{}",
-                1 + i / 60_000,
-                1 + (i / 250) % 250
-            )),
-            1024 + (i % 60_000) as u16,
-        );
         let attack = attack_every > 0 && i % attack_every == 0;
+        let client = Ep(leak(client(i, attack)), 1024 + (i % 60_000) as u16);
         let data = if attack { 23 } else { i % 3 };
         let mut dt = 0;
         let mut push = |from: Ep, to: Ep, flags: &str, len: usize| {

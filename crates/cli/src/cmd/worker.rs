@@ -4,8 +4,9 @@
 use super::sensor::{host_id, stop_flag, BusArgs};
 use anyhow::{Context, Result};
 use clap::Args;
-use mlids_bus::stats::{LatencyHistogram, WorkerStats};
-use mlids_bus::{WorkerConfig, WorkerModel};
+use mlids_bus::stats::{AggregatorStats, LatencyHistogram, WorkerStats};
+use mlids_bus::{AggregatorConfig, WorkerConfig, WorkerModel};
+use mlids_incident::IncidentConfig;
 use prometheus_client::registry::Registry;
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -21,13 +22,22 @@ use std::time::Duration;
 /// batches to the others after --ack-wait; the results it may already have stored carry stable
 /// ids (derived from the flow ids), so the redelivery produces no duplicates. Start as many
 /// workers as the flow rate needs (see docs/scale-out.md); they may come and go at any time.
+///
+/// With --incidents the worker also aggregates incidents: it reads the attack verdicts every
+/// worker stores and groups them into incidents (attacker, family, time), merged across sensors
+/// and workers, stored on `mlids.incidents.<family>` — what `ml-ids serve --nats` shows. One
+/// aggregator is enough; two (on different workers) compute the same events and JetStream keeps
+/// one copy of each.
 #[derive(Args, Debug)]
 #[command(after_help = "Examples:
   ml-ids worker --nats nats://127.0.0.1:4222 --model models/default
   ml-ids worker --nats nats://nats1:4222,nats://nats2:4222 --model models/default --replicas 3 --metrics 127.0.0.1:9102
   ml-ids worker --nats nats://127.0.0.1:4222 --model models/gbdt-multi --threshold 0.8 --worker-id w7
 
-Watch the alerts in the UI of a server attached to the same bus:
+One worker of the pool also builds the incidents of every sensor:
+  ml-ids worker --nats nats://127.0.0.1:4222 --model models/default --incidents
+
+Watch the alerts and incidents in the UI of a server attached to the same bus:
   ml-ids serve --model models/default --nats nats://127.0.0.1:4222")]
 pub struct WorkerArgs {
     #[command(flatten)]
@@ -54,6 +64,18 @@ pub struct WorkerArgs {
     /// (used when this worker creates the consumer).
     #[arg(long, default_value_t = 30, value_name = "SECS")]
     pub ack_wait: u64,
+    /// Also run an incident aggregator (see above).
+    #[arg(long)]
+    pub incidents: bool,
+    /// An incident closes after this many seconds (flow time; wall time when no attack flow
+    /// arrives at all) without a new attack flow of its attacker and family.
+    #[arg(
+        long,
+        default_value_t = 120.0,
+        value_name = "SECONDS",
+        requires = "incidents"
+    )]
+    pub incident_timeout: f64,
     /// Serve Prometheus metrics at http://ADDR/metrics.
     #[arg(long, value_name = "ADDR")]
     pub metrics: Option<SocketAddr>,
@@ -77,6 +99,13 @@ pub fn run(args: WorkerArgs) -> Result<()> {
     cfg.max_batches = args.max_batches.max(1);
     cfg.ack_wait = Duration::from_secs(args.ack_wait.max(1));
     let topology = args.bus.topology();
+    let aggregator = if args.incidents {
+        let config = IncidentConfig::with_idle_timeout_secs(args.incident_timeout)
+            .map_err(|e| anyhow::anyhow!("--incident-timeout {e}"))?;
+        Some(AggregatorConfig::new(&worker_id, config))
+    } else {
+        None
+    };
     let stop = stop_flag()?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
@@ -89,10 +118,14 @@ pub fn run(args: WorkerArgs) -> Result<()> {
         let js = topology.context(client);
         let stats = WorkerStats::default();
         let latency = LatencyHistogram::default();
+        let aggregator_stats = AggregatorStats::default();
         if let Some(addr) = args.metrics {
             let mut reg = Registry::default();
             stats.register(&mut reg, "mlids_worker");
             latency.register(&mut reg, "mlids_worker");
+            if aggregator.is_some() {
+                aggregator_stats.register(&mut reg, "mlids_incident_aggregator");
+            }
             let bound = mlids_bus::metrics_http::serve(addr, Arc::new(reg)).await?;
             eprintln!("ml-ids worker: metrics at http://{bound}/metrics");
         }
@@ -116,8 +149,35 @@ pub fn run(args: WorkerArgs) -> Result<()> {
             models.detector.mode(),
             cfg.consumer
         );
+        let aggregating = aggregator.map(|a| {
+            eprintln!(
+                "ml-ids worker {worker_id}: aggregating incidents (consumer {})",
+                a.consumer_name()
+            );
+            let (js, topology, s, stop) = (
+                js.clone(),
+                topology.clone(),
+                aggregator_stats.clone(),
+                stop.clone(),
+            );
+            tokio::spawn(async move {
+                let r = mlids_bus::run_incident_aggregator(js, &topology, a, s, stop.clone()).await;
+                if r.is_err() {
+                    // A worker asked to aggregate must not go on silently without it.
+                    stop.store(true, Ordering::Relaxed);
+                }
+                r
+            })
+        });
         let report =
             mlids_bus::run_worker(js, &topology, cfg, models, stats, latency, stop).await?;
+        if let Some(task) = aggregating {
+            task.await.context("the incident aggregator failed")??;
+            eprintln!(
+                "ml-ids worker {worker_id}: incidents: {}",
+                aggregator_stats.line()
+            );
+        }
         Ok::<_, anyhow::Error>(report)
     })?;
     eprintln!(
