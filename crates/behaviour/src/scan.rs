@@ -10,7 +10,8 @@
 //! online, the walk is held between the two thresholds instead of ending at a decision (a benign
 //! host needs seven net failures to be flagged later), and the walk over the source's whole
 //! history, unheld, must cross the upper threshold as well. Outcomes, not timings, decide, so the verdict does not move with
-//! the RTT or the rate.
+//! the RTT or the rate. A flagged source whose failures have the shape of peer discovery (many
+//! hosts, each on its own unprivileged port) is not called a scanner ([`FailureShape`]).
 
 use crate::window::sweep_idle;
 use crate::{is_group_address, Evidence, Finding};
@@ -140,9 +141,70 @@ struct Walk {
     failures: u32,
     hosts: HashSet<IpAddr>,
     ports: HashSet<u16>,
+    /// Where the failed first contacts went (what tells peer discovery from a scan).
+    failed: FailureShape,
     flagged: Option<Flag>,
     last_us: i64,
 }
+
+/// The spread of a source's failed first contacts over hosts and ports.
+///
+/// A peer-to-peer client's failures are first contacts to peers that have gone away: many hosts,
+/// each tried on its own unprivileged port (the one the peer list named), no port shared by many
+/// of them. A scan has the opposite shape: one host on many ports (vertical), one service port on
+/// many hosts (horizontal), or both. TRW alone cannot tell them apart (peer discovery is its known
+/// false positive); the shape can. What it cannot tell apart is a scan that probes each host on
+/// one random unprivileged port — by outcomes alone that *is* peer discovery.
+#[derive(Clone, Debug, Default)]
+struct FailureShape {
+    /// Failed first contacts with a port (TCP, UDP); ICMP unreachables and echo probes count in
+    /// `other`.
+    with_port: u32,
+    other: u32,
+    unprivileged: u32,
+    per_host: HashMap<IpAddr, u32>,
+    per_port: HashMap<u16, u32>,
+}
+
+impl FailureShape {
+    fn add(&mut self, host: IpAddr, port: Option<u16>) {
+        let Some(port) = port else {
+            self.other += 1;
+            return;
+        };
+        self.with_port += 1;
+        if port >= 1024 {
+            self.unprivileged += 1;
+        }
+        if self.per_host.len() < EVIDENCE_CAP || self.per_host.contains_key(&host) {
+            *self.per_host.entry(host).or_default() += 1;
+        }
+        if self.per_port.len() < EVIDENCE_CAP || self.per_port.contains_key(&port) {
+            *self.per_port.entry(port).or_default() += 1;
+        }
+    }
+
+    /// Peer discovery, not a scan: at least [`PEER_MIN_HOSTS`] failed hosts; ≥ 90% of the
+    /// failures with a port, and ≥ 90% of all, to unprivileged ports; ≤ 10% of them beyond the
+    /// second on any one host (no vertical sweep); ≤ 25% on the most-tried port (no horizontal
+    /// sweep of one service).
+    fn looks_like_peer_discovery(&self) -> bool {
+        let n = self.with_port;
+        let total = n + self.other;
+        if self.per_host.len() < PEER_MIN_HOSTS || n == 0 {
+            return false;
+        }
+        let share = |k: u32, of: u32| f64::from(k) / f64::from(of);
+        let beyond_second: u32 = self.per_host.values().map(|&c| c.saturating_sub(2)).sum();
+        let busiest_port = self.per_port.values().copied().max().unwrap_or(0);
+        share(self.unprivileged, total) >= 0.9
+            && share(beyond_second, n) <= 0.1
+            && share(busiest_port, n) <= 0.25
+    }
+}
+
+/// Failed hosts below which no failure pattern is called peer discovery.
+const PEER_MIN_HOSTS: usize = 8;
 
 /// The walk's state when it crossed the upper threshold.
 #[derive(Clone, Debug)]
@@ -188,6 +250,7 @@ impl Scans {
             }
             for _ in 0..n {
                 w.failures += 1;
+                w.failed.add(reporter, None);
                 self.steps.take(w, Outcome::Failure, flow.start_us);
             }
             return;
@@ -218,7 +281,12 @@ impl Scans {
         }
         match result {
             Outcome::Success => w.successes += 1,
-            _ => w.failures += 1,
+            _ => {
+                w.failures += 1;
+                let port = matches!(flow.exchange.ip_protocol, proto::TCP | proto::UDP)
+                    .then_some(flow.dst_port);
+                w.failed.add(flow.dst, port);
+            }
         }
         self.steps.take(w, result, flow.start_us);
     }
@@ -267,6 +335,11 @@ impl Scans {
     pub fn judge(&self, flow: &FlowRecord) -> Option<Finding> {
         let w = self.walks.get(&flow.src)?;
         let flag = w.flagged.as_ref()?;
+        // Decided on the shape as it is now: a peer-to-peer client that starts sweeping one host
+        // or one service changes its shape and is flagged from then on.
+        if w.failed.looks_like_peer_discovery() {
+            return None;
+        }
         let e = &flow.exchange;
         let first = e.first_flags;
         // Its failed attempts, its SYNs that found an open port, and (for a scanner flagged by

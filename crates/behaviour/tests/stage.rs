@@ -446,3 +446,73 @@ fn memory_stays_bounded_under_a_spoofed_flood() {
         h.tracked_hosts()
     );
 }
+
+/// A failed first contact to `peer:port`.
+fn unanswered_syn(src: &str, peer: &str, port: u16, t_ms: i64) -> FlowRecord {
+    flow(src, peer, 40000, port, t_ms, tcp(2, 0, SYN, SYN, 0, 0))
+}
+
+#[test]
+fn peer_discovery_is_no_scan_but_a_sweep_of_one_service_or_one_host_is() {
+    // A peer-to-peer client (the shape of nDPI's gnutella.pcap): 40 peers gone away, each tried
+    // once or twice on its own unprivileged port; a run of failures that crosses the walk.
+    let peers: Vec<FlowRecord> = (0..40)
+        .flat_map(|i| {
+            let peer = format!("198.51.100.{}", i + 1);
+            let port = 10_000 + 997 * i as u16;
+            let tries = if i % 3 == 0 { 2 } else { 1 };
+            (0..tries).map(move |k| unanswered_syn("10.0.0.5", &peer, port + k, i * 10 + k as i64))
+        })
+        .collect();
+    let (_, labels) = run(&peers);
+    assert!(labels.iter().all(Option::is_none), "{labels:?}");
+
+    // The same number of failures, all on port 6346 of 40 hosts: a horizontal sweep of one
+    // service, whatever the port's number.
+    let sweep: Vec<FlowRecord> = (0..40)
+        .map(|i| unanswered_syn("10.0.0.6", &format!("198.51.100.{}", i + 1), 6346, i))
+        .collect();
+    let (_, labels) = run(&sweep);
+    assert!(labels.iter().all(|l| l.as_deref() == Some("PortScan")));
+
+    // 40 unprivileged ports of one host: a vertical scan.
+    let vertical: Vec<FlowRecord> = (0..40)
+        .map(|i| unanswered_syn("10.0.0.7", "198.51.100.9", 20_000 + i, i as i64))
+        .collect();
+    let (_, labels) = run(&vertical);
+    assert!(labels.iter().all(|l| l.as_deref() == Some("PortScan")));
+
+    // Eight well-known ports on each of 8 hosts (a small top-ports sweep): privileged, and
+    // several ports per host.
+    let top_ports: Vec<FlowRecord> = (0..64)
+        .map(|i| {
+            let host = format!("198.51.100.{}", i / 8 + 1);
+            unanswered_syn(
+                "10.0.0.8",
+                &host,
+                [21, 22, 23, 25, 80, 110, 143, 443][i % 8],
+                i as i64,
+            )
+        })
+        .collect();
+    let (_, labels) = run(&top_ports);
+    assert!(labels.iter().all(|l| l.as_deref() == Some("PortScan")));
+
+    // A peer-to-peer client that then sweeps one host's ports becomes a scanner.
+    let mut turned: Vec<FlowRecord> = peers
+        .iter()
+        .map(|f| {
+            unanswered_syn(
+                "10.0.0.9",
+                &f.dst.to_string(),
+                f.dst_port,
+                f.start_us / 1000,
+            )
+        })
+        .collect();
+    turned.extend(
+        (0..40).map(|i| unanswered_syn("10.0.0.9", "198.51.100.200", 1 + i, 1000 + i as i64)),
+    );
+    let (_, labels) = run(&turned);
+    assert!(labels.iter().all(|l| l.as_deref() == Some("PortScan")));
+}
