@@ -21,22 +21,16 @@ fi
 # extract_benign BIN SHARED OUT [MODE]: every real benign capture as labelled flow CSVs (MODE:
 # corrected unless given),
 # OUT/shared.csv (pcap/benign) and OUT/ndpi-K.csv (the nDPI corpus without its attack captures,
-# fold K of NDPI_FOLDS). Damaged captures keep the flows read before the damage.
+# fold K of NDPI_FOLDS, as scripts/eval_captures.py --list-ndpi defines them). Damaged captures keep
+# the flows read before the damage.
 extract_benign() {
   local bin="$1" shared="$2" out="$3" mode="${4:-corrected}" k
   mkdir -p "$out"
   mapfile -t benign < <(find "$shared/pcap/benign" -type f \( -name '*.pcap' -o -name '*.pcapng' -o -name '*.cap' \) | sort)
   "$bin" extract -q --mode "$mode" --label Benign -o "$out/shared.csv" "${benign[@]}" || true
   for ((k = 0; k < NDPI_FOLDS; k++)); do
-    mapfile -t fold < <(python3 - "$shared" "$k" "$NDPI_FOLDS" <<'PY'
-import pathlib, sys
-shared, k, n = pathlib.Path(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3])
-caps = lambda d: sorted(p for p in (shared / d).rglob("*") if p.is_file() and p.suffix in (".pcap", ".pcapng", ".cap"))
-attack = {p.name[len("ndpi_"):] for p in caps("pcap/attack") if p.name.startswith("ndpi_")}
-ndpi = [c for c in caps("pcap/bench/ndpi-default") if c.name not in attack]
-print("\n".join(str(c) for i, c in enumerate(ndpi) if i % n == k))
-PY
-)
+    mapfile -t fold < <(MLIDS_SHARED_DATA="$shared" python3 scripts/eval_captures.py --list-ndpi \
+      --ndpi-fold "$k/$NDPI_FOLDS")
     "$bin" extract -q --mode "$mode" --label Benign -o "$out/ndpi-$k.csv" "${fold[@]}" || true
   done
 }
