@@ -110,7 +110,9 @@ fn tcp_outcome(e: &Exchange) -> Outcome {
 
 /// Failed UDP probes a flow reports: an ICMP destination-unreachable flow (ICMP type 3, ICMPv6
 /// type 1) from a host to the address that probed it, one per message (at most 64 per flow, so
-/// one noisy router cannot make a scanner alone). Returns (prober, reporter, messages).
+/// one noisy router cannot make a scanner alone), each a failure only while the prober has an
+/// unanswered UDP probe it can answer (see `Steps::settle_unreachables`). Returns (prober,
+/// reporter, messages).
 pub fn unreachables(flow: &FlowRecord) -> Option<(IpAddr, IpAddr, u32)> {
     let e = &flow.exchange;
     let unreachable = matches!(
@@ -143,6 +145,12 @@ struct Walk {
     ports: HashSet<u16>,
     /// Where the failed first contacts went (what tells peer discovery from a scan).
     failed: FailureShape,
+    /// Distinct (host, port) its unanswered UDP datagrams went to: the probes an ICMP
+    /// unreachable can be the answer to.
+    silent_udp: HashSet<(IpAddr, u16)>,
+    /// ICMP unreachable messages reported to it, and how many of them became failures.
+    unreachable_msgs: u64,
+    unreachables_credited: u64,
     flagged: Option<Flag>,
     last_us: i64,
 }
@@ -169,7 +177,7 @@ struct FailureShape {
 impl FailureShape {
     fn add(&mut self, host: IpAddr, port: Option<u16>) {
         let Some(port) = port else {
-            self.other += 1;
+            self.add_without_port();
             return;
         };
         self.with_port += 1;
@@ -182,6 +190,10 @@ impl FailureShape {
         if self.per_port.len() < EVIDENCE_CAP || self.per_port.contains_key(&port) {
             *self.per_port.entry(port).or_default() += 1;
         }
+    }
+
+    fn add_without_port(&mut self) {
+        self.other += 1;
     }
 
     /// Peer discovery, not a scan: at least [`PEER_MIN_HOSTS`] failed hosts; ≥ 90% of the
@@ -248,11 +260,8 @@ impl Scans {
             if w.hosts.len() < EVIDENCE_CAP {
                 w.hosts.insert(reporter);
             }
-            for _ in 0..n {
-                w.failures += 1;
-                w.failed.add(reporter, None);
-                self.steps.take(w, Outcome::Failure, flow.start_us);
-            }
+            w.unreachable_msgs += u64::from(n);
+            self.steps.settle_unreachables(w, flow.start_us);
             return;
         }
         if is_group_address(&flow.dst) {
@@ -260,6 +269,15 @@ impl Scans {
         }
         let result = outcome(flow);
         if result == Outcome::Neutral {
+            let e = &flow.exchange;
+            if e.is_udp() && e.fwd_packets > 0 && e.bwd_packets == 0 {
+                let w = self.walks.entry(flow.src).or_default();
+                w.last_us = w.last_us.max(flow.end_us);
+                if w.silent_udp.len() < self.cfg.max_contacts {
+                    w.silent_udp.insert((flow.dst, flow.dst_port));
+                }
+                self.steps.settle_unreachables(w, flow.start_us);
+            }
             return;
         }
         let w = self.walks.entry(flow.src).or_default();
@@ -302,6 +320,20 @@ struct Steps {
 }
 
 impl Steps {
+    /// ICMP unreachables become failed first contacts only as far as there are unanswered UDP
+    /// probes they can answer: a UDP scan's closed ports each send one, but a peer that keeps
+    /// sending to one closed port gets one per datagram — one failed contact, not dozens. Flows
+    /// end in any order, so whichever comes second (the probes or the unreachables) settles.
+    fn settle_unreachables(self, w: &mut Walk, t_us: i64) {
+        let answerable = w.unreachable_msgs.min(w.silent_udp.len() as u64);
+        while w.unreachables_credited < answerable {
+            w.unreachables_credited += 1;
+            w.failures += 1;
+            w.failed.add_without_port();
+            self.take(w, Outcome::Failure, t_us);
+        }
+    }
+
     /// One step of a walk (its counts already updated).
     fn take(self, w: &mut Walk, result: Outcome, t_us: i64) {
         let step = match result {

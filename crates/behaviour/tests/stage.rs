@@ -516,3 +516,45 @@ fn peer_discovery_is_no_scan_but_a_sweep_of_one_service_or_one_host_is() {
     let (_, labels) = run(&turned);
     assert!(labels.iter().all(|l| l.as_deref() == Some("PortScan")));
 }
+
+#[test]
+fn unreachables_count_once_per_probe_they_can_answer_in_either_order() {
+    let unreach = |n: u32| Exchange {
+        ip_protocol: proto::ICMP,
+        fwd_packets: n,
+        icmp: Some((3, 3)),
+        ..Exchange::default()
+    };
+    // A peer keeps sending to one closed port (one flow of 40 datagrams) and gets 40 port
+    // unreachables (nDPI's zoom_p2p.pcapng has this shape): one failed contact, no scan.
+    let p2p = vec![
+        flow(
+            "10.0.0.5",
+            "198.51.100.7",
+            8801,
+            8801,
+            0,
+            udp(40, 0, 4000, 0),
+        ),
+        flow("198.51.100.7", "10.0.0.5", 0, 0, 1, unreach(40)),
+    ];
+    let (_, labels) = run(&p2p);
+    assert!(labels.iter().all(Option::is_none), "{labels:?}");
+    // A UDP scan whose unreachables flow ends before its probes: the probes settle them.
+    let mut scan = vec![flow("10.0.0.10", "10.0.0.66", 0, 0, 0, unreach(6))];
+    scan.extend((0..6).map(|i| {
+        flow(
+            "10.0.0.66",
+            "10.0.0.10",
+            40000,
+            2000 + i,
+            1 + i as i64,
+            udp(1, 0, 0, 0),
+        )
+    }));
+    let (_, labels) = run(&scan);
+    assert!(
+        labels[1..].iter().all(|l| l.as_deref() == Some("PortScan")),
+        "{labels:?}"
+    );
+}
