@@ -8,7 +8,9 @@ PACKAGES=(
   iproute2 ethtool tcpdump procps psmisc  # namespaces, bridge, offload settings, capture, process control
   nginx php-fpm php-sqlite3 sqlite3       # victim web server and the small vulnerable web app
   vsftpd openssh-server dnsmasq           # victim FTP, SSH and DNS
+  openssl python3-aiosmtpd chrony         # victim HTTPS certificate, SMTP and NTP servers
   curl wget openssh-client sshpass dnsutils  # benign clients (browse/download, ssh/scp, ftp via curl, dig)
+  swaks sntp                              # benign clients (mail, time)
   hping3 nmap patator hydra slowhttptest sqlmap apache2-utils wrk   # attack tools
   tcpreplay                               # tcpreplay/tcpprep for replaying captures into namespaces
 )

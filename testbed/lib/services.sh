@@ -4,7 +4,10 @@
 # the daemons load themselves: mime types, fastcgi params, PAM).
 #
 #   nginx + php-fpm (the Testbed Shop: SQL-injectable product page, XSS-able search and guestbook,
-#   login form), vsftpd, openssh, dnsmasq (authoritative for testbed.lan, no upstream).
+#   login form; HTTP on 80, HTTPS with HTTP/2 on 443 with a self-signed certificate made here),
+#   vsftpd, openssh, dnsmasq (authoritative for testbed.lan, no upstream; UDP and TCP), an SMTP
+#   server (aiosmtpd, messages discarded) and an NTP server (chronyd serving its local clock,
+#   never adjusting the host's).
 #
 # Environment: TB_STATE (state dir), TB_WWW (web app sources), TB_VICTIM_NS, TB_VICTIM_IP, TB_USER.
 # Returns once every port answers; the daemons stay running until net.sh down kills the namespace.
@@ -50,6 +53,11 @@ php_admin_value[display_errors] = On
 CONF
 start php-fpm php-fpm8.2 -F -y "$S/php-fpm.conf"
 
+# HTTPS: a certificate for www.testbed.lan, valid for the run only.
+openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 2 \
+  -subj /CN=www.testbed.lan -addext subjectAltName=DNS:www.testbed.lan \
+  -keyout "$S/tls.key" -out "$S/tls.crt" 2>/dev/null
+
 cat > "$S/nginx.conf" <<CONF
 daemon off;
 worker_processes 2;
@@ -64,6 +72,9 @@ http {
   client_body_timeout 30s;
   server {
     listen $ip:80 backlog=4096;
+    listen $ip:443 ssl http2 backlog=4096;
+    ssl_certificate $S/tls.crt;
+    ssl_certificate_key $S/tls.key;
     server_name www.testbed.lan;
     root $S/www;
     index index.php;
@@ -122,13 +133,31 @@ start dnsmasq dnsmasq --keep-in-foreground --conf-file=/dev/null --no-resolv --n
   --address=/www.testbed.lan/"$ip" --address=/ftp.testbed.lan/"$ip" --address=/ssh.testbed.lan/"$ip" \
   --address=/mail.testbed.lan/"$ip" --txt-record=testbed.lan,"ml-ids testbed" --cache-size=0
 
+# Debian's aiosmtpd script: it runs on the system python3 the package installed into.
+start smtpd /usr/bin/aiosmtpd -n -l "$ip:25" -c aiosmtpd.handlers.Sink
+
+# chronyd drops to its own user: its pid and drift files live in a directory that user owns.
+mkdir -p "$S/chrony"
+chown _chrony: "$S/chrony"
+cat > "$S/chrony.conf" <<CONF
+pidfile $S/chrony/chronyd.pid
+driftfile $S/chrony/chrony.drift
+bindaddress $ip
+port 123
+cmdport 0
+local stratum 8
+allow all
+CONF
+# -x: serve time without ever adjusting the host's clock.
+start chronyd chronyd -x -d -f "$S/chrony.conf"
+
 # Wait (bounded) until every service answers.
 for _ in $(seq 1 100); do
   listening=$(in_vic ss -Hltnu | awk '{print $5}')
   ok=1
-  for port in 80 21 22 53; do grep -q ":$port\$" <<<"$listening" || ok=0; done
+  for port in 80 443 21 22 53 25 123; do grep -q ":$port\$" <<<"$listening" || ok=0; done
   if [ $ok = 1 ] && [ -S "$S/php.sock" ]; then
-    echo "services up on $ip: http ftp ssh dns"
+    echo "services up on $ip: http https ftp ssh dns smtp ntp"
     exit 0
   fi
   sleep 0.1

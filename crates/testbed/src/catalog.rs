@@ -121,7 +121,13 @@ pub const CATALOGUE: &[Scenario] = &[
     Scenario { name: "benign-ftp", kind: Benign, label: "Benign", tools: &["curl"], packages: &["curl"], extra_hosts: 0, concurrent: true,
         small: b(0, 0, 0), full: b(0, 0, 0), about: "FTP listings, downloads and uploads, passive and active" },
     Scenario { name: "benign-dns", kind: Benign, label: "Benign", tools: &["dig"], packages: &["dnsutils"], extra_hosts: 0, concurrent: true,
-        small: b(0, 0, 0), full: b(0, 0, 0), about: "DNS lookups of known and unknown names and a TXT record" },
+        small: b(0, 0, 0), full: b(0, 0, 0), about: "DNS lookups of known and unknown names and a TXT record, over UDP and one in six over TCP" },
+    Scenario { name: "benign-tls", kind: Benign, label: "Benign", tools: &["curl"], packages: &["curl", "openssl"], extra_hosts: 0, concurrent: true,
+        small: b(0, 0, 2), full: b(0, 0, 4), about: "HTTPS browsing (HTTP/2 and HTTP/1.1 over TLS): pages, several requests per connection, a rate-limited download" },
+    Scenario { name: "benign-mail", kind: Benign, label: "Benign", tools: &["swaks"], packages: &["swaks", "python3-aiosmtpd"], extra_hosts: 0, concurrent: true,
+        small: b(0, 0, 0), full: b(0, 0, 0), about: "mail submitted over SMTP: short messages and some with a 200 kB attachment" },
+    Scenario { name: "benign-ntp", kind: Benign, label: "Benign", tools: &["sntp"], packages: &["sntp", "chrony"], extra_hosts: 0, concurrent: true,
+        small: b(0, 0, 0), full: b(0, 0, 0), about: "NTP time queries (one request, one answer each) to the victim's chronyd" },
     Scenario { name: "bot", kind: Attack, label: "Bot", tools: &["curl", "python3"], packages: &["curl", "python3"], extra_hosts: 1, concurrent: true,
         small: b(0, 0, 1000), full: b(0, 0, 100000), about: "an infected host polling an HTTP C2 server with jitter, uploading results, pulling files (Ares-like)" },
     Scenario { name: "syn-flood", kind: Attack, label: "SYN flood", tools: &["hping3"], packages: &["hping3"], extra_hosts: 0, concurrent: false,
@@ -252,7 +258,7 @@ mod tests {
         let names: Vec<&str> = some.iter().map(|s| s.name).collect();
         assert_eq!(names, ["benign-dns", "hulk"]);
         let benign = select(&["benign".into()]).unwrap();
-        assert!(benign.iter().all(|s| s.kind == Kind::Benign) && benign.len() == 6);
+        assert!(benign.iter().all(|s| s.kind == Kind::Benign) && benign.len() == 9);
         assert!(select(&["nope".into()])
             .unwrap_err()
             .contains("unknown scenario 'nope'"));

@@ -4,7 +4,7 @@
 //! ```text
 //!   mlt-RUN-sw: bridge br0 ◄── tcpdump (capture.pcap; optionally streamed to ml-ids serve)
 //!     ├─ mlt-RUN-vic   10.77.0.10   nginx+php-fpm (Testbed Shop), vsftpd, sshd, dnsmasq
-//!     ├─ mlt-RUN-h21…  10.77.0.21…  benign users (browse, download, ssh, ftp, dns)
+//!     ├─ mlt-RUN-h21…  10.77.0.21…  benign users (web, TLS, downloads, ssh, ftp, dns, mail, ntp)
 //!     ├─ mlt-RUN-h101… 10.77.0.101… one attacker host per attack scenario
 //!     └─ mlt-RUN-h201… 10.77.0.201… DDoS bots, the bot scenario's infected host
 //! ```

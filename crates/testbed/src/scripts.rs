@@ -44,6 +44,18 @@ pub const FILES: &[(&str, &str)] = &[
         include_str!("../../../testbed/scenarios/benign-ssh.sh"),
     ),
     (
+        "scenarios/benign-tls.sh",
+        include_str!("../../../testbed/scenarios/benign-tls.sh"),
+    ),
+    (
+        "scenarios/benign-mail.sh",
+        include_str!("../../../testbed/scenarios/benign-mail.sh"),
+    ),
+    (
+        "scenarios/benign-ntp.sh",
+        include_str!("../../../testbed/scenarios/benign-ntp.sh"),
+    ),
+    (
         "scenarios/bot.sh",
         include_str!("../../../testbed/scenarios/bot.sh"),
     ),
