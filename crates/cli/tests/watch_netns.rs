@@ -7,7 +7,8 @@
 //! per-flow alerts and the flood's one incident reached every sink: stdout (incident and per-flow
 //! lines), the incidents file, JSON Lines, EVE-JSON (one alert for the incident, its close, and
 //! flow events sharing the alert's ids), the webhook (incident events; its first answer is a 503, so
-//! the retry path runs) and the server's alert broadcast (what its WebSocket sends).
+//! the retry path runs), the server's alert broadcast (what its WebSocket sends) and the server's
+//! `GET /api/incidents` (the forwarded incident, closed).
 //!
 //! Needs root, `ip` (iproute2), curl, python3 and hping3; skips with a message where namespaces
 //! cannot be created (fails instead under MLIDS_REQUIRE_ALL=1). All traffic stays inside the two namespaces, which are removed even if the
@@ -488,7 +489,9 @@ fn watch_sees_http_and_a_syn_flood_between_namespaces() {
             // Per-flow lines (--flow-alerts) and the incident opening and closing.
             "stdout" => total + 2,
             "incidents" => 2 + updated,
-            "jsonl" | "forward" => total,
+            "jsonl" => total,
+            // Per-flow alerts (--flow-alerts) and every incident event.
+            "forward" => total + 2 + updated,
             "eve" => 2 + updated + classified,
             "webhook" => 2,
             "flows" => classified,
@@ -608,6 +611,38 @@ fn watch_sees_http_and_a_syn_flood_between_namespaces() {
         published += 1;
     }
     assert_eq!(published, total);
+    // … and lists the forwarded incident in its latest (closed) state, as its own API shows it.
+    let listed = net
+        .exec(
+            &net.b,
+            &[
+                "curl",
+                "-fsS",
+                "--max-time",
+                "5",
+                "-H",
+                &format!("Authorization: Bearer {TOKEN}"),
+                &format!("http://{}/api/incidents", server.addr),
+            ],
+        )
+        .output()
+        .unwrap();
+    assert!(
+        listed.status.success(),
+        "GET /api/incidents: {}",
+        String::from_utf8_lossy(&listed.stderr)
+    );
+    let listed: Value = serde_json::from_slice(&listed.stdout).unwrap();
+    let listed = listed.as_array().unwrap();
+    assert_eq!(listed.len(), 1, "the flood's one incident: {listed:?}");
+    assert_eq!(listed[0]["id"], inc[0]["incident"]["id"]);
+    assert_eq!(listed[0]["attacker"], net.ip_a.as_str());
+    assert_eq!(listed[0]["open"], false);
+    assert_eq!(listed[0]["flows"].as_u64(), Some(total));
+    assert_eq!(
+        listed[0], last["incident"],
+        "as the sensor's --incidents file has it"
+    );
 
     // Flows: the HTTP exchanges were classified benign, the flood's connections as attacks.
     let flows = lines(&flows_p);

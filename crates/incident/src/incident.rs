@@ -114,6 +114,13 @@ pub struct SampleFlow {
     pub label: String,
     pub attack_score: f64,
     pub stage: String,
+    /// ICMP type and code of the flow's first ICMP packet (ICMP and ICMPv6 flows only): ICMP has
+    /// no ports, and Suricata's EVE names an ICMP flow by these instead. Absent for every other
+    /// protocol, so the JSON of TCP and UDP flows is what it was before the fields existed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub icmp_type: Option<u8>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub icmp_code: Option<u8>,
 }
 
 impl SampleFlow {
@@ -132,6 +139,8 @@ impl SampleFlow {
             label: v.label.clone(),
             attack_score: v.attack_score,
             stage: v.stage.as_str().to_string(),
+            icmp_type: flow.exchange.icmp.map(|(t, _)| t),
+            icmp_code: flow.exchange.icmp.map(|(_, c)| c),
         }
     }
 }

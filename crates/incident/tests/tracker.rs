@@ -214,3 +214,40 @@ fn open_incidents_are_bounded_and_low_confidence_lowers_severity() {
         "mean score 0.6 < 0.75"
     );
 }
+
+#[test]
+fn an_icmp_flow_keeps_its_type_and_code_and_a_tcp_flow_has_neither() {
+    let mut icmp = flow("10.0.0.66", "10.0.0.1", 0, 1.0);
+    icmp.protocol = 1;
+    icmp.src_port = 0;
+    icmp.key = FlowKey::corrected(&icmp.src, &icmp.dst, 0, 0, 1);
+    icmp.exchange.ip_protocol = 1;
+    icmp.exchange.icmp = Some((8, 0));
+    let mut t = IncidentTracker::default();
+    let opened = t
+        .observe(&icmp, &verdict("DDoS-ICMP", 0.9), "DDoS")
+        .remove(0);
+    let sample = &opened.incident.sample_flows[0];
+    assert_eq!((sample.icmp_type, sample.icmp_code), (Some(8), Some(0)));
+    let json = serde_json::to_value(&opened).unwrap();
+    assert_eq!(json["incident"]["sample_flows"][0]["icmp_type"], 8);
+    assert_eq!(json["incident"]["sample_flows"][0]["icmp_code"], 0);
+    let back: mlids_incident::IncidentEvent = serde_json::from_value(json).unwrap();
+    assert_eq!(back.incident.sample_flows[0].icmp_type, Some(8));
+
+    // TCP: no ICMP keys at all (the JSON of existing consumers and golden files is unchanged),
+    // and JSON written before the fields existed still reads.
+    let opened = t
+        .observe(
+            &flow("10.0.0.67", "10.0.0.1", 80, 1.0),
+            &verdict("DoS", 0.9),
+            "DoS",
+        )
+        .remove(0);
+    let mut json = serde_json::to_value(&opened).unwrap();
+    let sample = json["incident"]["sample_flows"][0].as_object_mut().unwrap();
+    assert!(!sample.contains_key("icmp_type") && !sample.contains_key("icmp_code"));
+    sample.retain(|k, _| k != "icmp_type" && k != "icmp_code");
+    let back: mlids_incident::IncidentEvent = serde_json::from_value(json).unwrap();
+    assert_eq!(back.incident.sample_flows[0].icmp_type, None);
+}

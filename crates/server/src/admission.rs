@@ -2,9 +2,10 @@
 //!
 //! - A request whose `Content-Length` exceeds its route's cap is answered 413 before its body is
 //!   read (the client learns at once instead of after a timeout).
-//! - Requests whose bodies are parsed whole (predictions, posted alerts, MLflow invocations)
-//!   reserve an estimate of the memory they need, [`MEMORY_PER_BODY_BYTE`] × their size, from a
-//!   global budget; when it is spent the answer is 503 with `Retry-After`, never an abort.
+//! - Requests whose bodies are parsed whole (predictions, posted alerts and incidents, MLflow
+//!   invocations) reserve an estimate of the memory they need, [`MEMORY_PER_BODY_BYTE`] × their
+//!   size, from a global budget; when it is spent the answer is 503 with `Retry-After`, never an
+//!   abort.
 //! - Captures (uploads, streams) each hold one of `max_captures` slots for their duration: their
 //!   parsing runs on blocking threads that wait for the client's bytes, and without a bound enough
 //!   slow uploads would occupy every blocking thread and starve predictions.
@@ -91,7 +92,7 @@ fn body_cap(state: &AppState, req: &Request) -> Option<(usize, bool)> {
         return None;
     }
     match req.uri().path() {
-        "/api/predictions" | "/api/alerts" | "/invocations" => {
+        "/api/predictions" | "/api/alerts" | "/api/incidents" | "/invocations" => {
             Some((state.config.max_body_bytes, true))
         }
         "/api/pcap" => Some((

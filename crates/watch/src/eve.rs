@@ -9,7 +9,8 @@
 //!   `community_id`, so a SIEM groups an incident's events as it groups a flow's;
 //! - per-flow alerts (`--eve-flow-alerts`) are `alert` events on their own flows;
 //! - classified flows (`--eve-flows`) are `flow` events whose `flow_id` and `community_id` are
-//!   the ones the alerts carry, so a SIEM joins an alert with its flow.
+//!   the ones the alerts carry, so a SIEM joins an alert with its flow;
+//! - ICMP and ICMPv6 events have `icmp_type` and `icmp_code` instead of ports, as Suricata's.
 //!
 //! Every event has Suricata's common header (`timestamp`, `flow_id`, `in_iface`, `event_type`,
 //! the 5-tuple, `community_id`) in Suricata's order and types, checked against Suricata's own
@@ -110,15 +111,70 @@ struct Header<'a> {
     flow_id: u64,
     in_iface: &'a str,
     event_type: &'static str,
-    src_ip: String,
-    src_port: u16,
-    dest_ip: String,
-    dest_port: u16,
-    proto: String,
+    #[serde(flatten)]
+    tuple: Tuple,
     /// Top-level, where Suricata writes it; left out, like Suricata, for a flow without one.
     #[serde(skip_serializing_if = "Option::is_none")]
     community_id: Option<String>,
 }
+
+/// The addresses, ports and protocol of an event, as Suricata writes them: ICMP and ICMPv6 have
+/// no ports, so their events carry no `src_port`/`dest_port` but the `icmp_type` and `icmp_code`
+/// of the flow's first ICMP packet (when its header was decoded), as Suricata's do; a SIEM that
+/// keys on those fields then reads an ml-ids ICMP event as it reads Suricata's.
+#[derive(Serialize)]
+struct Tuple {
+    src_ip: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    src_port: Option<u16>,
+    dest_ip: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    dest_port: Option<u16>,
+    proto: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    icmp_type: Option<u8>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    icmp_code: Option<u8>,
+}
+
+impl Tuple {
+    /// `protocol` is the flow's as ml-ids reports it, which cic2018 mode folds to 0 for anything
+    /// but TCP and UDP; a flow with an ICMP type is ICMP whatever that says (ICMPv6 over IPv6),
+    /// so EVE names the real protocol, as Suricata would.
+    fn new(
+        src: String,
+        (src_port, dest_port): (u16, u16),
+        dest: String,
+        protocol: u8,
+        icmp: Option<(u8, u8)>,
+    ) -> Tuple {
+        let protocol = match (protocol, icmp) {
+            // Of the address forms only IPv6's has colons.
+            (0, Some(_)) if src.contains(':') => ICMPV6,
+            (0, Some(_)) => ICMP,
+            (p, _) => p,
+        };
+        let is_icmp = protocol == ICMP || protocol == ICMPV6;
+        let (icmp, ports) = if is_icmp {
+            (icmp, None)
+        } else {
+            (None, Some((src_port, dest_port)))
+        };
+        Tuple {
+            src_ip: src,
+            src_port: ports.map(|p| p.0),
+            dest_ip: dest,
+            dest_port: ports.map(|p| p.1),
+            proto: proto_name(protocol),
+            icmp_type: icmp.map(|(t, _)| t),
+            icmp_code: icmp.map(|(_, c)| c),
+        }
+    }
+}
+
+/// IP protocol numbers of ICMP and ICMPv6.
+const ICMP: u8 = 1;
+const ICMPV6: u8 = 58;
 
 /// Suricata's `alert` object.
 #[derive(Serialize)]
@@ -242,11 +298,13 @@ fn flow_alert(ev: &AlertEvent) -> FlowAlertEve<'_> {
             flow_id: ev.numeric_flow_id(),
             in_iface: &ev.in_iface,
             event_type: "alert",
-            src_ip: a.src_ip.clone(),
-            src_port: a.src_port,
-            dest_ip: a.dst_ip.clone(),
-            dest_port: a.dst_port,
-            proto: proto_name(a.protocol),
+            tuple: Tuple::new(
+                a.src_ip.clone(),
+                (a.src_port, a.dst_port),
+                a.dst_ip.clone(),
+                a.protocol,
+                ev.icmp,
+            ),
             community_id: a.community_id.clone(),
         },
         alert: AlertObject::new(
@@ -283,11 +341,13 @@ fn incident_header<'a>(n: &'a IncidentNote, event_type: &'static str) -> Option<
         flow_id: n.numeric_flow_id()?,
         in_iface: &n.origin.in_iface,
         event_type,
-        src_ip: f.src_ip.to_string(),
-        src_port: f.src_port,
-        dest_ip: f.dest_ip.to_string(),
-        dest_port: f.dest_port,
-        proto: proto_name(f.protocol),
+        tuple: Tuple::new(
+            f.src_ip.to_string(),
+            (f.src_port, f.dest_port),
+            f.dest_ip.to_string(),
+            f.protocol,
+            f.icmp_type.zip(f.icmp_code),
+        ),
         community_id: f.community_id.clone(),
     })
 }
@@ -427,11 +487,13 @@ fn flow_event(c: &ClassifiedFlow) -> FlowEve<'_> {
             flow_id: crate::event::numeric_flow_id(&cic, f.start_us),
             in_iface: &c.origin.in_iface,
             event_type: "flow",
-            src_ip: f.src.to_string(),
-            src_port: f.src_port,
-            dest_ip: f.dst.to_string(),
-            dest_port: f.dst_port,
-            proto: proto_name(f.protocol),
+            tuple: Tuple::new(
+                f.src.to_string(),
+                (f.src_port, f.dst_port),
+                f.dst.to_string(),
+                f.protocol,
+                f.exchange.icmp,
+            ),
             community_id: f.community_id(),
         },
         flow: FlowObject {
@@ -495,7 +557,12 @@ pub fn eve_value(ev: &WatchEvent) -> Option<serde_json::Value> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::event::tests::{sample_classified, sample_event, sample_incident};
+    use crate::event::tests::{
+        origin, sample_classified, sample_event, sample_icmp_flow, sample_incident, sample_verdict,
+    };
+    use crate::event::{AlertEvent, ClassifiedFlow, IncidentNote};
+    use mlids_flow::Mode;
+    use mlids_incident::IncidentTracker;
     use serde_json::Value;
     use std::sync::Arc;
 
@@ -658,5 +725,88 @@ mod tests {
             ),
             ("new", "shutdown")
         );
+    }
+
+    /// Every EVE event of one ICMP echo flow in `mode`: per-flow alert, incident alert, incident
+    /// close, flow.
+    fn icmp_events(mode: Mode) -> Vec<Value> {
+        let (flow, v) = (sample_icmp_flow(mode), sample_verdict());
+        let alert = AlertEvent::new(&flow, &v, &origin(), "DoS", false, 0.5);
+        let mut t = IncidentTracker::default();
+        let opened = t.observe(&flow, &v, "DoS").remove(0);
+        let closed = t.finish().remove(0);
+        let note = |e: mlids_incident::IncidentEvent, trigger| IncidentNote {
+            kind: e.kind,
+            incident: e.incident,
+            origin: origin(),
+            trigger,
+        };
+        let classified = ClassifiedFlow {
+            flow: flow.clone(),
+            verdict: v.clone(),
+            alerted: true,
+            incident_id: Some(opened.incident.id.clone()),
+            origin: origin(),
+        };
+        let alert = Arc::new(alert);
+        [
+            WatchEvent::FlowAlert(alert.clone()),
+            WatchEvent::Incident(Arc::new(note(opened, Some(alert)))),
+            WatchEvent::Incident(Arc::new(note(closed, None))),
+            WatchEvent::Flow(Arc::new(classified)),
+        ]
+        .iter()
+        .map(|e| eve_value(e).unwrap())
+        .collect()
+    }
+
+    #[test]
+    fn icmp_events_carry_type_and_code_instead_of_ports() {
+        for mode in [Mode::Corrected, Mode::Cic2018] {
+            let events = icmp_events(mode);
+            let types: Vec<&str> = events
+                .iter()
+                .map(|e| e["event_type"].as_str().unwrap())
+                .collect();
+            assert_eq!(types, ["alert", "alert", "ml_ids_incident", "flow"]);
+            for e in &events {
+                // cic2018 reports the protocol as 0; EVE names the real one.
+                assert_eq!(e["proto"], "ICMP", "{mode}: {e}");
+                assert_eq!(
+                    (&e["src_ip"], &e["dest_ip"]),
+                    (&"10.0.0.1".into(), &"10.0.0.2".into())
+                );
+                // The echo request (type 8, code 0) came first.
+                assert_eq!(e["icmp_type"], 8, "{mode}: {e}");
+                assert_eq!(e["icmp_code"], 0, "{mode}: {e}");
+                let o = e.as_object().unwrap();
+                assert!(
+                    !o.contains_key("src_port") && !o.contains_key("dest_port"),
+                    "{e}"
+                );
+                assert!(e["community_id"]
+                    .as_str()
+                    .is_some_and(|c| c.starts_with("1:")));
+            }
+            assert_eq!(events[0]["flow_id"], events[3]["flow_id"]);
+        }
+        // Suricata's order: the protocol, then the ICMP fields, then the Community ID.
+        let flow = sample_icmp_flow(Mode::Corrected);
+        let ev = AlertEvent::new(&flow, &sample_verdict(), &origin(), "DoS", false, 0.5);
+        let line =
+            String::from_utf8(eve_line(&WatchEvent::FlowAlert(Arc::new(ev))).unwrap()).unwrap();
+        assert!(
+            line.contains(
+                r#""dest_ip":"10.0.0.2","proto":"ICMP","icmp_type":8,"icmp_code":0,"community_id":"#
+            ),
+            "{line}"
+        );
+        // A TCP flow is untouched: ports, and no ICMP fields.
+        let tcp = alert_of(sample_event(false));
+        assert_eq!(
+            (tcp["src_port"].as_u64(), tcp["dest_port"].as_u64()),
+            (Some(40000), Some(80))
+        );
+        assert!(tcp.get("icmp_type").is_none() && tcp.get("icmp_code").is_none());
     }
 }

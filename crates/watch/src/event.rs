@@ -103,6 +103,9 @@ pub struct AlertEvent {
     pub threshold: f64,
     /// The incident the flow's verdict went into, so a per-flow record joins its incident.
     pub incident_id: Option<String>,
+    /// ICMP type and code of the flow's first ICMP packet (ICMP flows only): EVE writes them
+    /// in place of ports. Not in the shared alert JSON, whose shape the server defines.
+    pub icmp: Option<(u8, u8)>,
 }
 
 impl AlertEvent {
@@ -129,6 +132,7 @@ impl AlertEvent {
             bwd_bytes: c.bwd_bytes,
             threshold,
             incident_id: None,
+            icmp: flow.exchange.icmp,
         }
     }
 
@@ -293,7 +297,7 @@ pub fn readable_incident(n: &IncidentNote) -> String {
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;
-    use mlids_flow::synth::{tcp, Link, CLIENT, SERVER, T0};
+    use mlids_flow::synth::{icmp_echo, tcp, Link, CLIENT, SERVER, T0};
     use mlids_flow::{MeterConfig, Mode, Pipeline, VecSink};
     use mlids_incident::IncidentTracker;
     use mlids_model::Contribution;
@@ -331,6 +335,25 @@ pub(crate) mod tests {
             p.push_frame(1, f.ts_us, &f.data, &mut sink).unwrap();
         }
         p.finish(&mut sink).unwrap();
+        sink.0.remove(0)
+    }
+
+    /// An ICMP echo request and its reply, 10.0.0.1 → 10.0.0.2, as `mode` meters them (cic2018
+    /// reports the protocol as 0).
+    pub(crate) fn sample_icmp_flow(mode: Mode) -> FlowRecord {
+        let mut p = Pipeline::new(MeterConfig::new(mode));
+        let mut sink = VecSink::default();
+        for (i, reply) in [false, true].into_iter().enumerate() {
+            let (from, to) = if reply {
+                (SERVER.0, CLIENT.0)
+            } else {
+                (CLIENT.0, SERVER.0)
+            };
+            let f = icmp_echo(T0 + i as i64 * 1000, from, to, reply, 56);
+            p.push_frame(1, f.ts_us, &f.data, &mut sink).unwrap();
+        }
+        p.finish(&mut sink).unwrap();
+        assert_eq!(sink.0.len(), 1, "one flow for the echo and its reply");
         sink.0.remove(0)
     }
 

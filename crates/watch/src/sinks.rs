@@ -1,7 +1,7 @@
 //! The consumers behind the sink queues: line-oriented writers (readable stdout, the shared alert
 //! JSON, the incident JSON, Suricata EVE-JSON), HTTP POST with retry and back-off (webhook,
-//! forwarding to `ml-ids serve`), and the flows file (every classified flow with its verdict).
-//! Each renders the events it can and passes over the others; which events reach it is its
+//! forwarding incidents and alerts to `ml-ids serve`), and the flows file (every classified flow
+//! with its verdict). Each renders the events it can and passes over the others; which events reach it is its
 //! [`crate::outputs::Interest`].
 
 use crate::error::WatchError;
@@ -303,57 +303,94 @@ impl Consumer<WatchEvent> for WebhookSink {
     }
 }
 
-/// Batches of alerts to a running `ml-ids serve` (`POST /api/alerts`), which publishes them on its
-/// WebSocket and web UI.
+/// Batches of a sensor's events to a running `ml-ids serve`, whose `GET /api/incidents`,
+/// WebSocket and web UI then show them as their own: incident events (opened, updated, closed)
+/// to `POST /api/incidents`, per-flow alerts to `POST /api/alerts`. The server takes incidents
+/// as the sensor built them rather than rebuilding them from alerts, so a scan of thousands of
+/// flows needs only its incident forwarded; which events arrive here is the sink's
+/// [`crate::outputs::Interest`] (`watch` adds per-flow alerts with `--flow-alerts`).
 pub struct ForwardSink {
-    poster: HttpPoster,
+    alerts: HttpPoster,
+    incidents: HttpPoster,
 }
 
 impl ForwardSink {
-    /// `base` is the server's address (`http://127.0.0.1:8080`); `/api/alerts` is appended unless
-    /// already there.
+    /// `base` is the server's address (`http://127.0.0.1:8080`); the endpoints are appended to
+    /// it ([`forward_url`], [`forward_incidents_url`]).
     pub fn new(
         base: &str,
         token: Option<&str>,
         policy: RetryPolicy,
     ) -> Result<ForwardSink, WatchError> {
-        let url = forward_url(base);
-        let headers = token
+        let headers: Vec<(String, String)> = token
             .filter(|t| !t.is_empty())
             .map(|t| vec![("Authorization".to_string(), format!("Bearer {t}"))])
             .unwrap_or_default();
         Ok(ForwardSink {
-            poster: HttpPoster::new(&url, headers, policy)?,
+            alerts: HttpPoster::new(&forward_url(base), headers.clone(), policy)?,
+            incidents: HttpPoster::new(&forward_incidents_url(base), headers, policy)?,
         })
     }
 }
 
-/// `http://host:port[/…]` → `http://host:port/api/alerts`.
-pub fn forward_url(base: &str) -> String {
+/// The server's base URL: `base` without a trailing `/` or endpoint (a `--forward` given as
+/// `…/api/alerts`, as earlier versions documented, still names the same server).
+pub fn forward_base(base: &str) -> &str {
     let b = base.trim_end_matches('/');
-    if b.ends_with("/api/alerts") {
-        b.to_string()
-    } else {
-        format!("{b}/api/alerts")
-    }
+    b.strip_suffix("/api/alerts")
+        .or_else(|| b.strip_suffix("/api/incidents"))
+        .unwrap_or(b)
 }
 
-/// The server takes per-flow alerts only (it builds its own incidents from what it classifies;
-/// taking a sensor's incidents would need an endpoint of their own).
+/// `http://host:port[/…]` → `http://host:port/api/alerts`.
+pub fn forward_url(base: &str) -> String {
+    format!("{}/api/alerts", forward_base(base))
+}
+
+/// `http://host:port[/…]` → `http://host:port/api/incidents`.
+pub fn forward_incidents_url(base: &str) -> String {
+    format!("{}/api/incidents", forward_base(base))
+}
+
+/// Each batch is at most two requests, a JSON array each: its incident events in order (the
+/// server keeps the latest state of each id, so order matters) and its per-flow alerts. Both are
+/// tried even when one fails, so a refused alert batch does not cost the incidents (the queue
+/// still counts the batch as failed: its report errs towards loss).
 impl Consumer<WatchEvent> for ForwardSink {
     fn consume(&mut self, batch: &[WatchEvent], ctl: &Control) -> Result<(), String> {
+        let e = |e: serde_json::Error| e.to_string();
+        let incidents: Vec<_> = batch
+            .iter()
+            .filter_map(|ev| match ev {
+                WatchEvent::Incident(n) => Some(incident_json(n)),
+                _ => None,
+            })
+            .collect();
         let alerts: Vec<&mlids_model::alert::Alert> = batch
             .iter()
-            .filter_map(|e| match e {
+            .filter_map(|ev| match ev {
                 WatchEvent::FlowAlert(a) => Some(&a.alert),
                 _ => None,
             })
             .collect();
-        if alerts.is_empty() {
-            return Ok(());
+        let mut errors = Vec::new();
+        if !incidents.is_empty() {
+            let body = serde_json::to_vec(&incidents).map_err(e)?;
+            if let Err(err) = self.incidents.post(&body, ctl) {
+                errors.push(err);
+            }
         }
-        let body = serde_json::to_vec(&alerts).map_err(|e| e.to_string())?;
-        self.poster.post(&body, ctl)
+        if !alerts.is_empty() {
+            let body = serde_json::to_vec(&alerts).map_err(e)?;
+            if let Err(err) = self.alerts.post(&body, ctl) {
+                errors.push(err);
+            }
+        }
+        if errors.is_empty() {
+            Ok(())
+        } else {
+            Err(errors.join("; "))
+        }
     }
 }
 
@@ -379,6 +416,27 @@ mod tests {
         assert_eq!(
             forward_url("http://h:1/api/alerts/"),
             "http://h:1/api/alerts"
+        );
+        // The incidents endpoint is on the same server, however the base was spelled.
+        for base in [
+            "http://h:1",
+            "http://h:1/",
+            "http://h:1/api/alerts",
+            "http://h:1/api/incidents/",
+        ] {
+            assert_eq!(
+                forward_incidents_url(base),
+                "http://h:1/api/incidents",
+                "{base}"
+            );
+        }
+        assert_eq!(
+            forward_url("http://h:1/api/incidents"),
+            "http://h:1/api/alerts"
+        );
+        assert_eq!(
+            forward_incidents_url("https://ids.example.com/mlids"),
+            "https://ids.example.com/mlids/api/incidents"
         );
         assert!(check_url("ftp://x/").is_err());
         assert!(check_url("not a url").is_err());
@@ -511,21 +569,70 @@ mod tests {
     }
 
     #[test]
-    fn forward_posts_nothing_for_a_batch_without_per_flow_alerts() {
-        // Port 9 (discard) on loopback: nothing listens, so any attempt would fail.
-        let policy = RetryPolicy {
-            attempts: 1,
-            ..fast()
-        };
-        let mut sink = ForwardSink::new("http://127.0.0.1:9", None, policy).unwrap();
-        let (opened, _) = sample_incident();
+    fn forward_posts_incidents_to_api_incidents_and_alerts_to_api_alerts() {
+        let (url, seen) = server(vec![]);
+        let base = url.trim_end_matches("/hook").to_string();
+        let mut sink = ForwardSink::new(&base, Some("sekrit-token-0123456789"), fast()).unwrap();
+        let (opened, closed) = sample_incident();
+        let id = opened.incident.id.clone();
+        let ctl = Control::detached();
+        // One batch as the queue hands it over: incident events, alerts and a flow interleaved.
         let batch = [
             WatchEvent::Incident(Arc::new(opened)),
+            flow_alert(false),
             WatchEvent::Flow(Arc::new(sample_classified())),
+            WatchEvent::Incident(Arc::new(closed)),
+            flow_alert(true),
         ];
-        let ctl = Control::detached();
         assert_eq!(sink.consume(&batch, &ctl), Ok(()));
-        assert!(sink.consume(&[flow_alert(false)], &ctl).is_err());
+        let seen = seen.lock().unwrap();
+        assert_eq!(seen.len(), 2, "one request per endpoint: {seen:?}");
+        for (head, _) in seen.iter() {
+            assert!(
+                head.to_ascii_lowercase()
+                    .contains("authorization: bearer sekrit-token-0123456789"),
+                "{head}"
+            );
+        }
+        let (head, body) = &seen[0];
+        assert!(head.starts_with("POST /api/incidents "), "{head}");
+        // The lines `watch --incidents` writes, in order: what POST /api/incidents takes.
+        let events: Vec<serde_json::Value> = serde_json::from_str(body).unwrap();
+        let types: Vec<&str> = events.iter().map(|e| e["type"].as_str().unwrap()).collect();
+        assert_eq!(types, ["incident.opened", "incident.closed"]);
+        assert!(events.iter().all(|e| e["incident"]["id"] == id.as_str()));
+        assert_eq!(events[0]["source"], "watch:eth0");
+        assert_eq!(events[1]["incident"]["open"], false);
+        let (head, body) = &seen[1];
+        assert!(head.starts_with("POST /api/alerts "), "{head}");
+        let alerts: Vec<mlids_model::alert::Alert> = serde_json::from_str(body).unwrap();
+        assert_eq!(alerts.len(), 2);
+    }
+
+    #[test]
+    fn forward_posts_nothing_for_a_batch_of_flows_and_reports_a_refused_incident_batch() {
+        let (url, seen) = server(vec![422]);
+        let base = url.trim_end_matches("/hook").to_string();
+        let mut sink = ForwardSink::new(&base, None, fast()).unwrap();
+        let ctl = Control::detached();
+        let flows = [WatchEvent::Flow(Arc::new(sample_classified()))];
+        assert_eq!(sink.consume(&flows, &ctl), Ok(()));
+        assert!(seen.lock().unwrap().is_empty(), "flows are not forwarded");
+        // A 422 will not fix itself: not retried, and the alerts of the batch still go.
+        let (opened, _) = sample_incident();
+        let batch = [WatchEvent::Incident(Arc::new(opened)), flow_alert(false)];
+        let err = sink.consume(&batch, &ctl).unwrap_err();
+        assert!(err.contains("/api/incidents answered HTTP 422"), "{err}");
+        let seen = seen.lock().unwrap();
+        let heads: Vec<&str> = seen
+            .iter()
+            .map(|(h, _)| h.lines().next().unwrap())
+            .collect();
+        assert_eq!(heads.len(), 2, "{heads:?}");
+        assert!(
+            heads[0].starts_with("POST /api/incidents ")
+                && heads[1].starts_with("POST /api/alerts ")
+        );
     }
 
     #[test]

@@ -8,12 +8,24 @@
 //! option on, so a field of the wrong type, or a field name Suricata does not define at the top
 //! level or in `alert`/`flow`, fails the test. ml-ids's one extension is its own payload objects:
 //! `ml_ids` (every event) and `ml_ids_incident` (the payload of our `ml_ids_incident` events).
+//!
+//! The sample has no ICMP, so ICMP flows (a crafted echo, and real ICMP and ICMPv6 captures from
+//! the shared data) are checked on their own: every kind of event, with `icmp_type`/`icmp_code`
+//! and no ports, as Suricata writes them.
 
 mod common;
 
 use common::{of_type, replay_demo};
-use mlids_watch::Interest;
+use mlids_flow::synth::{icmp_echo, T0};
+use mlids_flow::{CaptureReader, FlowRecord, MeterConfig, Mode, Pipeline, VecSink};
+use mlids_incident::{IncidentEvent, IncidentTracker};
+use mlids_model::{Stage, Verdict};
+use mlids_watch::eve::eve_value;
+use mlids_watch::event::Origin;
+use mlids_watch::{AlertEvent, ClassifiedFlow, IncidentNote, Interest, WatchEvent};
 use serde_json::{json, Value};
+use std::path::Path;
+use std::sync::Arc;
 
 /// Top-level fields that are ours, not Suricata's: each must be an object.
 const EXTENSIONS: [&str; 2] = ["ml_ids", "ml_ids_incident"];
@@ -247,4 +259,139 @@ fn the_checker_rejects_wrong_types_unknown_fields_and_bad_formats() {
     // The schema's own timestamp rule, beside our stricter one.
     assert!(suricata_timestamp("2026-12-01T10:00:00.123456+0100"));
     assert!(!suricata_timestamp("2026-12-01 10:00:00.123456+0000"));
+}
+
+/// The flows of a capture in corrected mode.
+fn flows_of(path: &Path) -> Vec<FlowRecord> {
+    let mut p = Pipeline::new(MeterConfig::new(Mode::Corrected));
+    let mut sink = VecSink::default();
+    let mut r = CaptureReader::open(path).unwrap();
+    p.feed(&mut r, &mut sink, &mut ()).unwrap();
+    p.finish(&mut sink).unwrap();
+    sink.0
+}
+
+/// A crafted echo request and reply, 10.0.0.1 ↔ 10.0.0.2, in `mode`.
+fn echo_flow(mode: Mode) -> FlowRecord {
+    let mut p = Pipeline::new(MeterConfig::new(mode));
+    let mut sink = VecSink::default();
+    for (i, (from, to, reply)) in [
+        ("10.0.0.1", "10.0.0.2", false),
+        ("10.0.0.2", "10.0.0.1", true),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let f = icmp_echo(T0 + i as i64 * 1000, from, to, reply, 56);
+        p.push_frame(1, f.ts_us, &f.data, &mut sink).unwrap();
+    }
+    p.finish(&mut sink).unwrap();
+    sink.0.remove(0)
+}
+
+/// Every EVE event ml-ids writes for `flow` taken as an attack: its per-flow alert, the incident
+/// it opens (alert) and closes (`ml_ids_incident`), and its `flow` event.
+fn every_event_of(flow: &FlowRecord) -> Vec<Value> {
+    let origin = Arc::new(Origin {
+        source: "watch:eth0".into(),
+        in_iface: "eth0".into(),
+    });
+    let verdict = Verdict {
+        label: "DDoS-ICMP".into(),
+        probability: 0.95,
+        attack_score: 0.95,
+        is_attack: true,
+        top_features: vec![],
+        stage: Stage::FlowModel,
+        evidence: None,
+    };
+    let alert = Arc::new(AlertEvent::new(flow, &verdict, &origin, "DDoS", false, 0.5));
+    let mut tracker = IncidentTracker::default();
+    let opened = tracker.observe(flow, &verdict, "DDoS").remove(0);
+    let closed = tracker.finish().remove(0);
+    let note = |e: IncidentEvent, trigger| {
+        WatchEvent::Incident(Arc::new(IncidentNote {
+            kind: e.kind,
+            incident: e.incident,
+            origin: origin.clone(),
+            trigger,
+        }))
+    };
+    let classified = ClassifiedFlow {
+        flow: flow.clone(),
+        verdict: verdict.clone(),
+        alerted: true,
+        incident_id: Some(opened.incident.id.clone()),
+        origin: origin.clone(),
+    };
+    [
+        WatchEvent::FlowAlert(alert.clone()),
+        note(opened, Some(alert)),
+        note(closed, None),
+        WatchEvent::Flow(Arc::new(classified)),
+    ]
+    .iter()
+    .map(|e| eve_value(e).expect("an EVE event"))
+    .collect()
+}
+
+/// Check every event of each ICMP flow against the schema and Suricata's ICMP fields; returns
+/// how many flows were checked.
+fn check_icmp_flows(what: &str, flows: &[FlowRecord], proto: &str) -> usize {
+    let schema = schema();
+    let mut checked = 0;
+    for flow in flows.iter().filter(|f| f.exchange.is_icmp()) {
+        let (icmp_type, icmp_code) = flow.exchange.icmp.expect("a decoded ICMP header");
+        let events = every_event_of(flow);
+        let types: Vec<&Value> = events.iter().map(|e| &e["event_type"]).collect();
+        assert_eq!(
+            types,
+            ["alert", "alert", "ml_ids_incident", "flow"],
+            "{what}"
+        );
+        for e in &events {
+            let bad = violations(&schema, e);
+            assert!(bad.is_empty(), "{what}: {bad:?} in {e}");
+            assert_eq!(e["proto"], proto, "{what}: {e}");
+            assert_eq!(e["icmp_type"], icmp_type, "{what}: {e}");
+            assert_eq!(e["icmp_code"], icmp_code, "{what}: {e}");
+            assert!(
+                e.get("src_port").is_none() && e.get("dest_port").is_none(),
+                "{what}: ICMP has no ports: {e}"
+            );
+            assert_eq!(e["src_ip"], flow.src.to_string(), "{what}");
+        }
+        checked += 1;
+    }
+    checked
+}
+
+#[test]
+fn icmp_events_fit_suricatas_schema_with_type_and_code_instead_of_ports() {
+    // Crafted, in both modes (cic2018 reports ICMP's protocol as 0; EVE names it ICMP).
+    for mode in [Mode::Corrected, Mode::Cic2018] {
+        let flow = echo_flow(mode);
+        assert_eq!(
+            flow.exchange.icmp,
+            Some((8, 0)),
+            "the echo request came first"
+        );
+        assert_eq!(
+            check_icmp_flows(&format!("echo ({mode})"), &[flow], "ICMP"),
+            1
+        );
+    }
+    // The schema itself refuses ICMP fields of the wrong type, so the checks above can fail.
+    let mut bad = good_alert();
+    bad["icmp_type"] = json!("8");
+    assert!(!violations(&schema(), &bad).is_empty());
+
+    // Real captures: ping, and thc-ipv6's router-advertisement attack (ICMPv6 type 134).
+    let Some(data) = mlids_test_support::shared_data() else {
+        return;
+    };
+    let ping = flows_of(&data.join("pcap/benign/icmp/sv_icmpv4-ping.pcap"));
+    assert!(check_icmp_flows("sv_icmpv4-ping.pcap", &ping, "ICMP") >= 1);
+    let ra = flows_of(&data.join("pcap/attack/ipv6-dos/sv_kill_router6.pcap"));
+    assert!(check_icmp_flows("sv_kill_router6.pcap", &ra, "IPv6-ICMP") >= 1);
 }

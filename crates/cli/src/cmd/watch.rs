@@ -42,9 +42,9 @@ pub enum WebhookBody {
 /// and closes after --incident-timeout seconds without a new attack flow (the clock moves on a
 /// quiet link too). Readable lines on stdout (unless --no-stdout) show incidents opening and
 /// closing; --incidents writes every incident event as JSON; a Suricata EVE-JSON file gets one
-/// `alert` per incident; webhooks get incident events. Per-flow alerts are there on request:
-/// --flow-alerts (stdout, and forwarding to `ml-ids serve`), --eve-flow-alerts, --jsonl,
-/// --webhook-flow-alerts. Each sink runs on its own thread behind a bounded queue: a full queue
+/// `alert` per incident; webhooks get incident events; --forward sends them to a running
+/// `ml-ids serve`. Per-flow alerts are there on request: --flow-alerts (stdout, and forwarding
+/// to `ml-ids serve`), --eve-flow-alerts, --jsonl, --webhook-flow-alerts. Each sink runs on its own thread behind a bounded queue: a full queue
 /// drops the event and counts it, capture never waits. libpcap's drop counters and any sink losses are printed on stderr every
 /// --status-interval seconds and in the final summary. Ctrl-C or SIGTERM stops capture, classifies
 /// the flows still open and prints the summary (a second Ctrl-C exits at once).
@@ -53,7 +53,7 @@ pub enum WebhookBody {
   sudo ml-ids watch -i eth0 --model models/default
   ml-ids watch -i eth0 --filter 'not port 22' --eve /var/log/ml-ids/eve.json --eve-flows --no-stdout
   ml-ids watch -i eth0 --incidents incidents.jsonl --webhook https://hooks.example.com/ids
-  ml-ids watch -i eth0 --flow-alerts --forward http://127.0.0.1:8080 --forward-token \"$MLIDS_TOKEN\"
+  ml-ids watch -i eth0 --forward http://127.0.0.1:8080 --forward-token \"$MLIDS_TOKEN\"
   ml-ids watch --replay capture.pcap --speed 10 --eve eve.json --flows flows.jsonl
   ml-ids watch --replay capture.pcap --speed 0 --report report.json
 
@@ -87,8 +87,8 @@ pub struct WatchArgs {
     /// Do not print readable incident (and --flow-alerts) lines on stdout.
     #[arg(long)]
     pub no_stdout: bool,
-    /// Also report every attack flow: a readable line per flow on stdout, and the per-flow alerts
-    /// that --forward sends to `ml-ids serve`.
+    /// Also report every attack flow: a readable line per flow on stdout, and (with --forward)
+    /// its alert to `ml-ids serve`'s POST /api/alerts.
     #[arg(long)]
     pub flow_alerts: bool,
     /// An incident closes after this many seconds (flow time) without a new attack flow of its
@@ -131,10 +131,11 @@ pub struct WatchArgs {
     /// Extra header on webhook requests (`Name: value`, repeatable), e.g. an API key.
     #[arg(long = "webhook-header", value_name = "NAME: VALUE")]
     pub webhook_headers: Vec<String>,
-    /// Forward per-flow alerts to a running `ml-ids serve` (its base URL, e.g.
-    /// http://127.0.0.1:8080), whose WebSocket and web UI then show them. Needs --flow-alerts:
-    /// the server takes per-flow alerts, not a sensor's incidents.
-    #[arg(long, value_name = "URL", requires = "flow_alerts")]
+    /// Forward incidents to a running `ml-ids serve` (its base URL, e.g. http://127.0.0.1:8080):
+    /// every incident event (opened, updated, closed) is POSTed to URL/api/incidents, so the
+    /// server's GET /api/incidents, WebSocket and web UI show this sensor's incidents; with
+    /// --flow-alerts every attack flow's alert goes to URL/api/alerts as well.
+    #[arg(long, value_name = "URL")]
     pub forward: Option<String>,
     /// Bearer token of the server given by --forward.
     #[arg(long, env = "MLIDS_TOKEN", hide_env_values = true)]
@@ -353,10 +354,15 @@ fn sinks(args: &WatchArgs, mode: mlids_flow::Mode) -> Result<Outputs> {
     }
     if let Some(url) = &args.forward {
         let sink = ForwardSink::new(url, args.forward_token.as_deref(), policy)?;
+        // Updates too: the server's list then follows an incident's growth, not only its ends.
+        let interest = Interest {
+            flow_alerts: args.flow_alerts,
+            ..Interest::incidents_with_updates()
+        };
         outputs.add(
-            Interest::flow_alerts(),
+            interest,
             Queue::spawn(
-                format!("forward {}", mlids_watch::sinks::forward_url(url)),
+                format!("forward {}", mlids_watch::sinks::forward_base(url)),
                 cap,
                 500,
                 Box::new(sink),
@@ -398,4 +404,48 @@ fn open_source(args: &WatchArgs) -> Result<Box<dyn PacketSource>> {
         }
         _ => bail!("give either -i IFACE or --replay FILE"),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::Parser;
+
+    #[derive(Parser)]
+    struct Cmd {
+        #[command(flatten)]
+        args: WatchArgs,
+    }
+
+    /// The forward sink's interest for these extra arguments (after `--replay x.pcap`).
+    fn forward_interest(extra: &[&str]) -> Interest {
+        let argv = ["watch", "--replay", "x.pcap", "--no-stdout"];
+        let cmd = Cmd::try_parse_from(argv.iter().chain(extra)).unwrap();
+        let outputs = sinks(&cmd.args, mlids_flow::Mode::Corrected).unwrap();
+        let names: Vec<String> = outputs
+            .sinks
+            .iter()
+            .map(|o| o.queue.report().name)
+            .collect();
+        assert_eq!(names, ["forward http://127.0.0.1:8080"]);
+        outputs.sinks[0].interest
+    }
+
+    #[test]
+    fn forward_sends_incidents_and_per_flow_alerts_only_with_flow_alerts() {
+        let base = ["--forward", "http://127.0.0.1:8080/"];
+        assert_eq!(forward_interest(&base), Interest::incidents_with_updates());
+        let with_alerts = forward_interest(&[base[0], base[1], "--flow-alerts"]);
+        assert_eq!(
+            with_alerts,
+            Interest {
+                flow_alerts: true,
+                ..Interest::incidents_with_updates()
+            }
+        );
+        assert!(
+            Cmd::try_parse_from(["watch", "--replay", "x", "--forward", "not a url"])
+                .is_ok_and(|c| sinks(&c.args, mlids_flow::Mode::Corrected).is_err())
+        );
+    }
 }

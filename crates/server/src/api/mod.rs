@@ -70,7 +70,7 @@ pub const ROUTES: &[Route] = &[
     },
     Route {
         path: "/api/incidents",
-        handlers: |_| get(incidents::list),
+        handlers: |c| get(incidents::list).merge(bounded(post(incidents::ingest), c)),
     },
     Route {
         path: "/api/incidents/{id}",
