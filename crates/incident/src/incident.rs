@@ -6,7 +6,7 @@ use mlids_behaviour::Evidence;
 use mlids_flow::FlowRecord;
 use mlids_model::Verdict;
 use serde::{Deserialize, Serialize};
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::net::IpAddr;
 
 /// How urgent an incident is, from its family and the confidence of its verdicts.
@@ -73,6 +73,27 @@ impl Severity {
 
 /// Mean attack score below which an incident is one severity step lower.
 pub const CONFIDENT_SCORE: f64 = 0.75;
+
+/// What an incident groups verdicts by.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Grouping {
+    /// One attacker's verdicts of one family (scans, brute force, web attacks, a bot).
+    #[default]
+    Attacker,
+    /// Every source's verdicts against one victim (floods and reflection, where the sources are
+    /// many and often spoofed): `attacker` is the first source seen, `attackers` counts them.
+    Victim,
+}
+
+impl Grouping {
+    fn is_attacker(&self) -> bool {
+        *self == Grouping::Attacker
+    }
+}
+
+/// Distinct sources counted per victim-grouped incident (beyond it the count stops growing).
+pub const MAX_ATTACKERS_COUNTED: usize = 65_536;
 
 /// A victim of an incident: an address the attacker's flows went to.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -157,7 +178,15 @@ pub const TOP_FEATURES: usize = 5;
 pub struct Incident {
     /// Stable for the same traffic: derived from attacker, family and the first flow's start.
     pub id: String,
+    /// The attacker; for an incident grouped by victim, the first source seen.
     pub attacker: IpAddr,
+    /// Grouped by attacker (absent in JSON) or by victim (floods, reflection).
+    #[serde(default, skip_serializing_if = "Grouping::is_attacker")]
+    pub grouped_by: Grouping,
+    /// Distinct sources of an incident grouped by victim (counted up to
+    /// [`MAX_ATTACKERS_COUNTED`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub attackers: Option<u64>,
     /// Attack family (`PortScan`, `DoS`, `DDoS`, `BruteForce`, `WebAttack`, `Bot`, …).
     pub family: String,
     /// Canonical labels of its verdicts and how many flows had each.
@@ -202,6 +231,8 @@ pub struct Incident {
 struct Accumulators {
     score_sum: f64,
     victims: HashMap<IpAddr, (u64, Vec<u16>)>,
+    /// Sources of a victim-grouped incident.
+    sources: HashSet<IpAddr>,
     features: HashMap<String, (f64, u64)>,
     evidence: BTreeMap<String, Evidence>,
 }
@@ -209,9 +240,16 @@ struct Accumulators {
 impl Incident {
     /// A new incident from its first attack verdict.
     pub(crate) fn open(first: &Input, family: &str) -> Incident {
+        let (host, grouped_by) = first.key_host();
+        let id = match grouped_by {
+            Grouping::Attacker => incident_id(host, family, first.start_us()),
+            Grouping::Victim => incident_id(host, &format!("{family}@victim"), first.start_us()),
+        };
         let mut inc = Incident {
-            id: incident_id(first.attacker(), family, first.start_us()),
+            id,
             attacker: first.attacker(),
+            grouped_by,
+            attackers: (grouped_by == Grouping::Victim).then_some(0),
             family: family.to_string(),
             labels: BTreeMap::new(),
             severity: Severity::assess(family, first.attack_score()),
@@ -252,6 +290,9 @@ impl Incident {
         if let Some(source) = input.source() {
             *self.sources.entry(source.to_string()).or_default() += 1;
         }
+        if self.grouped_by == Grouping::Victim && self.state.sources.len() < MAX_ATTACKERS_COUNTED {
+            self.state.sources.insert(input.attacker());
+        }
         let score = input.attack_score();
         self.state.score_sum += score;
         self.max_score = self.max_score.max(score);
@@ -277,6 +318,9 @@ impl Incident {
     /// Bring the published fields up to date with the accumulators (before an event leaves).
     pub(crate) fn refresh(&mut self) {
         self.mean_score = self.state.score_sum / self.flows.max(1) as f64;
+        if self.grouped_by == Grouping::Victim {
+            self.attackers = Some(self.state.sources.len() as u64);
+        }
         self.severity = Severity::assess(&self.family, self.mean_score);
         let mut victims: Vec<Victim> = self
             .state

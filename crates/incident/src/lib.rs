@@ -3,7 +3,7 @@
 //! A port scan is thousands of flows and a flood millions; an analyst works from cases. The
 //! [`IncidentTracker`] groups the attack verdicts of the pipeline — from the flow classifier and
 //! from the host-behaviour stage alike — by *attacker* (the flow's source), *attack family* and
-//! *time*: a verdict joins the open incident of its attacker and family, or opens one; an incident
+//! *time* (floods and reflection, whose sources are many and often spoofed, by *victim* instead): a verdict joins the open incident of its attacker and family, or opens one; an incident
 //! closes when no verdict has joined it for the idle timeout (flow time, so a replayed capture
 //! gives the same incidents as the live traffic did). Each carries its victims, counts, labels,
 //! the host-behaviour evidence, the features that weighed most and a few sample flows.
@@ -22,7 +22,7 @@ mod sink;
 mod timeline;
 mod tracker;
 
-pub use incident::{sort_by_start, Incident, SampleFlow, Severity, TopFeature, Victim};
+pub use incident::{sort_by_start, Grouping, Incident, SampleFlow, Severity, TopFeature, Victim};
 pub use sighting::Sighting;
 pub use sink::IncidentSink;
 pub use timeline::Timeline;

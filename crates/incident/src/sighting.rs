@@ -2,7 +2,7 @@
 //! process that classified it), or a [`Sighting`] (the same facts as a message, for incidents
 //! built in another process — the bus workers publish them, an aggregator builds incidents).
 
-use crate::incident::{flow_bytes, SampleFlow};
+use crate::incident::{flow_bytes, Grouping, SampleFlow};
 use mlids_behaviour::Evidence;
 use mlids_flow::FlowRecord;
 use mlids_model::Verdict;
@@ -55,6 +55,17 @@ pub(crate) enum Input<'a> {
 }
 
 impl Input<'_> {
+    /// Whom the incident is about: the source, unless the host-behaviour stage's aggregate is
+    /// about another host — a flood's or a reflection's victim, whose attackers are many and often
+    /// spoofed (one incident per spoofed source would be thousands of incidents for one attack).
+    pub fn key_host(&self) -> (IpAddr, Grouping) {
+        let attacker = self.attacker();
+        match self.evidence().and_then(|e| e.host.parse::<IpAddr>().ok()) {
+            Some(host) if host != attacker => (host, Grouping::Victim),
+            _ => (attacker, Grouping::Attacker),
+        }
+    }
+
     pub fn attacker(&self) -> IpAddr {
         match self {
             Input::Verdict(f, _) => f.src,

@@ -57,7 +57,7 @@ where
         let verdict = if verdict.is_attack
             && verdict.stage == Stage::FlowModel
             && verdict.top_features.is_empty()
-            && self.tracker.wants_sample(flow.src, family)
+            && self.tracker.wants_sample(flow, verdict, family)
         {
             match self
                 .detector

@@ -1,6 +1,6 @@
 //! Grouping attack verdicts into incidents over flow time.
 
-use crate::incident::Incident;
+use crate::incident::{Grouping, Incident};
 use crate::sighting::{Input, Sighting};
 use mlids_flow::FlowRecord;
 use mlids_model::Verdict;
@@ -76,10 +76,14 @@ pub struct IncidentEvent {
     pub incident: Incident,
 }
 
-/// The open incidents, keyed by (attacker, family).
+/// What an open incident is found by: the attacker (or, grouped by victim, the victim), the
+/// family and the grouping.
+type Key = (IpAddr, String, Grouping);
+
+/// The open incidents, by key.
 pub struct IncidentTracker {
     config: IncidentConfig,
-    open: HashMap<(IpAddr, String), Tracked>,
+    open: HashMap<Key, Tracked>,
     /// Latest flow time seen.
     clock_us: i64,
 }
@@ -124,7 +128,8 @@ impl IncidentTracker {
     fn take(&mut self, input: &Input, family: &str) -> Vec<IncidentEvent> {
         let end_us = input.end_us();
         let mut events = self.advance(end_us);
-        let key = (input.attacker(), family.to_string());
+        let (host, grouping) = input.key_host();
+        let key = (host, family.to_string(), grouping);
         match self.open.get_mut(&key) {
             Some(t) => {
                 t.incident.add(input);
@@ -152,13 +157,18 @@ impl IncidentTracker {
         self.clock_us
     }
 
-    /// Whether a verdict of this attacker and family would be one of its incident's sample flows
-    /// (the incident is new or has fewer than [`crate::incident::SAMPLE_FLOWS`]): those are the
-    /// flows worth explaining when verdicts arrive unexplained.
-    pub fn wants_sample(&self, attacker: IpAddr, family: &str) -> bool {
+    /// Whether this attack verdict would be one of its incident's sample flows (the incident is
+    /// new or has fewer than [`crate::incident::SAMPLE_FLOWS`]): those are the flows worth
+    /// explaining when verdicts arrive unexplained.
+    pub fn wants_sample(&self, flow: &FlowRecord, v: &Verdict, family: &str) -> bool {
         self.open
-            .get(&(attacker, family.to_string()))
+            .get(&Self::key(flow, v, family))
             .is_none_or(|t| t.incident.sample_flows.len() < crate::incident::SAMPLE_FLOWS)
+    }
+
+    fn key(flow: &FlowRecord, v: &Verdict, family: &str) -> Key {
+        let (host, grouping) = Input::Verdict(flow, v).key_host();
+        (host, family.to_string(), grouping)
     }
 
     /// The flow clock moved to `now_us`: close the incidents idle past the timeout.
@@ -166,7 +176,7 @@ impl IncidentTracker {
         self.clock_us = self.clock_us.max(now_us);
         let timeout = self.config.idle_timeout_us;
         let clock = self.clock_us;
-        let idle: Vec<(IpAddr, String)> = self
+        let idle: Vec<Key> = self
             .open
             .iter()
             .filter(|(_, t)| t.incident.last_seen_us.saturating_add(timeout) <= clock)
@@ -177,15 +187,15 @@ impl IncidentTracker {
 
     /// The input ended: close every open incident.
     pub fn finish(&mut self) -> Vec<IncidentEvent> {
-        let all: Vec<(IpAddr, String)> = self.open.keys().cloned().collect();
+        let all: Vec<Key> = self.open.keys().cloned().collect();
         self.close(all)
     }
 
-    /// The id of the open incident of `attacker` and `family`, if any: what a flow's own record
-    /// (an EVE `flow` event, a per-flow alert) names to join the incident its verdict went into.
-    pub fn open_id(&self, attacker: IpAddr, family: &str) -> Option<&str> {
+    /// The id of the open incident this attack verdict went into, if any: what a flow's own record
+    /// (an EVE `flow` event, a per-flow alert) names to join its incident.
+    pub fn open_id(&self, flow: &FlowRecord, v: &Verdict, family: &str) -> Option<&str> {
         self.open
-            .get(&(attacker, family.to_string()))
+            .get(&Self::key(flow, v, family))
             .map(|t| t.incident.id.as_str())
     }
 
@@ -210,7 +220,7 @@ impl IncidentTracker {
     }
 
     /// Close these incidents, in the order they were first seen (deterministic output).
-    fn close(&mut self, keys: Vec<(IpAddr, String)>) -> Vec<IncidentEvent> {
+    fn close(&mut self, keys: Vec<Key>) -> Vec<IncidentEvent> {
         let mut closed: Vec<Incident> = keys
             .into_iter()
             .filter_map(|k| self.open.remove(&k))

@@ -97,15 +97,24 @@ fn one_incident_per_attacker_and_family_with_victims_and_counts() {
     assert_eq!(opened.len(), 2);
     // Each flow's record can name the open incident it joined.
     let scan_id = opened[0].incident.id.clone();
+    let probe = flow("10.0.0.66", "10.0.0.10", 1, 1.0);
     assert_eq!(
-        t.open_id(ip("10.0.0.66"), "PortScan"),
+        t.open_id(&probe, &scan_verdict(1), "PortScan"),
         Some(scan_id.as_str())
     );
-    assert_eq!(t.open_id(ip("10.0.0.66"), "DoS"), None);
-    assert_eq!(t.open_id(ip("10.0.0.7"), "Benign"), None);
+    assert_eq!(
+        t.open_id(&probe, &verdict("DoS attacks-Hulk", 0.9), "DoS"),
+        None
+    );
+    let other = flow("10.0.0.7", "10.0.0.10", 80, 1.0);
+    assert_eq!(t.open_id(&other, &verdict("Benign", 0.1), "Benign"), None);
     let closed = t.finish();
     assert_eq!(closed.len(), 2);
-    assert_eq!(t.open_id(ip("10.0.0.66"), "PortScan"), None, "closed");
+    assert_eq!(
+        t.open_id(&probe, &scan_verdict(1), "PortScan"),
+        None,
+        "closed"
+    );
     let scan = &closed[0].incident;
     assert!(!scan.open);
     assert_eq!(
@@ -250,4 +259,66 @@ fn an_icmp_flow_keeps_its_type_and_code_and_a_tcp_flow_has_neither() {
     sample.retain(|k, _| k != "icmp_type" && k != "icmp_code");
     let back: mlids_incident::IncidentEvent = serde_json::from_value(json).unwrap();
     assert_eq!(back.incident.sample_flows[0].icmp_type, None);
+}
+
+#[test]
+fn a_spoofed_flood_is_one_incident_of_its_victim_not_one_per_source() {
+    // 500 SYNs from 500 (spoofed) sources to one victim, decided by the flood detector, whose
+    // aggregate is about the victim; beside it a scanner, whose aggregate is about itself.
+    let flood = |host: &str| Verdict {
+        stage: Stage::HostBehaviour,
+        top_features: vec![],
+        evidence: Some(Evidence {
+            detector: "flood.syn".into(),
+            summary: "SYN flood".into(),
+            host: host.into(),
+            category: "DoS".into(),
+        }),
+        ..verdict("SYN flood", 0.99)
+    };
+    let mut t = IncidentTracker::default();
+    let mut events = Vec::new();
+    for i in 0..500 {
+        let src = format!("203.0.{}.{}", i / 250, i % 250 + 1);
+        let f = flow(&src, "10.0.0.10", 80, 1.0 + i as f64 * 0.01);
+        let v = flood("10.0.0.10");
+        events.extend(t.observe(&f, &v, "DoS"));
+        assert!(
+            t.open_id(&f, &v, "DoS").is_some(),
+            "the flow names its incident"
+        );
+    }
+    for p in 0..10 {
+        events.extend(t.observe(
+            &flow("10.0.0.66", "10.0.0.10", 1000 + p, 2.0),
+            &scan_verdict(10),
+            "PortScan",
+        ));
+    }
+    events.extend(t.finish());
+    let closed: Vec<_> = events
+        .iter()
+        .filter(|e| e.kind == EventKind::Closed)
+        .map(|e| &e.incident)
+        .collect();
+    assert_eq!(closed.len(), 2, "{closed:#?}");
+    let dos = closed.iter().find(|i| i.family == "DoS").unwrap();
+    assert_eq!(dos.flows, 500);
+    assert_eq!(dos.grouped_by, mlids_incident::Grouping::Victim);
+    assert_eq!(dos.attackers, Some(500));
+    assert_eq!(dos.attacker, ip("203.0.0.1"), "the first source");
+    assert_eq!(dos.victims.len(), 1);
+    assert_eq!(dos.victims[0].address, ip("10.0.0.10"));
+    let json = serde_json::to_value(dos).unwrap();
+    assert_eq!(json["grouped_by"], "victim");
+    assert_eq!(json["attackers"], 500);
+    let scan = closed.iter().find(|i| i.family == "PortScan").unwrap();
+    assert_eq!(scan.grouped_by, mlids_incident::Grouping::Attacker);
+    assert_eq!(scan.attackers, None);
+    let json = serde_json::to_value(scan).unwrap();
+    assert!(
+        json.get("grouped_by").is_none() && json.get("attackers").is_none(),
+        "unchanged JSON"
+    );
+    assert_ne!(dos.id, scan.id);
 }

@@ -562,16 +562,21 @@
   }
 
   // ---------------------------------------------------------------------------------------------
+  /** Floods and reflection are grouped by victim: their sources are many (often spoofed). */
+  const byVictim = (i) => i.grouped_by === "victim";
+  const victimOf = (i) => i.victims?.[0]?.address ?? "?";
+  const sourcesText = (i) => byVictim(i) ? fmt(i.attackers ?? 1) + " sources" : i.attacker;
+
   // Incident list
   const incidentColumns = [
     { key: "severity", label: "severity", value: (i) => SEV[i.severity] * 1e16 + i.last_seen_us / 1e3, cell: (i) => sevBadge(i.severity) },
     { key: "family", label: "family", value: (i) => i.family, cell: (i) => i.family },
     { key: "label", label: "main label", value: mainLabel, cell: mainLabel },
     {
-      key: "attacker", label: "attacker → victims", value: (i) => i.attacker,
+      key: "attacker", label: "attacker → victims", value: sourcesText,
       cell: (i) => {
         const v = victimCount(i);
-        return h("span", { class: "mono" }, i.attacker, h("span", { class: "arrow" }, " → "),
+        return h("span", { class: "mono" }, sourcesText(i), h("span", { class: "arrow" }, " → "),
           i.victims?.[0]?.address ?? "?", v > 1 ? h("span", { class: "more" }, " +" + (v - 1) + " (" + v + " victims)") : "");
       },
     },
@@ -646,7 +651,7 @@
     const sev = $("#ip-sev");
     sev.className = "sev sev-" + inc.severity;
     sev.textContent = inc.severity;
-    $("#ip-title").textContent = inc.family + " from " + inc.attacker;
+    $("#ip-title").textContent = inc.family + (byVictim(inc) ? " against " + victimOf(inc) + " from " + sourcesText(inc) : " from " + inc.attacker);
     $("#ip-state").className = "state " + (inc.open ? "open" : "closed");
     $("#ip-state").textContent = inc.open ? "open" : "closed";
     $("#ip-id").textContent = "incident " + inc.id + " · " + inc.mode + " mode";
@@ -656,7 +661,7 @@
       return c;
     }));
     const dl = clear($("#ip-facts"));
-    fact(dl, "attacker", h("span", { class: "mono" }, inc.attacker));
+    fact(dl, "attacker", h("span", { class: "mono" }, byVictim(inc) ? sourcesText(inc) + " (first: " + inc.attacker + ")" : inc.attacker));
     fact(dl, "victims", fmt(victimCount(inc)));
     fact(dl, "first seen", fmtTime(inc.first_seen_us) + " UTC");
     fact(dl, "last seen", fmtTime(inc.last_seen_us) + " UTC");
@@ -729,11 +734,13 @@
   $("#ip-flows-filter").addEventListener("input", debounce(() => { ipTable.body.scrollTop = 0; ipTable.source?.setQuery({ q: $("#ip-flows-filter").value.trim() }); }, 150));
   const ipCount = (src, note) => { $("#ip-flows-count").textContent = fmt(src.total) + " flows" + (note ? " · " + note : ""); };
 
-  /** An incident's flows: the upload's attack flows from its attacker, with its labels, in its time window. */
+  /** An incident's flows: the upload's attack flows from its attacker (to its victim, when it is
+   *  grouped by victim), with its labels, in its time window. */
   async function loadIncidentFlows(inc, uploadId) {
     const labels = new Set(Object.keys(inc.labels));
     const inWindow = (f) => { const t = parseUs(f.time); return t >= inc.first_seen_us - 1 && t <= inc.last_seen_us + 1; };
-    const mine = (f) => f.is_attack && f.src_ip === inc.attacker && labels.has(f.label) && inWindow(f);
+    const ends = byVictim(inc) ? { param: "dst", value: victimOf(inc) } : { param: "src", value: inc.attacker };
+    const mine = (f) => f.is_attack && (byVictim(inc) ? f.dst_ip === ends.value : f.src_ip === ends.value) && labels.has(f.label) && inWindow(f);
     $("#ip-flows-filter").value = "";
     ipTable.sortKey = null;
     ipTable.markSort();
@@ -757,22 +764,22 @@
     // Server-kept flows: fetch this attacker's attack flows (up to 20,000) and keep the incident's;
     // more than that stay paged on the server (attacker's attack flows, not cut to the window).
     const id = inc.id;
-    const first = await api("/api/uploads/" + encodeURIComponent(uploadId) + "/flows?src=" + encodeURIComponent(inc.attacker) + "&attacks_only=true&limit=5000").catch(() => null);
+    const first = await api("/api/uploads/" + encodeURIComponent(uploadId) + "/flows?" + ends.param + "=" + encodeURIComponent(ends.value) + "&attacks_only=true&limit=5000").catch(() => null);
     if (incidentFlows?.id !== id) return;
     if (!first) { $("#ip-flows-note").textContent = "(the server no longer keeps this upload's flows)"; return; }
     let src;
     if (first.total <= 20000) {
       const rows = first.flows;
       for (let off = rows.length; off < first.total; off += 5000) {
-        const p = await api("/api/uploads/" + encodeURIComponent(uploadId) + "/flows?src=" + encodeURIComponent(inc.attacker) + "&attacks_only=true&limit=5000&offset=" + off);
+        const p = await api("/api/uploads/" + encodeURIComponent(uploadId) + "/flows?" + ends.param + "=" + encodeURIComponent(ends.value) + "&attacks_only=true&limit=5000&offset=" + off);
         rows.push(...p.flows);
       }
       if (incidentFlows?.id !== id) return;
       src = new LocalFlows(rows.filter(mine));
     } else {
-      src = new ServerFlows(uploadId, { src: inc.attacker, attacks_only: true });
+      src = new ServerFlows(uploadId, { [ends.param]: ends.value, attacks_only: true });
       await src.load();
-      $("#ip-flows-note").textContent = "from " + up.name + ": every attack flow of " + inc.attacker + " (paged from the server)";
+      $("#ip-flows-note").textContent = "from " + up.name + ": every attack flow " + (byVictim(inc) ? "to " : "of ") + ends.value + " (paged from the server)";
     }
     ipTable.setSource(src);
     const orig = src.onChange;

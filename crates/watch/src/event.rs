@@ -258,7 +258,10 @@ pub fn readable_incident(n: &IncidentNote) -> String {
         i.id,
         i.family,
         i.severity.as_str(),
-        i.attacker,
+        match i.attackers {
+            Some(n) if n > 1 => format!("{n} sources"),
+            _ => i.attacker.to_string(),
+        },
     );
     match (n.kind, i.sample_flows.first()) {
         (EventKind::Opened, Some(f)) => {

@@ -313,7 +313,7 @@ impl Router<'_> {
                 ongoing,
                 self.detector.threshold(),
             );
-            ev.incident_id = self.incidents.open_id(flow.src, family).map(str::to_string);
+            ev.incident_id = self.incidents.open_id(flow, v, family).map(str::to_string);
             Arc::new(ev)
         });
         self.publish(events, alert.clone());
@@ -355,7 +355,7 @@ impl Router<'_> {
             .is_attack
             .then(|| {
                 self.incidents
-                    .open_id(flow.src, self.detector.verdict_category(v))
+                    .open_id(flow, v, self.detector.verdict_category(v))
             })
             .flatten()
             .map(str::to_string);

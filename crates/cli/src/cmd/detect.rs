@@ -236,7 +236,10 @@ fn incident_table(incidents: &[Incident]) -> String {
             i.id,
             i.severity.as_str(),
             i.family,
-            format!("{} → {victims}", i.attacker),
+            match i.attackers {
+                Some(n) if n > 1 => format!("{n} sources → {victims}"),
+                _ => format!("{} → {victims}", i.attacker),
+            },
             i.duration_us() as f64 / 1e6,
             i.flows,
             i.packets,
