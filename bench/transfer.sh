@@ -93,13 +93,13 @@ python3 - "$WORK" "$NDPI_FOLDS" >> "$WORK/transfer.md" <<'PY'
 import json, sys
 work, n = sys.argv[1], int(sys.argv[2])
 print("\n## Leave-one-source-out: benign captures scored by a model that never saw their source\n")
-print("| held-out source | captures | flows | flagged | flagged % | captures with alerts | with > 1 alert group |")
+print("| held-out source | captures | flows | flagged | flagged % | captures with alerts | with > 1 incident |")
 print("|---|---:|---:|---:|---:|---:|---:|")
 tot = [0, 0, 0, 0, 0]
 for held, key in [("shared", "benign")] + [(f"ndpi-{k}", "ndpi") for k in range(n)]:
     rows = json.load(open(f"{work}/loso-{held}.json"))[key]
     f = sum(r.get("flows", 0) for r in rows); a = sum(r.get("flagged", 0) for r in rows)
-    raised = sum(1 for r in rows if r.get("flagged", 0)); multi = sum(1 for r in rows if r.get("groups", 0) > 1)
+    raised = sum(1 for r in rows if r.get("flagged", 0)); multi = sum(1 for r in rows if r.get("incidents", 0) > 1)
     tot = [tot[0] + len(rows), tot[1] + f, tot[2] + a, tot[3] + raised, tot[4] + multi]
     print(f"| {held} | {len(rows)} | {f} | {a} | {100*a/max(f,1):.2f} | {raised} | {multi} |")
 print(f"| **all** | {tot[0]} | {tot[1]} | {tot[2]} | {100*tot[2]/max(tot[1],1):.2f} | {tot[3]} | {tot[4]} |")

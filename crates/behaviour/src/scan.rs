@@ -145,9 +145,9 @@ struct Walk {
     ports: HashSet<u16>,
     /// Where the failed first contacts went (what tells peer discovery from a scan).
     failed: FailureShape,
-    /// Distinct (host, port) its unanswered UDP datagrams went to: the probes an ICMP
-    /// unreachable can be the answer to.
-    silent_udp: HashSet<(IpAddr, u16)>,
+    /// Distinct (host, port, protocol) its unanswered UDP datagrams and other-protocol packets
+    /// (an IP protocol scan's) went to: the probes an ICMP unreachable can be the answer to.
+    silent_udp: HashSet<(IpAddr, u16, u8)>,
     /// ICMP unreachable messages reported to it, and how many of them became failures.
     unreachable_msgs: u64,
     unreachables_credited: u64,
@@ -270,11 +270,14 @@ impl Scans {
         let result = outcome(flow);
         if result == Outcome::Neutral {
             let e = &flow.exchange;
-            if e.is_udp() && e.fwd_packets > 0 && e.bwd_packets == 0 {
+            let answerable_by_unreachable =
+                !matches!(e.ip_protocol, proto::TCP | proto::ICMP | proto::ICMPV6);
+            if answerable_by_unreachable && e.fwd_packets > 0 && e.bwd_packets == 0 {
                 let w = self.walks.entry(flow.src).or_default();
                 w.last_us = w.last_us.max(flow.end_us);
                 if w.silent_udp.len() < self.cfg.max_contacts {
-                    w.silent_udp.insert((flow.dst, flow.dst_port));
+                    w.silent_udp
+                        .insert((flow.dst, flow.dst_port, e.ip_protocol));
                 }
                 self.steps.settle_unreachables(w, flow.start_us);
             }
@@ -375,14 +378,16 @@ impl Scans {
         let e = &flow.exchange;
         let first = e.first_flags;
         // Its failed attempts, its SYNs that found an open port, and (for a scanner flagged by
-        // unreachables) its unanswered datagrams.
+        // unreachables) its unanswered datagrams and other-protocol packets.
         let probe = outcome(flow) == Outcome::Failure
             || (e.is_tcp()
                 && e.fwd_packets > 0
                 && first.has(TcpFlags::SYN)
                 && !first.has(TcpFlags::ACK)
                 && !e.has_payload())
-            || (e.is_udp() && e.fwd_packets > 0 && e.bwd_packets == 0);
+            || (!matches!(e.ip_protocol, proto::TCP | proto::ICMP | proto::ICMPV6)
+                && e.fwd_packets > 0
+                && e.bwd_packets == 0);
         if !probe || is_group_address(&flow.dst) {
             return None;
         }

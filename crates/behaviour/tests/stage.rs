@@ -558,3 +558,33 @@ fn unreachables_count_once_per_probe_they_can_answer_in_either_order() {
         "{labels:?}"
     );
 }
+
+#[test]
+fn an_ip_protocol_scan_is_answered_by_protocol_unreachables() {
+    // nmap -sO: one bare IP packet per protocol number, the target answers the unsupported ones
+    // with ICMP protocol unreachable (type 3, code 2).
+    let mut flows: Vec<FlowRecord> = (0..10u8)
+        .map(|p| {
+            let e = Exchange {
+                ip_protocol: 100 + p,
+                fwd_packets: 1,
+                ..Exchange::default()
+            };
+            flow("10.0.0.66", "10.0.0.10", 0, 0, i64::from(p), e)
+        })
+        .collect();
+    let unreach = Exchange {
+        ip_protocol: proto::ICMP,
+        fwd_packets: 10,
+        icmp: Some((3, 2)),
+        ..Exchange::default()
+    };
+    flows.push(flow("10.0.0.10", "10.0.0.66", 0, 0, 20, unreach));
+    let (_, labels) = run(&flows);
+    assert!(
+        labels[..10]
+            .iter()
+            .all(|l| l.as_deref() == Some("PortScan")),
+        "{labels:?}"
+    );
+}
