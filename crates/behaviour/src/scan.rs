@@ -108,27 +108,124 @@ fn tcp_outcome(e: &Exchange) -> Outcome {
     Outcome::Success
 }
 
-/// Failed UDP probes a flow reports: an ICMP destination-unreachable flow (ICMP type 3, ICMPv6
-/// type 1) from a host to the address that probed it, one per message (at most 64 per flow, so
-/// one noisy router cannot make a scanner alone), each a failure only while the prober has an
-/// unanswered UDP probe it can answer (see `Steps::settle_unreachables`). Returns (prober,
-/// reporter, messages).
-pub fn unreachables(flow: &FlowRecord) -> Option<(IpAddr, IpAddr, u32)> {
+/// ICMP destination-unreachable messages a flow carries (ICMP type 3, ICMPv6 type 1), from the
+/// host or router that sent them to the address whose packets they refuse.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Unreachables {
+    pub prober: IpAddr,
+    pub reporter: IpAddr,
+    /// Messages, at most 64 per flow (one noisy router cannot make a scanner alone).
+    pub messages: u32,
+    /// Port or protocol unreachable: sent by the probed host itself, so they answer probes to the
+    /// reporter only. Other codes (network/host unreachable, prohibited) come from routers on the
+    /// way and answer probes to any host.
+    pub from_probed_host: bool,
+}
+
+/// The unreachables of a flow, if it is an ICMP destination-unreachable flow. Each becomes a failed
+/// UDP (or other-protocol) probe only while the prober has an unanswered probe it can answer (see
+/// `Unanswered`).
+pub fn unreachables(flow: &FlowRecord) -> Option<Unreachables> {
     let e = &flow.exchange;
-    let unreachable = matches!(
-        (e.ip_protocol, e.icmp),
-        (proto::ICMP, Some((3, _))) | (proto::ICMPV6, Some((1, _)))
-    );
-    if !unreachable {
-        return None;
-    }
+    let from_probed_host = match (e.ip_protocol, e.icmp) {
+        // ICMP code 2 protocol, 3 port unreachable; ICMPv6 code 4 port unreachable.
+        (proto::ICMP, Some((3, code))) => matches!(code, 2 | 3),
+        (proto::ICMPV6, Some((1, code))) => code == 4,
+        _ => return None,
+    };
     // The record's source sent the first message (corrected mode may orient it either way).
     let (reporter, prober, n) = if e.fwd_packets > 0 {
         (flow.src, flow.dst, e.fwd_packets)
     } else {
         (flow.dst, flow.src, e.bwd_packets)
     };
-    Some((prober, reporter, n.min(64)))
+    Some(Unreachables {
+        prober,
+        reporter,
+        messages: n.min(64),
+        from_probed_host,
+    })
+}
+
+/// A source's unanswered UDP and other-protocol probes and the unreachables reported to it, kept
+/// so that only as many unreachables become failures as there are probes they can answer: a UDP
+/// scan's closed ports each send one, but a peer that keeps sending to one closed port gets one
+/// per datagram (one failed contact, not dozens), and a host that was probed answers only the
+/// probes sent to it, whatever code it uses. Unreachables from an address never probed come from
+/// a router on the way and answer a probe to any host.
+#[derive(Clone, Debug, Default)]
+struct Unanswered {
+    /// Distinct (host, port, protocol) probed without an answer.
+    probes: HashSet<(IpAddr, u16, u8)>,
+    per_host: HashMap<IpAddr, HostTally>,
+    /// Σ over probed hosts of min(probes, their unreachables).
+    matched: u64,
+    /// Unreachables with a router's code from addresses never probed.
+    from_routers: u64,
+    /// Unreachables already taken as failures.
+    credited: u64,
+}
+
+/// Probes to one address and the unreachables it sent.
+#[derive(Clone, Copy, Debug, Default)]
+struct HostTally {
+    probes: u64,
+    /// Port or protocol unreachables (a host speaking for itself).
+    own: u64,
+    /// Network/host unreachable, prohibited: a router's codes (a firewall may send them for
+    /// the host it guards).
+    routers: u64,
+}
+
+impl HostTally {
+    /// (unreachables answering probes to this host, unreachables answering a probe to any host).
+    fn contribution(self) -> (u64, u64) {
+        if self.probes > 0 {
+            (self.probes.min(self.own + self.routers), 0)
+        } else {
+            (0, self.routers)
+        }
+    }
+}
+
+impl Unanswered {
+    fn probe(&mut self, contact: (IpAddr, u16, u8), max_contacts: usize) {
+        if self.probes.len() >= max_contacts || !self.probes.insert(contact) {
+            return;
+        }
+        self.update(contact.0, |t| t.probes += 1);
+    }
+
+    fn reported(&mut self, u: &Unreachables) {
+        let n = u64::from(u.messages);
+        if u.from_probed_host {
+            self.update(u.reporter, |t| t.own += n);
+        } else {
+            self.update(u.reporter, |t| t.routers += n);
+        }
+    }
+
+    fn update(&mut self, host: IpAddr, change: impl FnOnce(&mut HostTally)) {
+        if self.per_host.len() >= EVIDENCE_CAP && !self.per_host.contains_key(&host) {
+            return;
+        }
+        let t = self.per_host.entry(host).or_default();
+        let (m0, r0) = t.contribution();
+        change(t);
+        let (m1, r1) = t.contribution();
+        // A host's matched share only grows (its probes and messages only grow); its router share
+        // moves to the matched one once it is probed.
+        self.matched += m1 - m0;
+        self.from_routers = (self.from_routers + r1).saturating_sub(r0);
+    }
+
+    /// Unreachables that answer a probe and are not yet failures.
+    fn take_new(&mut self) -> u64 {
+        let answerable = (self.matched + self.from_routers).min(self.probes.len() as u64);
+        let new = answerable.saturating_sub(self.credited);
+        self.credited += new;
+        new
+    }
 }
 
 /// The walk of one source.
@@ -145,12 +242,9 @@ struct Walk {
     ports: HashSet<u16>,
     /// Where the failed first contacts went (what tells peer discovery from a scan).
     failed: FailureShape,
-    /// Distinct (host, port, protocol) its unanswered UDP datagrams and other-protocol packets
-    /// (an IP protocol scan's) went to: the probes an ICMP unreachable can be the answer to.
-    silent_udp: HashSet<(IpAddr, u16, u8)>,
-    /// ICMP unreachable messages reported to it, and how many of them became failures.
-    unreachable_msgs: u64,
-    unreachables_credited: u64,
+    /// Its unanswered UDP datagrams and other-protocol packets (an IP protocol scan's), and the
+    /// ICMP unreachables reported to it.
+    unanswered: Unanswered,
     flagged: Option<Flag>,
     last_us: i64,
 }
@@ -254,13 +348,13 @@ impl Scans {
     }
 
     pub fn observe(&mut self, flow: &FlowRecord) {
-        if let Some((prober, reporter, n)) = unreachables(flow) {
-            let w = self.walks.entry(prober).or_default();
+        if let Some(u) = unreachables(flow) {
+            let w = self.walks.entry(u.prober).or_default();
             w.last_us = w.last_us.max(flow.end_us);
             if w.hosts.len() < EVIDENCE_CAP {
-                w.hosts.insert(reporter);
+                w.hosts.insert(u.reporter);
             }
-            w.unreachable_msgs += u64::from(n);
+            w.unanswered.reported(&u);
             self.steps.settle_unreachables(w, flow.start_us);
             return;
         }
@@ -275,10 +369,10 @@ impl Scans {
             if answerable_by_unreachable && e.fwd_packets > 0 && e.bwd_packets == 0 {
                 let w = self.walks.entry(flow.src).or_default();
                 w.last_us = w.last_us.max(flow.end_us);
-                if w.silent_udp.len() < self.cfg.max_contacts {
-                    w.silent_udp
-                        .insert((flow.dst, flow.dst_port, e.ip_protocol));
-                }
+                w.unanswered.probe(
+                    (flow.dst, flow.dst_port, e.ip_protocol),
+                    self.cfg.max_contacts,
+                );
                 self.steps.settle_unreachables(w, flow.start_us);
             }
             return;
@@ -323,14 +417,10 @@ struct Steps {
 }
 
 impl Steps {
-    /// ICMP unreachables become failed first contacts only as far as there are unanswered UDP
-    /// probes they can answer: a UDP scan's closed ports each send one, but a peer that keeps
-    /// sending to one closed port gets one per datagram — one failed contact, not dozens. Flows
-    /// end in any order, so whichever comes second (the probes or the unreachables) settles.
+    /// The unreachables that now answer a probe become failed first contacts (flows end in any
+    /// order, so whichever comes second, the probes or the unreachables, settles).
     fn settle_unreachables(self, w: &mut Walk, t_us: i64) {
-        let answerable = w.unreachable_msgs.min(w.silent_udp.len() as u64);
-        while w.unreachables_credited < answerable {
-            w.unreachables_credited += 1;
+        for _ in 0..w.unanswered.take_new() {
             w.failures += 1;
             w.failed.add_without_port();
             self.take(w, Outcome::Failure, t_us);

@@ -588,3 +588,45 @@ fn an_ip_protocol_scan_is_answered_by_protocol_unreachables() {
         "{labels:?}"
     );
 }
+
+#[test]
+fn a_hosts_port_unreachables_answer_only_probes_to_that_host_a_routers_answer_any() {
+    let unreach = |code: u8, n: u32| Exchange {
+        ip_protocol: proto::ICMP,
+        fwd_packets: n,
+        icmp: Some((3, code)),
+        ..Exchange::default()
+    };
+    // A client sends to 6 peers that never answer; one STUN server it also used answers its 20
+    // datagrams with 20 port unreachables (nDPI's zoom_p2p.pcapng): one failed contact.
+    let mut flows: Vec<FlowRecord> = (0..6)
+        .map(|i| {
+            flow(
+                "10.0.0.5",
+                &format!("198.51.100.{}", i + 1),
+                5000,
+                3478,
+                i,
+                udp(20, 0, 2000, 0),
+            )
+        })
+        .collect();
+    flows.push(flow("198.51.100.1", "10.0.0.5", 0, 0, 10, unreach(3, 20)));
+    let (_, labels) = run(&flows);
+    assert!(labels.iter().all(Option::is_none), "{labels:?}");
+    // The same with a router's code (administratively prohibited, 13) from the probed server
+    // itself (its firewall): it still speaks for itself only.
+    flows.pop();
+    flows.push(flow("198.51.100.1", "10.0.0.5", 0, 0, 10, unreach(13, 20)));
+    let (_, labels) = run(&flows);
+    assert!(labels.iter().all(Option::is_none), "{labels:?}");
+    // The same probes refused by a router on the way (host unreachable, code 1): a sweep of
+    // unreachable hosts.
+    flows.pop();
+    flows.push(flow("192.0.2.1", "10.0.0.5", 0, 0, 10, unreach(1, 6)));
+    let (_, labels) = run(&flows);
+    assert!(
+        labels[..6].iter().all(|l| l.as_deref() == Some("PortScan")),
+        "{labels:?}"
+    );
+}
