@@ -1,7 +1,11 @@
 //! Login brute force, per (client, server, authentication service): many short, complete
-//! connections in a window. Each guess of patator, hydra or medusa against SSH, FTP, Telnet or a
-//! database is a few login exchanges on its own connection; interactive users and clients open one
-//! connection and keep it.
+//! connections in a window, *paced by a tool*. Each guess of patator, hydra or medusa against
+//! SSH, FTP, Telnet or a database is a few login exchanges on its own connection, and the tool
+//! opens the next one at once — several in parallel (hydra's tasks, patator's threads) or back to
+//! back. Interactive users open one connection and keep it; scripts and automation that do open
+//! many (a backup job, a deploy, a monitoring check) wait between them — think time, the job's own
+//! work — so the count alone would call them brute force (measured: the testbed's benign SSH and
+//! FTP users, 15–30 short logins a minute, were flagged in full).
 
 use crate::window::{sweep_idle, Tumbling};
 use crate::{Evidence, Finding};
@@ -19,6 +23,9 @@ pub struct BruteConfig {
     pub max_connection_us: i64,
     /// A flagged client stays flagged this long after its last guess.
     pub hold_us: i64,
+    /// An attempt that starts within this time of the end of the pair's previous attempt (or
+    /// before it ended: in parallel) is paced by a tool; a person or a script waits longer.
+    pub max_tool_gap_us: i64,
 }
 
 impl Default for BruteConfig {
@@ -28,6 +35,7 @@ impl Default for BruteConfig {
             min_connections: 10,
             max_connection_us: 30_000_000,
             hold_us: 120_000_000,
+            max_tool_gap_us: 250_000,
         }
     }
 }
@@ -68,7 +76,11 @@ fn is_attempt(flow: &FlowRecord, cfg: &BruteConfig) -> bool {
 struct Attempts {
     window: Tumbling,
     in_window: u64,
+    /// Attempts in the window that followed the previous one at a tool's pace.
+    paced_in_window: u64,
     total: u64,
+    /// Latest end of the pair's attempts so far.
+    last_end_us: Option<i64>,
     flagged: Option<(i64, i64)>,
     last_us: i64,
 }
@@ -101,7 +113,9 @@ impl BruteForce {
             .or_insert_with(|| Attempts {
                 window: Tumbling::new(cfg.window_us),
                 in_window: 0,
+                paced_in_window: 0,
                 total: 0,
+                last_end_us: None,
                 flagged: None,
                 last_us: flow.end_us,
             });
@@ -109,13 +123,24 @@ impl BruteForce {
         a.last_us = a.last_us.max(flow.end_us);
         if a.window.advance(t) {
             a.in_window = 0;
+            a.paced_in_window = 0;
         }
         a.in_window += 1;
         a.total += 1;
+        if a.last_end_us
+            .is_some_and(|end| t <= end.saturating_add(cfg.max_tool_gap_us))
+        {
+            a.paced_in_window += 1;
+        }
+        a.last_end_us = Some(a.last_end_us.map_or(flow.end_us, |e| e.max(flow.end_us)));
         let until = t + cfg.hold_us;
+        // Enough attempts, and most of them (all but the first of each run) at a tool's pace.
+        let tool_paced = 2 * a.paced_in_window >= a.in_window;
         a.flagged = match a.flagged {
             Some((from, end)) if t <= end => Some((from, end.max(until))),
-            _ if a.in_window >= cfg.min_connections => Some((t - cfg.window_us, until)),
+            _ if a.in_window >= cfg.min_connections && tool_paced => {
+                Some((t - cfg.window_us, until))
+            }
             other => other,
         };
     }
@@ -134,7 +159,8 @@ impl BruteForce {
             evidence: Evidence {
                 detector: "brute.auth".into(),
                 summary: format!(
-                    "{} short connections from {} to {}:{} ({} or more within {:.0} s)",
+                    "{} short connections from {} to {}:{} ({} or more within {:.0} s, opened in \
+                     parallel or back to back)",
                     a.total,
                     flow.src,
                     flow.dst,

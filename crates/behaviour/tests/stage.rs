@@ -318,17 +318,9 @@ fn answered_udp_is_never_a_flood() {
 
 #[test]
 fn ten_short_ssh_logins_in_a_minute_are_a_brute_force_nine_are_not() {
+    // A tool's logins, each opened as the previous one ends (flows last 0.5 ms here, 1 ms apart).
     let logins: Vec<FlowRecord> = (0..10)
-        .map(|i| {
-            flow(
-                "10.0.0.66",
-                "10.0.0.10",
-                40000 + i,
-                22,
-                i as i64 * 5000,
-                session(),
-            )
-        })
+        .map(|i| flow("10.0.0.66", "10.0.0.10", 40000 + i, 22, i as i64, session()))
         .collect();
     let (_, labels) = run(&logins[..9]);
     assert!(labels.iter().all(Option::is_none));
@@ -336,6 +328,44 @@ fn ten_short_ssh_logins_in_a_minute_are_a_brute_force_nine_are_not() {
     assert!(labels
         .iter()
         .all(|l| l.as_deref() == Some("SSH-Bruteforce")));
+    // The same ten logins from a script that waits 2 s between them (a job, a deploy): not a
+    // brute force — the testbed's benign SSH and FTP users have this pace.
+    let scripted: Vec<FlowRecord> = (0..20)
+        .map(|i| {
+            flow(
+                "10.0.0.24",
+                "10.0.0.10",
+                40000 + i,
+                22,
+                i as i64 * 2000,
+                session(),
+            )
+        })
+        .collect();
+    let (_, labels) = run(&scripted);
+    assert!(labels.iter().all(Option::is_none), "{labels:?}");
+    // Logins in parallel (four at a time, hydra's default for SSH): a brute force.
+    let parallel: Vec<FlowRecord> = (0..12)
+        .map(|i| {
+            let mut f = flow(
+                "10.0.0.67",
+                "10.0.0.10",
+                40000 + i,
+                22,
+                (i / 4) as i64 * 3000,
+                session(),
+            );
+            f.end_us = f.start_us + 2_500_000;
+            f
+        })
+        .collect();
+    let (_, labels) = run(&parallel);
+    assert!(
+        labels
+            .iter()
+            .all(|l| l.as_deref() == Some("SSH-Bruteforce")),
+        "{labels:?}"
+    );
 }
 
 #[test]
