@@ -127,22 +127,8 @@ pub async fn run_incident_aggregator(
         inactive_threshold: cfg.inactive_threshold,
         ..Default::default()
     };
-    let deadline = Instant::now() + Duration::from_secs(30);
-    let consumer: consumer::PullConsumer = loop {
-        match alerts
-            .get_or_create_consumer(&cfg.consumer_name(), consumer_cfg.clone())
-            .await
-        {
-            Ok(c) => break c,
-            Err(e) if Instant::now() < deadline => {
-                debug(&format!(
-                    "creating the aggregator's consumer: {e}; retrying"
-                ));
-                tokio::time::sleep(Duration::from_millis(500)).await;
-            }
-            Err(e) => return Err(BusError::js(e)),
-        }
-    };
+    let consumer =
+        crate::topology::durable_consumer(&alerts, &cfg.consumer_name(), consumer_cfg).await?;
     let mut agg = Aggregator {
         js: &js,
         topology,
@@ -152,20 +138,8 @@ pub async fn run_incident_aggregator(
         anchor: None,
     };
     'outer: while !stop.load(Ordering::Relaxed) {
-        let mut messages = match consumer
-            .stream()
-            .max_messages_per_batch(64)
-            .heartbeat(Duration::from_secs(2))
-            .expires(Duration::from_secs(10))
-            .messages()
-            .await
-        {
-            Ok(m) => m,
-            Err(e) => {
-                debug(&format!("pull failed: {e}"));
-                tokio::time::sleep(Duration::from_millis(500)).await;
-                continue;
-            }
+        let Some(mut messages) = crate::topology::pull(&consumer, 64).await else {
+            continue;
         };
         while !stop.load(Ordering::Relaxed) {
             match tokio::time::timeout(Duration::from_millis(250), messages.next()).await {

@@ -210,7 +210,51 @@ impl Topology {
     }
 }
 
-fn debug_log(msg: &str) {
+/// A durable pull consumer on `stream`, created if missing. Like the streams, the consumer's API
+/// request times out while a (re)starting cluster elects leaders: retried for up to 30 s rather
+/// than failing at startup. Shared by the worker pool and the incident aggregators.
+pub(crate) async fn durable_consumer(
+    stream: &stream::Stream,
+    name: &str,
+    config: jetstream::consumer::pull::Config,
+) -> Result<jetstream::consumer::PullConsumer, BusError> {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        match stream.get_or_create_consumer(name, config.clone()).await {
+            Ok(c) => return Ok(c),
+            Err(e) if Instant::now() < deadline => {
+                debug_log(&format!("creating consumer {name}: {e}; retrying"));
+                tokio::time::sleep(Duration::from_millis(500)).await;
+            }
+            Err(e) => return Err(BusError::js(e)),
+        }
+    }
+}
+
+/// A pull of up to `batch` messages at a time from `consumer` (heartbeats every 2 s, requests
+/// renewed every 10 s); `None` after a failed request and a short pause, to be tried again.
+pub(crate) async fn pull(
+    consumer: &jetstream::consumer::PullConsumer,
+    batch: usize,
+) -> Option<jetstream::consumer::pull::Stream> {
+    match consumer
+        .stream()
+        .max_messages_per_batch(batch.max(1))
+        .heartbeat(Duration::from_secs(2))
+        .expires(Duration::from_secs(10))
+        .messages()
+        .await
+    {
+        Ok(m) => Some(m),
+        Err(e) => {
+            debug_log(&format!("pull failed: {e}"));
+            tokio::time::sleep(Duration::from_millis(500)).await;
+            None
+        }
+    }
+}
+
+pub(crate) fn debug_log(msg: &str) {
     if std::env::var_os("MLIDS_BUS_DEBUG").is_some() {
         eprintln!("mlids-bus: {msg}");
     }

@@ -160,38 +160,12 @@ pub async fn run_worker(
 ) -> Result<WorkerReport, BusError> {
     crate::check_id("worker", &cfg.worker_id)?;
     let (flows, _) = topology.ensure(&js, Duration::from_secs(30)).await?;
-    // Like the streams, the consumer's API request times out while a (re)starting cluster elects
-    // leaders: retry for a while rather than exiting at startup.
-    let deadline = std::time::Instant::now() + Duration::from_secs(30);
-    let consumer: consumer::PullConsumer = loop {
-        match flows
-            .get_or_create_consumer(&cfg.consumer, consumer_config(&cfg))
-            .await
-        {
-            Ok(c) => break c,
-            Err(e) if std::time::Instant::now() < deadline => {
-                debug(&format!("creating the consumer: {e}; retrying"));
-                tokio::time::sleep(Duration::from_millis(500)).await;
-            }
-            Err(e) => return Err(BusError::js(e)),
-        }
-    };
+    let consumer =
+        crate::topology::durable_consumer(&flows, &cfg.consumer, consumer_config(&cfg)).await?;
     let mode = model.detector.mode();
     'outer: while !stop.load(Ordering::Relaxed) {
-        let mut messages = match consumer
-            .stream()
-            .max_messages_per_batch(cfg.max_batches.max(1))
-            .heartbeat(Duration::from_secs(2))
-            .expires(Duration::from_secs(10))
-            .messages()
-            .await
-        {
-            Ok(m) => m,
-            Err(e) => {
-                debug(&format!("pull failed: {e}"));
-                tokio::time::sleep(Duration::from_millis(500)).await;
-                continue;
-            }
+        let Some(mut messages) = crate::topology::pull(&consumer, cfg.max_batches).await else {
+            continue;
         };
         loop {
             if stop.load(Ordering::Relaxed) {
