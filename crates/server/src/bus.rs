@@ -98,44 +98,35 @@ pub async fn attach(mut state: AppState) -> Result<AppState, BusError> {
         rx,
         stats.clone(),
     ));
-    // The reader starts before `attach` returns: nothing stored from now on is missed.
-    let consumer = alerts_stream
-        .create_consumer(
-            mlids_bus::async_nats::jetstream::consumer::pull::OrderedConfig {
-                filter_subject: topo.all_alerts(),
-                deliver_policy: mlids_bus::async_nats::jetstream::consumer::DeliverPolicy::New,
-                ..Default::default()
-            },
-        )
-        .await
-        .map_err(|e| BusError::JetStream(e.to_string()))?;
-    let messages = consumer
-        .messages()
-        .await
-        .map_err(|e| BusError::JetStream(e.to_string()))?;
+    // The readers start before `attach` returns: nothing stored from now on is missed.
+    let messages = new_messages(&alerts_stream, topo.all_alerts()).await?;
+    let incidents = new_messages(&alerts_stream, topo.all_incidents()).await?;
     let link = Arc::new(BusLink {
         instance_id: cfg.instance_id.clone(),
         forward: tx,
         publisher,
         stats: stats.clone(),
     });
-    let incidents = alerts_stream
-        .create_consumer(
-            mlids_bus::async_nats::jetstream::consumer::pull::OrderedConfig {
-                filter_subject: topo.all_incidents(),
-                deliver_policy: mlids_bus::async_nats::jetstream::consumer::DeliverPolicy::New,
-                ..Default::default()
-            },
-        )
-        .await
-        .map_err(|e| BusError::JetStream(e.to_string()))?
-        .messages()
-        .await
-        .map_err(|e| BusError::JetStream(e.to_string()))?;
     state.bus = Some(link.clone());
     tokio::spawn(read_alerts(state.clone(), messages, link.clone()));
     tokio::spawn(read_incidents(state.clone(), incidents, link));
     Ok(state)
+}
+
+/// This instance's own ordered consumer of `filter`, from the messages stored from now on.
+async fn new_messages(
+    stream: &mlids_bus::async_nats::jetstream::stream::Stream,
+    filter: String,
+) -> Result<mlids_bus::async_nats::jetstream::consumer::pull::Ordered, BusError> {
+    use mlids_bus::async_nats::jetstream::consumer::{pull::OrderedConfig, DeliverPolicy};
+    let config = OrderedConfig {
+        filter_subject: filter,
+        deliver_policy: DeliverPolicy::New,
+        ..Default::default()
+    };
+    let js = |e: &dyn std::fmt::Display| BusError::JetStream(e.to_string());
+    let consumer = stream.create_consumer(config).await.map_err(|e| js(&e))?;
+    consumer.messages().await.map_err(|e| js(&e))
 }
 
 /// Incident events of the aggregators (`ml-ids worker --incidents`): merged across sensors and
