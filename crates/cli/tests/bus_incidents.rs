@@ -6,9 +6,10 @@
 //!
 //! Skips (SKIP: …) when nats-server is not installed; fails instead under MLIDS_REQUIRE_ALL=1.
 
+use mlids_test_support::process::spawn_reporting_port;
 use serde_json::Value;
 use std::io::{Read, Write};
-use std::net::{TcpListener, TcpStream};
+use std::net::TcpStream;
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -28,14 +29,6 @@ impl Drop for Processes {
 /// Incident idle timeout (s): the demo's attacks have pauses under 10 s of flow time, and the
 /// aggregator closes on the wall clock this long after the last attack flow.
 const TIMEOUT: &str = "10";
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
 
 fn ml_ids(root: &Path, args: &[&str]) -> Command {
     let mut c = Command::new(env!("CARGO_BIN_EXE_ml-ids"));
@@ -65,44 +58,43 @@ fn the_servers_incidents_come_from_the_workers_aggregator() {
     };
     let root = mlids_test_support::workspace_root();
     let tmp = tempfile::tempdir().unwrap();
-    let (nats_port, http_port) = (free_port(), free_port());
+    // Both servers bind a port of their own choosing and report it: ports picked here could be
+    // taken meanwhile by another test's server (crates/test-support/src/process.rs).
+    let patience = Duration::from_secs(60);
+    let mut nats_cmd = Command::new(nats);
+    nats_cmd
+        .args(["-js", "-a", "127.0.0.1", "-p", "-1", "-sd"])
+        .arg(tmp.path())
+        .stdout(Stdio::null());
+    let (nats_child, nats_port) = spawn_reporting_port(
+        nats_cmd,
+        "Listening for client connections on",
+        &tmp.path().join("nats.log"),
+        patience,
+    );
+    let mut procs = Processes(vec![nats_child]);
     let url = format!("nats://127.0.0.1:{nats_port}");
-    let mut procs = Processes(Vec::new());
-    procs.0.push(
-        Command::new(nats)
-            .args([
-                "-js",
-                "-a",
-                "127.0.0.1",
-                "-p",
-                &nats_port.to_string(),
-                "-sd",
-            ])
-            .arg(tmp.path())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap(),
+    let mut serve = ml_ids(
+        &root,
+        &[
+            "serve",
+            "--model",
+            "models/default",
+            "--bind",
+            "127.0.0.1:0",
+            "--nats",
+            &url,
+        ],
     );
-    let bind = format!("127.0.0.1:{http_port}");
-    procs.0.push(
-        ml_ids(
-            &root,
-            &[
-                "serve",
-                "--model",
-                "models/default",
-                "--bind",
-                &bind,
-                "--nats",
-                &url,
-            ],
-        )
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap(),
+    serve.stdout(Stdio::null());
+    let (serve_child, http_port) = spawn_reporting_port(
+        serve,
+        "listening on",
+        &tmp.path().join("serve.log"),
+        patience,
     );
-    let deadline = Instant::now() + Duration::from_secs(60);
+    procs.0.push(serve_child);
+    let deadline = Instant::now() + patience;
     while get(http_port, "/healthz").is_none() {
         assert!(Instant::now() < deadline, "the server did not start");
         std::thread::sleep(Duration::from_millis(200));

@@ -8,12 +8,14 @@
 //!   pass by skipping;
 //! - [`nats_server`]: the `nats-server` binary for the bus tests;
 //! - [`capture`]: running the flow pipeline over synthesised captures (`mlids_flow::synth`);
+//! - [`process`]: servers started on a port they chose themselves and reported in their log;
 //! - [`models`] (feature `models`): the fixture models of the server, watch, bus and cli tests
 //!   (small GBDTs trained in a second or two) and split files in the dataset schema.
 
 pub mod capture;
 #[cfg(feature = "models")]
 pub mod models;
+pub mod process;
 
 use std::fmt::Display;
 use std::path::{Path, PathBuf};
