@@ -11,6 +11,7 @@ PACKAGES=(
   openssl python3-aiosmtpd chrony         # victim HTTPS certificate, SMTP and NTP servers
   curl wget openssh-client sshpass dnsutils  # benign clients (browse/download, ssh/scp, ftp via curl, dig)
   swaks sntp                              # benign clients (mail, time)
+  samba smbclient                         # victim SMB file share and its benign client
   hping3 nmap patator hydra slowhttptest sqlmap apache2-utils wrk   # attack tools
   tcpreplay                               # tcpreplay/tcpprep for replaying captures into namespaces
 )

@@ -6,13 +6,14 @@
 #   nginx + php-fpm (the Testbed Shop: SQL-injectable product page, XSS-able search and guestbook,
 #   login form; HTTP on 80, HTTPS with HTTP/2 on 443 with a self-signed certificate made here),
 #   vsftpd, openssh, dnsmasq (authoritative for testbed.lan, no upstream; UDP and TCP), an SMTP
-#   server (aiosmtpd, messages discarded) and an NTP server (chronyd serving its local clock,
-#   never adjusting the host's).
+#   server (aiosmtpd, messages discarded), an NTP server (chronyd serving its local clock,
+#   never adjusting the host's) and an SMB file share (smbd, SMB2/3 only, its own password database).
 #
-# Environment: TB_STATE (state dir), TB_WWW (web app sources), TB_VICTIM_NS, TB_VICTIM_IP, TB_USER.
+# Environment: TB_STATE (state dir), TB_WWW (web app sources), TB_VICTIM_NS, TB_VICTIM_IP, TB_USER,
+# TB_PASS (the account's password, also the SMB password).
 # Returns once every port answers; the daemons stay running until net.sh down kills the namespace.
 set -euo pipefail
-: "${TB_STATE:?}" "${TB_WWW:?}" "${TB_VICTIM_NS:?}" "${TB_VICTIM_IP:?}" "${TB_USER:?}"
+: "${TB_STATE:?}" "${TB_WWW:?}" "${TB_VICTIM_NS:?}" "${TB_VICTIM_IP:?}" "${TB_USER:?}" "${TB_PASS:?}"
 S=$TB_STATE
 ip=$TB_VICTIM_IP
 in_vic() { ip netns exec "$TB_VICTIM_NS" "$@"; }
@@ -151,13 +152,52 @@ CONF
 # -x: serve time without ever adjusting the host's clock.
 start chronyd chronyd -x -d -f "$S/chrony.conf"
 
+# SMB: a standalone file server whose every directory and database lives under S/samba; the share
+# holds office-sized files for the benign users to open, and they may write into it.
+mkdir -p "$S"/samba/{private,lock,state,cache,run,ncalrpc,bind-dns} "$S/share/docs"
+for f in budget.xlsx minutes.docx slides.pptx; do head -c $(( 20000 + RANDOM * 30 )) /dev/urandom > "$S/share/docs/$f"; done
+head -c 3000000 /dev/urandom > "$S/share/docs/archive.zip"
+chown -R "$TB_USER:" "$S/share"
+cat > "$S/smb.conf" <<CONF
+[global]
+  netbios name = FILESRV
+  workgroup = TESTBED
+  server role = standalone server
+  interfaces = $ip/24
+  bind interfaces only = yes
+  smb ports = 445
+  disable netbios = yes
+  server min protocol = SMB2
+  map to guest = never
+  passdb backend = tdbsam:$S/samba/private/passdb.tdb
+  private dir = $S/samba/private
+  lock directory = $S/samba/lock
+  state directory = $S/samba/state
+  cache directory = $S/samba/cache
+  pid directory = $S/samba/run
+  ncalrpc dir = $S/samba/ncalrpc
+  binddns dir = $S/samba/bind-dns
+  log file = $S/samba/log.%m
+  logging = file
+  load printers = no
+  printing = bsd
+  printcap name = /dev/null
+  disable spoolss = yes
+[share]
+  path = $S/share
+  read only = no
+  valid users = $TB_USER
+CONF
+printf '%s\n%s\n' "$TB_PASS" "$TB_PASS" | pdbedit -s "$S/smb.conf" -a -u "$TB_USER" -t > /dev/null
+start smbd smbd -F --no-process-group --debug-stdout -s "$S/smb.conf"
+
 # Wait (bounded) until every service answers.
 for _ in $(seq 1 100); do
   listening=$(in_vic ss -Hltnu | awk '{print $5}')
   ok=1
-  for port in 80 443 21 22 53 25 123; do grep -q ":$port\$" <<<"$listening" || ok=0; done
+  for port in 80 443 21 22 53 25 123 445; do grep -q ":$port\$" <<<"$listening" || ok=0; done
   if [ $ok = 1 ] && [ -S "$S/php.sock" ]; then
-    echo "services up on $ip: http https ftp ssh dns smtp ntp"
+    echo "services up on $ip: http https ftp ssh dns smtp ntp smb"
     exit 0
   fi
   sleep 0.1

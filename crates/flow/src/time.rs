@@ -93,9 +93,75 @@ pub fn rfc3339_micros(us: i64) -> String {
     format!("{y:04}-{mo:02}-{d:02}T{h:02}:{mi:02}:{s:02}.{micros:06}Z")
 }
 
+/// Days since 1970-01-01 of a civil date (Howard Hinnant's `days_from_civil`).
+fn days_from_civil(y: i64, m: u32, d: u32) -> i64 {
+    let y = if m <= 2 { y - 1 } else { y };
+    let era = y.div_euclid(400);
+    let yoe = y.rem_euclid(400);
+    let mp = (m as i64 + 9) % 12;
+    let doy = (153 * mp + 2) / 5 + d as i64 - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    era * 146_097 + doe - 719_468
+}
+
+/// The inverse of [`rfc3339_micros`]: µs since the epoch of `YYYY-MM-DDThh:mm:ss.ffffffZ`, or
+/// `None` for anything of another shape (readers of alert files use it; they never trust one).
+pub fn parse_rfc3339_micros(text: &str) -> Option<i64> {
+    let b = text.as_bytes();
+    let shape = b.len() == 27
+        && [
+            (4, b'-'),
+            (7, b'-'),
+            (10, b'T'),
+            (13, b':'),
+            (16, b':'),
+            (19, b'.'),
+            (26, b'Z'),
+        ]
+        .iter()
+        .all(|&(i, c)| b[i] == c);
+    if !shape {
+        return None;
+    }
+    let num = |from: usize, to: usize| -> Option<u32> { text.get(from..to)?.parse().ok() };
+    let (y, mo, d) = (num(0, 4)?, num(5, 7)?, num(8, 10)?);
+    let (h, mi, s, micros) = (num(11, 13)?, num(14, 16)?, num(17, 19)?, num(20, 26)?);
+    if !(1..=12).contains(&mo) || !(1..=31).contains(&d) || h > 23 || mi > 59 || s > 60 {
+        return None;
+    }
+    let days = days_from_civil(y as i64, mo, d);
+    let secs = days * 86_400 + i64::from(h * 3600 + mi * 60 + s);
+    Some(secs * 1_000_000 + i64::from(micros))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn rfc3339_round_trips_and_refuses_other_shapes() {
+        for us in [
+            0,
+            1_518_788_857_250_000,
+            1_795_708_469_299_119,
+            951_782_400_000_001,
+        ] {
+            assert_eq!(parse_rfc3339_micros(&rfc3339_micros(us)), Some(us));
+        }
+        assert_eq!(
+            parse_rfc3339_micros("2018-02-16T13:47:37.250000Z"),
+            Some(1_518_788_857_250_000)
+        );
+        for bad in [
+            "",
+            "2018-02-16 13:47:37.250000",
+            "2018-13-16T13:47:37.250000Z",
+            "2018-02-16T13:47:37.25Z",
+            "2018-02-16T13:47:37.2500x0Z",
+        ] {
+            assert_eq!(parse_rfc3339_micros(bad), None, "{bad}");
+        }
+    }
 
     #[test]
     fn formats_both_styles() {

@@ -93,6 +93,11 @@ impl Scenario {
         }
     }
 
+    /// Whether its packets carry forged source addresses (see [`crate::routing`]).
+    pub fn forges_sources(&self) -> bool {
+        FORGING.contains(&self.name)
+    }
+
     /// The script under `testbed/scenarios/`.
     pub fn script(&self) -> String {
         // The scan types without a handshake share one script, which reads its type from the name.
@@ -107,6 +112,9 @@ impl Scenario {
 }
 
 use Kind::{Attack, Benign};
+
+/// The scenarios whose packets carry forged source addresses.
+const FORGING: &[&str] = &["syn-flood-spoofed"];
 
 /// Every scenario, in the order attacks run.
 pub const CATALOGUE: &[Scenario] = &[
@@ -126,12 +134,18 @@ pub const CATALOGUE: &[Scenario] = &[
         small: b(0, 0, 2), full: b(0, 0, 4), about: "HTTPS browsing (HTTP/2 and HTTP/1.1 over TLS): pages, several requests per connection, a rate-limited download" },
     Scenario { name: "benign-mail", kind: Benign, label: "Benign", tools: &["swaks"], packages: &["swaks", "python3-aiosmtpd"], extra_hosts: 0, concurrent: true,
         small: b(0, 0, 0), full: b(0, 0, 0), about: "mail submitted over SMTP: short messages and some with a 200 kB attachment" },
+    Scenario { name: "benign-smb", kind: Benign, label: "Benign", tools: &["smbclient"], packages: &["smbclient", "samba"], extra_hosts: 0, concurrent: true,
+        small: b(0, 0, 0), full: b(0, 0, 0), about: "an office user on the SMB file share (SMB3): listings, documents read and saved, now and then a 3 MB archive" },
     Scenario { name: "benign-ntp", kind: Benign, label: "Benign", tools: &["sntp"], packages: &["sntp", "chrony"], extra_hosts: 0, concurrent: true,
         small: b(0, 0, 0), full: b(0, 0, 0), about: "NTP time queries (one request, one answer each) to the victim's chronyd" },
     Scenario { name: "bot", kind: Attack, label: "Bot", tools: &["curl", "python3"], packages: &["curl", "python3"], extra_hosts: 1, concurrent: true,
         small: b(0, 0, 1000), full: b(0, 0, 100000), about: "an infected host polling an HTTP C2 server with jitter, uploading results, pulling files (Ares-like)" },
     Scenario { name: "syn-flood", kind: Attack, label: "SYN flood", tools: &["hping3"], packages: &["hping3"], extra_hosts: 0, concurrent: false,
         small: b(6, 3000, 0), full: b(60, 60000, 0), about: "TCP SYNs to port 80 from incrementing source ports" },
+    Scenario { name: "syn-flood-spoofed", kind: Attack, label: "SYN flood", tools: &["hping3"], packages: &["hping3"], extra_hosts: 0, concurrent: false,
+        small: b(6, 3000, 0), full: b(60, 60000, 0), about: "TCP SYNs to port 80, each from a random forged source address (the victim's answers have nowhere to go)" },
+    Scenario { name: "dns-amplification", kind: Attack, label: "UDP amplification", tools: &["hping3", "dnsmasq"], packages: &["hping3", "dnsmasq"], extra_hosts: 3, concurrent: false,
+        small: b(6, 3000, 0), full: b(60, 60000, 0), about: "DNS queries for a 1.3 kB TXT record sent from outside the LAN to 3 open resolvers on it, forged with the victim's address: the resolvers' answers flood the victim" },
     Scenario { name: "ddos-loic-udp", kind: Attack, label: "DDOS attack-LOIC-UDP", tools: &["hping3"], packages: &["hping3"], extra_hosts: 2, concurrent: false,
         small: b(9, 4000, 0), full: b(60, 120000, 0), about: "UDP flood to port 80 from 3 hosts, fixed-port sockets renewed every 4 s (LOIC-like)" },
     Scenario { name: "portscan-syn", kind: Attack, label: "PortScan", tools: &["nmap"], packages: &["nmap"], extra_hosts: 0, concurrent: false,
@@ -258,7 +272,7 @@ mod tests {
         let names: Vec<&str> = some.iter().map(|s| s.name).collect();
         assert_eq!(names, ["benign-dns", "hulk"]);
         let benign = select(&["benign".into()]).unwrap();
-        assert!(benign.iter().all(|s| s.kind == Kind::Benign) && benign.len() == 9);
+        assert!(benign.iter().all(|s| s.kind == Kind::Benign) && benign.len() == 10);
         assert!(select(&["nope".into()])
             .unwrap_err()
             .contains("unknown scenario 'nope'"));

@@ -51,7 +51,7 @@ struct Scorer<'a> {
 
 impl VerdictSink for Scorer<'_> {
     fn verdict(&mut self, f: &FlowRecord, v: &Verdict) -> Result<(), SinkError> {
-        if let Some(i) = self.routing.scenario(f.src, f.dst) {
+        if let Some(i) = self.routing.scenario(f.src, f.dst, f.start_us) {
             if self.routing.in_window(i, f.start_us) {
                 let r = &mut self.rows[i];
                 r.flows += 1;

@@ -48,7 +48,7 @@ struct LabelSink<'a> {
 
 impl FlowSink for LabelSink<'_> {
     fn flow(&mut self, f: &FlowRecord) -> Result<(), SinkError> {
-        match self.routing.scenario(f.src, f.dst) {
+        match self.routing.scenario(f.src, f.dst, f.start_us) {
             Some(i) if self.routing.in_window(i, f.start_us) => {
                 self.counts[i].flows += 1;
                 self.sinks[i].flow(f)
@@ -87,7 +87,7 @@ struct SplitFrames<'a> {
 impl<'s> RunHooks<LabelSink<'s>> for SplitFrames<'_> {
     fn frame(&mut self, frame: &Frame, packet: Option<&Packet>) -> Result<(), SinkError> {
         self.linktype = frame.linktype;
-        let Some(i) = packet.and_then(|p| self.routing.scenario(p.src, p.dst)) else {
+        let Some(i) = packet.and_then(|p| self.routing.scenario(p.src, p.dst, frame.ts_us)) else {
             self.unattributed_packets += 1;
             return Ok(());
         };

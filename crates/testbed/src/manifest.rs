@@ -76,6 +76,10 @@ pub struct ScenarioRecord {
     pub hosts: Vec<HostRecord>,
     pub budget: Budget,
     pub concurrent: bool,
+    /// Its packets carry forged source addresses: its flows are those between the victim and
+    /// addresses no scenario owns, inside its window.
+    #[serde(default)]
+    pub forged_sources: bool,
     pub start: String,
     pub end: String,
     pub start_us: i64,

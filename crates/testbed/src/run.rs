@@ -8,7 +8,7 @@ use crate::manifest::*;
 use crate::proc::{self, spawn_group, wait_bounded};
 use crate::routing::Routing;
 use crate::scripts;
-use crate::stream::{AlertListener, Uploader};
+use crate::stream::{alerts_by_scenario, AlertListener, Uploader};
 use anyhow::{bail, Context, Result};
 use mlids_flow::Mode;
 use std::collections::{BTreeMap, HashMap};
@@ -150,6 +150,11 @@ fn preflight(scenarios: &[&Scenario]) -> Result<()> {
         "vsftpd",
         "/usr/sbin/sshd",
         "dnsmasq",
+        "openssl",
+        "/usr/bin/aiosmtpd",
+        "chronyd",
+        "smbd",
+        "pdbedit",
         "sqlite3",
         "ss",
         "timeout",
@@ -450,7 +455,7 @@ pub fn run(
 
     let (listener, uploader) = match &opts.stream_to {
         Some(url) => {
-            let (l, u) = start_stream(url, opts, &planned, &run)?;
+            let (l, u) = start_stream(url, opts, &run)?;
             (Some(l), Some(u))
         }
         None => (None, None),
@@ -479,7 +484,27 @@ pub fn run(
     let capture_command = capture.command.clone();
     let mut cap = capture.stop()?;
     let stream = match (&opts.stream_to, listener) {
-        (Some(url), Some(l)) => Some(finish_stream(url, cap.upload.take(), l, out, progress)?),
+        (Some(url), Some(l)) => {
+            // A scenario that never ran (cancelled) has a window no flow falls in.
+            let windows = finished
+                .iter()
+                .map(|f| {
+                    f.as_ref()
+                        .map_or((i64::MAX / 2, 0), |f| (f.start_us, f.end_us))
+                })
+                .collect();
+            let routing = routing_of(&planned, windows);
+            let names: Vec<&str> = planned.iter().map(|p| p.sc.name).collect();
+            let done = (&routing, names.as_slice());
+            Some(finish_stream(
+                url,
+                cap.upload.take(),
+                l,
+                done,
+                out,
+                progress,
+            )?)
+        }
         _ => None,
     };
     net.guard.down();
@@ -607,6 +632,7 @@ fn network_up(run: &str, planned: &[Planned], dirs: &RunDirs) -> Result<Net> {
             .env("TB_VICTIM_NS", &victim_ns)
             .env("TB_VICTIM_IP", VICTIM_IP)
             .env("TB_USER", TB_USER)
+            .env("TB_PASS", TB_PASS)
             .stdin(Stdio::null())
             .stdout(log("services.log")?)
             .stderr(log("services.err.log")?),
@@ -622,40 +648,23 @@ fn network_up(run: &str, planned: &[Planned], dirs: &RunDirs) -> Result<Net> {
     })
 }
 
-/// Subscribe to the server's alerts (attributed to scenarios by attacker address) and open the
-/// capture stream the tee will feed.
-fn start_stream(
-    url: &str,
-    opts: &RunOptions,
-    planned: &[Planned],
-    run: &str,
-) -> Result<(AlertListener, Uploader)> {
-    let ip_to_scenario: HashMap<String, String> = planned
-        .iter()
-        .flat_map(|p| {
-            p.hosts
-                .iter()
-                .map(|(_, ip)| (ip.clone(), p.sc.name.to_string()))
-        })
-        .collect();
-    let listener = AlertListener::start(
-        url,
-        opts.token.as_deref(),
-        ip_to_scenario,
-        &opts.out.join("alerts.jsonl"),
-    )
-    .context("cannot subscribe to the server's alerts")?;
+/// Subscribe to the server's alerts and open the capture stream the tee will feed.
+fn start_stream(url: &str, opts: &RunOptions, run: &str) -> Result<(AlertListener, Uploader)> {
+    let listener = AlertListener::start(url, opts.token.as_deref(), &opts.out.join("alerts.jsonl"))
+        .context("cannot subscribe to the server's alerts")?;
     let uploader = Uploader::start(url, &format!("testbed-{run}"), opts.token.as_deref())
         .context("cannot open the capture stream to the server")?;
     Ok((listener, uploader))
 }
 
-/// Close the capture stream, keep the server's report, and count the alerts it sent. A failing
-/// server is recorded in the manifest, not fatal: the capture and flows are still worth keeping.
+/// Close the capture stream, keep the server's report, and count the alerts it sent, per scenario
+/// as `scenarios` (the run's routing and scenario names) attributes them. A failing server is
+/// recorded in the manifest, not fatal: the capture and flows are still worth keeping.
 fn finish_stream(
     url: &str,
     upload: Option<Uploader>,
     listener: AlertListener,
+    scenarios: (&Routing, &[&str]),
     out: &Path,
     progress: &mut dyn FnMut(&str),
 ) -> Result<StreamInfo> {
@@ -679,12 +688,18 @@ fn finish_stream(
         error.get_or_insert(format!("{e:#}"));
         Default::default()
     });
+    let (routing, names) = scenarios;
+    let by_scenario =
+        alerts_by_scenario(&out.join("alerts.jsonl"), routing, names).unwrap_or_else(|e| {
+            error.get_or_insert(format!("{e:#}"));
+            Default::default()
+        });
     Ok(StreamInfo {
         url: url.to_string(),
         status,
         alerts_file: "alerts.jsonl".into(),
         alerts: tally.total,
-        alerts_by_scenario: tally.by_scenario,
+        alerts_by_scenario: by_scenario,
         alerts_missed: tally.missed,
         error,
     })
@@ -801,15 +816,9 @@ fn run_scenarios(
     Ok((finished, cancelled))
 }
 
-/// Split the merged capture into per-scenario pcaps and label its flows by scenario (attacker
-/// address and time window) into `flows.csv`.
-fn label_flows(
-    planned: &[Planned],
-    finished: &[Finished],
-    capture_file: &Path,
-    out: &Path,
-    mode: Mode,
-) -> Result<Extracted> {
+/// Which scenario a packet or flow belongs to: by its hosts' addresses and the windows the
+/// scenarios ran in; forged sources by victim and time.
+fn routing_of(planned: &[Planned], windows: Vec<(i64, i64)>) -> Routing {
     let hosts: Vec<Vec<std::net::IpAddr>> = planned
         .iter()
         .map(|p| {
@@ -819,8 +828,24 @@ fn label_flows(
                 .collect()
         })
         .collect();
-    let routing = Routing::new(
-        &hosts,
+    let forging = (0..planned.len())
+        .filter(|&i| planned[i].sc.forges_sources())
+        .collect();
+    Routing::new(&hosts, windows)
+        .with_forged_sources(VICTIM_IP.parse().expect("the victim address"), forging)
+}
+
+/// Split the merged capture into per-scenario pcaps and label its flows by scenario (attacker
+/// address and time window) into `flows.csv`.
+fn label_flows(
+    planned: &[Planned],
+    finished: &[Finished],
+    capture_file: &Path,
+    out: &Path,
+    mode: Mode,
+) -> Result<Extracted> {
+    let routing = routing_of(
+        planned,
         finished.iter().map(|f| (f.start_us, f.end_us)).collect(),
     );
     let targets: Vec<Target> = planned
@@ -963,6 +988,7 @@ fn scenario_record(
             .collect(),
         budget: p.budget,
         concurrent: p.sc.concurrent,
+        forged_sources: p.sc.forges_sources(),
         start: rfc3339(f.start_us),
         end: rfc3339(f.end_us),
         start_us: f.start_us,

@@ -136,6 +136,18 @@ pub const FILES: &[(&str, &str)] = &[
         include_str!("../../../testbed/scenarios/syn-flood.sh"),
     ),
     (
+        "scenarios/benign-smb.sh",
+        include_str!("../../../testbed/scenarios/benign-smb.sh"),
+    ),
+    (
+        "scenarios/dns-amplification.sh",
+        include_str!("../../../testbed/scenarios/dns-amplification.sh"),
+    ),
+    (
+        "scenarios/syn-flood-spoofed.sh",
+        include_str!("../../../testbed/scenarios/syn-flood-spoofed.sh"),
+    ),
+    (
         "scenarios/web-bruteforce.sh",
         include_str!("../../../testbed/scenarios/web-bruteforce.sh"),
     ),

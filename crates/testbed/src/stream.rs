@@ -1,9 +1,10 @@
 //! Live capture to a running `ml-ids serve`: the capture bytes go to `POST /api/stream` as a chunked
 //! request while a WebSocket on `GET /api/alerts` collects the alerts the server publishes.
 
+use crate::routing::Routing;
 use anyhow::{bail, Context, Result};
 use serde_json::Value;
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
 use std::path::Path;
@@ -139,12 +140,11 @@ fn read_response(conn: TcpStream) -> Result<(u16, String)> {
 #[derive(Debug, Default)]
 pub struct AlertTally {
     pub total: u64,
-    pub by_scenario: BTreeMap<String, u64>,
     pub missed: u64,
 }
 
-/// Collects alerts from the server's WebSocket into a JSON Lines file, counting them per scenario
-/// (by the address of the alert's flow).
+/// Collects alerts from the server's WebSocket into a JSON Lines file, counting them (their
+/// scenarios are known once the run is over: [`alerts_by_scenario`]).
 pub struct AlertListener {
     stop: Arc<AtomicBool>,
     worker: JoinHandle<Result<AlertTally>>,
@@ -152,12 +152,7 @@ pub struct AlertListener {
 
 impl AlertListener {
     /// Connect now (before any traffic), so no alert is missed.
-    pub fn start(
-        base: &str,
-        token: Option<&str>,
-        scenario_of: HashMap<String, String>,
-        out: &Path,
-    ) -> Result<AlertListener> {
+    pub fn start(base: &str, token: Option<&str>, out: &Path) -> Result<AlertListener> {
         let (hostport, prefix) = parse_base(base)?;
         let tcp = TcpStream::connect(&hostport)
             .with_context(|| format!("cannot connect to {hostport}"))?;
@@ -190,13 +185,6 @@ impl AlertListener {
                             None => {
                                 tally.total += 1;
                                 writeln!(file, "{}", t.as_str())?;
-                                let ip = |k: &str| v.get(k).and_then(Value::as_str).unwrap_or("");
-                                if let Some(s) = scenario_of
-                                    .get(ip("src_ip"))
-                                    .or_else(|| scenario_of.get(ip("dst_ip")))
-                                {
-                                    *tally.by_scenario.entry(s.clone()).or_default() += 1;
-                                }
                             }
                         }
                     }
@@ -229,6 +217,41 @@ impl AlertListener {
             .join()
             .map_err(|_| anyhow::anyhow!("alert thread panicked"))?
     }
+}
+
+/// Alerts of the JSON Lines file `alerts` per scenario, attributed as the run labels flows (by
+/// address and flow start; forged sources by victim and time). Lines that are no alert of a flow
+/// (or name no scenario) are not counted.
+pub fn alerts_by_scenario(
+    alerts: &Path,
+    routing: &Routing,
+    names: &[&str],
+) -> Result<BTreeMap<String, u64>> {
+    let file =
+        std::fs::File::open(alerts).with_context(|| format!("cannot read {}", alerts.display()))?;
+    let mut by = BTreeMap::new();
+    for line in BufReader::new(file).lines() {
+        let line = line.with_context(|| format!("cannot read {}", alerts.display()))?;
+        let Ok(v) = serde_json::from_str::<Value>(&line) else {
+            continue;
+        };
+        let field = |k: &str| v.get(k).and_then(Value::as_str);
+        let ip = |k: &str| field(k).and_then(|a| a.parse::<std::net::IpAddr>().ok());
+        let (Some(src), Some(dst), Some(start)) = (
+            ip("src_ip"),
+            ip("dst_ip"),
+            field("time").and_then(mlids_flow::time::parse_rfc3339_micros),
+        ) else {
+            continue;
+        };
+        if let Some(i) = routing
+            .scenario(src, dst, start)
+            .filter(|&i| routing.in_window(i, start))
+        {
+            *by.entry(names[i].to_string()).or_default() += 1;
+        }
+    }
+    Ok(by)
 }
 
 #[cfg(test)]
