@@ -9,16 +9,8 @@
 //!
 //! All are read as UTC wall-clock values: the datasets do not say which zone they were written in.
 
-/// Days since 1970-01-01 of a civil date (Howard Hinnant's `days_from_civil`).
-pub fn days_from_civil(y: i64, m: u32, d: u32) -> i64 {
-    let y = if m <= 2 { y - 1 } else { y };
-    let era = y.div_euclid(400);
-    let yoe = y.rem_euclid(400);
-    let mp = (m as i64 + 9) % 12;
-    let doy = (153 * mp + 2) / 5 + d as i64 - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    era * 146_097 + doe - 719_468
-}
+/// The flow crate's calendar arithmetic: one implementation for every timestamp in the project.
+pub use mlids_flow::time::days_from_civil;
 
 /// `YYYY-MM-DD` of µs since the epoch.
 pub fn day_of(us: i64) -> String {

@@ -1,5 +1,6 @@
-//! Timestamp rendering. A dozen lines of calendar arithmetic instead of a date crate: the flow crate
-//! only ever formats UTC instants in two fixed patterns.
+//! Timestamp rendering and the calendar arithmetic under it (also the dataset crate's CSV time
+//! parser's). A dozen lines instead of a date crate: the project only ever handles UTC instants in
+//! a few fixed patterns.
 
 use crate::config::Mode;
 
@@ -93,8 +94,10 @@ pub fn rfc3339_micros(us: i64) -> String {
     format!("{y:04}-{mo:02}-{d:02}T{h:02}:{mi:02}:{s:02}.{micros:06}Z")
 }
 
-/// Days since 1970-01-01 of a civil date (Howard Hinnant's `days_from_civil`).
-fn days_from_civil(y: i64, m: u32, d: u32) -> i64 {
+/// Days since 1970-01-01 of a civil date (Howard Hinnant's `days_from_civil`). Inline across
+/// crates: the dataset crate's CSV parser calls it once per row.
+#[inline]
+pub fn days_from_civil(y: i64, m: u32, d: u32) -> i64 {
     let y = if m <= 2 { y - 1 } else { y };
     let era = y.div_euclid(400);
     let yoe = y.rem_euclid(400);
