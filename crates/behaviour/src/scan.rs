@@ -12,6 +12,12 @@
 //! history, unheld, must cross the upper threshold as well. Outcomes, not timings, decide, so the verdict does not move with
 //! the RTT or the rate. A flagged source whose failures have the shape of peer discovery (many
 //! hosts, each on its own unprivileged port) is not called a scanner ([`FailureShape`]).
+//!
+//! Beside the walk, a source that sends a [`crafted_probe`] — a packet no protocol stack sends in
+//! ordinary use (TCP segments without ACK other than a SYN or a RST: NULL, FIN, Xmas, SYN+FIN;
+//! ICMP address-mask and information requests, deprecated by RFC 6918) — is a scanner from that
+//! probe on: such packets exist to make a host answer, and a stealth or OS-fingerprinting scan of
+//! a few ports sends too few for the walk to decide.
 
 use crate::window::sweep_idle;
 use crate::{is_group_address, Evidence, Finding};
@@ -80,6 +86,73 @@ pub fn outcome(flow: &FlowRecord) -> Outcome {
             _ => Outcome::Neutral,
         },
         _ => Outcome::Neutral,
+    }
+}
+
+/// What made a flow a crafted probe ([`crafted_probe`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum CraftedProbe {
+    /// A TCP segment opening the flow without ACK that is neither a SYN nor a RST (NULL, FIN,
+    /// Xmas, SYN+FIN, …), in a flow whose source sent no payload: stacks send FIN, PSH and URG only
+    /// on an acknowledged connection, and a SYN never carries FIN.
+    TcpFlags(TcpFlags),
+    /// An ICMP address-mask (17) or information (15) request: obsolete queries (RFC 6918) that
+    /// only fingerprinting tools still send.
+    IcmpQuery(u8),
+}
+
+impl std::fmt::Display for CraftedProbe {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match *self {
+            CraftedProbe::TcpFlags(flags) => {
+                let names = [
+                    (TcpFlags::FIN, "FIN"),
+                    (TcpFlags::SYN, "SYN"),
+                    (TcpFlags::PSH, "PSH"),
+                    (TcpFlags::URG, "URG"),
+                    (TcpFlags::ECE, "ECE"),
+                    (TcpFlags::CWR, "CWR"),
+                ];
+                let set: Vec<&str> = names
+                    .iter()
+                    .filter(|(bit, _)| flags.has(*bit))
+                    .map(|(_, name)| *name)
+                    .collect();
+                if set.is_empty() {
+                    write!(f, "TCP NULL segment")
+                } else {
+                    write!(f, "TCP {} segment without ACK", set.join("+"))
+                }
+            }
+            CraftedProbe::IcmpQuery(15) => write!(f, "ICMP information request"),
+            CraftedProbe::IcmpQuery(t) => write!(f, "ICMP address-mask request (type {t})"),
+        }
+    }
+}
+
+/// Whether the flow holds a packet from its source that no stack sends in ordinary use: a TCP flow's
+/// first segment (the first packet of a flow is its source's: corrected mode turns a flow first
+/// seen at its SYN-ACK around, and a SYN-ACK has ACK), or any ICMP message of the source.
+pub fn crafted_probe(e: &Exchange) -> Option<CraftedProbe> {
+    if e.fwd_packets == 0 {
+        return None;
+    }
+    match e.ip_protocol {
+        proto::TCP => {
+            let f = e.first_flags;
+            let ordinary = f.has(TcpFlags::ACK)
+                || f.has(TcpFlags::RST)
+                || (f.has(TcpFlags::SYN) && !f.has(TcpFlags::FIN));
+            // A probe is empty: it exists to make the host answer. Odd segments that carry data
+            // are something else (nDPI's synthetic fuzzing seeds hold flagless segments with
+            // payload from an ordinary client address).
+            (!ordinary && e.fwd_payload == 0).then_some(CraftedProbe::TcpFlags(f))
+        }
+        proto::ICMP => [17, 15]
+            .into_iter()
+            .find(|&t| e.sent_icmp_type(t))
+            .map(CraftedProbe::IcmpQuery),
+        _ => None,
     }
 }
 
@@ -245,6 +318,9 @@ struct Walk {
     /// Its unanswered UDP datagrams and other-protocol packets (an IP protocol scan's), and the
     /// ICMP unreachables reported to it.
     unanswered: Unanswered,
+    /// Crafted probes sent, and the first one.
+    crafted: u32,
+    first_crafted: Option<CraftedProbe>,
     flagged: Option<Flag>,
     last_us: i64,
 }
@@ -318,6 +394,8 @@ struct Flag {
     at_us: i64,
     contacts: u32,
     failures: u32,
+    /// Flagged by a crafted probe rather than by the walk.
+    crafted: bool,
 }
 
 /// One [`Walk`] per source.
@@ -360,6 +438,17 @@ impl Scans {
         }
         if is_group_address(&flow.dst) {
             return;
+        }
+        if let Some(probe) = crafted_probe(&flow.exchange) {
+            let w = self.walks.entry(flow.src).or_default();
+            w.crafted += 1;
+            w.first_crafted.get_or_insert(probe);
+            w.flagged.get_or_insert(Flag {
+                at_us: flow.start_us,
+                contacts: w.successes + w.failures + 1,
+                failures: w.failures,
+                crafted: true,
+            });
         }
         let result = outcome(flow);
         if result == Outcome::Neutral {
@@ -444,6 +533,7 @@ impl Steps {
                     at_us: t_us,
                     contacts: w.successes + w.failures,
                     failures: w.failures,
+                    crafted: false,
                 });
             }
             // Online, the walk does not stop at "benign": it stays at that boundary, so a host
@@ -461,8 +551,9 @@ impl Scans {
         let w = self.walks.get(&flow.src)?;
         let flag = w.flagged.as_ref()?;
         // Decided on the shape as it is now: a peer-to-peer client that starts sweeping one host
-        // or one service changes its shape and is flagged from then on.
-        if w.failed.looks_like_peer_discovery() {
+        // or one service changes its shape and is flagged from then on. No peer sends crafted
+        // probes.
+        if w.crafted == 0 && w.failed.looks_like_peer_discovery() {
             return None;
         }
         let e = &flow.exchange;
@@ -470,6 +561,7 @@ impl Scans {
         // Its failed attempts, its SYNs that found an open port, and (for a scanner flagged by
         // unreachables) its unanswered datagrams and other-protocol packets.
         let probe = outcome(flow) == Outcome::Failure
+            || crafted_probe(e).is_some()
             || (e.is_tcp()
                 && e.fwd_packets > 0
                 && first.has(TcpFlags::SYN)
@@ -482,22 +574,40 @@ impl Scans {
             return None;
         }
         let contacts = w.successes + w.failures;
-        Some(Finding {
-            label: "PortScan".into(),
-            score: 1.0 - self.cfg.alpha,
-            evidence: Evidence {
-                detector: "scan.trw".into(),
-                summary: format!(
+        let at = mlids_flow::time::rfc3339_micros(flag.at_us);
+        let (detector, summary) = match (flag.crafted, w.first_crafted) {
+            (true, Some(first)) => (
+                "scan.crafted",
+                format!(
+                    "{} crafted probe(s), the first a {first} at {at} (packets no stack sends in \
+                     ordinary use); {} of {} first contacts failed ({} hosts, {} ports)",
+                    w.crafted,
+                    w.failures,
+                    contacts,
+                    w.hosts.len(),
+                    w.ports.len(),
+                ),
+            ),
+            _ => (
+                "scan.trw",
+                format!(
                     "threshold random walk: {} of {} first contacts failed ({} hosts, {} ports); \
-                     flagged after {} contacts ({} failed) at {}",
+                     flagged after {} contacts ({} failed) at {at}",
                     w.failures,
                     contacts,
                     w.hosts.len(),
                     w.ports.len(),
                     flag.contacts,
                     flag.failures,
-                    mlids_flow::time::rfc3339_micros(flag.at_us),
                 ),
+            ),
+        };
+        Some(Finding {
+            label: "PortScan".into(),
+            score: 1.0 - self.cfg.alpha,
+            evidence: Evidence {
+                detector: detector.into(),
+                summary,
                 host: flow.src.to_string(),
                 category: "PortScan".into(),
             },

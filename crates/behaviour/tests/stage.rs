@@ -46,6 +46,7 @@ fn tcp(fwd: u32, bwd: u32, first: u8, fwd_flags: u8, bwd_flags: u8, payload: u64
         fwd_flags: TcpFlags(fwd_flags),
         bwd_flags: TcpFlags(bwd_flags),
         icmp: None,
+        fwd_icmp_types: 0,
     }
 }
 
@@ -658,5 +659,108 @@ fn a_hosts_port_unreachables_answer_only_probes_to_that_host_a_routers_answer_an
     assert!(
         labels[..6].iter().all(|l| l.as_deref() == Some("PortScan")),
         "{labels:?}"
+    );
+}
+
+#[test]
+fn crafted_probes_flag_a_scan_too_short_for_the_walk() {
+    // nDPI's tcp_scan.pcapng in miniature: two connect probes that find open ports (successes,
+    // 2 · −1.386), then SYN, FIN, NULL and Xmas probes refused (4 · 1.386): the walk ends at
+    // 2.77 < 4.595, so the walk alone flags nothing.
+    let scanner = "192.168.1.178";
+    let connect = tcp(2, 1, SYN, SYN | ACK | RST, SYN | ACK, 0);
+    let mut flows = vec![
+        flow(scanner, "192.168.1.2", 56272, 80, 0, connect),
+        flow(scanner, "192.168.1.2", 56273, 443, 1, connect),
+        flow(scanner, "192.168.1.2", 56274, 445, 2, refused()),
+        flow(scanner, "192.168.1.2", 43067, 3389, 3, refused()),
+    ];
+    let (_, labels) = run(&flows);
+    assert!(labels.iter().all(Option::is_none), "no crafted probe yet");
+    let urg = TcpFlags::URG;
+    for (i, first) in [FIN, 0, FIN | PSH | urg].into_iter().enumerate() {
+        let probe = tcp(1, 1, first, first, RST | ACK, 0);
+        flows.push(flow(
+            scanner,
+            "192.168.1.2",
+            62971,
+            3390 + i as u16,
+            4 + i as i64,
+            probe,
+        ));
+    }
+    let (h, labels) = run(&flows);
+    assert!(
+        labels.iter().all(|l| l.as_deref() == Some("PortScan")),
+        "every probe, the connect probes too: {labels:?}"
+    );
+    let evidence = h.judge(&flows[6]).unwrap().evidence;
+    assert_eq!(evidence.detector, "scan.crafted");
+    assert!(
+        evidence
+            .summary
+            .starts_with("3 crafted probe(s), the first a TCP FIN segment without ACK"),
+        "{}",
+        evidence.summary
+    );
+}
+
+#[test]
+fn ordinary_first_segments_are_not_crafted_probes() {
+    // A SYN (with ECN's ECE+CWR), a stray FIN+ACK or RST of an older connection, and an echo
+    // request are what stacks send: one of each from one host flags nothing.
+    let ecn_syn = tcp(1, 1, SYN | 0x40 | 0x80, SYN | 0x40 | 0x80, SYN | ACK, 0);
+    let stray_fin = tcp(1, 1, FIN | ACK, FIN | ACK, RST, 0);
+    let stray_rst = tcp(1, 0, RST, RST, 0, 0);
+    // A flagless segment with data (nDPI's synthetic fuzzing seeds): not an empty probe.
+    let mut null_with_data = tcp(1, 0, 0, 0, 0, 0);
+    null_with_data.fwd_payload = 10;
+    let echo = Exchange {
+        ip_protocol: proto::ICMP,
+        fwd_packets: 1,
+        icmp: Some((8, 0)),
+        fwd_icmp_types: 1 << 8 | 1 << 13, // echo and timestamp requests: monitoring does both
+        ..Exchange::default()
+    };
+    let host = "10.0.0.9";
+    let flows = vec![
+        flow(host, "10.0.0.10", 40000, 443, 0, ecn_syn),
+        flow(host, "10.0.0.11", 40001, 443, 1, stray_fin),
+        flow(host, "10.0.0.12", 40002, 443, 2, stray_rst),
+        flow(host, "10.0.0.13", 0, 0, 3, echo),
+        flow(host, "10.0.0.14", 1, 1119, 4, null_with_data),
+    ];
+    let (_, labels) = run(&flows);
+    assert!(labels.iter().all(Option::is_none), "{labels:?}");
+    for f in &flows {
+        assert_eq!(mlids_behaviour::scan::crafted_probe(&f.exchange), None);
+    }
+}
+
+#[test]
+fn an_address_mask_request_is_an_os_fingerprinting_probe() {
+    // ppa_osfingerprinting.pcap: pings and timestamp queries answered, then address-mask and
+    // information requests, all in one ICMP flow between the two hosts.
+    let query = |t: u8| Exchange {
+        ip_protocol: proto::ICMP,
+        fwd_packets: 6,
+        bwd_packets: 4,
+        icmp: Some((8, 0)),
+        fwd_icmp_types: 1 << 8 | 1 << 13 | 1 << t,
+        ..Exchange::default()
+    };
+    let flows = vec![
+        flow("10.0.0.29", "10.0.0.2", 0, 0, 0, query(17)),
+        flow("10.0.0.29", "10.0.0.3", 0, 0, 1, query(15)),
+    ];
+    let (h, labels) = run(&flows);
+    assert_eq!(labels, vec![Some("PortScan".to_string()); 2]);
+    let evidence = h.judge(&flows[0]).unwrap().evidence;
+    assert!(
+        evidence
+            .summary
+            .contains("ICMP address-mask request (type 17)"),
+        "{}",
+        evidence.summary
     );
 }

@@ -12,7 +12,8 @@
 //!            value*83 (every `Feature`, in `Feature::ALL` order) exchange
 //! exchange:= ip_protocol:u8 fwd_packets:varint bwd_packets:varint fwd_payload:varint
 //!            bwd_payload:varint first_flags:u8 fwd_flags:u8 bwd_flags:u8
-//!            icmp_present:u8 [icmp_type:u8 icmp_code:u8]   (version 2: the host stage needs it)
+//!            icmp:u8 (0 none; 1: icmp_type:u8 icmp_code:u8; 2: the same, then the source's ICMP
+//!            message types as a varint bitmask)   (version 2: the host stage needs it)
 //! flags   := bit0 IPv6 key, bit1 the source is the key's B side, bit2 explicit endpoints follow,
 //!            bit3 the record's protocol differs from the key's, bits4-6 termination
 //! key     := a:(4|16) b:(4|16) port_a:u16le port_b:u16le protocol:u8
@@ -208,6 +209,10 @@ fn put_exchange(out: &mut Vec<u8>, e: &Exchange) {
     put_varint(out, e.bwd_payload);
     out.extend_from_slice(&[e.first_flags.0, e.fwd_flags.0, e.bwd_flags.0]);
     match e.icmp {
+        Some((t, c)) if e.fwd_icmp_types != 0 => {
+            out.extend_from_slice(&[2, t, c]);
+            put_varint(out, u64::from(e.fwd_icmp_types));
+        }
         Some((t, c)) => out.extend_from_slice(&[1, t, c]),
         None => out.push(0),
     }
@@ -225,9 +230,14 @@ fn read_exchange(r: &mut Reader<'_>) -> Result<Exchange, BusError> {
     let first_flags = TcpFlags(r.u8()?);
     let fwd_flags = TcpFlags(r.u8()?);
     let bwd_flags = TcpFlags(r.u8()?);
-    let icmp = match r.u8()? {
-        0 => None,
-        1 => Some((r.u8()?, r.u8()?)),
+    let (icmp, fwd_icmp_types) = match r.u8()? {
+        0 => (None, 0),
+        1 => (Some((r.u8()?, r.u8()?)), 0),
+        2 => {
+            let icmp = Some((r.u8()?, r.u8()?));
+            let types = u32::try_from(r.varint()?).map_err(|_| r.err("ICMP types out of range"))?;
+            (icmp, types)
+        }
         _ => return Err(r.err("bad ICMP marker")),
     };
     Ok(Exchange {
@@ -240,6 +250,7 @@ fn read_exchange(r: &mut Reader<'_>) -> Result<Exchange, BusError> {
         fwd_flags,
         bwd_flags,
         icmp,
+        fwd_icmp_types,
     })
 }
 
@@ -575,6 +586,10 @@ mod tests {
         }
         f.src = "::1".parse().unwrap();
         f.protocol = 0;
+        // An ICMP exchange with the source's message types (what the scan detector's
+        // fingerprinting check reads).
+        f.exchange.icmp = Some((8, 0));
+        f.exchange.fwd_icmp_types = 1 << 8 | 1 << 13 | 1 << 17;
         f.end_us = f.start_us - 5;
         let mut enc = BatchEncoder::new(Mode::Corrected, "s", 0);
         enc.push(&f).unwrap();

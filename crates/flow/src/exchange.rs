@@ -25,6 +25,10 @@ pub struct Exchange {
     pub bwd_flags: TcpFlags,
     /// ICMP type and code of the first ICMP packet.
     pub icmp: Option<(u8, u8)>,
+    /// ICMP (IPv4) message types below 32 the source sent, one bit each: an ICMP flow holds
+    /// every message between two hosts, so an OS-fingerprinting probe (an address-mask request)
+    /// is often not the first.
+    pub fwd_icmp_types: u32,
 }
 
 impl Exchange {
@@ -42,6 +46,9 @@ impl Exchange {
             self.fwd_packets += 1;
             self.fwd_payload += payload;
             self.fwd_flags.0 |= pkt.flags.0;
+            if let (proto::ICMP, Some((t @ 0..=31, _))) = (pkt.protocol, pkt.icmp) {
+                self.fwd_icmp_types |= 1 << t;
+            }
         } else {
             self.bwd_packets += 1;
             self.bwd_payload += payload;
@@ -59,6 +66,11 @@ impl Exchange {
 
     pub fn is_udp(&self) -> bool {
         self.ip_protocol == proto::UDP
+    }
+
+    /// Whether the source sent an ICMP (IPv4) message of this type.
+    pub fn sent_icmp_type(&self, t: u8) -> bool {
+        t < 32 && self.fwd_icmp_types & (1 << t) != 0
     }
 
     pub fn is_icmp(&self) -> bool {
