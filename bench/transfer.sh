@@ -34,8 +34,8 @@ import_dataset testbed+benign "$RUN/flows.csv" "$WORK"/benign/*.csv
 "$BIN" dataset import -q "$SHARED/cic-ids2018/improved" -o "$WORK/ds/cic2018-days"
 "$BIN" dataset split -q "$WORK/ds/cic2018-days" --by day --seed 42 >/dev/null || echo "cic2018-days: no day split possible" >&2
 
-binary() {  # TRAIN_DS OUT
-  "$BIN" train -q --data "$WORK/ds/$1" --task binary --model gbdt --seed 42 --exclude "$MODEL_EXCLUDE" -o "$WORK/models/$2" --force
+binary() {  # TRAIN_DS OUT [EXCLUDE]
+  "$BIN" train -q --data "$WORK/ds/$1" --task binary --model gbdt --seed 42 --exclude "${3:-$MODEL_EXCLUDE}" -o "$WORK/models/$2" --force
 }
 evaluate() {  # MODEL DATA_PARQUET → one JSON line with recall and benign FPR
   "$BIN" evaluate --model "$WORK/models/$1" --data "$2" --json -o "$WORK/eval/$1-$(basename "$(dirname "$2")")" 2>/dev/null |
@@ -51,11 +51,11 @@ mkdir -p "$WORK/eval"
 row() {  # TRAINED_ON EVALUATED_ON JSON → a table row
   python3 -c 'import json,sys; r=json.loads(sys.argv[3]); print("| %s | %s | %d | %d | %.3f | %.3f | %.3f |" % (sys.argv[1], sys.argv[2], r["rows"], r["attacks"], r["recall"], r["benign_fpr"], r["precision"]))' "$@" >> "$WORK/transfer.md"
 }
-pair() {  # TRAIN EVAL
-  local m="bin-$1"
-  [ -d "$WORK/models/$m" ] || binary "$1" "$m" >&2
+pair() {  # TRAIN EVAL [VARIANT EXCLUDE]: VARIANT names a feature set other than the shipped one
+  local m="bin-$1${3:+-$3}"
+  [ -f "$WORK/models/$m/manifest.json" ] || binary "$1" "$m" "${4:-}" >&2
   local r; r=$(evaluate "$m" "$WORK/ds/$2/data.parquet")
-  row "$1" "$2" "$r"
+  row "$1${3:+ ($3)}" "$2" "$r"
 }
 say "cross-domain pairs"
 pair cic testbed
@@ -71,6 +71,19 @@ if [ -f "$WORK/ds/cic2018-days/test.parquet" ]; then
   r=$(evaluate bin-cic2018-days "$WORK/ds/cic2018-days/test.parquet")
   row "cic2018 (train days)" "cic2018 (other days)" "$r"
 fi
+
+say "cross-domain pairs, host-invariant feature set (scripts/model-config.sh)"
+{
+  echo
+  echo "Host-invariant candidate (no timings, rates or TCP-stack fingerprint; fixed before measuring):"
+  echo
+  echo "| trained on | evaluated on | rows in scope | attacks | recall | benign FPR | precision |"
+  echo "|---|---|---:|---:|---:|---:|---:|"
+} >> "$WORK/transfer.md"
+for p in "cic testbed" "testbed cic" "cic2017 cic2018" "cic2018 cic2017" "cic benign" "testbed benign"; do
+  # shellcheck disable=SC2086
+  pair $p host-invariant "$HOST_INVARIANT_EXCLUDE"
+done
 
 say "leave-one-source-out over the benign captures"
 loso() {  # HELD_OUT(shared|ndpi-K) EVAL_ARGS...
