@@ -156,23 +156,6 @@ fn the_servers_incidents_come_from_the_workers_aggregator() {
         String::from_utf8_lossy(&sensor.stderr)
     );
 
-    // The aggregator closes the incidents 3 s (wall clock) after the last attack flow.
-    let deadline = Instant::now() + Duration::from_secs(90);
-    let incidents: Vec<Value> = loop {
-        let listed: Vec<Value> = get(http_port, "/api/incidents?open=false")
-            .and_then(|b| serde_json::from_str::<Value>(&b).ok())
-            .and_then(|v| v.as_array().cloned())
-            .unwrap_or_default();
-        if listed.len() >= 5 {
-            break listed;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "no closed incidents on the server: {listed:?}\nworker: {}",
-            std::fs::read_to_string(&worker_log).unwrap_or_default()
-        );
-        std::thread::sleep(Duration::from_millis(500));
-    };
     // The same incidents as `ml-ids detect` on the same capture with the same timeout.
     let detected = tmp.path().join("detect.jsonl");
     let detect = ml_ids(
@@ -190,6 +173,25 @@ fn the_servers_incidents_come_from_the_workers_aggregator() {
     .status()
     .unwrap();
     assert!(detect.success());
+    // The aggregator closes the incidents 3 s (wall clock) after the last attack flow; wait for
+    // as many as detect finds (waiting for a fixed count raced the last one to close).
+    let want = std::fs::read_to_string(&detected).unwrap().lines().count();
+    let deadline = Instant::now() + Duration::from_secs(90);
+    let incidents: Vec<Value> = loop {
+        let listed: Vec<Value> = get(http_port, "/api/incidents?open=false")
+            .and_then(|b| serde_json::from_str::<Value>(&b).ok())
+            .and_then(|v| v.as_array().cloned())
+            .unwrap_or_default();
+        if listed.len() >= want {
+            break listed;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "no closed incidents on the server: {listed:?}\nworker: {}",
+            std::fs::read_to_string(&worker_log).unwrap_or_default()
+        );
+        std::thread::sleep(Duration::from_millis(500));
+    };
     let summary = |i: &Value| {
         (
             i["id"].as_str().unwrap().to_string(),
