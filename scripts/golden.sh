@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Golden outputs: prove that a refactor changes no observable output of the `ml-ids` binary.
-# Re-recorded deliberately when behaviour changes (last: Community IDs in the upload answer's flows
-# and the OpenAPI document, serve/pcap-demo.http and serve/openapi.http; extract and detect outputs
-# were unchanged by it).
+# Re-recorded deliberately when behaviour changes (last: models/default retrained with the spoofed
+# flood, DNS amplification and SMB scenarios, and the scan detector's crafted probes; extract
+# outputs were unchanged by it).
 #
 #   scripts/golden.sh record [BIN]   regenerate everything and write tests/golden/outputs.sha256
 #   scripts/golden.sh check  [BIN]   regenerate and compare with tests/golden/outputs.sha256; prints

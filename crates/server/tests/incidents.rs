@@ -39,7 +39,8 @@ async fn an_uploaded_capture_is_a_handful_of_incidents_not_thousands_of_alerts()
     assert_eq!(r.status(), 200);
     let report: Value = r.json().await.unwrap();
     let incidents = report["incidents"].as_array().unwrap();
-    assert!((4..=5).contains(&incidents.len()), "{incidents:?}");
+    // The four attacks, and at most two stray classifier incidents (as `ml-ids detect` finds).
+    assert!((4..=6).contains(&incidents.len()), "{incidents:?}");
     let scan = incidents
         .iter()
         .find(|i| i["family"] == "PortScan")

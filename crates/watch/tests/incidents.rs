@@ -75,7 +75,7 @@ fn demo_capture_is_one_eve_alert_per_incident_joined_with_its_flows() {
         families["10.77.0.104"].contains(&"WebAttack".to_string()),
         "{families:?}"
     );
-    assert!(alerts.len() <= 5, "{families:?}");
+    assert!(alerts.len() <= 6, "{families:?}"); // the four attacks and two stray incidents at most
 
     // Every alert sits on its incident's first flow: flow_id, community_id and tuple.
     for a in &alerts {
