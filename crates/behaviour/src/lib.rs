@@ -33,7 +33,8 @@ use std::net::IpAddr;
 /// Why the stage called a flow an attack.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Evidence {
-    /// Which detector: `scan.trw`, `scan.crafted`, `flood.syn`, `flood.syn_ack`, `flood.udp`, `brute.auth`.
+    /// Which detector: `scan.trw`, `scan.crafted`, `flood.syn`, `flood.syn_ack`, `flood.udp`,
+    /// `brute.auth`.
     pub detector: String,
     /// One line for an analyst, with the counts that decided it.
     pub summary: String,
