@@ -318,9 +318,8 @@ struct Walk {
     /// Its unanswered UDP datagrams and other-protocol packets (an IP protocol scan's), and the
     /// ICMP unreachables reported to it.
     unanswered: Unanswered,
-    /// Crafted probes sent, and the first one.
+    /// Crafted probes sent.
     crafted: u32,
-    first_crafted: Option<CraftedProbe>,
     flagged: Option<Flag>,
     last_us: i64,
 }
@@ -394,8 +393,8 @@ struct Flag {
     at_us: i64,
     contacts: u32,
     failures: u32,
-    /// Flagged by a crafted probe rather than by the walk.
-    crafted: bool,
+    /// The crafted probe that flagged the source; `None` when the walk did.
+    crafted: Option<CraftedProbe>,
 }
 
 /// One [`Walk`] per source.
@@ -442,12 +441,11 @@ impl Scans {
         if let Some(probe) = crafted_probe(&flow.exchange) {
             let w = self.walks.entry(flow.src).or_default();
             w.crafted += 1;
-            w.first_crafted.get_or_insert(probe);
             w.flagged.get_or_insert(Flag {
                 at_us: flow.start_us,
                 contacts: w.successes + w.failures + 1,
                 failures: w.failures,
-                crafted: true,
+                crafted: Some(probe),
             });
         }
         let result = outcome(flow);
@@ -533,7 +531,7 @@ impl Steps {
                     at_us: t_us,
                     contacts: w.successes + w.failures,
                     failures: w.failures,
-                    crafted: false,
+                    crafted: None,
                 });
             }
             // Online, the walk does not stop at "benign": it stays at that boundary, so a host
@@ -575,8 +573,8 @@ impl Scans {
         }
         let contacts = w.successes + w.failures;
         let at = mlids_flow::time::rfc3339_micros(flag.at_us);
-        let (detector, summary) = match (flag.crafted, w.first_crafted) {
-            (true, Some(first)) => (
+        let (detector, summary) = match flag.crafted {
+            Some(first) => (
                 "scan.crafted",
                 format!(
                     "{} crafted probe(s), the first a {first} at {at} (packets no stack sends in \
@@ -588,7 +586,7 @@ impl Scans {
                     w.ports.len(),
                 ),
             ),
-            _ => (
+            None => (
                 "scan.trw",
                 format!(
                     "threshold random walk: {} of {} first contacts failed ({} hosts, {} ports); \
