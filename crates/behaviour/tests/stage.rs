@@ -47,6 +47,7 @@ fn tcp(fwd: u32, bwd: u32, first: u8, fwd_flags: u8, bwd_flags: u8, payload: u64
         bwd_flags: TcpFlags(bwd_flags),
         icmp: None,
         fwd_icmp_types: 0,
+        ..Exchange::default()
     }
 }
 

@@ -13,7 +13,9 @@
 //! exchange:= ip_protocol:u8 fwd_packets:varint bwd_packets:varint fwd_payload:varint
 //!            bwd_payload:varint first_flags:u8 fwd_flags:u8 bwd_flags:u8
 //!            icmp:u8 (0 none; 1: icmp_type:u8 icmp_code:u8; 2: the same, then the source's ICMP
-//!            message types as a varint bitmask)   (version 2: the host stage needs it)
+//!            message types as a varint bitmask; +0x80: openings:u8 follows after the ICMP
+//!            fields, bits 0-2 the forward Opening code, bits 3-5 the backward one, bit 6 a TLS
+//!            heartbeat seen)   (version 2: the host stage and the carrier check need it)
 //! flags   := bit0 IPv6 key, bit1 the source is the key's B side, bit2 explicit endpoints follow,
 //!            bit3 the record's protocol differs from the key's, bits4-6 termination
 //! key     := a:(4|16) b:(4|16) port_a:u16le port_b:u16le protocol:u8
@@ -28,7 +30,7 @@
 
 use crate::BusError;
 use mlids_flow::key::FlowKey;
-use mlids_flow::{Exchange, FlowRecord, Mode, TcpFlags, Termination, NUM_FEATURES};
+use mlids_flow::{Exchange, FlowRecord, Mode, Opening, TcpFlags, Termination, NUM_FEATURES};
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 pub const MAGIC: &[u8; 4] = b"MLFB";
@@ -208,15 +210,25 @@ fn put_exchange(out: &mut Vec<u8>, e: &Exchange) {
     put_varint(out, e.fwd_payload);
     put_varint(out, e.bwd_payload);
     out.extend_from_slice(&[e.first_flags.0, e.fwd_flags.0, e.bwd_flags.0]);
+    let openings =
+        e.fwd_opening.code() | (e.bwd_opening.code() << 3) | (u8::from(e.fwd_tls_heartbeat) << 6);
+    let with_openings = if openings != 0 { OPENINGS } else { 0 };
     match e.icmp {
         Some((t, c)) if e.fwd_icmp_types != 0 => {
-            out.extend_from_slice(&[2, t, c]);
+            out.extend_from_slice(&[2 | with_openings, t, c]);
             put_varint(out, u64::from(e.fwd_icmp_types));
         }
-        Some((t, c)) => out.extend_from_slice(&[1, t, c]),
-        None => out.push(0),
+        Some((t, c)) => out.extend_from_slice(&[1 | with_openings, t, c]),
+        None => out.push(with_openings),
+    }
+    if openings != 0 {
+        out.push(openings);
     }
 }
+
+/// Bit of the ICMP marker byte: the openings byte follows the ICMP fields (messages written before
+/// openings existed never set it, so they still decode).
+const OPENINGS: u8 = 0x80;
 
 fn read_exchange(r: &mut Reader<'_>) -> Result<Exchange, BusError> {
     let ip_protocol = r.u8()?;
@@ -230,7 +242,8 @@ fn read_exchange(r: &mut Reader<'_>) -> Result<Exchange, BusError> {
     let first_flags = TcpFlags(r.u8()?);
     let fwd_flags = TcpFlags(r.u8()?);
     let bwd_flags = TcpFlags(r.u8()?);
-    let (icmp, fwd_icmp_types) = match r.u8()? {
+    let marker = r.u8()?;
+    let (icmp, fwd_icmp_types) = match marker & !OPENINGS {
         0 => (None, 0),
         1 => (Some((r.u8()?, r.u8()?)), 0),
         2 => {
@@ -240,6 +253,18 @@ fn read_exchange(r: &mut Reader<'_>) -> Result<Exchange, BusError> {
         }
         _ => return Err(r.err("bad ICMP marker")),
     };
+    let (mut fwd_opening, mut bwd_opening, mut fwd_tls_heartbeat) =
+        (Opening::Unknown, Opening::Unknown, false);
+    if marker & OPENINGS != 0 {
+        let b = r.u8()?;
+        let code = |c: u8| Opening::from_code(c).ok_or_else(|| r.err("bad opening code"));
+        fwd_opening = code(b & 7)?;
+        bwd_opening = code((b >> 3) & 7)?;
+        fwd_tls_heartbeat = b & 0x40 != 0;
+        if b & 0x80 != 0 {
+            return Err(r.err("bad openings byte"));
+        }
+    }
     Ok(Exchange {
         ip_protocol,
         fwd_packets,
@@ -251,6 +276,9 @@ fn read_exchange(r: &mut Reader<'_>) -> Result<Exchange, BusError> {
         bwd_flags,
         icmp,
         fwd_icmp_types,
+        fwd_opening,
+        bwd_opening,
+        fwd_tls_heartbeat,
     })
 }
 
@@ -595,6 +623,19 @@ mod tests {
         enc.push(&f).unwrap();
         let (_, back) = decode_batch(&enc.seal(0, 0)).unwrap();
         assert_eq!(back[0], f);
+        // Each direction's opening and the heartbeat bit (the carrier check reads them), with and
+        // without ICMP fields before them.
+        f.exchange.fwd_opening = Opening::Other;
+        f.exchange.bwd_opening = Opening::NumericReply;
+        f.exchange.fwd_tls_heartbeat = true;
+        for icmp in [Some((8, 0)), None] {
+            f.exchange.icmp = icmp;
+            f.exchange.fwd_icmp_types = 0;
+            let mut enc = BatchEncoder::new(Mode::Corrected, "s", 0);
+            enc.push(&f).unwrap();
+            let (_, back) = decode_batch(&enc.seal(0, 0)).unwrap();
+            assert_eq!(back[0], f);
+        }
     }
 
     #[test]

@@ -9,6 +9,7 @@
 //! attributed to its flow with the bytes it carries; later fragments have no ports and are skipped as
 //! [`SkipReason::IpFragment`].
 
+use crate::opening::PayloadHead;
 use crate::packet::{proto, Packet, TcpFlags};
 use etherparse::{
     EtherType, Ethernet2Slice, Ipv6ExtensionSlice, LaxIpSlice, SingleVlanSlice, TcpSlice,
@@ -209,6 +210,7 @@ pub fn decode(linktype: u32, ts_us: i64, frame: &[u8]) -> Result<Packet, SkipRea
         header_len: 0,
         icmp: None,
         vlan,
+        head: PayloadHead::default(),
     };
     let body = payload.payload;
     // An IPv6 extension header that could not be parsed leaves the transport unknown.
@@ -250,6 +252,14 @@ pub fn decode(linktype: u32, ts_us: i64, frame: &[u8]) -> Result<Packet, SkipRea
         _ => body.as_ptr() as usize,
     };
     pkt.frame_payload_len = frame_end.saturating_sub(l4_payload_start) as u32;
+    if matches!(protocol, proto::TCP | proto::UDP) {
+        // The payload's captured bytes, without the Ethernet padding that may follow them.
+        let start = l4_payload_start - frame.as_ptr() as usize;
+        let end = frame
+            .len()
+            .min(start.saturating_add(pkt.payload_len as usize));
+        pkt.head = PayloadHead::of(frame.get(start..end).unwrap_or_default());
+    }
     Ok(pkt)
 }
 

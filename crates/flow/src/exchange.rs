@@ -6,6 +6,7 @@
 //! did the responder answer, with what flags, was any payload exchanged — so the meter keeps them
 //! here for both modes, from the packets' real directions.
 
+use crate::opening::{starts_tls_heartbeat, Opening};
 use crate::packet::{proto, Packet, TcpFlags};
 
 /// Per-flow exchange facts; "forward" is from the record's source to its destination.
@@ -29,6 +30,12 @@ pub struct Exchange {
     /// every message between two hosts, so an OS-fingerprinting probe (an address-mask request)
     /// is often not the first.
     pub fwd_icmp_types: u32,
+    /// What each direction's first data looked like (HTTP, TLS, SSH…): an HTTP flood's flows carry
+    /// HTTP, a Zabbix poll's do not.
+    pub fwd_opening: Opening,
+    pub bwd_opening: Opening,
+    /// The source sent a segment that begins with a TLS heartbeat record (Heartbleed's request).
+    pub fwd_tls_heartbeat: bool,
 }
 
 impl Exchange {
@@ -43,6 +50,12 @@ impl Exchange {
         }
         let payload = u64::from(pkt.payload_len);
         if forward {
+            if payload > 0 {
+                if self.fwd_payload == 0 {
+                    self.fwd_opening = Opening::of(pkt.head.as_bytes(), pkt.payload_len);
+                }
+                self.fwd_tls_heartbeat |= starts_tls_heartbeat(pkt.head.as_bytes());
+            }
             self.fwd_packets += 1;
             self.fwd_payload += payload;
             self.fwd_flags.0 |= pkt.flags.0;
@@ -50,6 +63,9 @@ impl Exchange {
                 self.fwd_icmp_types |= 1 << t;
             }
         } else {
+            if payload > 0 && self.bwd_payload == 0 {
+                self.bwd_opening = Opening::of(pkt.head.as_bytes(), pkt.payload_len);
+            }
             self.bwd_packets += 1;
             self.bwd_payload += payload;
             self.bwd_flags.0 |= pkt.flags.0;
@@ -75,6 +91,13 @@ impl Exchange {
 
     pub fn is_icmp(&self) -> bool {
         matches!(self.ip_protocol, proto::ICMP | proto::ICMPV6)
+    }
+
+    /// Whether the record's first packet was the source's SYN: the meter saw the connection open,
+    /// so each direction's first data is the start of its stream (not the middle of a connection
+    /// that began before the capture or the previous flow's timeout).
+    pub fn saw_open(&self) -> bool {
+        self.is_tcp() && self.first_flags.syn() && !self.first_flags.ack()
     }
 
     /// Both ends sent something.

@@ -23,6 +23,7 @@ pub mod key;
 #[cfg(feature = "live")]
 pub mod live;
 pub mod meter;
+pub mod opening;
 pub mod packet;
 pub mod pipeline;
 pub mod record;
@@ -39,6 +40,7 @@ pub use decode::{decode, SkipReason};
 pub use exchange::Exchange;
 pub use features::{Feature, NUM_FEATURES};
 pub use meter::FlowMeter;
+pub use opening::Opening;
 pub use packet::{Packet, TcpFlags};
 pub use pipeline::{run_captures, CaptureProgress, Fed, Outcome, Pipeline, RunHooks, Summary};
 pub use record::{FlowRecord, Termination};

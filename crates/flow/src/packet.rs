@@ -1,6 +1,7 @@
 //! A decoded packet: the few header fields the flow meter needs, owned and small (no borrow of the
 //! capture buffer), so the decoder and the flow table stay independent.
 
+use crate::opening::PayloadHead;
 use std::net::IpAddr;
 
 /// TCP flags as a bit set (the low byte of the TCP flags field).
@@ -70,6 +71,9 @@ pub struct Packet {
     pub icmp: Option<(u8, u8)>,
     /// The frame carried at least one 802.1Q/QinQ tag.
     pub vlan: bool,
+    /// The first bytes of the TCP/UDP payload as captured (empty otherwise): what the flow meter
+    /// needs to note each direction's [`crate::opening::Opening`].
+    pub head: PayloadHead,
 }
 
 impl Packet {

@@ -5,10 +5,11 @@
 
 use crate::bundle::{Bundle, Manifest};
 
+use crate::carrier::{carriers_of, rule_out, Carrier};
 use crate::decision::DecisionRule;
 use crate::error::{ModelError, Result};
 use mlids_behaviour::{flow_judged_by_model, Evidence, Finding, HostBehaviour};
-use mlids_flow::{Feature, FlowRecord, Mode, SinkError, Summary};
+use mlids_flow::{Exchange, Feature, FlowRecord, Mode, SinkError, Summary};
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
 use std::path::Path;
@@ -151,6 +152,8 @@ pub struct Detector {
     index: HashMap<String, usize>,
     /// Label → category (`DoS`, `Brute Force`, …), from the manifest.
     categories: HashMap<String, String>,
+    /// Per class: the protocol its flows must carry ([`Carrier`]), if its label names one.
+    carriers: Vec<Option<Carrier>>,
 }
 
 impl std::fmt::Debug for Detector {
@@ -193,6 +196,7 @@ impl Detector {
             .iter()
             .map(|l| (l.name.clone(), l.category.clone()))
             .collect();
+        let carriers = carriers_of(bundle.manifest.labels.iter().map(|l| &l.name));
         Ok(Detector {
             bundle,
             mode,
@@ -200,6 +204,7 @@ impl Detector {
             features,
             index,
             categories,
+            carriers,
         })
     }
 
@@ -251,6 +256,17 @@ impl Detector {
 
     /// Classify rows already in model order (`feature_names()`), row-major, NaN for missing.
     pub fn classify_matrix(&self, x: &[f64], explain: Explain) -> Result<Vec<Verdict>> {
+        self.classify_rows(x, explain, None)
+    }
+
+    /// [`Self::classify_matrix`], with each row's exchange facts when the rows are flows from
+    /// packets: labels whose [`Carrier`] the flow's data contradicts are ruled out first.
+    fn classify_rows(
+        &self,
+        x: &[f64],
+        explain: Explain,
+        exchanges: Option<&[&Exchange]>,
+    ) -> Result<Vec<Verdict>> {
         let nf = self.features.len();
         if x.len() % nf != 0 {
             return Err(ModelError::Width {
@@ -263,6 +279,11 @@ impl Detector {
         let mut probs = vec![0.0; n * k];
         self.bundle.model.predict_proba(x, &mut probs)?;
         let labels = &self.bundle.manifest.labels;
+        if let Some(exchanges) = exchanges {
+            for (p, e) in probs.chunks_exact_mut(k).zip(exchanges) {
+                rule_out(p, &self.carriers, e);
+            }
+        }
         let mut out = Vec::with_capacity(n);
         for (r, p) in probs.chunks_exact(k).enumerate() {
             let (class, score, attack) = self.rule.decide(p);
@@ -321,10 +342,13 @@ impl Detector {
         Ok(())
     }
 
+    /// One flow's verdict from the flow classifier, whatever its scope (labels its data rules out
+    /// are ruled out, as in [`Self::classify_in_scope`]).
     pub fn classify_record(&self, r: &FlowRecord, explain: Explain) -> Result<Verdict> {
-        let mut row = Vec::with_capacity(self.features.len());
-        self.record_row(r, &mut row)?;
-        Ok(self.classify_matrix(&row, explain)?.pop().expect("one row"))
+        Ok(self
+            .classify_records(std::slice::from_ref(r), explain)?
+            .pop()
+            .expect("one row"))
     }
 
     pub fn classify_records(&self, rs: &[FlowRecord], explain: Explain) -> Result<Vec<Verdict>> {
@@ -332,12 +356,14 @@ impl Detector {
         for r in rs {
             self.record_row(r, &mut x)?;
         }
-        self.classify_matrix(&x, explain)
+        let exchanges: Vec<&Exchange> = rs.iter().map(|r| &r.exchange).collect();
+        self.classify_rows(&x, explain, Some(&exchanges))
     }
 
     /// The flow classifier's verdicts on the flows it judges ([`judged_by_model`]: answered
     /// conversations, the kind its training rows describe); `None` for the others, which are left
-    /// to the host-behaviour stage. Only those flows are run through the model.
+    /// to the host-behaviour stage. Only those flows are run through the model, and labels a flow
+    /// cannot be for the protocol it carries are ruled out ([`crate::carrier`]).
     pub fn classify_in_scope(
         &self,
         flows: &[FlowRecord],
@@ -345,15 +371,18 @@ impl Detector {
     ) -> Result<Vec<Option<Verdict>>> {
         let mut x = Vec::new();
         let mut rows = Vec::new();
+        let mut exchanges = Vec::new();
         for (i, f) in flows.iter().enumerate() {
             if judged_by_model(f) {
                 self.record_row(f, &mut x)?;
                 rows.push(i);
+                exchanges.push(&f.exchange);
             }
         }
         let mut out: Vec<Option<Verdict>> = vec![None; flows.len()];
         if !rows.is_empty() {
-            for (i, v) in rows.into_iter().zip(self.classify_matrix(&x, explain)?) {
+            let verdicts = self.classify_rows(&x, explain, Some(&exchanges))?;
+            for (i, v) in rows.into_iter().zip(verdicts) {
                 out[i] = Some(v);
             }
         }

@@ -17,6 +17,7 @@
 
 pub mod alert;
 pub mod bundle;
+pub mod carrier;
 pub mod decision;
 pub mod detector;
 pub mod engine;
@@ -30,6 +31,7 @@ pub mod sink;
 pub mod zoo;
 
 pub use bundle::{Bundle, Manifest};
+pub use carrier::Carrier;
 pub use decision::DecisionRule;
 pub use detector::{decide, Contribution, Detector, Explain, Stage, Verdict, VerdictSink};
 pub use error::{ModelError, Result};

@@ -203,6 +203,75 @@ fn multiclass_with_tiny_classes() {
     assert!(test.binary.roc_auc.unwrap() > 0.95);
 }
 
+/// A flow the classifier calls an HTTP flood (Hulk) keeps that label when its client opened with
+/// an HTTP request or nothing is known, and loses it — the probability goes to the labels left —
+/// when the meter saw the connection open with data that is not HTTP or TLS, or it is not TCP.
+#[test]
+fn labels_a_flow_cannot_carry_are_ruled_out() {
+    use mlids_flow::packet::proto;
+    use mlids_flow::{Opening, TcpFlags};
+    let dir = tempfile::tempdir().unwrap();
+    let t = train_synthetic(Task::Multiclass, &dir.path().join("data"));
+    let bundle_dir = dir.path().join("model");
+    Bundle::save(&bundle_dir, t.manifest.clone(), &t.model).unwrap();
+    let det = Detector::load(&bundle_dir).unwrap();
+    let names = det.feature_names().to_vec();
+    let idx = |f: Feature| names.iter().position(|n| n == f.snake_name(true));
+    let mut hulk = record(
+        Mode::Corrected,
+        |f| if idx(f) == Some(0) { 3.0 } else { 0.0 },
+    );
+    hulk.exchange = mlids_flow::Exchange {
+        ip_protocol: proto::TCP,
+        fwd_packets: 6,
+        bwd_packets: 5,
+        fwd_payload: 400,
+        bwd_payload: 2000,
+        first_flags: TcpFlags(TcpFlags::SYN),
+        fwd_opening: Opening::HttpRequest,
+        bwd_opening: Opening::HttpResponse,
+        ..Default::default()
+    };
+    let http = det.classify_record(&hulk, Explain::None).unwrap();
+    assert_eq!(http.label, "DoS attacks-Hulk", "{http:?}");
+    let unknown = {
+        let mut r = hulk.clone();
+        r.exchange = mlids_flow::Exchange::default();
+        det.classify_record(&r, Explain::None).unwrap()
+    };
+    // Nothing known: nothing ruled out. (With the HTTP opening, Heartbleed — TLS heartbeats — was
+    // ruled out too, so Hulk's share there is a little larger.)
+    assert_eq!(unknown.label, http.label);
+    assert!(
+        unknown.probability < http.probability,
+        "{unknown:?} vs {http:?}"
+    );
+
+    let mut zabbix = hulk.clone();
+    zabbix.exchange.fwd_opening = Opening::Other;
+    zabbix.exchange.bwd_opening = Opening::Other;
+    let mut udp = hulk.clone();
+    udp.exchange.ip_protocol = proto::UDP;
+    udp.exchange.first_flags = TcpFlags(0);
+    for r in [&zabbix, &udp] {
+        let v = det.classify_record(r, Explain::None).unwrap();
+        assert_ne!(v.label, "DoS attacks-Hulk", "{v:?}");
+        // The scope-aware path (what detect, serve and watch use) agrees.
+        let in_scope = det
+            .classify_in_scope(std::slice::from_ref(r), Explain::None)
+            .unwrap();
+        assert_eq!(in_scope[0].as_ref(), Some(&v));
+        assert!(v.attack_score < http.attack_score, "{v:?} vs {http:?}");
+    }
+    // Mid-connection (the first packet is not the client's SYN): the opening proves nothing.
+    let mut midway = zabbix.clone();
+    midway.exchange.first_flags = TcpFlags(TcpFlags::ACK);
+    assert_eq!(
+        det.classify_record(&midway, Explain::None).unwrap().label,
+        "DoS attacks-Hulk"
+    );
+}
+
 #[test]
 fn interrupt_keeps_the_best_model_so_far() {
     let s = synth(3000, 8, 0, 3);

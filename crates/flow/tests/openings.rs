@@ -1,0 +1,99 @@
+//! Each direction's opening (`Exchange::fwd_opening`/`bwd_opening`) on real captures whose
+//! protocol is known: what the detector's carrier check reads to rule out, say, an HTTP flood for
+//! a Zabbix poll. Skips (loudly; fails under MLIDS_REQUIRE_ALL=1) without the shared data.
+
+use mlids_flow::{
+    CaptureReader, FlowRecord, MeterConfig, Mode, Opening, Pipeline, TcpFlags, VecSink,
+};
+use mlids_test_support::shared_data;
+use std::collections::BTreeMap;
+use std::path::Path;
+
+fn flows(path: &Path) -> Vec<FlowRecord> {
+    let mut p = Pipeline::new(MeterConfig::new(Mode::Corrected));
+    let mut sink = VecSink::default();
+    let mut r = CaptureReader::open(path).unwrap();
+    assert!(p.feed(&mut r, &mut sink, &mut ()).unwrap().error.is_none());
+    p.finish(&mut sink).unwrap();
+    sink.0
+}
+
+/// (forward, backward) opening → number of flows, over the TCP flows to `port` whose opening the
+/// meter saw and that carried data from the client.
+fn openings(path: &Path, port: u16) -> BTreeMap<(String, String), usize> {
+    let mut out = BTreeMap::new();
+    for f in flows(path) {
+        let e = &f.exchange;
+        if f.dst_port == port && e.saw_open() && e.fwd_payload > 0 {
+            let key = (
+                format!("{:?}", e.fwd_opening),
+                format!("{:?}", e.bwd_opening),
+            );
+            *out.entry(key).or_default() += 1;
+        }
+    }
+    out
+}
+
+fn only(pairs: &[(&str, &str, usize)]) -> BTreeMap<(String, String), usize> {
+    pairs
+        .iter()
+        .map(|&(f, b, n)| ((f.to_string(), b.to_string()), n))
+        .collect()
+}
+
+#[test]
+fn real_captures_open_as_their_protocol() {
+    let Some(data) = shared_data() else { return };
+    let ndpi = data.join("pcap/bench/ndpi-default");
+    // The CIC-IDS2017 SQL-injection excerpt: requests to the victim's web server.
+    let web = openings(
+        &data.join("pcap/attack/web-sqli/ndpi_WebattackSQLinj.pcap"),
+        80,
+    );
+    assert!(!web.is_empty());
+    assert_eq!(
+        web.keys().map(|(f, _)| f.as_str()).collect::<Vec<_>>(),
+        ["HttpRequest"].repeat(web.len()),
+        "{web:?}"
+    );
+    assert!(web.contains_key(&("HttpRequest".into(), "HttpResponse".into())));
+    // Zabbix agent polls (port 10050): `ZBXD` frames both ways, nothing HTTP-like.
+    let zabbix = openings(&ndpi.join("zabbix.pcap"), 10050);
+    assert!(!zabbix.is_empty());
+    assert!(
+        zabbix
+            .keys()
+            .all(|k| k == &("Other".into(), "Other".into())),
+        "{zabbix:?}"
+    );
+    // An FTP control connection: the server's `220` greeting, the client's commands.
+    assert_eq!(
+        openings(&ndpi.join("ftp.pcap"), 21),
+        only(&[("LineCommand", "NumericReply", 1)])
+    );
+}
+
+#[test]
+fn tls_sessions_open_with_a_record_and_the_opening_is_the_first_data_only() {
+    let Some(data) = shared_data() else { return };
+    let tls = flows(&data.join("pcap/bench/ndpi-default/tls_alert.pcap"));
+    let opened: Vec<_> = tls
+        .iter()
+        .filter(|f| f.exchange.saw_open() && f.exchange.fwd_payload > 0)
+        .collect();
+    assert!(!opened.is_empty());
+    for f in opened {
+        assert_eq!(f.exchange.fwd_opening, Opening::Tls, "{f:?}");
+        assert!(!f.exchange.fwd_tls_heartbeat);
+    }
+    // A flow without data keeps Unknown both ways.
+    for f in &tls {
+        if f.exchange.fwd_payload == 0 {
+            assert_eq!(f.exchange.fwd_opening, Opening::Unknown);
+        }
+        if f.exchange.first_flags == TcpFlags(TcpFlags::SYN) {
+            assert!(f.exchange.saw_open());
+        }
+    }
+}

@@ -1,0 +1,194 @@
+//! Attack labels that name the protocol their traffic is made of, and whether a flow can be one.
+//!
+//! An HTTP flood is HTTP requests; an SSH brute force is SSH sessions; Heartbleed is TLS heartbeat
+//! requests. The flow classifier sees only sizes, counts and timings, so a Zabbix agent's polls can
+//! look to it like a HOIC flood and a UDP DNS exchange like LOIC-HTTP (both seen on the nDPI
+//! corpus). The meter notes how each direction's data opened ([`mlids_flow::Opening`]); a label
+//! whose carrier that contradicts is impossible for the flow, and the detector takes it out of the
+//! class probabilities before the decision rule runs (the verdict is then the most probable label
+//! the flow can be). Where nothing was seen — no data, a flow picked up mid-connection, a record
+//! that did not come from packets — nothing is ruled out.
+
+use mlids_flow::{Exchange, Opening};
+
+/// The protocol an attack label's flows carry.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Carrier {
+    /// HTTP requests, in the clear or inside TLS: the HTTP floods and slow attacks, the web attacks
+    /// and the Ares-style bot (which polls its C2 over HTTP).
+    Web,
+    /// TLS with heartbeat requests from the client.
+    TlsHeartbeat,
+    Ssh,
+    Ftp,
+}
+
+/// The carrier of each canonical label that has one (`crates/dataset/labels.csv` names them). A
+/// label not listed (scans, UDP floods, infiltration, the testbed's SYN flood) can be any traffic.
+const CARRIERS: &[(&str, Carrier)] = &[
+    ("DoS attacks-Hulk", Carrier::Web),
+    ("DoS attacks-GoldenEye", Carrier::Web),
+    ("DoS attacks-Slowloris", Carrier::Web),
+    ("DoS attacks-SlowHTTPTest", Carrier::Web),
+    ("DDoS attacks-LOIC-HTTP", Carrier::Web),
+    ("DDOS attack-HOIC", Carrier::Web),
+    ("Brute Force -Web", Carrier::Web),
+    ("Brute Force -XSS", Carrier::Web),
+    ("SQL Injection", Carrier::Web),
+    ("Bot", Carrier::Web),
+    ("Heartbleed", Carrier::TlsHeartbeat),
+    ("SSH-Bruteforce", Carrier::Ssh),
+    ("FTP-BruteForce", Carrier::Ftp),
+];
+
+impl Carrier {
+    /// The carrier of a canonical label, if its definition names one.
+    pub fn of_label(label: &str) -> Option<Carrier> {
+        CARRIERS.iter().find(|(l, _)| *l == label).map(|&(_, c)| c)
+    }
+
+    /// Whether a flow with these exchange facts can be carried by this protocol. `false` only on
+    /// positive evidence: a non-TCP flow, or data that opened as something else on a connection
+    /// whose opening the meter saw.
+    pub fn possible(self, e: &Exchange) -> bool {
+        if e.packets() == 0 {
+            return true; // not from packets: nothing is known
+        }
+        if !e.is_tcp() {
+            return false;
+        }
+        let (fwd, bwd) = (e.fwd_opening, e.bwd_opening);
+        match self {
+            // Heartbeats recur through a session, so they are visible mid-connection too.
+            Carrier::TlsHeartbeat => e.fwd_tls_heartbeat || !fwd.is_known(),
+            _ if !e.saw_open() => true,
+            Carrier::Web => matches!(fwd, Opening::Unknown | Opening::HttpRequest | Opening::Tls),
+            // Both ends send their identification string first (RFC 4253 §4.2).
+            Carrier::Ssh => [fwd, bwd]
+                .iter()
+                .all(|o| matches!(o, Opening::Unknown | Opening::Ssh)),
+            // The server greets first (`220`), the client answers with commands (RFC 959).
+            Carrier::Ftp => {
+                matches!(bwd, Opening::Unknown | Opening::NumericReply)
+                    && matches!(fwd, Opening::Unknown | Opening::LineCommand)
+            }
+        }
+    }
+}
+
+/// Per class of a model: its carrier, if any (index = class).
+pub(crate) fn carriers_of(
+    labels: impl IntoIterator<Item = impl AsRef<str>>,
+) -> Vec<Option<Carrier>> {
+    labels
+        .into_iter()
+        .map(|l| Carrier::of_label(l.as_ref()))
+        .collect()
+}
+
+/// Take the classes a flow cannot be out of one row of class probabilities and renormalise (the
+/// posterior given what the flow's data opened with). Returns whether anything was taken out.
+pub(crate) fn rule_out(probs: &mut [f64], carriers: &[Option<Carrier>], e: &Exchange) -> bool {
+    let mut removed = false;
+    for (p, c) in probs.iter_mut().zip(carriers) {
+        if c.is_some_and(|c| !c.possible(e)) && *p > 0.0 {
+            *p = 0.0;
+            removed = true;
+        }
+    }
+    if removed {
+        let total: f64 = probs.iter().sum();
+        if total > 0.0 {
+            probs.iter_mut().for_each(|p| *p /= total);
+        }
+    }
+    removed
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use mlids_flow::packet::proto;
+    use mlids_flow::TcpFlags;
+
+    /// A TCP connection the meter saw open (first packet the client's SYN), with data both ways.
+    fn opened(fwd: Opening, bwd: Opening) -> Exchange {
+        Exchange {
+            ip_protocol: proto::TCP,
+            fwd_packets: 5,
+            bwd_packets: 4,
+            fwd_payload: 300,
+            bwd_payload: 900,
+            first_flags: TcpFlags(TcpFlags::SYN),
+            fwd_opening: fwd,
+            bwd_opening: bwd,
+            ..Exchange::default()
+        }
+    }
+
+    #[test]
+    fn web_labels_need_http_or_tls_from_the_client() {
+        assert!(Carrier::Web.possible(&opened(Opening::HttpRequest, Opening::HttpResponse)));
+        assert!(Carrier::Web.possible(&opened(Opening::Tls, Opening::Tls)));
+        // Zabbix's ZBXD frames, an SMTP session.
+        assert!(!Carrier::Web.possible(&opened(Opening::Other, Opening::Other)));
+        assert!(!Carrier::Web.possible(&opened(Opening::LineCommand, Opening::NumericReply)));
+        // The client sent nothing (a Slowloris socket that never got to send, a refused try).
+        assert!(Carrier::Web.possible(&opened(Opening::Unknown, Opening::Unknown)));
+    }
+
+    #[test]
+    fn a_connection_picked_up_midway_rules_nothing_out() {
+        // A Slowloris connection split by the flow timeout continues with header lines.
+        let mut e = opened(Opening::Other, Opening::Other);
+        e.first_flags = TcpFlags(TcpFlags::ACK | TcpFlags::PSH);
+        for c in [Carrier::Web, Carrier::Ssh, Carrier::Ftp] {
+            assert!(c.possible(&e), "{c:?}");
+        }
+    }
+
+    #[test]
+    fn tcp_carriers_are_impossible_over_udp() {
+        let mut e = opened(Opening::Unknown, Opening::Unknown);
+        e.ip_protocol = proto::UDP;
+        e.first_flags = TcpFlags(0);
+        for c in [
+            Carrier::Web,
+            Carrier::TlsHeartbeat,
+            Carrier::Ssh,
+            Carrier::Ftp,
+        ] {
+            assert!(!c.possible(&e), "{c:?}");
+        }
+        // A record that did not come from packets keeps every label.
+        assert!(Carrier::Web.possible(&Exchange::default()));
+    }
+
+    #[test]
+    fn ssh_ftp_and_heartbleed_need_their_own_openings() {
+        assert!(Carrier::Ssh.possible(&opened(Opening::Ssh, Opening::Ssh)));
+        assert!(!Carrier::Ssh.possible(&opened(Opening::Ssh, Opening::HttpResponse)));
+        assert!(Carrier::Ftp.possible(&opened(Opening::LineCommand, Opening::NumericReply)));
+        assert!(!Carrier::Ftp.possible(&opened(Opening::Other, Opening::Other)));
+        let mut tls = opened(Opening::Tls, Opening::Tls);
+        assert!(!Carrier::TlsHeartbeat.possible(&tls));
+        tls.fwd_tls_heartbeat = true;
+        assert!(Carrier::TlsHeartbeat.possible(&tls));
+    }
+
+    #[test]
+    fn ruling_out_renormalises_over_the_labels_left() {
+        let carriers = carriers_of(["Benign", "DDOS attack-HOIC", "PortScan"]);
+        assert_eq!(carriers, [None, Some(Carrier::Web), None]);
+        let zabbix = opened(Opening::Other, Opening::Other);
+        let mut p = [0.2, 0.7, 0.1];
+        assert!(rule_out(&mut p, &carriers, &zabbix));
+        assert!(
+            (p[0] - 2.0 / 3.0).abs() < 1e-12 && p[1] == 0.0 && (p[2] - 1.0 / 3.0).abs() < 1e-12
+        );
+        let http = opened(Opening::HttpRequest, Opening::HttpResponse);
+        let mut q = [0.2, 0.7, 0.1];
+        assert!(!rule_out(&mut q, &carriers, &http));
+        assert_eq!(q, [0.2, 0.7, 0.1]);
+    }
+}
