@@ -155,6 +155,13 @@ impl HostBehaviour {
             .or_else(|| self.brute.judge(flow))
     }
 
+    /// Whether the scan detector calls this source a scanner now. A scan is what a source does
+    /// across many destinations, so the flow classifier's scan labels — one conversation that
+    /// resembles a scanner's — stand only for a source this says is scanning.
+    pub fn scanning(&self, src: &IpAddr) -> bool {
+        self.scans.scanning(src)
+    }
+
     /// Entries over all detectors' tables (bounded by about 3 × `max_hosts` plus one sweep's
     /// worth of new hosts).
     pub fn tracked_hosts(&self) -> usize {

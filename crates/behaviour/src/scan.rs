@@ -324,6 +324,14 @@ struct Walk {
     last_us: i64,
 }
 
+impl Walk {
+    /// Flagged, on the shape as it is now: a peer-to-peer client that starts sweeping one host or
+    /// one service changes its shape and is a scanner from then on. No peer sends crafted probes.
+    fn is_scanner(&self) -> bool {
+        self.flagged.is_some() && (self.crafted > 0 || !self.failed.looks_like_peer_discovery())
+    }
+}
+
 /// The spread of a source's failed first contacts over hosts and ports.
 ///
 /// A peer-to-peer client's failures are first contacts to peers that have gone away: many hosts,
@@ -548,10 +556,7 @@ impl Scans {
     pub fn judge(&self, flow: &FlowRecord) -> Option<Finding> {
         let w = self.walks.get(&flow.src)?;
         let flag = w.flagged.as_ref()?;
-        // Decided on the shape as it is now: a peer-to-peer client that starts sweeping one host
-        // or one service changes its shape and is flagged from then on. No peer sends crafted
-        // probes.
-        if w.crafted == 0 && w.failed.looks_like_peer_discovery() {
+        if !w.is_scanner() {
             return None;
         }
         let e = &flow.exchange;
@@ -610,6 +615,11 @@ impl Scans {
                 category: "PortScan".into(),
             },
         })
+    }
+
+    /// Whether the walk calls this source a scanner (flagged, and not shaped like peer discovery).
+    pub fn scanning(&self, src: &IpAddr) -> bool {
+        self.walks.get(src).is_some_and(Walk::is_scanner)
     }
 
     /// Forget sources idle longer than the memory (or the longest-idle ones over the cap).

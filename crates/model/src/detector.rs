@@ -5,7 +5,7 @@
 
 use crate::bundle::{Bundle, Manifest};
 
-use crate::carrier::{carriers_of, rule_out, Carrier};
+use crate::applicable::{carriers_of, needs_scanning_source, rule_out, take_out, Carrier};
 use crate::decision::DecisionRule;
 use crate::error::{ModelError, Result};
 use mlids_behaviour::{flow_judged_by_model, Evidence, Finding, HostBehaviour};
@@ -154,6 +154,8 @@ pub struct Detector {
     categories: HashMap<String, String>,
     /// Per class: the protocol its flows must carry ([`Carrier`]), if its label names one.
     carriers: Vec<Option<Carrier>>,
+    /// Per class: whether its label names a scan ([`needs_scanning_source`]).
+    scans: Vec<bool>,
 }
 
 impl std::fmt::Debug for Detector {
@@ -197,6 +199,12 @@ impl Detector {
             .map(|l| (l.name.clone(), l.category.clone()))
             .collect();
         let carriers = carriers_of(bundle.manifest.labels.iter().map(|l| &l.name));
+        let scans = bundle
+            .manifest
+            .labels
+            .iter()
+            .map(|l| needs_scanning_source(&l.name))
+            .collect();
         Ok(Detector {
             bundle,
             mode,
@@ -205,6 +213,7 @@ impl Detector {
             index,
             categories,
             carriers,
+            scans,
         })
     }
 
@@ -256,17 +265,22 @@ impl Detector {
 
     /// Classify rows already in model order (`feature_names()`), row-major, NaN for missing.
     pub fn classify_matrix(&self, x: &[f64], explain: Explain) -> Result<Vec<Verdict>> {
-        self.classify_rows(x, explain, None)
+        Ok(self
+            .classify_rows(x, explain, None)?
+            .into_iter()
+            .map(|o| o.verdict)
+            .collect())
     }
 
     /// [`Self::classify_matrix`], with each row's exchange facts when the rows are flows from
-    /// packets: labels whose [`Carrier`] the flow's data contradicts are ruled out first.
+    /// packets: labels whose [`Carrier`] the flow's data contradicts are ruled out first, and a
+    /// scan verdict comes with its alternative for a source that is not scanning.
     fn classify_rows(
         &self,
         x: &[f64],
         explain: Explain,
         exchanges: Option<&[&Exchange]>,
-    ) -> Result<Vec<Verdict>> {
+    ) -> Result<Vec<ModelOpinion>> {
         let nf = self.features.len();
         if x.len() % nf != 0 {
             return Err(ModelError::Width {
@@ -278,7 +292,6 @@ impl Detector {
         let k = self.bundle.manifest.labels.len();
         let mut probs = vec![0.0; n * k];
         self.bundle.model.predict_proba(x, &mut probs)?;
-        let labels = &self.bundle.manifest.labels;
         if let Some(exchanges) = exchanges {
             for (p, e) in probs.chunks_exact_mut(k).zip(exchanges) {
                 rule_out(p, &self.carriers, e);
@@ -286,24 +299,42 @@ impl Detector {
         }
         let mut out = Vec::with_capacity(n);
         for (r, p) in probs.chunks_exact(k).enumerate() {
-            let (class, score, attack) = self.rule.decide(p);
-            let top = explain.top_for(attack);
-            let top_features = if top > 0 {
-                self.explain(&x[r * nf..(r + 1) * nf], class, top)?
+            let row = &x[r * nf..(r + 1) * nf];
+            let (verdict, class) = self.verdict_of(row, p, explain)?;
+            let unless_scanning = if exchanges.is_some() && verdict.is_attack && self.scans[class] {
+                let mut q = p.to_vec();
+                take_out(&mut q, &self.scans);
+                Some(self.verdict_of(row, &q, explain)?.0)
             } else {
-                Vec::new()
+                None
             };
-            out.push(Verdict {
-                label: labels[class].name.clone(),
-                probability: p[class],
-                attack_score: score,
-                is_attack: attack,
-                top_features,
-                stage: Stage::FlowModel,
-                evidence: None,
+            out.push(ModelOpinion {
+                verdict,
+                unless_scanning,
             });
         }
         Ok(out)
+    }
+
+    /// The decision rule's verdict on one row's class probabilities, and its class.
+    fn verdict_of(&self, row: &[f64], p: &[f64], explain: Explain) -> Result<(Verdict, usize)> {
+        let (class, score, attack) = self.rule.decide(p);
+        let top = explain.top_for(attack);
+        let top_features = if top > 0 {
+            self.explain(row, class, top)?
+        } else {
+            Vec::new()
+        };
+        let verdict = Verdict {
+            label: self.bundle.manifest.labels[class].name.clone(),
+            probability: p[class],
+            attack_score: score,
+            is_attack: attack,
+            top_features,
+            stage: Stage::FlowModel,
+            evidence: None,
+        };
+        Ok((verdict, class))
     }
 
     fn explain(&self, row: &[f64], class: usize, top: usize) -> Result<Vec<Contribution>> {
@@ -357,18 +388,22 @@ impl Detector {
             self.record_row(r, &mut x)?;
         }
         let exchanges: Vec<&Exchange> = rs.iter().map(|r| &r.exchange).collect();
-        self.classify_rows(&x, explain, Some(&exchanges))
+        Ok(self
+            .classify_rows(&x, explain, Some(&exchanges))?
+            .into_iter()
+            .map(|o| o.verdict)
+            .collect())
     }
 
     /// The flow classifier's verdicts on the flows it judges ([`judged_by_model`]: answered
     /// conversations, the kind its training rows describe); `None` for the others, which are left
     /// to the host-behaviour stage. Only those flows are run through the model, and labels a flow
-    /// cannot be for the protocol it carries are ruled out ([`crate::carrier`]).
+    /// cannot be for the protocol it carries are ruled out ([`crate::applicable`]).
     pub fn classify_in_scope(
         &self,
         flows: &[FlowRecord],
         explain: Explain,
-    ) -> Result<Vec<Option<Verdict>>> {
+    ) -> Result<Vec<Option<ModelOpinion>>> {
         let mut x = Vec::new();
         let mut rows = Vec::new();
         let mut exchanges = Vec::new();
@@ -379,7 +414,7 @@ impl Detector {
                 exchanges.push(&f.exchange);
             }
         }
-        let mut out: Vec<Option<Verdict>> = vec![None; flows.len()];
+        let mut out: Vec<Option<ModelOpinion>> = vec![None; flows.len()];
         if !rows.is_empty() {
             let verdicts = self.classify_rows(&x, explain, Some(&exchanges))?;
             for (i, v) in rows.into_iter().zip(verdicts) {
@@ -458,14 +493,40 @@ impl Detector {
     }
 }
 
+/// The flow classifier's opinion of one flow, formed before the host-behaviour stage has seen
+/// what follows it: its verdict and, when that verdict names a scan, the verdict without the scan
+/// labels for a source the stage does not call a scanner ([`crate::applicable`]).
+#[derive(Clone, Debug, PartialEq)]
+pub struct ModelOpinion {
+    pub verdict: Verdict,
+    pub unless_scanning: Option<Verdict>,
+}
+
+impl ModelOpinion {
+    /// The verdict, given whether the flow's source is scanning (`None`: unknown, no host stage).
+    pub fn verdict_for(self, source_scanning: Option<bool>) -> Verdict {
+        match (self.unless_scanning, source_scanning) {
+            (Some(alternative), Some(false)) => alternative,
+            _ => self.verdict,
+        }
+    }
+}
+
 /// One verdict per flow: the host-behaviour stage's when its aggregates claim the flow, else the
-/// flow classifier's (`model`, for the flows it judges), else [`Verdict::unjudged`]. The one place
-/// the stages' verdicts combine.
-pub fn decide(flow: &FlowRecord, model: Option<Verdict>, hosts: Option<&HostBehaviour>) -> Verdict {
+/// flow classifier's (`model`, for the flows it judges; a scan label only for a source the stage
+/// calls a scanner), else [`Verdict::unjudged`]. The one place the stages' verdicts combine.
+pub fn decide(
+    flow: &FlowRecord,
+    model: Option<ModelOpinion>,
+    hosts: Option<&HostBehaviour>,
+) -> Verdict {
     if let Some(f) = hosts.and_then(|h| h.judge(flow)) {
         return Verdict::from_finding(f);
     }
-    model.unwrap_or_else(Verdict::unjudged)
+    match model {
+        Some(opinion) => opinion.verdict_for(hosts.map(|h| h.scanning(&flow.src))),
+        None => Verdict::unjudged(),
+    }
 }
 
 /// Whether the flow classifier judges a flow ([`mlids_behaviour::judged_by_model`]).

@@ -16,8 +16,8 @@
 //! candle (for the zoo's networks and kNN) only comes with the `zoo` feature.
 
 pub mod alert;
+pub mod applicable;
 pub mod bundle;
-pub mod carrier;
 pub mod decision;
 pub mod detector;
 pub mod engine;
@@ -30,10 +30,12 @@ pub mod sink;
 #[cfg(feature = "zoo")]
 pub mod zoo;
 
+pub use applicable::Carrier;
 pub use bundle::{Bundle, Manifest};
-pub use carrier::Carrier;
 pub use decision::DecisionRule;
-pub use detector::{decide, Contribution, Detector, Explain, Stage, Verdict, VerdictSink};
+pub use detector::{
+    decide, Contribution, Detector, Explain, ModelOpinion, Stage, Verdict, VerdictSink,
+};
 pub use error::{ModelError, Result};
 pub use flat::FlatForest;
 pub use gbdt::GbdtModel;

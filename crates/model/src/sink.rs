@@ -8,7 +8,7 @@
 //! hold is bounded in flow time ([`DEFAULT_HOLD_BACK_US`]) and in flows ([`MAX_HELD`]); verdicts
 //! leave in flow order.
 
-use crate::detector::{decide, Detector, Explain, Verdict, VerdictSink};
+use crate::detector::{decide, Detector, Explain, ModelOpinion, VerdictSink};
 use crate::error::ModelError;
 use mlids_behaviour::HostBehaviour;
 use mlids_flow::{FlowRecord, FlowSink, SinkError, Summary};
@@ -36,7 +36,7 @@ pub struct DetectorSink<'d, S: VerdictSink> {
     /// Waiting for their model batch.
     pending: Vec<FlowRecord>,
     /// Observed and classified, waiting for the hold-back to pass.
-    held: VecDeque<(FlowRecord, Option<Verdict>)>,
+    held: VecDeque<(FlowRecord, Option<ModelOpinion>)>,
     batch: usize,
     explain: Explain,
     hosts: Option<HostBehaviour>,

@@ -260,7 +260,7 @@ fn labels_a_flow_cannot_carry_are_ruled_out() {
         let in_scope = det
             .classify_in_scope(std::slice::from_ref(r), Explain::None)
             .unwrap();
-        assert_eq!(in_scope[0].as_ref(), Some(&v));
+        assert_eq!(in_scope[0].as_ref().map(|o| &o.verdict), Some(&v));
         assert!(v.attack_score < http.attack_score, "{v:?} vs {http:?}");
     }
     // Mid-connection (the first packet is not the client's SYN): the opening proves nothing.
@@ -270,6 +270,82 @@ fn labels_a_flow_cannot_carry_are_ruled_out() {
         det.classify_record(&midway, Explain::None).unwrap().label,
         "DoS attacks-Hulk"
     );
+}
+
+/// A conversation the classifier calls a port scan is one only when its source scans: with the
+/// host-behaviour stage not calling the source a scanner, the verdict without the scan labels is
+/// the flow's; after the source's refused probes of 40 ports, the scan verdict stands.
+#[test]
+fn a_scan_label_stands_only_for_a_scanning_source() {
+    use mlids_flow::packet::proto;
+    use mlids_flow::{Exchange, Opening, TcpFlags};
+    use mlids_model::{decide, HostBehaviour};
+    let dir = tempfile::tempdir().unwrap();
+    let t = train_synthetic(Task::Multiclass, &dir.path().join("data"));
+    let bundle_dir = dir.path().join("model");
+    Bundle::save(&bundle_dir, t.manifest.clone(), &t.model).unwrap();
+    let det = Detector::load(&bundle_dir).unwrap();
+    let names = det.feature_names().to_vec();
+    let idx = |f: Feature| names.iter().position(|n| n == f.snake_name(true));
+    let mut probe = record(
+        Mode::Corrected,
+        |f| if idx(f) == Some(1) { 3.0 } else { 0.0 },
+    );
+    probe.exchange = Exchange {
+        ip_protocol: proto::TCP,
+        fwd_packets: 4,
+        bwd_packets: 4,
+        fwd_payload: 40,
+        bwd_payload: 300,
+        first_flags: TcpFlags(TcpFlags::SYN),
+        fwd_opening: Opening::Other,
+        bwd_opening: Opening::Other,
+        ..Default::default()
+    };
+    let opinion = det
+        .classify_in_scope(std::slice::from_ref(&probe), Explain::None)
+        .unwrap()
+        .pop()
+        .flatten()
+        .expect("a conversation is in the classifier's scope");
+    assert_eq!(opinion.verdict.label, "PortScan", "{opinion:?}");
+    let alternative = opinion
+        .unless_scanning
+        .clone()
+        .expect("a scan verdict has one");
+    assert_ne!(alternative.label, "PortScan");
+    assert!(alternative.attack_score < opinion.verdict.attack_score);
+
+    // No host stage: nothing known about the source, the classifier's verdict stands.
+    assert_eq!(
+        decide(&probe, Some(opinion.clone()), None).label,
+        "PortScan"
+    );
+    // A host stage that has not seen the source scan.
+    let mut hosts = HostBehaviour::default();
+    hosts.observe(&probe);
+    assert_eq!(
+        decide(&probe, Some(opinion.clone()), Some(&hosts)),
+        alternative
+    );
+    // The same source's SYNs refused on 40 ports: a scanner, and its conversation is a scan's.
+    for port in 0..40u16 {
+        let mut refused = record(Mode::Corrected, |_| 0.0);
+        refused.dst_port = 2000 + port;
+        refused.exchange = Exchange {
+            ip_protocol: proto::TCP,
+            fwd_packets: 1,
+            bwd_packets: 1,
+            first_flags: TcpFlags(TcpFlags::SYN),
+            fwd_flags: TcpFlags(TcpFlags::SYN),
+            bwd_flags: TcpFlags(TcpFlags::RST | TcpFlags::ACK),
+            ..Default::default()
+        };
+        hosts.observe(&refused);
+    }
+    assert!(hosts.scanning(&probe.src));
+    let v = decide(&probe, Some(opinion), Some(&hosts));
+    assert_eq!(v.label, "PortScan", "{v:?}");
 }
 
 #[test]

@@ -1,5 +1,7 @@
-//! Attack labels that name the protocol their traffic is made of, and whether a flow can be one.
+//! Which labels a flow can be, beyond what its features say.
 //!
+//! **Carriers.** Attack labels that name the protocol their traffic is made of, and whether a flow
+//! can be one.
 //! An HTTP flood is HTTP requests; an SSH brute force is SSH sessions; Heartbleed is TLS heartbeat
 //! requests. The flow classifier sees only sizes, counts and timings, so a Zabbix agent's polls can
 //! look to it like a HOIC flood and a UDP DNS exchange like LOIC-HTTP (both seen on the nDPI
@@ -8,6 +10,12 @@
 //! class probabilities before the decision rule runs (the verdict is then the most probable label
 //! the flow can be). Where nothing was seen — no data, a flow picked up mid-connection, a record
 //! that did not come from packets — nothing is ruled out.
+//!
+//! **Scans.** A scan is what a source does across many destinations; one conversation is not a
+//! scan. The classifier's scan labels say "this flow resembles a scanner's" (CIC's scan rows that
+//! carry data are service probes to open ports), which a Zabbix server's poll of its one agent can
+//! too. They stand only for a source the host-behaviour stage's scan detector calls a scanner;
+//! the detector keeps the verdict without them ready for the other case ([`needs_scanning_source`]).
 
 use mlids_flow::{Exchange, Opening};
 
@@ -76,6 +84,14 @@ impl Carrier {
     }
 }
 
+/// Labels that name a scan (CIC-2017's `PortScan`, the infiltration scenario's internal scan).
+const SCAN_LABELS: &[&str] = &["PortScan", "Infiltration - Portscan"];
+
+/// Whether a label names a scan, which stands only for a source that is scanning.
+pub fn needs_scanning_source(label: &str) -> bool {
+    SCAN_LABELS.contains(&label)
+}
+
 /// Per class of a model: its carrier, if any (index = class).
 pub(crate) fn carriers_of(
     labels: impl IntoIterator<Item = impl AsRef<str>>,
@@ -86,21 +102,28 @@ pub(crate) fn carriers_of(
         .collect()
 }
 
+/// Take the classes marked in `out` out of one row of class probabilities and renormalise.
+pub(crate) fn take_out(probs: &mut [f64], out: &[bool]) {
+    for (p, _) in probs.iter_mut().zip(out).filter(|(_, o)| **o) {
+        *p = 0.0;
+    }
+    let total: f64 = probs.iter().sum();
+    if total > 0.0 {
+        probs.iter_mut().for_each(|p| *p /= total);
+    }
+}
+
 /// Take the classes a flow cannot be out of one row of class probabilities and renormalise (the
 /// posterior given what the flow's data opened with). Returns whether anything was taken out.
 pub(crate) fn rule_out(probs: &mut [f64], carriers: &[Option<Carrier>], e: &Exchange) -> bool {
-    let mut removed = false;
-    for (p, c) in probs.iter_mut().zip(carriers) {
-        if c.is_some_and(|c| !c.possible(e)) && *p > 0.0 {
-            *p = 0.0;
-            removed = true;
-        }
-    }
+    let impossible: Vec<bool> = probs
+        .iter()
+        .zip(carriers)
+        .map(|(&p, c)| p > 0.0 && c.is_some_and(|c| !c.possible(e)))
+        .collect();
+    let removed = impossible.contains(&true);
     if removed {
-        let total: f64 = probs.iter().sum();
-        if total > 0.0 {
-            probs.iter_mut().for_each(|p| *p /= total);
-        }
+        take_out(probs, &impossible);
     }
     removed
 }
@@ -174,6 +197,14 @@ mod tests {
         assert!(!Carrier::TlsHeartbeat.possible(&tls));
         tls.fwd_tls_heartbeat = true;
         assert!(Carrier::TlsHeartbeat.possible(&tls));
+    }
+
+    #[test]
+    fn scan_labels_are_the_two_scan_names() {
+        assert!(needs_scanning_source("PortScan"));
+        assert!(needs_scanning_source("Infiltration - Portscan"));
+        assert!(!needs_scanning_source("Infiltration"));
+        assert!(!needs_scanning_source("DDOS attack-HOIC"));
     }
 
     #[test]
