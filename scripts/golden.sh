@@ -1,8 +1,7 @@
 #!/usr/bin/env bash
 # Golden outputs: prove that a refactor changes no observable output of the `ml-ids` binary.
-# Re-recorded deliberately when behaviour changes (last: models/default retrained with the spoofed
-# flood, DNS amplification and SMB scenarios, and the scan detector's crafted probes; extract
-# outputs were unchanged by it).
+# Re-recorded deliberately when behaviour changes (last: the detector rules out labels a flow's
+# protocol contradicts and scan labels of non-scanning sources; extract outputs were unchanged).
 #
 #   scripts/golden.sh record [BIN]   regenerate everything and write tests/golden/outputs.sha256
 #   scripts/golden.sh check  [BIN]   regenerate and compare with tests/golden/outputs.sha256; prints
