@@ -146,13 +146,19 @@ impl HostBehaviour {
         }
     }
 
-    /// Whether the aggregates make this (observed) flow part of an attack. Floods are checked
-    /// first: a flood's packets may come from addresses that also look like scanners.
+    /// Whether the aggregates make this (observed) flow part of an attack. A TCP probe of a
+    /// source the scan detector calls a scanner is a scan's, even to a victim flagged for a SYN
+    /// flood (a scan that runs while a spoofed flood's flag holds is still a scan). Otherwise
+    /// floods come first: a reflector answered with ICMP unreachables, and a flood's spoofed
+    /// addresses, may look like scanners.
     pub fn judge(&self, flow: &FlowRecord) -> Option<Finding> {
-        self.floods
-            .judge(flow)
-            .or_else(|| self.scans.judge(flow))
-            .or_else(|| self.brute.judge(flow))
+        let scan = || self.scans.judge(flow);
+        let first = if flow.exchange.is_tcp() && self.scans.scanning(&flow.src) {
+            scan().or_else(|| self.floods.judge(flow))
+        } else {
+            self.floods.judge(flow).or_else(scan)
+        };
+        first.or_else(|| self.brute.judge(flow))
     }
 
     /// Whether the scan detector calls this source a scanner now. A scan is what a source does

@@ -243,6 +243,48 @@ fn spoofed_syn_flood_is_one_family_from_many_senders() {
     );
 }
 
+/// A scan that runs against a victim still flagged for a spoofed SYN flood (the flag holds for a
+/// minute) is a scan: the scanner's probes are PortScan, the flood's SYNs stay SYN flood. Seen on
+/// the testbed, where the scans follow the spoofed flood against the same victim.
+#[test]
+fn a_scan_during_a_flood_on_the_same_victim_is_a_scan() {
+    let mut flows: Vec<FlowRecord> = (0..150)
+        .map(|i| {
+            let src = format!("172.16.{}.{}", i / 200, i % 200 + 1);
+            flow(
+                &src,
+                "10.0.0.10",
+                1024 + i,
+                80,
+                i as i64 * 10,
+                tcp(1, 1, SYN, SYN, SYN | ACK, 0),
+            )
+        })
+        .collect();
+    // 2 s later, within the flood flag's hold: one source's SYNs refused on 40 ports.
+    flows.extend((0..40).map(|i| {
+        flow(
+            "10.0.0.66",
+            "10.0.0.10",
+            40000,
+            1 + i,
+            3500 + i as i64,
+            tcp(1, 1, SYN, SYN, RST | ACK, 0),
+        )
+    }));
+    let (_, labels) = run(&flows);
+    assert!(labels[..150]
+        .iter()
+        .all(|l| l.as_deref() == Some("SYN flood")));
+    assert!(
+        labels[150..]
+            .iter()
+            .all(|l| l.as_deref() == Some("PortScan")),
+        "{:?}",
+        &labels[150..]
+    );
+}
+
 #[test]
 fn a_vertical_scan_is_not_a_syn_flood() {
     let flows: Vec<FlowRecord> = (0..500)
