@@ -218,22 +218,29 @@ fn stray_resets_and_broadcasts_are_not_probes() {
     assert!(labels.iter().all(Option::is_none));
 }
 
-#[test]
-fn spoofed_syn_flood_is_one_family_from_many_senders() {
-    // 150 SYNs from 150 addresses to port 80 within 1.5 s: ≥ 100 half-open, ≥ 10 senders.
-    let flows: Vec<FlowRecord> = (0..150)
+/// `n` SYNs to 10.0.0.10:80, each from its own address, 10 ms apart, each answered by SYN-ACK and
+/// never completed: a spoofed SYN flood.
+fn spoofed_syn_flood(n: u16) -> Vec<FlowRecord> {
+    (0..n)
         .map(|i| {
             let src = format!("172.16.{}.{}", i / 200, i % 200 + 1);
+            let half_open = tcp(1, 1, SYN, SYN, SYN | ACK, 0);
             flow(
                 &src,
                 "10.0.0.10",
                 1024 + i,
                 80,
-                i as i64 * 10,
-                tcp(1, 1, SYN, SYN, SYN | ACK, 0),
+                i64::from(i) * 10,
+                half_open,
             )
         })
-        .collect();
+        .collect()
+}
+
+#[test]
+fn spoofed_syn_flood_is_one_family_from_many_senders() {
+    // 150 SYNs from 150 addresses to port 80 within 1.5 s: ≥ 100 half-open, ≥ 10 senders.
+    let flows = spoofed_syn_flood(150);
     let (_, labels) = run(&flows);
     assert!(labels.iter().all(|l| l.as_deref() == Some("SYN flood")));
     let (h, _) = run(&flows[..99]);
@@ -248,19 +255,7 @@ fn spoofed_syn_flood_is_one_family_from_many_senders() {
 /// the testbed, where the scans follow the spoofed flood against the same victim.
 #[test]
 fn a_scan_during_a_flood_on_the_same_victim_is_a_scan() {
-    let mut flows: Vec<FlowRecord> = (0..150)
-        .map(|i| {
-            let src = format!("172.16.{}.{}", i / 200, i % 200 + 1);
-            flow(
-                &src,
-                "10.0.0.10",
-                1024 + i,
-                80,
-                i as i64 * 10,
-                tcp(1, 1, SYN, SYN, SYN | ACK, 0),
-            )
-        })
-        .collect();
+    let mut flows = spoofed_syn_flood(150);
     // 2 s later, within the flood flag's hold: one source's SYNs refused on 40 ports.
     flows.extend((0..40).map(|i| {
         flow(

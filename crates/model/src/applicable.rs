@@ -102,30 +102,31 @@ pub(crate) fn carriers_of(
         .collect()
 }
 
-/// Take the classes marked in `out` out of one row of class probabilities and renormalise.
-pub(crate) fn take_out(probs: &mut [f64], out: &[bool]) {
-    for (p, _) in probs.iter_mut().zip(out).filter(|(_, o)| **o) {
-        *p = 0.0;
+/// Take the classes `out(class)` names out of one row of class probabilities and renormalise over
+/// the rest. Returns whether any probability was taken (nothing changes otherwise).
+pub(crate) fn take_out(probs: &mut [f64], out: impl Fn(usize) -> bool) -> bool {
+    let mut removed = false;
+    for (c, p) in probs.iter_mut().enumerate() {
+        if *p > 0.0 && out(c) {
+            *p = 0.0;
+            removed = true;
+        }
     }
-    let total: f64 = probs.iter().sum();
-    if total > 0.0 {
-        probs.iter_mut().for_each(|p| *p /= total);
+    if removed {
+        let total: f64 = probs.iter().sum();
+        if total > 0.0 {
+            probs.iter_mut().for_each(|p| *p /= total);
+        }
     }
+    removed
 }
 
 /// Take the classes a flow cannot be out of one row of class probabilities and renormalise (the
 /// posterior given what the flow's data opened with). Returns whether anything was taken out.
 pub(crate) fn rule_out(probs: &mut [f64], carriers: &[Option<Carrier>], e: &Exchange) -> bool {
-    let impossible: Vec<bool> = probs
-        .iter()
-        .zip(carriers)
-        .map(|(&p, c)| p > 0.0 && c.is_some_and(|c| !c.possible(e)))
-        .collect();
-    let removed = impossible.contains(&true);
-    if removed {
-        take_out(probs, &impossible);
-    }
-    removed
+    take_out(probs, |c| {
+        carriers[c].is_some_and(|carrier| !carrier.possible(e))
+    })
 }
 
 #[cfg(test)]

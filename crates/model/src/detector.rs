@@ -303,7 +303,7 @@ impl Detector {
             let (verdict, class) = self.verdict_of(row, p, explain)?;
             let unless_scanning = if exchanges.is_some() && verdict.is_attack && self.scans[class] {
                 let mut q = p.to_vec();
-                take_out(&mut q, &self.scans);
+                take_out(&mut q, |c| self.scans[c]);
                 Some(self.verdict_of(row, &q, explain)?.0)
             } else {
                 None

@@ -211,16 +211,8 @@ fn labels_a_flow_cannot_carry_are_ruled_out() {
     use mlids_flow::packet::proto;
     use mlids_flow::{Opening, TcpFlags};
     let dir = tempfile::tempdir().unwrap();
-    let t = train_synthetic(Task::Multiclass, &dir.path().join("data"));
-    let bundle_dir = dir.path().join("model");
-    Bundle::save(&bundle_dir, t.manifest.clone(), &t.model).unwrap();
-    let det = Detector::load(&bundle_dir).unwrap();
-    let names = det.feature_names().to_vec();
-    let idx = |f: Feature| names.iter().position(|n| n == f.snake_name(true));
-    let mut hulk = record(
-        Mode::Corrected,
-        |f| if idx(f) == Some(0) { 3.0 } else { 0.0 },
-    );
+    let (_, det) = synthetic_detector(Task::Multiclass, dir.path());
+    let mut hulk = record_with_input(&det, 0, 3.0);
     hulk.exchange = mlids_flow::Exchange {
         ip_protocol: proto::TCP,
         fwd_packets: 6,
@@ -281,16 +273,8 @@ fn a_scan_label_stands_only_for_a_scanning_source() {
     use mlids_flow::{Exchange, Opening, TcpFlags};
     use mlids_model::{decide, HostBehaviour};
     let dir = tempfile::tempdir().unwrap();
-    let t = train_synthetic(Task::Multiclass, &dir.path().join("data"));
-    let bundle_dir = dir.path().join("model");
-    Bundle::save(&bundle_dir, t.manifest.clone(), &t.model).unwrap();
-    let det = Detector::load(&bundle_dir).unwrap();
-    let names = det.feature_names().to_vec();
-    let idx = |f: Feature| names.iter().position(|n| n == f.snake_name(true));
-    let mut probe = record(
-        Mode::Corrected,
-        |f| if idx(f) == Some(1) { 3.0 } else { 0.0 },
-    );
+    let (_, det) = synthetic_detector(Task::Multiclass, dir.path());
+    let mut probe = record_with_input(&det, 1, 3.0);
     probe.exchange = Exchange {
         ip_protocol: proto::TCP,
         fwd_packets: 4,
@@ -425,13 +409,34 @@ fn record(mode: Mode, values: impl Fn(Feature) -> f64) -> FlowRecord {
     }
 }
 
+/// A synthetic model trained under `dir/data`, saved as the bundle `dir/model` and loaded back.
+fn synthetic_detector(task: Task, dir: &std::path::Path) -> (train::Trained, Detector) {
+    let t = train_synthetic(task, &dir.join("data"));
+    let bundle_dir = dir.join("model");
+    Bundle::save(&bundle_dir, t.manifest.clone(), &t.model).unwrap();
+    let det = Detector::load(&bundle_dir).unwrap();
+    (t, det)
+}
+
+/// A corrected-mode record whose model input `input` (in the detector's feature order) is `value`
+/// and every other feature 0.
+fn record_with_input(det: &Detector, input: usize, value: f64) -> FlowRecord {
+    let names = det.feature_names();
+    let idx = |f: Feature| names.iter().position(|n| n == f.snake_name(true));
+    record(Mode::Corrected, |f| {
+        if idx(f) == Some(input) {
+            value
+        } else {
+            0.0
+        }
+    })
+}
+
 #[test]
 fn bundle_round_trip_detector_and_manifest_validation() {
     let dir = tempfile::tempdir().unwrap();
-    let t = train_synthetic(Task::Binary, &dir.path().join("data"));
+    let (t, det) = synthetic_detector(Task::Binary, dir.path());
     let bundle_dir = dir.path().join("model");
-    Bundle::save(&bundle_dir, t.manifest.clone(), &t.model).unwrap();
-    let det = Detector::load(&bundle_dir).unwrap();
     assert_eq!(det.mode(), Mode::Corrected);
     assert_eq!(det.feature_names(), t.manifest.features.as_slice());
 
@@ -470,11 +475,7 @@ fn bundle_round_trip_detector_and_manifest_validation() {
     );
 
     // Flow records: same mode works and maps features by name; the other mode is refused.
-    let idx = |f: Feature| names.iter().position(|n| n == f.snake_name(true));
-    let rec = record(
-        Mode::Corrected,
-        |f| if idx(f) == Some(0) { 2.0 } else { 0.0 },
-    );
+    let rec = record_with_input(&det, 0, 2.0);
     let rv = det.classify_record(&rec, Explain::all(3)).unwrap();
     assert_eq!(
         rv, v,
