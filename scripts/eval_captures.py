@@ -42,7 +42,7 @@ EXPECTED = {
 # Label → family, for labels of the host stage and the CIC label table.
 FAMILY = {
     "PortScan": "PortScan", "SYN flood": "DoS", "SYN-ACK reflection": "DDoS",
-    "UDP amplification": "DDoS", "UDP flood": "DoS", "SQL Injection": "WebAttack",
+    "UDP amplification": "DDoS", "UDP flood": "DoS", "HTTP flood": "DoS", "SQL Injection": "WebAttack",
     "Brute Force -Web": "WebAttack", "Brute Force -XSS": "WebAttack", "Bot": "Bot",
     "Infiltration": "Infiltration", "Heartbleed": "Heartbleed", "Attack": "Attack",
 }

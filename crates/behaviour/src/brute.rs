@@ -155,6 +155,7 @@ impl BruteForce {
         let t = flow.start_us;
         (from <= t && t <= until).then(|| Finding {
             label: label.to_string(),
+            yields_to_model: false,
             score: 0.99,
             evidence: Evidence {
                 detector: "brute.auth".into(),

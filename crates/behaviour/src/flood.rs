@@ -253,6 +253,7 @@ impl Floods {
         let t = flow.start_us;
         (f.from_us <= t && t <= f.until_us).then(|| Finding {
             label: f.label.clone(),
+            yields_to_model: false,
             score: 0.99,
             evidence: Evidence {
                 detector: f.detector.into(),

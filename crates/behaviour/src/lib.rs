@@ -12,6 +12,8 @@
 //!   window, with the number of distinct senders (SYN floods, reflection, UDP floods and
 //!   amplification, spoofed or not).
 //! - [`brute`]: per (client, authentication service), the rate of short repeated connections.
+//! - [`web`]: per (client, web server), the number of HTTP/TLS connections in a window (request
+//!   floods, slow attacks, one-request-per-connection tools).
 //!
 //! [`HostBehaviour::observe`] takes every finished flow; [`HostBehaviour::judge`] then says
 //! whether a flow is part of an attack the aggregates show, with the evidence. Callers observe a
@@ -22,6 +24,7 @@
 pub mod brute;
 pub mod flood;
 pub mod scan;
+pub mod web;
 mod window;
 
 use mlids_flow::key::FlowKey;
@@ -34,7 +37,7 @@ use std::net::IpAddr;
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Evidence {
     /// Which detector: `scan.trw`, `scan.crafted`, `flood.syn`, `flood.syn_ack`, `flood.udp`,
-    /// `brute.auth`.
+    /// `brute.auth`, `web.flood`.
     pub detector: String,
     /// One line for an analyst, with the counts that decided it.
     pub summary: String,
@@ -52,6 +55,10 @@ pub struct Finding {
     pub label: String,
     /// Confidence in [0, 1].
     pub score: f64,
+    /// The flow classifier's attack label, when it names one, stands instead of this finding:
+    /// the finding says a client floods a service, the classifier may say what each request is
+    /// (a request flood of sqlmap's is SQL injection).
+    pub yields_to_model: bool,
     pub evidence: Evidence,
 }
 
@@ -62,6 +69,7 @@ pub struct BehaviourConfig {
     pub scan: scan::ScanConfig,
     pub flood: flood::FloodConfig,
     pub brute: brute::BruteConfig,
+    pub web: web::WebFloodConfig,
     /// Hosts tracked per detector; beyond it the longest-idle are forgotten (memory stays bounded).
     pub max_hosts: usize,
 }
@@ -72,6 +80,7 @@ impl Default for BehaviourConfig {
             scan: scan::ScanConfig::default(),
             flood: flood::FloodConfig::default(),
             brute: brute::BruteConfig::default(),
+            web: web::WebFloodConfig::default(),
             max_hosts: 100_000,
         }
     }
@@ -83,6 +92,7 @@ pub struct HostBehaviour {
     scans: scan::Scans,
     floods: flood::Floods,
     brute: brute::BruteForce,
+    web: web::WebFloods,
     observed: u64,
     /// Open flows already observed through [`HostBehaviour::observe_open`] (key, first packet):
     /// not counted again when they finish.
@@ -108,6 +118,7 @@ impl HostBehaviour {
             scans: scan::Scans::new(cfg.scan, cfg.max_hosts),
             floods: flood::Floods::new(cfg.flood, cfg.max_hosts),
             brute: brute::BruteForce::new(cfg.brute, cfg.max_hosts),
+            web: web::WebFloods::new(cfg.web, cfg.max_hosts),
             observed: 0,
             early: HashSet::new(),
         }
@@ -138,11 +149,13 @@ impl HostBehaviour {
         self.scans.observe(flow);
         self.floods.observe(flow);
         self.brute.observe(flow);
+        self.web.observe(flow);
         self.observed += 1;
         if self.observed % SWEEP_EVERY == 0 {
             self.scans.sweep(flow.end_us);
             self.floods.sweep(flow.end_us);
             self.brute.sweep(flow.end_us);
+            self.web.sweep(flow.end_us);
         }
     }
 
@@ -150,7 +163,8 @@ impl HostBehaviour {
     /// source the scan detector calls a scanner is a scan's, even to a victim flagged for a SYN
     /// flood (a scan that runs while a spoofed flood's flag holds is still a scan). Otherwise
     /// floods come first: a reflector answered with ICMP unreachables, and a flood's spoofed
-    /// addresses, may look like scanners.
+    /// addresses, may look like scanners. Brute force and web floods come last: they are about
+    /// complete connections, which the other detectors do not claim.
     pub fn judge(&self, flow: &FlowRecord) -> Option<Finding> {
         let scan = || self.scans.judge(flow);
         let first = if flow.exchange.is_tcp() && self.scans.scanning(&flow.src) {
@@ -158,7 +172,9 @@ impl HostBehaviour {
         } else {
             self.floods.judge(flow).or_else(scan)
         };
-        first.or_else(|| self.brute.judge(flow))
+        first
+            .or_else(|| self.brute.judge(flow))
+            .or_else(|| self.web.judge(flow))
     }
 
     /// Whether the scan detector calls this source a scanner now. A scan is what a source does
@@ -168,10 +184,10 @@ impl HostBehaviour {
         self.scans.scanning(src)
     }
 
-    /// Entries over all detectors' tables (bounded by about 3 × `max_hosts` plus one sweep's
+    /// Entries over all detectors' tables (bounded by about 4 × `max_hosts` plus one sweep's
     /// worth of new hosts).
     pub fn tracked_hosts(&self) -> usize {
-        self.scans.tracked() + self.floods.tracked() + self.brute.tracked()
+        self.scans.tracked() + self.floods.tracked() + self.brute.tracked() + self.web.tracked()
     }
 }
 

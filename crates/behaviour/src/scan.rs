@@ -607,6 +607,7 @@ impl Scans {
         };
         Some(Finding {
             label: "PortScan".into(),
+            yields_to_model: false,
             score: 1.0 - self.cfg.alpha,
             evidence: Evidence {
                 detector: detector.into(),

@@ -4,7 +4,7 @@
 use mlids_behaviour::{flow_judged_by_model, HostBehaviour};
 use mlids_flow::key::FlowKey;
 use mlids_flow::packet::{proto, TcpFlags};
-use mlids_flow::{Exchange, FlowRecord, Mode, Termination, NUM_FEATURES};
+use mlids_flow::{Exchange, FlowRecord, Mode, Opening, Termination, NUM_FEATURES};
 use std::net::IpAddr;
 
 const SYN: u8 = TcpFlags::SYN;
@@ -405,6 +405,74 @@ fn ten_short_ssh_logins_in_a_minute_are_a_brute_force_nine_are_not() {
             .all(|l| l.as_deref() == Some("SSH-Bruteforce")),
         "{labels:?}"
     );
+}
+
+/// A complete connection whose client opened with `opening` (an HTTP request, a TLS record, …).
+fn opened_with(opening: Opening) -> Exchange {
+    Exchange {
+        fwd_opening: opening,
+        ..session()
+    }
+}
+
+/// `n` connections from `src` to 10.0.0.10:`port`, one every `gap_ms`.
+fn connections(src: &str, port: u16, n: u16, gap_ms: i64, e: Exchange) -> Vec<FlowRecord> {
+    (0..n)
+        .map(|i| flow(src, "10.0.0.10", 30000 + i, port, i as i64 * gap_ms, e))
+        .collect()
+}
+
+#[test]
+fn a_hundred_and_fifty_web_connections_in_ten_seconds_are_a_request_flood() {
+    // 150 HTTP requests on connections of their own, one every 60 ms (9 s): a flood, every one
+    // labelled, the first ones too (judged after the batch is observed).
+    let flood = connections("10.0.0.66", 80, 150, 60, opened_with(Opening::HttpRequest));
+    let (_, labels) = run(&flood);
+    assert!(
+        labels.iter().all(|l| l.as_deref() == Some("HTTP flood")),
+        "{labels:?}"
+    );
+    // 149 of them: below the count.
+    let (_, labels) = run(&flood[..149]);
+    assert!(labels.iter().all(Option::is_none));
+    // The same 150 over 30 s (5 a second: a busy page reload loop): no window holds 150.
+    let paced = connections("10.0.0.67", 80, 150, 200, opened_with(Opening::HttpRequest));
+    let (_, labels) = run(&paced);
+    assert!(labels.iter().all(Option::is_none));
+    // TLS counts as web too (HTTPS floods).
+    let tls = connections("10.0.0.68", 443, 200, 10, opened_with(Opening::Tls));
+    let (_, labels) = run(&tls);
+    assert!(labels.iter().all(|l| l.as_deref() == Some("HTTP flood")));
+}
+
+#[test]
+fn only_connections_that_open_with_a_web_request_count_toward_a_request_flood() {
+    // 300 connections to port 80 whose client spoke something else, or that were picked up
+    // after their SYN (the opening is then unknown): no evidence of web requests.
+    let other = connections("10.0.0.66", 80, 300, 10, opened_with(Opening::Other));
+    assert!(run(&other).1.iter().all(Option::is_none));
+    let mid = Exchange {
+        first_flags: TcpFlags(ACK),
+        ..opened_with(Opening::HttpRequest)
+    };
+    assert!(run(&connections("10.0.0.67", 80, 300, 10, mid))
+        .1
+        .iter()
+        .all(Option::is_none));
+    // Refused connections are a scan's business, not a flood of requests.
+    let refused_http = Exchange {
+        fwd_opening: Opening::HttpRequest,
+        ..refused()
+    };
+    let (_, labels) = run(&connections("10.0.0.69", 80, 300, 10, refused_http));
+    assert!(labels.iter().all(|l| l.as_deref() != Some("HTTP flood")));
+    // The finding yields to the flow classifier's attack label.
+    let flood = connections("10.0.0.70", 80, 200, 10, opened_with(Opening::HttpRequest));
+    let (h, _) = run(&flood);
+    let finding = h.judge(&flood[0]).expect("flagged");
+    assert!(finding.yields_to_model);
+    assert_eq!(finding.evidence.detector, "web.flood");
+    assert_eq!(finding.evidence.host, "10.0.0.70");
 }
 
 #[test]

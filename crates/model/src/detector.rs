@@ -514,18 +514,21 @@ impl ModelOpinion {
 
 /// One verdict per flow: the host-behaviour stage's when its aggregates claim the flow, else the
 /// flow classifier's (`model`, for the flows it judges; a scan label only for a source the stage
-/// calls a scanner), else [`Verdict::unjudged`]. The one place the stages' verdicts combine.
+/// calls a scanner), else [`Verdict::unjudged`]. A finding that yields to the model (a web
+/// request flood) gives way to the classifier's attack label, which says what the requests are.
+/// The one place the stages' verdicts combine.
 pub fn decide(
     flow: &FlowRecord,
     model: Option<ModelOpinion>,
     hosts: Option<&HostBehaviour>,
 ) -> Verdict {
-    if let Some(f) = hosts.and_then(|h| h.judge(flow)) {
-        return Verdict::from_finding(f);
-    }
-    match model {
-        Some(opinion) => opinion.verdict_for(hosts.map(|h| h.scanning(&flow.src))),
-        None => Verdict::unjudged(),
+    let finding = hosts.and_then(|h| h.judge(flow));
+    let model = model.map(|opinion| opinion.verdict_for(hosts.map(|h| h.scanning(&flow.src))));
+    match (finding, model) {
+        (Some(f), Some(v)) if f.yields_to_model && v.is_attack => v,
+        (Some(f), _) => Verdict::from_finding(f),
+        (None, Some(v)) => v,
+        (None, None) => Verdict::unjudged(),
     }
 }
 

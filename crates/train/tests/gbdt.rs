@@ -332,6 +332,58 @@ fn a_scan_label_stands_only_for_a_scanning_source() {
     assert_eq!(v.label, "PortScan", "{v:?}");
 }
 
+/// A web request flood the host-behaviour stage sees (200 HTTP connections from one client in
+/// 2 s) labels the flows the classifier calls benign `HTTP flood`, and yields to the classifier
+/// where it names the attack (here Hulk): the more specific label stands.
+#[test]
+fn a_request_flood_finding_yields_to_the_classifiers_attack_label() {
+    use mlids_flow::packet::proto;
+    use mlids_flow::{Exchange, Opening, TcpFlags};
+    use mlids_model::{decide, HostBehaviour};
+    let dir = tempfile::tempdir().unwrap();
+    let (_, det) = synthetic_detector(Task::Multiclass, dir.path());
+    let web = Exchange {
+        ip_protocol: proto::TCP,
+        fwd_packets: 6,
+        bwd_packets: 5,
+        fwd_payload: 400,
+        bwd_payload: 2000,
+        first_flags: TcpFlags(TcpFlags::SYN),
+        fwd_opening: Opening::HttpRequest,
+        bwd_opening: Opening::HttpResponse,
+        ..Default::default()
+    };
+    let request = |input_value: f64, i: u16| {
+        let mut r = record_with_input(&det, 0, input_value);
+        r.exchange = web;
+        r.src_port = 30000 + i;
+        r.start_us = i64::from(i) * 10_000;
+        r.end_us = r.start_us + 5_000;
+        r
+    };
+    let mut hosts = HostBehaviour::default();
+    let flows: Vec<FlowRecord> = (0..200).map(|i| request(0.0, i)).collect();
+    flows.iter().for_each(|f| hosts.observe(f));
+    let opinion = |r: &FlowRecord| {
+        det.classify_in_scope(std::slice::from_ref(r), Explain::None)
+            .unwrap()
+            .pop()
+            .flatten()
+    };
+    let quiet = &flows[10];
+    assert_eq!(opinion(quiet).unwrap().verdict.label, "Benign");
+    let v = decide(quiet, opinion(quiet), Some(&hosts));
+    assert_eq!(v.label, "HTTP flood", "{v:?}");
+    assert_eq!(
+        v.evidence.as_ref().map(|e| e.detector.as_str()),
+        Some("web.flood")
+    );
+    let hulk = request(3.0, 10);
+    let v = decide(&hulk, opinion(&hulk), Some(&hosts));
+    assert_eq!(v.label, "DoS attacks-Hulk", "{v:?}");
+    assert_eq!(v.stage, mlids_model::Stage::FlowModel);
+}
+
 #[test]
 fn interrupt_keeps_the_best_model_so_far() {
     let s = synth(3000, 8, 0, 3);
