@@ -42,6 +42,12 @@ const AMPLIFIERS: &[u16] = &[
     19, 53, 111, 123, 137, 161, 389, 1900, 3283, 3702, 11211, 37810, 47808,
 ];
 
+/// A UDP flow its source sent from the port of a known amplifying service (a reflector's
+/// answers).
+pub(crate) fn from_amplifier_port(flow: &FlowRecord) -> bool {
+    flow.exchange.ip_protocol == proto::UDP && AMPLIFIERS.contains(&flow.src_port)
+}
+
 /// What a flow contributes to its receiver's counts.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Kind {

@@ -159,15 +159,18 @@ impl HostBehaviour {
         }
     }
 
-    /// Whether the aggregates make this (observed) flow part of an attack. A TCP probe of a
-    /// source the scan detector calls a scanner is a scan's, even to a victim flagged for a SYN
-    /// flood (a scan that runs while a spoofed flood's flag holds is still a scan). Otherwise
-    /// floods come first: a reflector answered with ICMP unreachables, and a flood's spoofed
-    /// addresses, may look like scanners. Brute force and web floods come last: they are about
+    /// Whether the aggregates make this (observed) flow part of an attack. A probe of a source
+    /// the scan detector calls a scanner is a scan's, even to a victim flagged for a flood (a
+    /// scan that runs while a flood's flag holds is still a scan) — unless it is UDP sent from a
+    /// known amplifier's port: a reflector answered with ICMP unreachables looks like a scanner,
+    /// and its datagrams are the amplification's. Otherwise floods come first (a flood's spoofed
+    /// addresses may look like scanners). Brute force and web floods come last: they are about
     /// complete connections, which the other detectors do not claim.
     pub fn judge(&self, flow: &FlowRecord) -> Option<Finding> {
         let scan = || self.scans.judge(flow);
-        let first = if flow.exchange.is_tcp() && self.scans.scanning(&flow.src) {
+        let scan_first = self.scans.scanning(&flow.src)
+            && (flow.exchange.is_tcp() || !flood::from_amplifier_port(flow));
+        let first = if scan_first {
             scan().or_else(|| self.floods.judge(flow))
         } else {
             self.floods.judge(flow).or_else(scan)

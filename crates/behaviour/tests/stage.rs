@@ -338,6 +338,53 @@ fn one_way_udp_from_reflectors_is_amplification() {
 }
 
 #[test]
+fn a_udp_scan_of_an_amplification_victim_is_a_scan() {
+    // The victim of the amplification above, then, while its flag holds (60 s), a UDP scan of
+    // it: 30 probes from one port, 5 answered by ICMP port unreachable. The probes are one-way
+    // UDP to a flagged victim, but they come from a scanner and not from an amplifier's port.
+    let mut flows: Vec<FlowRecord> = (0..20)
+        .map(|i| {
+            let src = format!("198.51.100.{}", i + 1);
+            flow(
+                &src,
+                "10.0.0.10",
+                53,
+                4444,
+                i * 100,
+                udp(60, 0, 60 * 1400, 0),
+            )
+        })
+        .collect();
+    flows.extend((0..30).map(|i| {
+        flow(
+            "10.0.0.66",
+            "10.0.0.10",
+            40000,
+            1000 + i,
+            20_000 + i as i64,
+            udp(1, 0, 0, 0),
+        )
+    }));
+    let unreach = Exchange {
+        ip_protocol: proto::ICMP,
+        fwd_packets: 5,
+        icmp: Some((3, 3)),
+        ..Exchange::default()
+    };
+    flows.push(flow("10.0.0.10", "10.0.0.66", 0, 0, 20_040, unreach));
+    let (_, labels) = run(&flows);
+    assert!(labels[..20]
+        .iter()
+        .all(|l| l.as_deref() == Some("UDP amplification")));
+    assert!(
+        labels[20..50]
+            .iter()
+            .all(|l| l.as_deref() == Some("PortScan")),
+        "{labels:?}"
+    );
+}
+
+#[test]
 fn answered_udp_is_never_a_flood() {
     let flows: Vec<FlowRecord> = (0..2000)
         .map(|i| {
