@@ -37,6 +37,7 @@ EXPECTED = {
     "tcp-reflection": {"DDoS"},
     "udp-amplification": {"DDoS"},
     "web-sqli": {"WebAttack"},
+    "web-xss": {"WebAttack"},
 }
 
 # Label → family, for labels of the host stage and the CIC label table.
@@ -55,6 +56,9 @@ FAMILY = {
 NDPI_ATTACKS = {
     "sql_injection.pcap": ("web-sqli", "a DVWA SQL injection request (UNION SELECT in the query string)"),
     "log4j-webapp-exploit.pcap": ("exploit", "a Log4Shell exploit (jndi:ldap in the User-Agent) against a web application"),
+    # Found by the payload stage's benign test (crates/flow/tests/injections.rs): it was in the
+    # benign set until then.
+    "xss.pcap": ("web-xss", "a DVWA DOM-based XSS request (<script>alert(1)</script> in the query string)"),
 }
 
 # (capture, responder address) for the RTT-shifted replays.

@@ -15,7 +15,8 @@
 //!            icmp:u8 (0 none; 1: icmp_type:u8 icmp_code:u8; 2: the same, then the source's ICMP
 //!            message types as a varint bitmask; +0x80: openings:u8 follows after the ICMP
 //!            fields, bits 0-2 the forward Opening code, bits 3-5 the backward one, bit 6 a TLS
-//!            heartbeat seen)   (version 2: the host stage and the carrier check need it)
+//!            heartbeat seen, bit 7: injection:u8 follows, the Injection code of the source's
+//!            requests)   (version 2: the host stage and the carrier check need it)
 //! flags   := bit0 IPv6 key, bit1 the source is the key's B side, bit2 explicit endpoints follow,
 //!            bit3 the record's protocol differs from the key's, bits4-6 termination
 //! key     := a:(4|16) b:(4|16) port_a:u16le port_b:u16le protocol:u8
@@ -30,7 +31,9 @@
 
 use crate::BusError;
 use mlids_flow::key::FlowKey;
-use mlids_flow::{Exchange, FlowRecord, Mode, Opening, TcpFlags, Termination, NUM_FEATURES};
+use mlids_flow::{
+    Exchange, FlowRecord, Injection, Mode, Opening, TcpFlags, Termination, NUM_FEATURES,
+};
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 pub const MAGIC: &[u8; 4] = b"MLFB";
@@ -210,8 +213,11 @@ fn put_exchange(out: &mut Vec<u8>, e: &Exchange) {
     put_varint(out, e.fwd_payload);
     put_varint(out, e.bwd_payload);
     out.extend_from_slice(&[e.first_flags.0, e.fwd_flags.0, e.bwd_flags.0]);
-    let openings =
-        e.fwd_opening.code() | (e.bwd_opening.code() << 3) | (u8::from(e.fwd_tls_heartbeat) << 6);
+    let injection = Injection::code(e.fwd_injection);
+    let openings = e.fwd_opening.code()
+        | (e.bwd_opening.code() << 3)
+        | (u8::from(e.fwd_tls_heartbeat) << 6)
+        | (u8::from(injection != 0) << 7);
     let with_openings = if openings != 0 { OPENINGS } else { 0 };
     match e.icmp {
         Some((t, c)) if e.fwd_icmp_types != 0 => {
@@ -223,6 +229,9 @@ fn put_exchange(out: &mut Vec<u8>, e: &Exchange) {
     }
     if openings != 0 {
         out.push(openings);
+    }
+    if injection != 0 {
+        out.push(injection);
     }
 }
 
@@ -253,8 +262,8 @@ fn read_exchange(r: &mut Reader<'_>) -> Result<Exchange, BusError> {
         }
         _ => return Err(r.err("bad ICMP marker")),
     };
-    let (mut fwd_opening, mut bwd_opening, mut fwd_tls_heartbeat) =
-        (Opening::Unknown, Opening::Unknown, false);
+    let (mut fwd_opening, mut bwd_opening, mut fwd_tls_heartbeat, mut fwd_injection) =
+        (Opening::Unknown, Opening::Unknown, false, None);
     if marker & OPENINGS != 0 {
         let b = r.u8()?;
         let code = |c: u8| Opening::from_code(c).ok_or_else(|| r.err("bad opening code"));
@@ -262,7 +271,9 @@ fn read_exchange(r: &mut Reader<'_>) -> Result<Exchange, BusError> {
         bwd_opening = code((b >> 3) & 7)?;
         fwd_tls_heartbeat = b & 0x40 != 0;
         if b & 0x80 != 0 {
-            return Err(r.err("bad openings byte"));
+            let c = r.u8()?;
+            fwd_injection =
+                Some(Injection::from_code(c).ok_or_else(|| r.err("bad injection code"))?);
         }
     }
     Ok(Exchange {
@@ -279,6 +290,7 @@ fn read_exchange(r: &mut Reader<'_>) -> Result<Exchange, BusError> {
         fwd_opening,
         bwd_opening,
         fwd_tls_heartbeat,
+        fwd_injection,
     })
 }
 
@@ -628,13 +640,17 @@ mod tests {
         f.exchange.fwd_opening = Opening::Other;
         f.exchange.bwd_opening = Opening::NumericReply;
         f.exchange.fwd_tls_heartbeat = true;
-        for icmp in [Some((8, 0)), None] {
-            f.exchange.icmp = icmp;
-            f.exchange.fwd_icmp_types = 0;
-            let mut enc = BatchEncoder::new(Mode::Corrected, "s", 0);
-            enc.push(&f).unwrap();
-            let (_, back) = decode_batch(&enc.seal(0, 0)).unwrap();
-            assert_eq!(back[0], f);
+        // And the injection found in the source's requests (the payload stage reads it).
+        for injection in [None, Some(Injection::Sql), Some(Injection::Script)] {
+            f.exchange.fwd_injection = injection;
+            for icmp in [Some((8, 0)), None] {
+                f.exchange.icmp = icmp;
+                f.exchange.fwd_icmp_types = 0;
+                let mut enc = BatchEncoder::new(Mode::Corrected, "s", 0);
+                enc.push(&f).unwrap();
+                let (_, back) = decode_batch(&enc.seal(0, 0)).unwrap();
+                assert_eq!(back[0], f);
+            }
         }
     }
 

@@ -9,7 +9,7 @@
 //! attributed to its flow with the bytes it carries; later fragments have no ports and are skipped as
 //! [`SkipReason::IpFragment`].
 
-use crate::opening::PayloadHead;
+use crate::opening::{Opening, PayloadHead};
 use crate::packet::{proto, Packet, TcpFlags};
 use etherparse::{
     EtherType, Ethernet2Slice, Ipv6ExtensionSlice, LaxIpSlice, SingleVlanSlice, TcpSlice,
@@ -211,6 +211,7 @@ pub fn decode(linktype: u32, ts_us: i64, frame: &[u8]) -> Result<Packet, SkipRea
         icmp: None,
         vlan,
         head: PayloadHead::default(),
+        injection: None,
     };
     let body = payload.payload;
     // An IPv6 extension header that could not be parsed leaves the transport unknown.
@@ -258,7 +259,13 @@ pub fn decode(linktype: u32, ts_us: i64, frame: &[u8]) -> Result<Packet, SkipRea
         let end = frame
             .len()
             .min(start.saturating_add(pkt.payload_len as usize));
-        pkt.head = PayloadHead::of(frame.get(start..end).unwrap_or_default());
+        let data = frame.get(start..end).unwrap_or_default();
+        pkt.head = PayloadHead::of(data);
+        if protocol == proto::TCP
+            && Opening::of(pkt.head.as_bytes(), pkt.payload_len) == Opening::HttpRequest
+        {
+            pkt.injection = crate::request::injection_in(data);
+        }
     }
     Ok(pkt)
 }

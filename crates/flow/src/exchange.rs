@@ -8,6 +8,7 @@
 
 use crate::opening::{starts_tls_heartbeat, Opening};
 use crate::packet::{proto, Packet, TcpFlags};
+use crate::request::Injection;
 
 /// Per-flow exchange facts; "forward" is from the record's source to its destination.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -36,6 +37,9 @@ pub struct Exchange {
     pub bwd_opening: Opening,
     /// The source sent a segment that begins with a TLS heartbeat record (Heartbleed's request).
     pub fwd_tls_heartbeat: bool,
+    /// The first injection found in the parameters of the source's HTTP requests
+    /// ([`crate::request`]): SQL or script where a value belongs.
+    pub fwd_injection: Option<Injection>,
 }
 
 impl Exchange {
@@ -55,6 +59,7 @@ impl Exchange {
                     self.fwd_opening = Opening::of(pkt.head.as_bytes(), pkt.payload_len);
                 }
                 self.fwd_tls_heartbeat |= starts_tls_heartbeat(pkt.head.as_bytes());
+                self.fwd_injection = self.fwd_injection.or(pkt.injection);
             }
             self.fwd_packets += 1;
             self.fwd_payload += payload;

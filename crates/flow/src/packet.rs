@@ -74,6 +74,9 @@ pub struct Packet {
     /// The first bytes of the TCP/UDP payload as captured (empty otherwise): what the flow meter
     /// needs to note each direction's [`crate::opening::Opening`].
     pub head: PayloadHead,
+    /// SQL or script in the parameters of the HTTP request this segment starts
+    /// ([`crate::request`]); read from the whole captured segment while the decoder has it.
+    pub injection: Option<crate::request::Injection>,
 }
 
 impl Packet {

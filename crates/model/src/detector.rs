@@ -9,7 +9,7 @@ use crate::applicable::{carriers_of, needs_scanning_source, rule_out, take_out, 
 use crate::decision::DecisionRule;
 use crate::error::{ModelError, Result};
 use mlids_behaviour::{flow_judged_by_model, Evidence, Finding, HostBehaviour};
-use mlids_flow::{Exchange, Feature, FlowRecord, Mode, SinkError, Summary};
+use mlids_flow::{Exchange, Feature, FlowRecord, Injection, Mode, SinkError, Summary};
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
 use std::path::Path;
@@ -53,6 +53,9 @@ pub enum Stage {
     FlowModel,
     /// The host-behaviour stage (scan, flood, reflection, brute force), from many flows.
     HostBehaviour,
+    /// The request's own text: SQL or script in a parameter of the client's HTTP requests
+    /// ([`mlids_flow::request`]).
+    Payload,
     /// Neither: a flow outside the classifier's scope (one packet, unanswered, refused, no
     /// payload) that no host-level detector explains. Not an attack for being short.
     Unjudged,
@@ -63,6 +66,7 @@ impl Stage {
         match self {
             Stage::FlowModel => "flow_model",
             Stage::HostBehaviour => "host_behaviour",
+            Stage::Payload => "payload",
             Stage::Unjudged => "unjudged",
         }
     }
@@ -512,16 +516,21 @@ impl ModelOpinion {
     }
 }
 
-/// One verdict per flow: the host-behaviour stage's when its aggregates claim the flow, else the
-/// flow classifier's (`model`, for the flows it judges; a scan label only for a source the stage
-/// calls a scanner), else [`Verdict::unjudged`]. A finding that yields to the model (a web
-/// request flood) gives way to the classifier's attack label, which says what the requests are.
-/// The one place the stages' verdicts combine.
+/// One verdict per flow: the payload stage's when the client's requests carried an injection
+/// (the most specific evidence there is: the attack's own text), else the host-behaviour stage's
+/// when its aggregates claim the flow, else the flow classifier's (`model`, for the flows it
+/// judges; a scan label only for a source the stage calls a scanner), else
+/// [`Verdict::unjudged`]. A finding that yields to the model (a web request flood) gives way to
+/// the classifier's attack label, which says what the requests are. The one place the stages'
+/// verdicts combine.
 pub fn decide(
     flow: &FlowRecord,
     model: Option<ModelOpinion>,
     hosts: Option<&HostBehaviour>,
 ) -> Verdict {
+    if let Some(v) = injection_verdict(flow) {
+        return v;
+    }
     let finding = hosts.and_then(|h| h.judge(flow));
     let model = model.map(|opinion| opinion.verdict_for(hosts.map(|h| h.scanning(&flow.src))));
     match (finding, model) {
@@ -530,6 +539,32 @@ pub fn decide(
         (None, Some(v)) => v,
         (None, None) => Verdict::unjudged(),
     }
+}
+
+/// The payload stage: a flow whose client sent an HTTP request with SQL or script in a parameter
+/// is that web attack, under the CIC label for it.
+fn injection_verdict(flow: &FlowRecord) -> Option<Verdict> {
+    let (label, detector, what) = match flow.exchange.fwd_injection? {
+        Injection::Sql => ("SQL Injection", "payload.sqli", "SQL syntax"),
+        Injection::Script => ("Brute Force -XSS", "payload.xss", "markup or script"),
+    };
+    Some(Verdict {
+        label: label.into(),
+        probability: 0.99,
+        attack_score: 0.99,
+        is_attack: true,
+        top_features: Vec::new(),
+        stage: Stage::Payload,
+        evidence: Some(Evidence {
+            detector: detector.into(),
+            summary: format!(
+                "{what} in a parameter of an HTTP request from {} to {}:{} (libinjection)",
+                flow.src, flow.dst, flow.dst_port
+            ),
+            host: flow.src.to_string(),
+            category: "WebAttack".into(),
+        }),
+    })
 }
 
 /// Whether the flow classifier judges a flow ([`mlids_behaviour::judged_by_model`]).

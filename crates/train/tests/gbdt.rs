@@ -334,9 +334,10 @@ fn a_scan_label_stands_only_for_a_scanning_source() {
 
 /// A web request flood the host-behaviour stage sees (200 HTTP connections from one client in
 /// 2 s) labels the flows the classifier calls benign `HTTP flood`, and yields to the classifier
-/// where it names the attack (here Hulk): the more specific label stands.
+/// where it names the attack (here Hulk): the more specific label stands. An injection in the
+/// request's parameters is more specific still.
 #[test]
-fn a_request_flood_finding_yields_to_the_classifiers_attack_label() {
+fn a_request_flood_yields_to_the_classifier_and_an_injection_decides_first() {
     use mlids_flow::packet::proto;
     use mlids_flow::{Exchange, Opening, TcpFlags};
     use mlids_model::{decide, HostBehaviour};
@@ -382,6 +383,17 @@ fn a_request_flood_finding_yields_to_the_classifiers_attack_label() {
     let v = decide(&hulk, opinion(&hulk), Some(&hosts));
     assert_eq!(v.label, "DoS attacks-Hulk", "{v:?}");
     assert_eq!(v.stage, mlids_model::Stage::FlowModel);
+    // A request with SQL in a parameter is SQL injection, whatever the classifier and the flood
+    // detector say: the payload stage decides first.
+    let mut injected = request(3.0, 11);
+    injected.exchange.fwd_injection = Some(mlids_flow::Injection::Sql);
+    let v = decide(&injected, opinion(&injected), Some(&hosts));
+    assert_eq!(v.label, "SQL Injection", "{v:?}");
+    assert_eq!(v.stage, mlids_model::Stage::Payload);
+    assert_eq!(
+        v.evidence.map(|e| e.category),
+        Some("WebAttack".to_string())
+    );
 }
 
 #[test]

@@ -1,0 +1,190 @@
+//! Injection in an HTTP request's parameters: SQL where a value is expected (SQL injection) or
+//! markup and script (cross-site scripting), in the query string or a form body, as libinjection
+//! recognises them — the tokenizer that ModSecurity's and Coraza's injection rules run on
+//! (`libinjectionrs`, a Rust port of it).
+//!
+//! Why this is in the flow crate: a web attack's evidence is in the text of its requests, which
+//! no flow feature describes. One SQL injection request is a flow like any other GET (nDPI's
+//! `sql_injection.pcap` is one), and a classifier trained on one network's web attacks does not
+//! recognise another network's (CIC → testbed: none of sqlmap's requests flagged). Like the
+//! connection's [`crate::opening::Opening`], the finding is a fact read from the packet while its
+//! bytes are at hand — only a request's first segment, once — so nothing of the payload is kept;
+//! the detector turns it into a verdict.
+
+use crate::opening::{Opening, PayloadHead};
+
+/// What a request's parameters carried.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Injection {
+    /// SQL syntax in a parameter value.
+    Sql,
+    /// HTML or script that would run in a page that echoed the value.
+    Script,
+}
+
+impl Injection {
+    /// A stable small code (0 is none), for the bus.
+    pub fn code(this: Option<Injection>) -> u8 {
+        match this {
+            None => 0,
+            Some(Injection::Sql) => 1,
+            Some(Injection::Script) => 2,
+        }
+    }
+
+    pub fn from_code(code: u8) -> Option<Injection> {
+        match code {
+            1 => Some(Injection::Sql),
+            2 => Some(Injection::Script),
+            _ => None,
+        }
+    }
+}
+
+/// Bytes of a segment read for parameters: the request line and headers, and as much of a form
+/// body as the segment holds. A longer request line is cut there (still read, not skipped).
+const MAX_READ: usize = 8192;
+
+/// The injection in the parameters of the HTTP request that starts `segment`, if any. `None` too
+/// for a segment that does not start an HTTP/1.x request.
+pub fn injection_in(segment: &[u8]) -> Option<Injection> {
+    let head = PayloadHead::of(segment);
+    if Opening::of(head.as_bytes(), segment.len() as u32) != Opening::HttpRequest {
+        return None;
+    }
+    let segment = &segment[..segment.len().min(MAX_READ)];
+    let line_end = find(segment, b"\n").unwrap_or(segment.len());
+    let mut line = segment[..line_end].split(|&b| b == b' ');
+    let method = line.next()?;
+    let target = line.next()?;
+    let query = target
+        .iter()
+        .position(|&b| b == b'?')
+        .map(|q| &target[q + 1..]);
+    if let Some(found) = query.and_then(injection_in_params) {
+        return Some(found);
+    }
+    (method == b"POST")
+        .then(|| form_body(segment))
+        .flatten()
+        .and_then(injection_in_params)
+}
+
+/// The body of an `application/x-www-form-urlencoded` request, as far as the segment holds it.
+fn form_body(segment: &[u8]) -> Option<&[u8]> {
+    let end = find(segment, b"\r\n\r\n")?;
+    let headers = &segment[..end];
+    let is_form = headers.split(|&b| b == b'\n').any(|h| {
+        let h = h.to_ascii_lowercase();
+        h.starts_with(b"content-type:") && find(&h, b"application/x-www-form-urlencoded").is_some()
+    });
+    is_form.then(|| &segment[end + 4..])
+}
+
+/// Each value (and name) of `a=1&b=2`, decoded (`+` and `%XX`), through libinjection's SQL and
+/// XSS detectors.
+fn injection_in_params(params: &[u8]) -> Option<Injection> {
+    form_urlencoded::parse(params).find_map(|(name, value)| {
+        [name, value]
+            .iter()
+            .find_map(|text| injection_in_text(text))
+    })
+}
+
+fn injection_in_text(text: &str) -> Option<Injection> {
+    let bytes = text.as_bytes();
+    if bytes.is_empty() {
+        return None;
+    }
+    if libinjectionrs::detect_sqli(bytes).is_injection() {
+        Some(Injection::Sql)
+    } else if libinjectionrs::detect_xss(bytes).is_injection() {
+        Some(Injection::Script)
+    } else {
+        None
+    }
+}
+
+fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
+    haystack.windows(needle.len()).position(|w| w == needle)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn get(target: &str) -> Vec<u8> {
+        format!("GET {target} HTTP/1.1\r\nHost: victim\r\nUser-Agent: t\r\n\r\n").into_bytes()
+    }
+
+    #[test]
+    fn sql_in_a_query_value_is_sql_injection() {
+        // DVWA's classic, as nDPI's sql_injection.pcap sends it (percent- and plus-encoded).
+        let r = get("/dvwa/vulnerabilities/sqli/?id=%27+UNION+SELECT+user%2C+password+FROM+users%23&Submit=Submit");
+        assert_eq!(injection_in(&r), Some(Injection::Sql));
+        // sqlmap's boolean-based probe.
+        let r = get("/item.php?id=1%20AND%208431%3D8431");
+        assert_eq!(injection_in(&r), Some(Injection::Sql));
+    }
+
+    #[test]
+    fn script_in_a_query_value_is_cross_site_scripting() {
+        let r = get("/search?q=%3Cscript%3Ealert(1)%3C%2Fscript%3E");
+        assert_eq!(injection_in(&r), Some(Injection::Script));
+        let r = get("/p?name=%3Cimg+src%3Dx+onerror%3Dalert(1)%3E");
+        assert_eq!(injection_in(&r), Some(Injection::Script));
+    }
+
+    #[test]
+    fn ordinary_parameters_are_no_injection() {
+        for target in [
+            "/",
+            "/index.html",
+            "/search?q=select+a+book&lang=en",
+            "/u?name=O%27Reilly&email=john.doe%40example.com",
+            "/cal?from=2024-01-01&to=2024-12-31&page=2",
+            "/api/v1/items?ids=1,2,3&sort=-date",
+            "/login?user=admin&next=%2Fhome",
+        ] {
+            assert_eq!(injection_in(&get(target)), None, "{target}");
+        }
+    }
+
+    #[test]
+    fn a_form_body_is_read_only_for_a_form_post() {
+        let body = "user=admin&pass=%27+OR+%271%27%3D%271";
+        let post = |ctype: &str| {
+            format!(
+                "POST /login HTTP/1.1\r\nHost: v\r\nContent-Type: {ctype}\r\nContent-Length: {}\r\n\r\n{body}",
+                body.len()
+            )
+            .into_bytes()
+        };
+        assert_eq!(
+            injection_in(&post("application/x-www-form-urlencoded")),
+            Some(Injection::Sql)
+        );
+        assert_eq!(injection_in(&post("text/plain")), None);
+    }
+
+    #[test]
+    fn what_is_not_an_http_request_is_not_read() {
+        assert_eq!(injection_in(b""), None);
+        assert_eq!(injection_in(b"HTTP/1.1 200 OK\r\n\r\n?id=1 OR 1=1"), None);
+        assert_eq!(injection_in(b"\x16\x03\x01\x00\x05hello"), None);
+        // Cut-off request line: read what is there.
+        assert_eq!(
+            injection_in(b"GET /?id=1%20OR%201%3D1"),
+            Some(Injection::Sql)
+        );
+        // Bytes that are not UTF-8 are decoded lossily, never a panic.
+        assert_eq!(injection_in(b"GET /?a=%FF%FE\xff HTTP/1.1\r\n\r\n"), None);
+    }
+
+    #[test]
+    fn codes_round_trip() {
+        for i in [None, Some(Injection::Sql), Some(Injection::Script)] {
+            assert_eq!(Injection::from_code(Injection::code(i)), i);
+        }
+    }
+}

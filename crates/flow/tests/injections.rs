@@ -1,0 +1,90 @@
+//! Injections found in HTTP requests (`Exchange::fwd_injection`) on real captures: the SQL
+//! injection of nDPI's DVWA request and of the CIC-IDS2017 excerpt is found, no request of the
+//! real benign HTTP captures or of the nDPI corpus's ordinary web traffic is called one. Skips
+//! (loudly; fails under MLIDS_REQUIRE_ALL=1) without the shared data.
+
+use mlids_flow::{CaptureReader, FlowRecord, Injection, MeterConfig, Mode, Pipeline, VecSink};
+use mlids_test_support::shared_data;
+use std::path::Path;
+
+fn flows(path: &Path) -> Vec<FlowRecord> {
+    let mut p = Pipeline::new(MeterConfig::new(Mode::Corrected));
+    let mut sink = VecSink::default();
+    let mut r = CaptureReader::open(path).unwrap();
+    // Damaged captures keep the flows before the damage; that is all this test needs.
+    let _ = p.feed(&mut r, &mut sink, &mut ());
+    p.finish(&mut sink).unwrap();
+    sink.0
+}
+
+fn injections(path: &Path) -> Vec<Injection> {
+    flows(path)
+        .iter()
+        .filter_map(|f| f.exchange.fwd_injection)
+        .collect()
+}
+
+#[test]
+fn sql_injection_and_xss_requests_are_found() {
+    let Some(data) = shared_data() else { return };
+    // One DVWA request: GET /dvwa/vulnerabilities/sqli/?id=...UNION SELECT...
+    let one = injections(&data.join("pcap/bench/ndpi-default/sql_injection.pcap"));
+    assert_eq!(one, [Injection::Sql]);
+    // The CIC-IDS2017 excerpt: its injection requests are SQL, none is script.
+    let cic = injections(&data.join("pcap/attack/web-sqli/ndpi_WebattackSQLinj.pcap"));
+    assert!(!cic.is_empty());
+    assert!(cic.iter().all(|i| *i == Injection::Sql), "{cic:?}");
+    // nDPI's DVWA DOM XSS request: ?default=English<script>alert(1)</script>.
+    let xss = injections(&data.join("pcap/bench/ndpi-default/xss.pcap"));
+    assert_eq!(xss, [Injection::Script]);
+}
+
+/// Every capture file under `dir`, recursively.
+fn captures(dir: &Path, out: &mut Vec<std::path::PathBuf>) {
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.is_dir() {
+            captures(&path, out);
+        } else if ["pcap", "pcapng", "cap"]
+            .iter()
+            .any(|e| path.extension().is_some_and(|x| x == *e))
+        {
+            out.push(path);
+        }
+    }
+}
+
+#[test]
+fn ordinary_web_requests_are_no_injection() {
+    let Some(data) = shared_data() else { return };
+    let mut files = Vec::new();
+    captures(&data.join("pcap/benign"), &mut files);
+    captures(&data.join("pcap/bench/ndpi-default"), &mut files);
+    // The nDPI corpus's attack captures without a copy in pcap/attack (NDPI_ATTACKS in
+    // scripts/eval_captures.py; this test found the third).
+    let attacks = [
+        "sql_injection.pcap",
+        "log4j-webapp-exploit.pcap",
+        "xss.pcap",
+    ];
+    let mut requests = 0;
+    for path in files {
+        let name = path.file_name().unwrap().to_string_lossy().to_string();
+        if attacks.contains(&name.as_str()) {
+            continue;
+        }
+        let fl = flows(&path);
+        requests += fl
+            .iter()
+            .filter(|f| f.exchange.fwd_opening == mlids_flow::Opening::HttpRequest)
+            .count();
+        let found: Vec<_> = fl
+            .iter()
+            .filter(|f| f.exchange.fwd_injection.is_some())
+            .map(|f| (f.src, f.dst, f.dst_port, f.exchange.fwd_injection))
+            .collect();
+        assert!(found.is_empty(), "{name}: {found:?}");
+    }
+    // 332 when written: every HTTP/1.x request flow of the real benign captures.
+    assert!(requests >= 300, "only {requests} HTTP flows read");
+}
