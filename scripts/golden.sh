@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Golden outputs: prove that a refactor changes no observable output of the `ml-ids` binary.
-# Re-recorded deliberately when behaviour changes (last: the detector rules out labels a flow's
-# protocol contradicts, scan labels of non-scanning sources, a scanner's TCP probes are a scan
-# even to a flood-flagged victim; extract outputs were unchanged).
+# Re-recorded deliberately when behaviour changes (last: the payload stage — SQL or script in an
+# HTTP request's parameters — and models/default retrained without nDPI's xss.pcap among the
+# benign captures; extract outputs were unchanged).
 #
 #   scripts/golden.sh record [BIN]   regenerate everything and write tests/golden/outputs.sha256
 #   scripts/golden.sh check  [BIN]   regenerate and compare with tests/golden/outputs.sha256; prints

@@ -539,7 +539,7 @@
       const d = await api("/api/uploads/" + encodeURIComponent(uploadId) + "/flows/" + row.index);
       if (gen !== detailGen) return;
       $("#fd-why-note").textContent = "what moved the flow classifier towards “" + d.explained_label + "” (log-odds)" +
-        (d.explained_label !== row.label ? "; the verdict “" + row.label + "” came from the host-behaviour stage" : "");
+        (d.explained_label !== row.label ? "; the verdict “" + row.label + "” came from the " + (row.stage === "payload" ? "payload" : "host-behaviour") + " stage" : "");
       const max = Math.max(1e-9, ...d.explanation.map((c) => Math.abs(c.contribution)));
       why.append(h("tr", null, h("th", null, "feature"), h("th", { class: "num" }, "value"), h("th", null, "contribution")));
       for (const c of d.explanation) {
