@@ -93,7 +93,7 @@ fn injection_in_params(params: &[u8]) -> Option<Injection> {
 
 fn injection_in_text(text: &str) -> Option<Injection> {
     let bytes = text.as_bytes();
-    if bytes.is_empty() {
+    if !could_inject(bytes) {
         return None;
     }
     if libinjectionrs::detect_sqli(bytes).is_injection() {
@@ -103,6 +103,17 @@ fn injection_in_text(text: &str) -> Option<Injection> {
     } else {
         None
     }
+}
+
+/// Whether a value has anything SQL or markup is made of beyond one word: whitespace, a quote, an
+/// operator, a bracket, a comment. A value of letters, digits, `_` and `.` only (ids, page numbers,
+/// the random keys of HTTP flood tools) is one token to either tokenizer and never an injection,
+/// so it skips them: measured on the seed-1 testbed capture (its floods send ~40 k requests with
+/// such parameters), extraction took 0.24 s of CPU before this stage, 0.32 s with it unfiltered.
+fn could_inject(value: &[u8]) -> bool {
+    value
+        .iter()
+        .any(|&b| !(b.is_ascii_alphanumeric() || b == b'_' || b == b'.'))
 }
 
 fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
@@ -179,6 +190,18 @@ mod tests {
         );
         // Bytes that are not UTF-8 are decoded lossily, never a panic.
         assert_eq!(injection_in(b"GET /?a=%FF%FE\xff HTTP/1.1\r\n\r\n"), None);
+    }
+
+    #[test]
+    fn one_word_values_are_not_read_and_anything_more_is() {
+        for v in ["", "1", "abc", "page_2", "v1.2.3", "ABCDEFGH1234"] {
+            assert!(!could_inject(v.as_bytes()), "{v}");
+        }
+        for v in [
+            "1 OR 1", "1'", "1;", "a-b", "<b>", "f(x)", "1/**/", "x=1", "a\tb",
+        ] {
+            assert!(could_inject(v.as_bytes()), "{v}");
+        }
     }
 
     #[test]
