@@ -265,7 +265,11 @@ async fn process(
             return;
         }
     };
-    // Publish every batch's results concurrently, then ack each batch whose results are stored.
+    // Publish each batch's results in batch order (each batch's messages pipelined, their acks
+    // awaited together), then ack each batch whose results are stored. Batches published
+    // concurrently interleaved their messages: a later batch's sightings could reach the stream
+    // before an earlier one's, and the aggregator would open an incident at a later flow than
+    // `detect` does (its id names its first flow's start), depending on timing.
     let publishes = work.iter().zip(outputs).map(|(w, out)| {
         let subject_v = topology.verdicts_subject(&w.header.sensor);
         let subject_a = topology.alerts_subject(&w.header.sensor);
@@ -278,7 +282,11 @@ async fn process(
             (w, n, sent, r)
         }
     });
-    for (w, n, sent, r) in futures_util::future::join_all(publishes).await {
+    let mut results = Vec::with_capacity(work.len());
+    for publish in publishes {
+        results.push(publish.await);
+    }
+    for (w, n, sent, r) in results {
         match r {
             Ok(()) => match w.msg.double_ack().await {
                 Ok(()) => {

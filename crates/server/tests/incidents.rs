@@ -148,23 +148,36 @@ async fn an_uploaded_capture_is_a_handful_of_incidents_not_thousands_of_alerts()
         .map(|f| f["dst_port"].as_u64().unwrap())
         .collect();
     assert!(ports.windows(2).all(|w| w[0] >= w[1]), "{ports:?}");
-    // One flow opened: its features and an explanation made now.
-    let xss_row = report["flows"]
+    // A flow opened: its features and an explanation made now. The explanation is the flow
+    // classifier's, of its own label: the verdict's for a flow it decided, what it would have
+    // said for one the payload stage decided from the request's text (most XSS requests here).
+    let xss_rows: Vec<&Value> = report["flows"]
         .as_array()
         .unwrap()
         .iter()
-        .find(|f| f["src_ip"] == "10.77.0.104" && f["is_attack"] == true)
-        .unwrap();
-    let (status, detail) = get(format!(
-        "{}/api/uploads/demo-1/flows/{}",
-        s.base, xss_row["index"]
-    ))
-    .await;
-    assert_eq!(status, 200, "{detail}");
-    assert_eq!(detail["flow"]["index"], xss_row["index"]);
-    assert_eq!(detail["features"].as_object().unwrap().len(), 70);
-    assert!(!detail["explanation"].as_array().unwrap().is_empty());
-    assert_eq!(detail["explained_label"], xss_row["label"]);
+        .filter(|f| f["src_ip"] == "10.77.0.104" && f["is_attack"] == true)
+        .collect();
+    assert!(!xss_rows.is_empty());
+    let mut same_label = 0;
+    for row in &xss_rows {
+        let (status, detail) = get(format!(
+            "{}/api/uploads/demo-1/flows/{}",
+            s.base, row["index"]
+        ))
+        .await;
+        assert_eq!(status, 200, "{detail}");
+        assert_eq!(detail["flow"]["index"], row["index"]);
+        assert_eq!(detail["features"].as_object().unwrap().len(), 70);
+        assert!(!detail["explanation"].as_array().unwrap().is_empty());
+        assert!(detail["explained_label"]
+            .as_str()
+            .is_some_and(|l| !l.is_empty()));
+        same_label += usize::from(detail["explained_label"] == row["label"]);
+    }
+    assert!(
+        same_label >= 1,
+        "no flow the classifier decided among {xss_rows:?}"
+    );
     let (status, _) = get(format!("{}/api/uploads/nope/flows", s.base)).await;
     assert_eq!(status, 404);
     let (status, _) = get(format!("{}/api/uploads/demo-1/flows?sort=colour", s.base)).await;
