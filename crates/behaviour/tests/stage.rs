@@ -72,6 +72,11 @@ fn udp(fwd: u32, bwd: u32, fwd_payload: u64, bwd_payload: u64) -> Exchange {
     }
 }
 
+/// Every flow of `labels` got `label`.
+fn all_labelled(labels: &[Option<String>], label: &str) -> bool {
+    labels.iter().all(|l| l.as_deref() == Some(label))
+}
+
 fn run(flows: &[FlowRecord]) -> (HostBehaviour, Vec<Option<String>>) {
     let mut h = HostBehaviour::default();
     flows.iter().for_each(|f| h.observe(f));
@@ -91,7 +96,7 @@ fn four_failed_first_contacts_flag_a_scanner_and_every_probe_is_labelled() {
         "3 failures: 4.16 < 4.60"
     );
     let (_, labels) = run(&probes);
-    assert!(labels.iter().all(|l| l.as_deref() == Some("PortScan")));
+    assert!(all_labelled(&labels, "PortScan"));
 }
 
 #[test]
@@ -160,10 +165,7 @@ fn fin_null_and_xmas_probes_fail_whether_or_not_answered_ack_probes_when_reset()
             })
             .collect();
         let (_, labels) = run(&probes);
-        assert!(
-            labels.iter().all(|l| l.as_deref() == Some("PortScan")),
-            "flags {first:#x}"
-        );
+        assert!(all_labelled(&labels, "PortScan"), "flags {first:#x}");
     }
 }
 
@@ -242,7 +244,7 @@ fn spoofed_syn_flood_is_one_family_from_many_senders() {
     // 150 SYNs from 150 addresses to port 80 within 1.5 s: ≥ 100 half-open, ≥ 10 senders.
     let flows = spoofed_syn_flood(150);
     let (_, labels) = run(&flows);
-    assert!(labels.iter().all(|l| l.as_deref() == Some("SYN flood")));
+    assert!(all_labelled(&labels, "SYN flood"));
     let (h, _) = run(&flows[..99]);
     assert!(
         h.judge(&flows[0]).is_none(),
@@ -268,13 +270,9 @@ fn a_scan_during_a_flood_on_the_same_victim_is_a_scan() {
         )
     }));
     let (_, labels) = run(&flows);
-    assert!(labels[..150]
-        .iter()
-        .all(|l| l.as_deref() == Some("SYN flood")));
+    assert!(all_labelled(&labels[..150], "SYN flood"));
     assert!(
-        labels[150..]
-            .iter()
-            .all(|l| l.as_deref() == Some("PortScan")),
+        all_labelled(&labels[150..], "PortScan"),
         "{:?}",
         &labels[150..]
     );
@@ -295,7 +293,7 @@ fn a_vertical_scan_is_not_a_syn_flood() {
         })
         .collect();
     let (h, labels) = run(&flows);
-    assert!(labels.iter().all(|l| l.as_deref() == Some("PortScan")));
+    assert!(all_labelled(&labels, "PortScan"));
     let ev = h.judge(&flows[0]).unwrap().evidence;
     assert_eq!(ev.detector, "scan.trw");
     assert!(
@@ -322,12 +320,7 @@ fn one_way_udp_from_reflectors_is_amplification() {
         })
         .collect();
     let (h, labels) = run(&flows);
-    assert!(
-        labels
-            .iter()
-            .all(|l| l.as_deref() == Some("UDP amplification")),
-        "{labels:?}"
-    );
+    assert!(all_labelled(&labels, "UDP amplification"), "{labels:?}");
     let f = h.judge(&flows[3]).unwrap();
     assert_eq!(f.evidence.category, "DDoS");
     assert!(
@@ -373,15 +366,8 @@ fn a_udp_scan_of_an_amplification_victim_is_a_scan() {
     };
     flows.push(flow("10.0.0.10", "10.0.0.66", 0, 0, 20_040, unreach));
     let (_, labels) = run(&flows);
-    assert!(labels[..20]
-        .iter()
-        .all(|l| l.as_deref() == Some("UDP amplification")));
-    assert!(
-        labels[20..50]
-            .iter()
-            .all(|l| l.as_deref() == Some("PortScan")),
-        "{labels:?}"
-    );
+    assert!(all_labelled(&labels[..20], "UDP amplification"));
+    assert!(all_labelled(&labels[20..50], "PortScan"), "{labels:?}");
 }
 
 #[test]
@@ -411,9 +397,7 @@ fn ten_short_ssh_logins_in_a_minute_are_a_brute_force_nine_are_not() {
     let (_, labels) = run(&logins[..9]);
     assert!(labels.iter().all(Option::is_none));
     let (_, labels) = run(&logins);
-    assert!(labels
-        .iter()
-        .all(|l| l.as_deref() == Some("SSH-Bruteforce")));
+    assert!(all_labelled(&labels, "SSH-Bruteforce"));
     // The same ten logins from a script that waits 2 s between them (a job, a deploy): not a
     // brute force — the testbed's benign SSH and FTP users have this pace.
     let scripted: Vec<FlowRecord> = (0..20)
@@ -446,12 +430,7 @@ fn ten_short_ssh_logins_in_a_minute_are_a_brute_force_nine_are_not() {
         })
         .collect();
     let (_, labels) = run(&parallel);
-    assert!(
-        labels
-            .iter()
-            .all(|l| l.as_deref() == Some("SSH-Bruteforce")),
-        "{labels:?}"
-    );
+    assert!(all_labelled(&labels, "SSH-Bruteforce"), "{labels:?}");
 }
 
 /// A complete connection whose client opened with `opening` (an HTTP request, a TLS record, …).
@@ -475,10 +454,7 @@ fn a_hundred_and_fifty_web_connections_in_ten_seconds_are_a_request_flood() {
     // labelled, the first ones too (judged after the batch is observed).
     let flood = connections("10.0.0.66", 80, 150, 60, opened_with(Opening::HttpRequest));
     let (_, labels) = run(&flood);
-    assert!(
-        labels.iter().all(|l| l.as_deref() == Some("HTTP flood")),
-        "{labels:?}"
-    );
+    assert!(all_labelled(&labels, "HTTP flood"), "{labels:?}");
     // 149 of them: below the count.
     let (_, labels) = run(&flood[..149]);
     assert!(labels.iter().all(Option::is_none));
@@ -489,7 +465,7 @@ fn a_hundred_and_fifty_web_connections_in_ten_seconds_are_a_request_flood() {
     // TLS counts as web too (HTTPS floods).
     let tls = connections("10.0.0.68", 443, 200, 10, opened_with(Opening::Tls));
     let (_, labels) = run(&tls);
-    assert!(labels.iter().all(|l| l.as_deref() == Some("HTTP flood")));
+    assert!(all_labelled(&labels, "HTTP flood"));
 }
 
 #[test]
@@ -561,12 +537,7 @@ fn unanswered_datagrams_are_no_evidence_port_unreachables_are() {
     };
     scan.push(flow("10.0.0.10", "10.0.0.66", 0, 0, 40, unreach));
     let (_, labels) = run(&scan);
-    assert!(
-        labels[..30]
-            .iter()
-            .all(|l| l.as_deref() == Some("PortScan")),
-        "{labels:?}"
-    );
+    assert!(all_labelled(&labels[..30], "PortScan"), "{labels:?}");
 }
 
 #[test]
@@ -657,14 +628,14 @@ fn peer_discovery_is_no_scan_but_a_sweep_of_one_service_or_one_host_is() {
         .map(|i| unanswered_syn("10.0.0.6", &format!("198.51.100.{}", i + 1), 6346, i))
         .collect();
     let (_, labels) = run(&sweep);
-    assert!(labels.iter().all(|l| l.as_deref() == Some("PortScan")));
+    assert!(all_labelled(&labels, "PortScan"));
 
     // 40 unprivileged ports of one host: a vertical scan.
     let vertical: Vec<FlowRecord> = (0..40)
         .map(|i| unanswered_syn("10.0.0.7", "198.51.100.9", 20_000 + i, i as i64))
         .collect();
     let (_, labels) = run(&vertical);
-    assert!(labels.iter().all(|l| l.as_deref() == Some("PortScan")));
+    assert!(all_labelled(&labels, "PortScan"));
 
     // Eight well-known ports on each of 8 hosts (a small top-ports sweep): privileged, and
     // several ports per host.
@@ -680,7 +651,7 @@ fn peer_discovery_is_no_scan_but_a_sweep_of_one_service_or_one_host_is() {
         })
         .collect();
     let (_, labels) = run(&top_ports);
-    assert!(labels.iter().all(|l| l.as_deref() == Some("PortScan")));
+    assert!(all_labelled(&labels, "PortScan"));
 
     // A peer-to-peer client that then sweeps one host's ports becomes a scanner.
     let mut turned: Vec<FlowRecord> = peers
@@ -698,7 +669,7 @@ fn peer_discovery_is_no_scan_but_a_sweep_of_one_service_or_one_host_is() {
         (0..40).map(|i| unanswered_syn("10.0.0.9", "198.51.100.200", 1 + i, 1000 + i as i64)),
     );
     let (_, labels) = run(&turned);
-    assert!(labels.iter().all(|l| l.as_deref() == Some("PortScan")));
+    assert!(all_labelled(&labels, "PortScan"));
 }
 
 #[test]
@@ -737,10 +708,7 @@ fn unreachables_count_once_per_probe_they_can_answer_in_either_order() {
         )
     }));
     let (_, labels) = run(&scan);
-    assert!(
-        labels[1..].iter().all(|l| l.as_deref() == Some("PortScan")),
-        "{labels:?}"
-    );
+    assert!(all_labelled(&labels[1..], "PortScan"), "{labels:?}");
 }
 
 #[test]
@@ -765,12 +733,7 @@ fn an_ip_protocol_scan_is_answered_by_protocol_unreachables() {
     };
     flows.push(flow("10.0.0.10", "10.0.0.66", 0, 0, 20, unreach));
     let (_, labels) = run(&flows);
-    assert!(
-        labels[..10]
-            .iter()
-            .all(|l| l.as_deref() == Some("PortScan")),
-        "{labels:?}"
-    );
+    assert!(all_labelled(&labels[..10], "PortScan"), "{labels:?}");
 }
 
 #[test]
@@ -809,10 +772,7 @@ fn a_hosts_port_unreachables_answer_only_probes_to_that_host_a_routers_answer_an
     flows.pop();
     flows.push(flow("192.0.2.1", "10.0.0.5", 0, 0, 10, unreach(1, 6)));
     let (_, labels) = run(&flows);
-    assert!(
-        labels[..6].iter().all(|l| l.as_deref() == Some("PortScan")),
-        "{labels:?}"
-    );
+    assert!(all_labelled(&labels[..6], "PortScan"), "{labels:?}");
 }
 
 #[test]
@@ -844,7 +804,7 @@ fn crafted_probes_flag_a_scan_too_short_for_the_walk() {
     }
     let (h, labels) = run(&flows);
     assert!(
-        labels.iter().all(|l| l.as_deref() == Some("PortScan")),
+        all_labelled(&labels, "PortScan"),
         "every probe, the connect probes too: {labels:?}"
     );
     let evidence = h.judge(&flows[6]).unwrap().evidence;
