@@ -7,7 +7,7 @@
 //! work — so the count alone would call them brute force (measured: the testbed's benign SSH and
 //! FTP users, 15–30 short logins a minute, were flagged in full).
 
-use crate::window::{sweep_idle, Tumbling};
+use crate::window::{sweep_idle, PairWindow};
 use crate::{Evidence, Finding};
 use mlids_flow::packet::proto;
 use mlids_flow::FlowRecord;
@@ -72,17 +72,15 @@ fn is_attempt(flow: &FlowRecord, cfg: &BruteConfig) -> bool {
     e.answered() && e.has_payload() && flow.end_us - flow.start_us <= cfg.max_connection_us
 }
 
+/// A pair's connections ([`PairWindow`]), and how many of them followed the previous one at a
+/// tool's pace.
 #[derive(Clone, Debug)]
 struct Attempts {
-    window: Tumbling,
-    in_window: u64,
+    counts: PairWindow,
     /// Attempts in the window that followed the previous one at a tool's pace.
     paced_in_window: u64,
-    total: u64,
     /// Latest end of the pair's attempts so far.
     last_end_us: Option<i64>,
-    flagged: Option<(i64, i64)>,
-    last_us: i64,
 }
 
 /// One [`Attempts`] per (client, server, port).
@@ -111,38 +109,24 @@ impl BruteForce {
             .pairs
             .entry((flow.src, flow.dst, flow.dst_port))
             .or_insert_with(|| Attempts {
-                window: Tumbling::new(cfg.window_us),
-                in_window: 0,
+                counts: PairWindow::new(cfg.window_us, flow.end_us),
                 paced_in_window: 0,
-                total: 0,
                 last_end_us: None,
-                flagged: None,
-                last_us: flow.end_us,
             });
         let t = flow.start_us;
-        a.last_us = a.last_us.max(flow.end_us);
-        if a.window.advance(t) {
-            a.in_window = 0;
+        if a.counts.count(t, flow.end_us) {
             a.paced_in_window = 0;
         }
-        a.in_window += 1;
-        a.total += 1;
         if a.last_end_us
             .is_some_and(|end| t <= end.saturating_add(cfg.max_tool_gap_us))
         {
             a.paced_in_window += 1;
         }
         a.last_end_us = Some(a.last_end_us.map_or(flow.end_us, |e| e.max(flow.end_us)));
-        let until = t + cfg.hold_us;
         // Enough attempts, and most of them (all but the first of each run) at a tool's pace.
-        let tool_paced = 2 * a.paced_in_window >= a.in_window;
-        a.flagged = match a.flagged {
-            Some((from, end)) if t <= end => Some((from, end.max(until))),
-            _ if a.in_window >= cfg.min_connections && tool_paced => {
-                Some((t - cfg.window_us, until))
-            }
-            other => other,
-        };
+        let in_window = a.counts.in_window;
+        let raise = in_window >= cfg.min_connections && 2 * a.paced_in_window >= in_window;
+        a.counts.flag(t, cfg.window_us, cfg.hold_us, raise);
     }
 
     pub fn judge(&self, flow: &FlowRecord) -> Option<Finding> {
@@ -151,9 +135,7 @@ impl BruteForce {
             return None;
         }
         let a = self.pairs.get(&(flow.src, flow.dst, flow.dst_port))?;
-        let (from, until) = a.flagged?;
-        let t = flow.start_us;
-        (from <= t && t <= until).then(|| Finding {
+        a.counts.flagged_at(flow.start_us).then(|| Finding {
             label: label.to_string(),
             yields_to_model: false,
             score: 0.99,
@@ -162,7 +144,7 @@ impl BruteForce {
                 summary: format!(
                     "{} short connections from {} to {}:{} ({} or more within {:.0} s, opened in \
                      parallel or back to back)",
-                    a.total,
+                    a.counts.total,
                     flow.src,
                     flow.dst,
                     flow.dst_port,
@@ -181,6 +163,8 @@ impl BruteForce {
 
     pub fn sweep(&mut self, now_us: i64) {
         let idle = self.cfg.hold_us.max(self.cfg.window_us);
-        sweep_idle(&mut self.pairs, now_us, idle, self.max_hosts, |a| a.last_us);
+        sweep_idle(&mut self.pairs, now_us, idle, self.max_hosts, |a| {
+            a.counts.last_us()
+        });
     }
 }

@@ -15,7 +15,7 @@
 //! reverse proxy without upstream keep-alive, a load generator — is flagged; its traffic is, on
 //! the wire, a request flood.
 
-use crate::window::{sweep_idle, Tumbling};
+use crate::window::{sweep_idle, PairWindow};
 use crate::{Evidence, Finding};
 use mlids_flow::{FlowRecord, Opening};
 use std::collections::HashMap;
@@ -50,20 +50,11 @@ fn is_web_request(flow: &FlowRecord) -> bool {
     e.saw_open() && e.answered() && matches!(e.fwd_opening, Opening::HttpRequest | Opening::Tls)
 }
 
-#[derive(Clone, Debug)]
-struct Connections {
-    window: Tumbling,
-    in_window: u64,
-    total: u64,
-    flagged: Option<(i64, i64)>,
-    last_us: i64,
-}
-
-/// One [`Connections`] per (client, server, port).
+/// One [`PairWindow`] per (client, server, port).
 #[derive(Debug)]
 pub struct WebFloods {
     cfg: WebFloodConfig,
-    pairs: HashMap<(IpAddr, IpAddr, u16), Connections>,
+    pairs: HashMap<(IpAddr, IpAddr, u16), PairWindow>,
     max_hosts: usize,
 }
 
@@ -84,26 +75,10 @@ impl WebFloods {
         let c = self
             .pairs
             .entry((flow.src, flow.dst, flow.dst_port))
-            .or_insert_with(|| Connections {
-                window: Tumbling::new(cfg.window_us),
-                in_window: 0,
-                total: 0,
-                flagged: None,
-                last_us: flow.end_us,
-            });
-        let t = flow.start_us;
-        c.last_us = c.last_us.max(flow.end_us);
-        if c.window.advance(t) {
-            c.in_window = 0;
-        }
-        c.in_window += 1;
-        c.total += 1;
-        let until = t + cfg.hold_us;
-        c.flagged = match c.flagged {
-            Some((from, end)) if t <= end => Some((from, end.max(until))),
-            _ if c.in_window >= cfg.min_connections => Some((t - cfg.window_us, until)),
-            other => other,
-        };
+            .or_insert_with(|| PairWindow::new(cfg.window_us, flow.end_us));
+        c.count(flow.start_us, flow.end_us);
+        let raise = c.in_window >= cfg.min_connections;
+        c.flag(flow.start_us, cfg.window_us, cfg.hold_us, raise);
     }
 
     pub fn judge(&self, flow: &FlowRecord) -> Option<Finding> {
@@ -111,9 +86,7 @@ impl WebFloods {
             return None;
         }
         let c = self.pairs.get(&(flow.src, flow.dst, flow.dst_port))?;
-        let (from, until) = c.flagged?;
-        let t = flow.start_us;
-        (from <= t && t <= until).then(|| Finding {
+        c.flagged_at(flow.start_us).then(|| Finding {
             label: "HTTP flood".into(),
             score: 0.95,
             yields_to_model: true,
@@ -141,6 +114,12 @@ impl WebFloods {
 
     pub fn sweep(&mut self, now_us: i64) {
         let idle = self.cfg.hold_us.max(self.cfg.window_us);
-        sweep_idle(&mut self.pairs, now_us, idle, self.max_hosts, |c| c.last_us);
+        sweep_idle(
+            &mut self.pairs,
+            now_us,
+            idle,
+            self.max_hosts,
+            PairWindow::last_us,
+        );
     }
 }

@@ -88,6 +88,66 @@ impl Tumbling {
     }
 }
 
+/// The connections of one (client, server, port) in a tumbling window, and when the pair is
+/// flagged: what the brute-force and web-flood detectors count, each with its own test of what
+/// makes a flag.
+#[derive(Clone, Debug)]
+pub(crate) struct PairWindow {
+    window: Tumbling,
+    /// Connections in the current window.
+    pub(crate) in_window: u64,
+    /// Connections since the pair was first seen.
+    pub(crate) total: u64,
+    /// (from, until) flow time: the flows of the pair that started then are the attack's.
+    flagged: Option<(i64, i64)>,
+    last_us: i64,
+}
+
+impl PairWindow {
+    pub(crate) fn new(window_us: i64, first_end_us: i64) -> PairWindow {
+        PairWindow {
+            window: Tumbling::new(window_us),
+            in_window: 0,
+            total: 0,
+            flagged: None,
+            last_us: first_end_us,
+        }
+    }
+
+    /// Count a connection; true when it began a new window (the caller resets its own counts).
+    pub(crate) fn count(&mut self, start_us: i64, end_us: i64) -> bool {
+        self.last_us = self.last_us.max(end_us);
+        let new_window = self.window.advance(start_us);
+        if new_window {
+            self.in_window = 0;
+        }
+        self.in_window += 1;
+        self.total += 1;
+        new_window
+    }
+
+    /// After counting a connection that started at `start_us`: extend a flag that still holds
+    /// to `hold_us` past it, or, when `raise`, flag the pair from the window before it.
+    pub(crate) fn flag(&mut self, start_us: i64, window_us: i64, hold_us: i64, raise: bool) {
+        let until = start_us + hold_us;
+        self.flagged = match self.flagged {
+            Some((from, end)) if start_us <= end => Some((from, end.max(until))),
+            _ if raise => Some((start_us - window_us, until)),
+            other => other,
+        };
+    }
+
+    /// Whether a connection that started at `start_us` falls in the flagged time.
+    pub(crate) fn flagged_at(&self, start_us: i64) -> bool {
+        self.flagged
+            .is_some_and(|(from, until)| from <= start_us && start_us <= until)
+    }
+
+    pub(crate) fn last_us(&self) -> i64 {
+        self.last_us
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
