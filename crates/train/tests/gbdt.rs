@@ -213,17 +213,7 @@ fn labels_a_flow_cannot_carry_are_ruled_out() {
     let dir = tempfile::tempdir().unwrap();
     let (_, det) = synthetic_detector(Task::Multiclass, dir.path());
     let mut hulk = record_with_input(&det, 0, 3.0);
-    hulk.exchange = mlids_flow::Exchange {
-        ip_protocol: proto::TCP,
-        fwd_packets: 6,
-        bwd_packets: 5,
-        fwd_payload: 400,
-        bwd_payload: 2000,
-        first_flags: TcpFlags(TcpFlags::SYN),
-        fwd_opening: Opening::HttpRequest,
-        bwd_opening: Opening::HttpResponse,
-        ..Default::default()
-    };
+    hulk.exchange = http_exchange();
     let http = det.classify_record(&hulk, Explain::None).unwrap();
     assert_eq!(http.label, "DoS attacks-Hulk", "{http:?}");
     let unknown = {
@@ -338,22 +328,10 @@ fn a_scan_label_stands_only_for_a_scanning_source() {
 /// request's parameters is more specific still.
 #[test]
 fn a_request_flood_yields_to_the_classifier_and_an_injection_decides_first() {
-    use mlids_flow::packet::proto;
-    use mlids_flow::{Exchange, Opening, TcpFlags};
     use mlids_model::{decide, HostBehaviour};
     let dir = tempfile::tempdir().unwrap();
     let (_, det) = synthetic_detector(Task::Multiclass, dir.path());
-    let web = Exchange {
-        ip_protocol: proto::TCP,
-        fwd_packets: 6,
-        bwd_packets: 5,
-        fwd_payload: 400,
-        bwd_payload: 2000,
-        first_flags: TcpFlags(TcpFlags::SYN),
-        fwd_opening: Opening::HttpRequest,
-        bwd_opening: Opening::HttpResponse,
-        ..Default::default()
-    };
+    let web = http_exchange();
     let request = |input_value: f64, i: u16| {
         let mut r = record_with_input(&det, 0, input_value);
         r.exchange = web;
@@ -470,6 +448,24 @@ fn record(mode: Mode, values: impl Fn(Feature) -> f64) -> FlowRecord {
         termination: mlids_flow::Termination::Fin,
         values: v,
         exchange: mlids_flow::Exchange::default(),
+    }
+}
+
+/// A complete TCP connection the meter saw open, whose client sent an HTTP request and the server
+/// answered with an HTTP response.
+fn http_exchange() -> mlids_flow::Exchange {
+    use mlids_flow::packet::proto;
+    use mlids_flow::{Opening, TcpFlags};
+    mlids_flow::Exchange {
+        ip_protocol: proto::TCP,
+        fwd_packets: 6,
+        bwd_packets: 5,
+        fwd_payload: 400,
+        bwd_payload: 2000,
+        first_flags: TcpFlags(TcpFlags::SYN),
+        fwd_opening: Opening::HttpRequest,
+        bwd_opening: Opening::HttpResponse,
+        ..Default::default()
     }
 }
 
