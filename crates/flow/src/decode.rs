@@ -264,7 +264,7 @@ pub fn decode(linktype: u32, ts_us: i64, frame: &[u8]) -> Result<Packet, SkipRea
         if protocol == proto::TCP
             && Opening::of(pkt.head.as_bytes(), pkt.payload_len) == Opening::HttpRequest
         {
-            pkt.injection = crate::request::injection_in(data);
+            pkt.injection = crate::request::injection_in_request(data);
         }
     }
     Ok(pkt)

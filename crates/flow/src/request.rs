@@ -52,6 +52,12 @@ pub fn injection_in(segment: &[u8]) -> Option<Injection> {
     if Opening::of(head.as_bytes(), segment.len() as u32) != Opening::HttpRequest {
         return None;
     }
+    injection_in_request(segment)
+}
+
+/// [`injection_in`] for a segment already known to open as an HTTP request (the decoder has
+/// classified its opening and does not do it twice).
+pub(crate) fn injection_in_request(segment: &[u8]) -> Option<Injection> {
     let segment = &segment[..segment.len().min(MAX_READ)];
     let line_end = find(segment, b"\n").unwrap_or(segment.len());
     let mut line = segment[..line_end].split(|&b| b == b' ');
@@ -74,9 +80,15 @@ pub fn injection_in(segment: &[u8]) -> Option<Injection> {
 fn form_body(segment: &[u8]) -> Option<&[u8]> {
     let end = find(segment, b"\r\n\r\n")?;
     let headers = &segment[..end];
+    const NAME: &[u8] = b"content-type:";
+    const FORM: &[u8] = b"application/x-www-form-urlencoded";
+    // Header names and media types are case-insensitive; compared in place, no copy per line.
     let is_form = headers.split(|&b| b == b'\n').any(|h| {
-        let h = h.to_ascii_lowercase();
-        h.starts_with(b"content-type:") && find(&h, b"application/x-www-form-urlencoded").is_some()
+        h.len() >= NAME.len()
+            && h[..NAME.len()].eq_ignore_ascii_case(NAME)
+            && h[NAME.len()..]
+                .windows(FORM.len())
+                .any(|w| w.eq_ignore_ascii_case(FORM))
     });
     is_form.then(|| &segment[end + 4..])
 }
