@@ -3,18 +3,15 @@
 //! real benign HTTP captures or of the nDPI corpus's ordinary web traffic is called one. Skips
 //! (loudly; fails under MLIDS_REQUIRE_ALL=1) without the shared data.
 
-use mlids_flow::{CaptureReader, FlowRecord, Injection, MeterConfig, Mode, Pipeline, VecSink};
-use mlids_test_support::shared_data;
+use mlids_flow::{FlowRecord, Injection, MeterConfig, Mode};
+use mlids_test_support::capture::run_bytes_partial;
+use mlids_test_support::{files_under, shared_data};
 use std::path::Path;
 
+/// The flows of a capture; a damaged one keeps the flows before the damage, all this test needs.
 fn flows(path: &Path) -> Vec<FlowRecord> {
-    let mut p = Pipeline::new(MeterConfig::new(Mode::Corrected));
-    let mut sink = VecSink::default();
-    let mut r = CaptureReader::open(path).unwrap();
-    // Damaged captures keep the flows before the damage; that is all this test needs.
-    let _ = p.feed(&mut r, &mut sink, &mut ());
-    p.finish(&mut sink).unwrap();
-    sink.0
+    let bytes = std::fs::read(path).unwrap();
+    run_bytes_partial(MeterConfig::new(Mode::Corrected), bytes).0
 }
 
 fn injections(path: &Path) -> Vec<Injection> {
@@ -39,27 +36,17 @@ fn sql_injection_and_xss_requests_are_found() {
     assert_eq!(xss, [Injection::Script]);
 }
 
-/// Every capture file under `dir`, recursively.
-fn captures(dir: &Path, out: &mut Vec<std::path::PathBuf>) {
-    for entry in std::fs::read_dir(dir).unwrap() {
-        let path = entry.unwrap().path();
-        if path.is_dir() {
-            captures(&path, out);
-        } else if ["pcap", "pcapng", "cap"]
-            .iter()
-            .any(|e| path.extension().is_some_and(|x| x == *e))
-        {
-            out.push(path);
-        }
-    }
-}
-
 #[test]
 fn ordinary_web_requests_are_no_injection() {
     let Some(data) = shared_data() else { return };
-    let mut files = Vec::new();
-    captures(&data.join("pcap/benign"), &mut files);
-    captures(&data.join("pcap/bench/ndpi-default"), &mut files);
+    let is_capture = |p: &Path| {
+        ["pcap", "pcapng", "cap"]
+            .iter()
+            .any(|e| p.extension().is_some_and(|x| x == *e))
+    };
+    let mut files = files_under(&data.join("pcap/benign"));
+    files.extend(files_under(&data.join("pcap/bench/ndpi-default")));
+    files.retain(|p| is_capture(p));
     // The nDPI corpus's attack captures without a copy in pcap/attack (NDPI_ATTACKS in
     // scripts/eval_captures.py; this test found the third).
     let attacks = [

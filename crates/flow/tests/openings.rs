@@ -2,20 +2,19 @@
 //! protocol is known: what the detector's carrier check reads to rule out, say, an HTTP flood for
 //! a Zabbix poll. Skips (loudly; fails under MLIDS_REQUIRE_ALL=1) without the shared data.
 
-use mlids_flow::{
-    CaptureReader, FlowRecord, MeterConfig, Mode, Opening, Pipeline, TcpFlags, VecSink,
-};
+use mlids_flow::{FlowRecord, MeterConfig, Mode, Opening, TcpFlags};
+use mlids_test_support::capture::run_bytes;
 use mlids_test_support::shared_data;
 use std::collections::BTreeMap;
 use std::path::Path;
 
+/// The flows of a valid capture (panics on a capture error).
 fn flows(path: &Path) -> Vec<FlowRecord> {
-    let mut p = Pipeline::new(MeterConfig::new(Mode::Corrected));
-    let mut sink = VecSink::default();
-    let mut r = CaptureReader::open(path).unwrap();
-    assert!(p.feed(&mut r, &mut sink, &mut ()).unwrap().error.is_none());
-    p.finish(&mut sink).unwrap();
-    sink.0
+    run_bytes(
+        MeterConfig::new(Mode::Corrected),
+        std::fs::read(path).unwrap(),
+    )
+    .0
 }
 
 /// (forward, backward) opening → number of flows, over the TCP flows to `port` whose opening the

@@ -8,28 +8,8 @@ use mlids_flow::{
     CaptureReader, Feature as F, FlowRecord, MeterConfig, Mode, Pipeline, Summary, VecSink,
 };
 use mlids_test_support::capture::*;
-use mlids_test_support::shared_data;
-use std::path::{Path, PathBuf};
-
-fn captures(dir: &Path) -> Vec<PathBuf> {
-    fn walk(d: &Path, out: &mut Vec<PathBuf>) {
-        let mut entries: Vec<_> = std::fs::read_dir(d)
-            .unwrap()
-            .map(|e| e.unwrap().path())
-            .collect();
-        entries.sort();
-        for p in entries {
-            if p.is_dir() {
-                walk(&p, out);
-            } else {
-                out.push(p);
-            }
-        }
-    }
-    let mut out = Vec::new();
-    walk(dir, &mut out);
-    out
-}
+use mlids_test_support::{files_under as captures, shared_data};
+use std::path::Path;
 
 fn extract(path: &Path, mode: Mode) -> (Vec<FlowRecord>, Summary, Option<String>) {
     let mut p = Pipeline::new(MeterConfig::new(mode));

@@ -84,6 +84,28 @@ pub fn shared_data() -> Option<PathBuf> {
     .then_some(dir)
 }
 
+/// Every file under `dir`, recursively, in name order (the real-capture tests walk the shared
+/// data's folders with it).
+pub fn files_under(dir: &std::path::Path) -> Vec<PathBuf> {
+    fn walk(d: &std::path::Path, out: &mut Vec<PathBuf>) {
+        let mut entries: Vec<_> = std::fs::read_dir(d)
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .collect();
+        entries.sort();
+        for p in entries {
+            if p.is_dir() {
+                walk(&p, out);
+            } else {
+                out.push(p);
+            }
+        }
+    }
+    let mut out = Vec::new();
+    walk(dir, &mut out);
+    out
+}
+
 /// `nats-server`'s path (PATH, /usr/sbin, /usr/local/bin), or `None` after [`skip`].
 #[track_caller]
 pub fn nats_server() -> Option<PathBuf> {
