@@ -120,6 +120,8 @@ struct Counts {
     senders: Distinct<IpAddr>,
     receiver_ports: Distinct<u16>,
     sender_ports: Distinct<u16>,
+    /// (sender, sender port): more of them than sender ports means two senders share a port.
+    sender_endpoints: Distinct<(IpAddr, u16)>,
 }
 
 impl Counts {
@@ -131,6 +133,7 @@ impl Counts {
             senders: Distinct::new(1024),
             receiver_ports: Distinct::new(64),
             sender_ports: Distinct::new(64),
+            sender_endpoints: Distinct::new(256),
         }
     }
 
@@ -141,6 +144,7 @@ impl Counts {
         self.senders.clear();
         self.receiver_ports.clear();
         self.sender_ports.clear();
+        self.sender_endpoints.clear();
     }
 }
 
@@ -234,6 +238,7 @@ impl Floods {
                 c.packets += u64::from(packets);
                 c.bytes += bytes;
                 c.sender_ports.insert(port);
+                c.sender_endpoints.insert((sender, port));
             }
             _ => c.packets += u64::from(flow.exchange.packets()),
         }
@@ -325,7 +330,15 @@ fn decide(cfg: &FloodConfig, kind: Kind, c: &Counts, receiver: IpAddr) -> Option
         )),
         Kind::OneWayUdp { .. } if c.packets >= cfg.min_udp_packets => {
             let mean = c.bytes as f64 / c.packets.max(1) as f64;
-            let from_amplifiers = c.sender_ports.len() <= 4 && mean >= 200.0 && senders >= 2;
+            // Reflectors answer from their service's port: the datagrams come from a known
+            // amplifier's port, or one port shared by several senders. A flood's own sockets
+            // (LOIC, hping3) have ephemeral ports, one per sender and thread, so a handful of
+            // senders with a handful of ports is not, by itself, amplification.
+            let few_ports = c.sender_ports.len() <= 4;
+            let shared_port = c.sender_endpoints.len() > c.sender_ports.len();
+            let amplifier_port = AMPLIFIERS.iter().any(|p| c.sender_ports.contains(p));
+            let from_amplifiers =
+                few_ports && mean >= 200.0 && senders >= 2 && (shared_port || amplifier_port);
             let (label, category) = if from_amplifiers {
                 ("UDP amplification", "DDoS")
             } else {

@@ -12,8 +12,8 @@
 //!   window, with the number of distinct senders (SYN floods, reflection, UDP floods and
 //!   amplification, spoofed or not).
 //! - [`brute`]: per (client, authentication service), the rate of short repeated connections.
-//! - [`web`]: per (client, web server), the number of HTTP/TLS connections in a window (request
-//!   floods, slow attacks, one-request-per-connection tools).
+//! - [`web`]: per (client, web server), the HTTP/TLS connections and the HTTP requests in a window
+//!   (request floods, keep-alive floods, slow attacks, one-request-per-connection tools).
 //!
 //! [`HostBehaviour::observe`] takes every finished flow; [`HostBehaviour::judge`] then says
 //! whether a flow is part of an attack the aggregates show, with the evidence. Callers observe a

@@ -1,12 +1,15 @@
 //! Request floods against a web server, per (client, server, port): many HTTP or TLS connections
-//! opened by one client in a short window. HTTP floods (Hulk, LOIC-HTTP, HOIC, GoldenEye), slow
-//! attacks that hold hundreds of connections (Slowloris, slow body) and the automated tools that
-//! send one request per connection (sqlmap, login brute force over HTTP) all do it; a person with
-//! a browser does not: browsers keep a handful of connections per server alive and send every
-//! request of a page over them (HTTP/1.1 caps at about six per host, HTTP/2 uses one).
+//! opened by one client in a short window, or many HTTP requests sent over a few. HTTP floods
+//! (Hulk, LOIC-HTTP, HOIC), slow attacks that hold hundreds of connections (Slowloris, slow body)
+//! and the automated tools that send one request per connection (sqlmap, login brute force over
+//! HTTP) open connections; keep-alive floods (GoldenEye, wrk-style tools) send hundreds of requests
+//! a second over a few dozen. A person with a browser does neither: browsers keep a handful of
+//! connections per server alive (HTTP/1.1 caps at about six per host, HTTP/2 uses one) and a
+//! page is tens of requests.
 //!
-//! The count is per connection, not per byte or per second of the flow, so it holds at any RTT
-//! and whatever the flow classifier learnt of one network's timings. It says *that* a client
+//! The counts are of connections and requests, not of bytes or of a flow's timing, so they hold
+//! at any RTT and whatever the flow classifier learnt of one network's timings. Requests are
+//! counted in plain HTTP/1.x only (HTTPS is opaque: a keep-alive flood over TLS is not seen). It says *that* a client
 //! floods a web server, not *what* each request is: when the flow classifier names an attack for
 //! the flow (SQL injection, a web login brute force), that more specific label stands
 //! ([`crate::Finding::yields_to_model`]).
@@ -28,6 +31,10 @@ pub struct WebFloodConfig {
     /// for 10 s, more than twice what the busiest client of the 535 real benign captures opened
     /// (61 in 10 s, to a CDN over TLS) and thirty times a browser's keep-alive pool.
     pub min_connections: u64,
+    /// HTTP requests from one client to one web server in a window that make a flood: 50 a second
+    /// for 10 s, twenty times the busiest client of the real benign captures (24 request segments
+    /// in 10 s, to one HTTP server) and several page loads of a heavy site every second.
+    pub min_requests: f64,
     /// A flagged client stays flagged this long after its last connection.
     pub hold_us: i64,
 }
@@ -37,6 +44,7 @@ impl Default for WebFloodConfig {
         WebFloodConfig {
             window_us: 10_000_000,
             min_connections: 150,
+            min_requests: 500.0,
             hold_us: 60_000_000,
         }
     }
@@ -50,11 +58,28 @@ fn is_web_request(flow: &FlowRecord) -> bool {
     e.saw_open() && e.answered() && matches!(e.fwd_opening, Opening::HttpRequest | Opening::Tls)
 }
 
-/// One [`PairWindow`] per (client, server, port).
+/// The HTTP requests of a flow that fall in one window: all of them for a flow shorter than the
+/// window, its mean rate over the window for a longer one (a keep-alive connection the meter cut
+/// at its active timeout carries two minutes of requests).
+fn requests_per_window(flow: &FlowRecord, window_us: i64) -> f64 {
+    let duration = (flow.end_us - flow.start_us).max(1) as f64;
+    f64::from(flow.exchange.fwd_requests) * (window_us as f64 / duration).min(1.0)
+}
+
+/// The counts of one (client, server, port).
+#[derive(Debug)]
+struct Pair {
+    connections: PairWindow,
+    /// HTTP requests in the current window ([`requests_per_window`]).
+    requests_in_window: f64,
+    requests_total: u64,
+}
+
+/// One [`Pair`] per (client, server, port).
 #[derive(Debug)]
 pub struct WebFloods {
     cfg: WebFloodConfig,
-    pairs: HashMap<(IpAddr, IpAddr, u16), PairWindow>,
+    pairs: HashMap<(IpAddr, IpAddr, u16), Pair>,
     max_hosts: usize,
 }
 
@@ -72,34 +97,47 @@ impl WebFloods {
             return;
         }
         let cfg = &self.cfg;
-        let c = self
+        let p = self
             .pairs
             .entry((flow.src, flow.dst, flow.dst_port))
-            .or_insert_with(|| PairWindow::new(cfg.window_us, flow.end_us));
-        c.count(flow.start_us, flow.end_us);
-        let raise = c.in_window >= cfg.min_connections;
-        c.flag(flow.start_us, cfg.window_us, cfg.hold_us, raise);
+            .or_insert_with(|| Pair {
+                connections: PairWindow::new(cfg.window_us, flow.end_us),
+                requests_in_window: 0.0,
+                requests_total: 0,
+            });
+        if p.connections.count(flow.start_us, flow.end_us) {
+            p.requests_in_window = 0.0;
+        }
+        p.requests_in_window += requests_per_window(flow, cfg.window_us);
+        p.requests_total += u64::from(flow.exchange.fwd_requests);
+        let raise = p.connections.in_window >= cfg.min_connections
+            || p.requests_in_window >= cfg.min_requests;
+        p.connections
+            .flag(flow.start_us, cfg.window_us, cfg.hold_us, raise);
     }
 
     pub fn judge(&self, flow: &FlowRecord) -> Option<Finding> {
         if !is_web_request(flow) {
             return None;
         }
-        let c = self.pairs.get(&(flow.src, flow.dst, flow.dst_port))?;
-        c.flagged_at(flow.start_us).then(|| Finding {
+        let p = self.pairs.get(&(flow.src, flow.dst, flow.dst_port))?;
+        p.connections.flagged_at(flow.start_us).then(|| Finding {
             label: "HTTP flood".into(),
             score: 0.95,
             yields_to_model: true,
             evidence: Evidence {
                 detector: "web.flood".into(),
                 summary: format!(
-                    "{} HTTP/TLS connections from {} to {}:{} ({} or more within {:.0} s; a \
-                     browser keeps a handful open)",
-                    c.total,
+                    "{} HTTP/TLS connections carrying {} HTTP requests from {} to {}:{} ({} \
+                     connections or {} requests within {:.0} s make a flood; a browser keeps a \
+                     handful of connections open)",
+                    p.connections.total,
+                    p.requests_total,
                     flow.src,
                     flow.dst,
                     flow.dst_port,
                     self.cfg.min_connections,
+                    self.cfg.min_requests,
                     self.cfg.window_us as f64 / 1e6
                 ),
                 host: flow.src.to_string(),
@@ -114,12 +152,8 @@ impl WebFloods {
 
     pub fn sweep(&mut self, now_us: i64) {
         let idle = self.cfg.hold_us.max(self.cfg.window_us);
-        sweep_idle(
-            &mut self.pairs,
-            now_us,
-            idle,
-            self.max_hosts,
-            PairWindow::last_us,
-        );
+        sweep_idle(&mut self.pairs, now_us, idle, self.max_hosts, |p| {
+            p.connections.last_us()
+        });
     }
 }

@@ -54,6 +54,10 @@ impl<T: Eq + Hash> Distinct<T> {
         self.seen.clear();
     }
 
+    pub(crate) fn contains(&self, v: &T) -> bool {
+        self.seen.contains(v)
+    }
+
     /// The set holds exactly one value, `v`.
     pub(crate) fn seen_one(&self, v: T) -> bool {
         self.seen.len() == 1 && self.seen.contains(&v)

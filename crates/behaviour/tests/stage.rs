@@ -371,6 +371,45 @@ fn a_udp_scan_of_an_amplification_victim_is_a_scan() {
 }
 
 #[test]
+fn a_udp_flood_from_a_few_hosts_sockets_is_a_flood_not_amplification() {
+    // LOIC-style: 4 hosts, two sockets each on ephemeral ports, 300 one-way 1,024-byte datagrams
+    // per socket to port 80 within 4 s. Large datagrams from few ports, but no port is a
+    // service's: each belongs to one sender.
+    let flows: Vec<FlowRecord> = (0..8)
+        .map(|i| {
+            let src = format!("10.0.0.{}", 120 + i / 2);
+            flow(
+                &src,
+                "10.0.0.10",
+                40000 + i * 7,
+                80,
+                i as i64 * 10,
+                udp(300, 0, 300 * 1024, 0),
+            )
+        })
+        .collect();
+    let (h, labels) = run(&flows);
+    assert!(all_labelled(&labels, "UDP flood"), "{labels:?}");
+    assert_eq!(h.judge(&flows[0]).unwrap().evidence.category, "DoS");
+    // The same datagrams from 4 servers that share one source port, not in the amplifier list:
+    // reflectors of one service.
+    let reflected: Vec<FlowRecord> = (0..8)
+        .map(|i| {
+            let src = format!("10.0.0.{}", 120 + i / 2);
+            flow(
+                &src,
+                "10.0.0.11",
+                9987,
+                40000 + i,
+                i as i64 * 10,
+                udp(300, 0, 300 * 1024, 0),
+            )
+        })
+        .collect();
+    assert!(all_labelled(&run(&reflected).1, "UDP amplification"));
+}
+
+#[test]
 fn answered_udp_is_never_a_flood() {
     let flows: Vec<FlowRecord> = (0..2000)
         .map(|i| {
@@ -466,6 +505,56 @@ fn a_hundred_and_fifty_web_connections_in_ten_seconds_are_a_request_flood() {
     let tls = connections("10.0.0.68", 443, 200, 10, opened_with(Opening::Tls));
     let (_, labels) = run(&tls);
     assert!(all_labelled(&labels, "HTTP flood"));
+}
+
+/// `n` keep-alive HTTP connections from `src` to 10.0.0.10:80, all opened at once, each carrying
+/// `requests` requests over `seconds`.
+fn keep_alive(src: &str, n: u16, requests: u32, seconds: i64) -> Vec<FlowRecord> {
+    let e = Exchange {
+        fwd_requests: requests,
+        ..opened_with(Opening::HttpRequest)
+    };
+    let mut flows = connections(src, 80, n, 0, e);
+    for f in &mut flows {
+        f.end_us = f.start_us + seconds * 1_000_000;
+    }
+    flows
+}
+
+#[test]
+fn five_hundred_requests_in_ten_seconds_over_keep_alive_connections_are_a_request_flood() {
+    // 32 connections of 100 requests each in 8 s (the testbed's GoldenEye): 3,200 requests, far
+    // fewer connections than a connection flood.
+    let (h, labels) = run(&keep_alive("10.0.0.66", 32, 100, 8));
+    assert!(all_labelled(&labels, "HTTP flood"), "{labels:?}");
+    let f = h.judge(&keep_alive("10.0.0.66", 1, 100, 8)[0]).unwrap();
+    assert!(
+        f.evidence.summary.contains("carrying 3200 HTTP requests"),
+        "{}",
+        f.evidence.summary
+    );
+    // 5 × 100 requests in 8 s is the count exactly; 499 of them is below it.
+    let (_, labels) = run(&keep_alive("10.0.0.67", 5, 100, 8));
+    assert!(all_labelled(&labels, "HTTP flood"), "{labels:?}");
+    let mut below = keep_alive("10.0.0.67", 5, 100, 8);
+    below[4].exchange.fwd_requests = 99;
+    assert!(run(&below).1.iter().all(Option::is_none));
+    // A browser: six connections of 20 requests each in 3 s.
+    assert!(run(&keep_alive("10.0.0.21", 6, 20, 3))
+        .1
+        .iter()
+        .all(Option::is_none));
+    // One keep-alive client of an API polling 10 times a second, its connection cut by the
+    // meter at 120 s: 1,200 requests, 100 in any 10 s.
+    assert!(run(&keep_alive("10.0.0.22", 1, 1200, 120))
+        .1
+        .iter()
+        .all(Option::is_none));
+    // The same 1,200 requests in 20 s are 600 in 10 s: a flood.
+    assert!(all_labelled(
+        &run(&keep_alive("10.0.0.23", 1, 1200, 20)).1,
+        "HTTP flood"
+    ));
 }
 
 #[test]

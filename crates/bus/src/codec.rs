@@ -16,7 +16,8 @@
 //!            message types as a varint bitmask; +0x80: openings:u8 follows after the ICMP
 //!            fields, bits 0-2 the forward Opening code, bits 3-5 the backward one, bit 6 a TLS
 //!            heartbeat seen, bit 7: injection:u8 follows, the Injection code of the source's
-//!            requests)   (version 2: the host stage and the carrier check need it)
+//!            requests; +0x40: requests:varint follows last, the source's HTTP request
+//!            segments)   (version 2: the host stage and the carrier check need it)
 //! flags   := bit0 IPv6 key, bit1 the source is the key's B side, bit2 explicit endpoints follow,
 //!            bit3 the record's protocol differs from the key's, bits4-6 termination
 //! key     := a:(4|16) b:(4|16) port_a:u16le port_b:u16le protocol:u8
@@ -219,13 +220,14 @@ fn put_exchange(out: &mut Vec<u8>, e: &Exchange) {
         | (u8::from(e.fwd_tls_heartbeat) << 6)
         | (u8::from(injection != 0) << 7);
     let with_openings = if openings != 0 { OPENINGS } else { 0 };
+    let with = with_openings | if e.fwd_requests != 0 { REQUESTS } else { 0 };
     match e.icmp {
         Some((t, c)) if e.fwd_icmp_types != 0 => {
-            out.extend_from_slice(&[2 | with_openings, t, c]);
+            out.extend_from_slice(&[2 | with, t, c]);
             put_varint(out, u64::from(e.fwd_icmp_types));
         }
-        Some((t, c)) => out.extend_from_slice(&[1 | with_openings, t, c]),
-        None => out.push(with_openings),
+        Some((t, c)) => out.extend_from_slice(&[1 | with, t, c]),
+        None => out.push(with),
     }
     if openings != 0 {
         out.push(openings);
@@ -233,11 +235,17 @@ fn put_exchange(out: &mut Vec<u8>, e: &Exchange) {
     if injection != 0 {
         out.push(injection);
     }
+    if e.fwd_requests != 0 {
+        put_varint(out, u64::from(e.fwd_requests));
+    }
 }
 
 /// Bit of the ICMP marker byte: the openings byte follows the ICMP fields (messages written before
 /// openings existed never set it, so they still decode).
 const OPENINGS: u8 = 0x80;
+/// Bit of the ICMP marker byte: the source's HTTP request count follows last (absent when 0, so
+/// messages written before it existed still decode).
+const REQUESTS: u8 = 0x40;
 
 fn read_exchange(r: &mut Reader<'_>) -> Result<Exchange, BusError> {
     let ip_protocol = r.u8()?;
@@ -252,7 +260,7 @@ fn read_exchange(r: &mut Reader<'_>) -> Result<Exchange, BusError> {
     let fwd_flags = TcpFlags(r.u8()?);
     let bwd_flags = TcpFlags(r.u8()?);
     let marker = r.u8()?;
-    let (icmp, fwd_icmp_types) = match marker & !OPENINGS {
+    let (icmp, fwd_icmp_types) = match marker & !(OPENINGS | REQUESTS) {
         0 => (None, 0),
         1 => (Some((r.u8()?, r.u8()?)), 0),
         2 => {
@@ -276,6 +284,11 @@ fn read_exchange(r: &mut Reader<'_>) -> Result<Exchange, BusError> {
                 Some(Injection::from_code(c).ok_or_else(|| r.err("bad injection code"))?);
         }
     }
+    let fwd_requests = if marker & REQUESTS != 0 {
+        u32::try_from(r.varint()?).map_err(|_| r.err("request count out of range"))?
+    } else {
+        0
+    };
     Ok(Exchange {
         ip_protocol,
         fwd_packets,
@@ -291,6 +304,7 @@ fn read_exchange(r: &mut Reader<'_>) -> Result<Exchange, BusError> {
         bwd_opening,
         fwd_tls_heartbeat,
         fwd_injection,
+        fwd_requests,
     })
 }
 
@@ -641,11 +655,21 @@ mod tests {
         f.exchange.bwd_opening = Opening::NumericReply;
         f.exchange.fwd_tls_heartbeat = true;
         // And the injection found in the source's requests (the payload stage reads it).
-        for injection in [None, Some(Injection::Sql), Some(Injection::Script)] {
+        // And the HTTP request count (the web-flood detector reads it), with and without openings.
+        for (injection, requests) in [
+            (None, 0),
+            (Some(Injection::Sql), 0),
+            (Some(Injection::Script), 1),
+            (None, 70_000),
+        ] {
             f.exchange.fwd_injection = injection;
-            for icmp in [Some((8, 0)), None] {
+            f.exchange.fwd_requests = requests;
+            for (icmp, opening) in [(Some((8, 0)), Opening::Other), (None, Opening::Unknown)] {
                 f.exchange.icmp = icmp;
                 f.exchange.fwd_icmp_types = 0;
+                f.exchange.fwd_opening = opening;
+                f.exchange.bwd_opening = opening;
+                f.exchange.fwd_tls_heartbeat = opening != Opening::Unknown;
                 let mut enc = BatchEncoder::new(Mode::Corrected, "s", 0);
                 enc.push(&f).unwrap();
                 let (_, back) = decode_batch(&enc.seal(0, 0)).unwrap();

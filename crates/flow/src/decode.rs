@@ -212,6 +212,7 @@ pub fn decode(linktype: u32, ts_us: i64, frame: &[u8]) -> Result<Packet, SkipRea
         vlan,
         head: PayloadHead::default(),
         injection: None,
+        http_request: false,
     };
     let body = payload.payload;
     // An IPv6 extension header that could not be parsed leaves the transport unknown.
@@ -264,6 +265,7 @@ pub fn decode(linktype: u32, ts_us: i64, frame: &[u8]) -> Result<Packet, SkipRea
         if protocol == proto::TCP
             && Opening::of(pkt.head.as_bytes(), pkt.payload_len) == Opening::HttpRequest
         {
+            pkt.http_request = true;
             pkt.injection = crate::request::injection_in_request(data);
         }
     }

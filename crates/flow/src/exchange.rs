@@ -40,6 +40,10 @@ pub struct Exchange {
     /// The first injection found in the parameters of the source's HTTP requests
     /// ([`crate::request`]): SQL or script where a value belongs.
     pub fwd_injection: Option<Injection>,
+    /// Segments from the source that begin an HTTP/1.x request: how many requests a keep-alive
+    /// connection carried (a keep-alive flood sends hundreds a second over a few connections).
+    /// A retransmitted request counts again; requests pipelined into one segment count once.
+    pub fwd_requests: u32,
 }
 
 impl Exchange {
@@ -60,6 +64,9 @@ impl Exchange {
                 }
                 self.fwd_tls_heartbeat |= starts_tls_heartbeat(pkt.head.as_bytes());
                 self.fwd_injection = self.fwd_injection.or(pkt.injection);
+                self.fwd_requests = self
+                    .fwd_requests
+                    .saturating_add(u32::from(pkt.http_request));
             }
             self.fwd_packets += 1;
             self.fwd_payload += payload;

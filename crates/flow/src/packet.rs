@@ -77,6 +77,9 @@ pub struct Packet {
     /// SQL or script in the parameters of the HTTP request this segment starts
     /// ([`crate::request`]); read from the whole captured segment while the decoder has it.
     pub injection: Option<crate::request::Injection>,
+    /// The segment's data begins with an HTTP/1.x request line: one request of the connection
+    /// (keep-alive connections carry many).
+    pub http_request: bool,
 }
 
 impl Packet {

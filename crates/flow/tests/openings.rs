@@ -96,3 +96,36 @@ fn tls_sessions_open_with_a_record_and_the_opening_is_the_first_data_only() {
         }
     }
 }
+
+#[test]
+fn keep_alive_connections_count_each_request_once() {
+    let Some(data) = shared_data() else { return };
+    let ndpi = data.join("pcap/bench/ndpi-default");
+    // Request segments per connection (a segment whose data begins with an HTTP method), counted
+    // in these captures with an independent pcap reader (dpkt), summed over the flows the meter
+    // cut the connection into.
+    let requests = |capture: &str, client_port: u16| -> (usize, u32) {
+        let fl = flows(&ndpi.join(capture));
+        let conn: Vec<_> = fl
+            .iter()
+            .filter(|f| f.src_port == client_port && f.dst_port == 80)
+            .collect();
+        (
+            conn.len(),
+            conn.iter().map(|f| f.exchange.fwd_requests).sum(),
+        )
+    };
+    // 37 requests on one connection, each User-Agent header split over two segments: the second
+    // segment of a request is not a request. The connection lasts six minutes: the 120 s active
+    // timeout cuts it into four flows.
+    assert_eq!(
+        requests("http_ua_splitted_in_two_pkts.pcapng", 21359),
+        (4, 37)
+    );
+    // A video player's keep-alive connections: 35 and 14 requests.
+    assert_eq!(requests("quickplay.pcap", 52009).1, 35);
+    assert_eq!(requests("quickplay.pcap", 52019).1, 14);
+    // The server's responses are not requests; a TLS session has none.
+    let tls = flows(&ndpi.join("tls_alert.pcap"));
+    assert!(tls.iter().all(|f| f.exchange.fwd_requests == 0));
+}
