@@ -36,8 +36,8 @@ use std::net::IpAddr;
 /// Why the stage called a flow an attack.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Evidence {
-    /// Which detector: `scan.trw`, `scan.crafted`, `flood.syn`, `flood.syn_ack`, `flood.udp`,
-    /// `brute.auth`, `web.flood`.
+    /// Which detector: `scan.trw`, `scan.crafted`, `scan.follow_up`, `flood.syn`,
+    /// `flood.syn_ack`, `flood.udp`, `brute.auth`, `web.flood`.
     pub detector: String,
     /// One line for an analyst, with the counts that decided it.
     pub summary: String,
@@ -164,8 +164,9 @@ impl HostBehaviour {
     /// scan that runs while a flood's flag holds is still a scan) — unless it is UDP sent from a
     /// known amplifier's port: a reflector answered with ICMP unreachables looks like a scanner,
     /// and its datagrams are the amplification's. Otherwise floods come first (a flood's spoofed
-    /// addresses may look like scanners). Brute force and web floods come last: they are about
-    /// complete connections, which the other detectors do not claim.
+    /// addresses may look like scanners). Brute force and web floods come next: they are about
+    /// complete connections, which the other detectors do not claim. Last, a scanner's
+    /// conversation with a port its own probe found open is the scan's service detection.
     pub fn judge(&self, flow: &FlowRecord) -> Option<Finding> {
         let scan = || self.scans.judge(flow);
         let scan_first = self.scans.scanning(&flow.src)
@@ -178,6 +179,7 @@ impl HostBehaviour {
         first
             .or_else(|| self.brute.judge(flow))
             .or_else(|| self.web.judge(flow))
+            .or_else(|| self.scans.judge_follow_up(flow))
     }
 
     /// Whether the scan detector calls this source a scanner now. A scan is what a source does

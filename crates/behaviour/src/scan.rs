@@ -320,6 +320,9 @@ struct Walk {
     unanswered: Unanswered,
     /// Crafted probes sent.
     crafted: u32,
+    /// (host, port) its SYN probes found open, with when the probe ended: the ports a service
+    /// scan (`nmap -sV`) then connects to.
+    found_open: HashMap<(IpAddr, u16), i64>,
     flagged: Option<Flag>,
     last_us: i64,
 }
@@ -417,6 +420,20 @@ pub struct Scans {
 /// Distinct hosts and ports a walk keeps for its evidence.
 const EVIDENCE_CAP: usize = 65_536;
 
+/// How long after a SYN probe found a port open a connection to it counts as the scan's follow-up.
+const FOLLOW_UP_US: i64 = 60_000_000;
+
+/// A SYN answered by a SYN-ACK on which no data followed: a SYN scan's open port (the prober
+/// resets or abandons the handshake).
+fn found_open_port(e: &Exchange) -> bool {
+    e.is_tcp()
+        && e.first_flags.has(TcpFlags::SYN)
+        && !e.first_flags.has(TcpFlags::ACK)
+        && e.bwd_flags.has(TcpFlags::SYN)
+        && e.bwd_flags.has(TcpFlags::ACK)
+        && !e.has_payload()
+}
+
 impl Scans {
     pub fn new(cfg: ScanConfig, max_hosts: usize) -> Scans {
         Scans {
@@ -474,6 +491,12 @@ impl Scans {
         }
         let w = self.walks.entry(flow.src).or_default();
         w.last_us = w.last_us.max(flow.end_us);
+        if found_open_port(&flow.exchange)
+            && (w.found_open.len() < EVIDENCE_CAP
+                || w.found_open.contains_key(&(flow.dst, flow.dst_port)))
+        {
+            w.found_open.insert((flow.dst, flow.dst_port), flow.end_us);
+        }
         let contact = (flow.dst, flow.dst_port, flow.exchange.ip_protocol);
         let first = if w.contacted.len() < self.cfg.max_contacts {
             w.contacted.insert(contact)
@@ -612,6 +635,42 @@ impl Scans {
             evidence: Evidence {
                 detector: detector.into(),
                 summary,
+                host: flow.src.to_string(),
+                category: "PortScan".into(),
+            },
+        })
+    }
+
+    /// A conversation of a scanner with a port its own SYN probe found open shortly before: the
+    /// scan's service detection (nmap -sV sends its probes on full connections to the open ports
+    /// the SYN phase found). Asked after every other detector, and it yields to the flow
+    /// classifier's attack label: an attacker that scans and then logs in is a brute force's.
+    pub fn judge_follow_up(&self, flow: &FlowRecord) -> Option<Finding> {
+        let w = self.walks.get(&flow.src).filter(|w| w.is_scanner())?;
+        let e = &flow.exchange;
+        if !(e.is_tcp() && e.saw_open() && e.has_payload()) {
+            return None;
+        }
+        let probed_us = *w.found_open.get(&(flow.dst, flow.dst_port))?;
+        let after_us = flow.start_us - probed_us;
+        if !(0..=FOLLOW_UP_US).contains(&after_us) {
+            return None;
+        }
+        Some(Finding {
+            label: "PortScan".into(),
+            yields_to_model: true,
+            score: 1.0 - self.cfg.alpha,
+            evidence: Evidence {
+                detector: "scan.follow_up".into(),
+                summary: format!(
+                    "a connection to {}:{} {:.1} s after this scanner's SYN probe found the port \
+                     open (service detection); {} of {} first contacts failed",
+                    flow.dst,
+                    flow.dst_port,
+                    after_us as f64 / 1e6,
+                    w.failures,
+                    w.successes + w.failures,
+                ),
                 host: flow.src.to_string(),
                 category: "PortScan".into(),
             },

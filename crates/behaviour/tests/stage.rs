@@ -100,6 +100,56 @@ fn four_failed_first_contacts_flag_a_scanner_and_every_probe_is_labelled() {
 }
 
 #[test]
+fn a_scanners_connections_to_the_ports_it_found_open_are_its_service_detection() {
+    // nmap -sV: a SYN scan of 20 ports (ports 20-23 and 80 open: SYN-ACK, then the prober's RST),
+    // then, 1 s later, full connections with service probes to the open ports.
+    let open = tcp(2, 1, SYN, SYN | RST, SYN | ACK, 0);
+    let mut flows: Vec<FlowRecord> = (0..20)
+        .map(|i| {
+            let port = if i < 4 { 20 + i } else { 1000 + i };
+            let e = if i < 4 { open } else { refused() };
+            flow("10.0.0.66", "10.0.0.10", 40000, port, i as i64, e)
+        })
+        .collect();
+    for port in [21, 22] {
+        flows.push(flow(
+            "10.0.0.66",
+            "10.0.0.10",
+            50000 + port,
+            port,
+            1_000,
+            session(),
+        ));
+    }
+    // A port the scan never probed, and a probed port connected to 2 minutes later.
+    flows.push(flow("10.0.0.66", "10.0.0.10", 50100, 443, 1_000, session()));
+    flows.push(flow(
+        "10.0.0.66",
+        "10.0.0.10",
+        50101,
+        23,
+        121_000,
+        session(),
+    ));
+    let (h, labels) = run(&flows);
+    assert!(all_labelled(&labels[..22], "PortScan"), "{labels:?}");
+    assert_eq!(labels[22..], [None, None]);
+    let f = h.judge(&flows[20]).unwrap();
+    assert_eq!(f.evidence.detector, "scan.follow_up");
+    assert!(
+        f.yields_to_model,
+        "a login after a scan is the classifier's to name"
+    );
+    // A client that is no scanner: a browser's pre-connected socket (handshake, no data), then a
+    // request on a new connection to the same port.
+    let browser = [
+        flow("10.0.0.21", "10.0.0.10", 40001, 443, 0, open),
+        flow("10.0.0.21", "10.0.0.10", 40002, 443, 500, session()),
+    ];
+    assert_eq!(run(&browser).1, [None, None]);
+}
+
+#[test]
 fn repeated_attempts_to_one_port_are_one_first_contact() {
     let retries: Vec<FlowRecord> = (0..20)
         .map(|i| flow("10.0.0.5", "10.0.0.10", 40000 + i, 443, i as i64, refused()))
