@@ -162,21 +162,26 @@ struct Flag {
 #[derive(Clone, Debug)]
 struct Victim {
     window: Tumbling,
-    half_open: Counts,
-    syn_ack: Counts,
-    udp: Counts,
-    flags: [Option<Flag>; 3],
+    /// One per [`slot`].
+    counts: [Counts; SLOTS],
+    flags: [Option<Flag>; SLOTS],
     last_us: i64,
 }
 
 const HALF_OPEN: usize = 0;
 const SYN_ACK: usize = 1;
 const UDP: usize = 2;
+/// One-way UDP from a known amplifier's port, counted apart from other one-way UDP: a flood that
+/// follows an amplification on the same victim (or runs beside it) is judged on its own datagrams,
+/// not labelled by the amplification's flag.
+const UDP_FROM_AMPLIFIER: usize = 3;
+const SLOTS: usize = 4;
 
 fn slot(kind: Kind) -> usize {
     match kind {
         Kind::HalfOpen => HALF_OPEN,
         Kind::SynAck => SYN_ACK,
+        Kind::OneWayUdp { port, .. } if AMPLIFIERS.contains(&port) => UDP_FROM_AMPLIFIER,
         Kind::OneWayUdp { .. } => UDP,
     }
 }
@@ -208,24 +213,17 @@ impl Floods {
         let cfg = &self.cfg;
         let v = self.victims.entry(receiver).or_insert_with(|| Victim {
             window: Tumbling::new(cfg.window_us),
-            half_open: Counts::new(),
-            syn_ack: Counts::new(),
-            udp: Counts::new(),
-            flags: [None, None, None],
+            counts: std::array::from_fn(|_| Counts::new()),
+            flags: Default::default(),
             last_us: flow.end_us,
         });
         let t = flow.start_us;
         v.last_us = v.last_us.max(flow.end_us);
         if v.window.advance(t) {
-            v.half_open.reset();
-            v.syn_ack.reset();
-            v.udp.reset();
+            v.counts.iter_mut().for_each(Counts::reset);
         }
-        let c = match kind {
-            Kind::HalfOpen => &mut v.half_open,
-            Kind::SynAck => &mut v.syn_ack,
-            Kind::OneWayUdp { .. } => &mut v.udp,
-        };
+        let i = slot(kind);
+        let c = &mut v.counts[i];
         c.flows += 1;
         c.senders.insert(sender);
         c.receiver_ports.insert(receiver_port);
@@ -242,7 +240,6 @@ impl Floods {
             }
             _ => c.packets += u64::from(flow.exchange.packets()),
         }
-        let i = slot(kind);
         let until = t + cfg.hold_us;
         if let Some(f) = v.flags[i].as_mut() {
             if t <= f.until_us {

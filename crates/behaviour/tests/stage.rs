@@ -457,6 +457,33 @@ fn a_udp_flood_from_a_few_hosts_sockets_is_a_flood_not_amplification() {
         })
         .collect();
     assert!(all_labelled(&run(&reflected).1, "UDP amplification"));
+    // A DNS amplification on 10.0.0.10, then the first flood 20 s later, while the
+    // amplification's flag holds: the flood is judged on its own datagrams.
+    let mut both: Vec<FlowRecord> = (0..20)
+        .map(|i| {
+            let src = format!("198.51.100.{}", i + 1);
+            flow(
+                &src,
+                "10.0.0.10",
+                53,
+                4444,
+                i * 100,
+                udp(60, 0, 60 * 1400, 0),
+            )
+        })
+        .collect();
+    both.extend(flows.iter().map(|f| {
+        let mut f = f.clone();
+        f.start_us += 20_000_000;
+        f.end_us += 20_000_000;
+        f
+    }));
+    let (_, labels) = run(&both);
+    assert!(
+        all_labelled(&labels[..20], "UDP amplification"),
+        "{labels:?}"
+    );
+    assert!(all_labelled(&labels[20..], "UDP flood"), "{labels:?}");
 }
 
 #[test]
