@@ -284,10 +284,7 @@ fn a_scan_label_stands_only_for_a_scanning_source() {
         .expect("a conversation is in the classifier's scope");
     assert_eq!(opinion.verdict.label, "PortScan", "{opinion:?}");
     assert_eq!(opinion.needs, Some(mlids_model::Context::Scanning));
-    let alternative = opinion
-        .otherwise
-        .clone()
-        .expect("a scan verdict has one");
+    let alternative = opinion.otherwise.clone().expect("a scan verdict has one");
     assert_ne!(alternative.label, "PortScan");
     assert!(alternative.attack_score < opinion.verdict.attack_score);
 
