@@ -9,10 +9,10 @@
 //!
 //! The counts are of connections and requests, not of bytes or of a flow's timing, so they hold
 //! at any RTT and whatever the flow classifier learnt of one network's timings. Requests are
-//! counted in plain HTTP/1.x only (HTTPS is opaque: a keep-alive flood over TLS is not seen). It says *that* a client
-//! floods a web server, not *what* each request is: when the flow classifier names an attack for
-//! the flow (SQL injection, a web login brute force), that more specific label stands
-//! ([`crate::Finding::yields_to_model`]).
+//! counted in plain HTTP/1.x only (HTTPS is opaque: a keep-alive flood over TLS is not seen).
+//! The detector says *that* a client floods a web server, not *what* each request is: when the
+//! flow classifier names an attack for the flow (SQL injection, a web login brute force), that
+//! more specific label stands ([`crate::Finding::yields_to_model`]).
 //!
 //! Known limit: a client that legitimately opens a connection per request at a high rate — a
 //! reverse proxy without upstream keep-alive, a load generator — is flagged; its traffic is, on
