@@ -353,10 +353,10 @@ fn a_vertical_scan_is_not_a_syn_flood() {
     );
 }
 
-#[test]
-fn one_way_udp_from_reflectors_is_amplification() {
-    // 20 DNS servers each send 60 one-way 1,400-byte responses to the victim within 10 s.
-    let flows: Vec<FlowRecord> = (0..20)
+/// 20 DNS servers each sending 60 one-way 1,400-byte responses to 10.0.0.10, one server every
+/// 100 ms (2 s): a reflection through open resolvers.
+fn dns_amplification() -> Vec<FlowRecord> {
+    (0..20)
         .map(|i| {
             let src = format!("198.51.100.{}", i + 1);
             flow(
@@ -364,11 +364,16 @@ fn one_way_udp_from_reflectors_is_amplification() {
                 "10.0.0.10",
                 53,
                 4444,
-                i as i64 * 100,
+                i * 100,
                 udp(60, 0, 60 * 1400, 0),
             )
         })
-        .collect();
+        .collect()
+}
+
+#[test]
+fn one_way_udp_from_reflectors_is_amplification() {
+    let flows = dns_amplification();
     let (h, labels) = run(&flows);
     assert!(all_labelled(&labels, "UDP amplification"), "{labels:?}");
     let f = h.judge(&flows[3]).unwrap();
@@ -385,19 +390,7 @@ fn a_udp_scan_of_an_amplification_victim_is_a_scan() {
     // The victim of the amplification above, then, while its flag holds (60 s), a UDP scan of
     // it: 30 probes from one port, 5 answered by ICMP port unreachable. The probes are one-way
     // UDP to a flagged victim, but they come from a scanner and not from an amplifier's port.
-    let mut flows: Vec<FlowRecord> = (0..20)
-        .map(|i| {
-            let src = format!("198.51.100.{}", i + 1);
-            flow(
-                &src,
-                "10.0.0.10",
-                53,
-                4444,
-                i * 100,
-                udp(60, 0, 60 * 1400, 0),
-            )
-        })
-        .collect();
+    let mut flows = dns_amplification();
     flows.extend((0..30).map(|i| {
         flow(
             "10.0.0.66",
@@ -459,19 +452,7 @@ fn a_udp_flood_from_a_few_hosts_sockets_is_a_flood_not_amplification() {
     assert!(all_labelled(&run(&reflected).1, "UDP amplification"));
     // A DNS amplification on 10.0.0.10, then the first flood 20 s later, while the
     // amplification's flag holds: the flood is judged on its own datagrams.
-    let mut both: Vec<FlowRecord> = (0..20)
-        .map(|i| {
-            let src = format!("198.51.100.{}", i + 1);
-            flow(
-                &src,
-                "10.0.0.10",
-                53,
-                4444,
-                i * 100,
-                udp(60, 0, 60 * 1400, 0),
-            )
-        })
-        .collect();
+    let mut both = dns_amplification();
     both.extend(flows.iter().map(|f| {
         let mut f = f.clone();
         f.start_us += 20_000_000;
