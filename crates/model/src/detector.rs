@@ -305,15 +305,20 @@ impl Detector {
         for (r, p) in probs.chunks_exact(k).enumerate() {
             let row = &x[r * nf..(r + 1) * nf];
             let (verdict, class) = self.verdict_of(row, p, explain)?;
-            let unless = match self.contexts[class] {
-                Some(context) if exchanges.is_some() && verdict.is_attack => {
+            let needs = self.contexts[class].filter(|_| exchanges.is_some() && verdict.is_attack);
+            let otherwise = match needs {
+                Some(_) => {
                     let mut q = p.to_vec();
                     take_out(&mut q, |c| self.contexts[c].is_some());
-                    Some((context, self.verdict_of(row, &q, explain)?.0))
+                    Some(self.verdict_of(row, &q, explain)?.0)
                 }
-                _ => None,
+                None => None,
             };
-            out.push(ModelOpinion { verdict, unless });
+            out.push(ModelOpinion {
+                verdict,
+                needs,
+                otherwise,
+            });
         }
         Ok(out)
     }
@@ -502,8 +507,8 @@ impl Detector {
 #[derive(Clone, Debug, PartialEq)]
 pub struct ModelOpinion {
     pub verdict: Verdict,
-    /// The context the verdict needs, and the verdict for a flow whose hosts lack it.
-    pub unless: Option<(Context, Verdict)>,
+    pub needs: Option<Context>,
+    pub otherwise: Option<Verdict>,
 }
 
 /// What the host-behaviour stage says of a flow's hosts.
@@ -535,8 +540,8 @@ impl ModelOpinion {
     /// The verdict, given what the host stage says of the flow's hosts (`None`: nothing known, no
     /// host stage — the classifier's verdict stands).
     pub fn verdict_for(self, hosts: Option<HostContext>) -> Verdict {
-        match (self.unless, hosts) {
-            (Some((needs, otherwise)), Some(h)) if !h.holds(needs) => otherwise,
+        match (self.needs, self.otherwise, hosts) {
+            (Some(needs), Some(otherwise), Some(h)) if !h.holds(needs) => otherwise,
             _ => self.verdict,
         }
     }

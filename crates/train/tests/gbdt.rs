@@ -283,8 +283,8 @@ fn a_scan_label_stands_only_for_a_scanning_source() {
         .flatten()
         .expect("a conversation is in the classifier's scope");
     assert_eq!(opinion.verdict.label, "PortScan", "{opinion:?}");
-    let (needs, alternative) = opinion.unless.clone().expect("a scan verdict has one");
-    assert_eq!(needs, mlids_model::Context::Scanning);
+    assert_eq!(opinion.needs, Some(mlids_model::Context::Scanning));
+    let alternative = opinion.otherwise.clone().expect("a scan verdict has one");
     assert_ne!(alternative.label, "PortScan");
     assert!(alternative.attack_score < opinion.verdict.attack_score);
 
@@ -367,11 +367,10 @@ fn a_request_flood_yields_to_the_classifier_and_an_injection_decides_first() {
     let mut quiet_hosts = HostBehaviour::default();
     quiet_hosts.observe(&lone);
     let o = opinion(&lone).unwrap();
-    let (needs, otherwise) = o.unless.clone().expect("a flood verdict has one");
-    assert_eq!(needs, mlids_model::Context::WebFlooding);
+    assert_eq!(o.needs, Some(mlids_model::Context::WebFlooding));
     let v = decide(&lone, Some(o.clone()), Some(&quiet_hosts));
     assert_ne!(v.label, "DoS attacks-Hulk", "{v:?}");
-    assert_eq!(v, otherwise);
+    assert_eq!(Some(&v), o.otherwise.as_ref());
     assert_eq!(decide(&lone, Some(o), None).label, "DoS attacks-Hulk");
     // A request with SQL in a parameter is SQL injection, whatever the classifier and the flood
     // detector say: the payload stage decides first.
