@@ -128,6 +128,11 @@ impl Context {
     }
 }
 
+/// Whether a label names a scan, which stands only for a source that is scanning.
+pub fn needs_scanning_source(label: &str) -> bool {
+    Context::of_label(label) == Some(Context::Scanning)
+}
+
 /// Per class of a model: its carrier, if any (index = class).
 pub(crate) fn carriers_of(
     labels: impl IntoIterator<Item = impl AsRef<str>>,
@@ -238,11 +243,10 @@ mod tests {
 
     #[test]
     fn scan_labels_are_the_two_scan_names() {
-        let scan = |l| Context::of_label(l) == Some(Context::Scanning);
-        assert!(scan("PortScan"));
-        assert!(scan("Infiltration - Portscan"));
-        assert!(!scan("Infiltration"));
-        assert!(!scan("DDOS attack-HOIC"));
+        assert!(needs_scanning_source("PortScan"));
+        assert!(needs_scanning_source("Infiltration - Portscan"));
+        assert!(!needs_scanning_source("Infiltration"));
+        assert!(!needs_scanning_source("DDOS attack-HOIC"));
     }
 
     #[test]
