@@ -12,6 +12,14 @@
 //!
 //! A worker that dies holds its un-acked batches until the consumer's ack wait expires; then
 //! another worker gets them.
+//!
+//! Batches are observed into the host-behaviour stage when they arrive and decided only after a
+//! *hold-back*, as `detect` does ([`mlids_model::sink`]): a flood or a scan is recognisable only
+//! from the flows after its first ones, and those may come in the next pull. A batch waits, un-acked,
+//! until its sensor run's flow clock has passed its last flow by the hold-back, or until the run
+//! has sent nothing for [`QUIET`] (it ended, or its link went quiet), or until it has waited half
+//! the ack wait, or until more than [`mlids_model::sink::MAX_HELD`] flows are held. Without it, whether a flow is judged with the
+//! evidence of the flows after it depended on where a pull happened to split the stream.
 
 use crate::codec::{decode_batch, BatchHeader};
 use crate::incidents::SightingBatch;
@@ -26,9 +34,16 @@ use mlids_flow::FlowRecord;
 use mlids_incident::Sighting;
 use mlids_model::alert::Alert;
 use mlids_model::{Detector, Explain, HostBehaviour, Verdict};
+use std::collections::{HashMap, VecDeque};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
+
+/// A sensor run that has sent no batch for this long (wall time) has ended or gone quiet: its
+/// held batches are decided, as `detect` decides what it holds when the capture ends. Far above
+/// a sensor's seal delay (100 ms), far below the incident aggregator's idle timeout, which
+/// closes incidents on the wall clock when no attack flow arrives.
+pub const QUIET: Duration = Duration::from_secs(2);
 
 /// Header carrying the sensor's seal time (µs) on alerts, for latency measurements.
 pub const SENT_US_HEADER: &str = "Mlids-Sent-Us";
@@ -45,6 +60,10 @@ pub struct WorkerConfig {
     pub ack_wait: Duration,
     /// Batches handed out and not yet acked, over all workers.
     pub max_ack_pending: i64,
+    /// How long a batch waits for the flows after it before its verdicts are decided (flow time
+    /// of its sensor run; in wall time at most half the ack wait, so a held batch is never
+    /// redelivered for being held). Zero: decide each pull at once.
+    pub hold_back: Duration,
 }
 
 impl WorkerConfig {
@@ -55,7 +74,13 @@ impl WorkerConfig {
             max_batches: 16,
             ack_wait: Duration::from_secs(30),
             max_ack_pending: 1024,
+            hold_back: Duration::from_micros(mlids_model::sink::DEFAULT_HOLD_BACK_US as u64),
         }
+    }
+
+    /// The longest a batch is held in wall time.
+    fn max_wait(&self) -> Duration {
+        self.hold_back.min(self.ack_wait / 2)
     }
 }
 
@@ -140,6 +165,119 @@ struct Work {
     delivered: u64,
 }
 
+impl Work {
+    /// The end of its last flow (flow time).
+    fn last_end_us(&self) -> i64 {
+        self.flows
+            .iter()
+            .map(|f| f.end_us)
+            .max()
+            .unwrap_or(i64::MIN)
+    }
+}
+
+/// Batches observed into the host-behaviour stage and waiting for their hold-back (see the
+/// module doc), one queue per sensor run: flow clocks of different sensors (or of one sensor's
+/// replays) have nothing to do with each other. Generic over what is held, so that its rules are
+/// tested without a NATS message.
+struct Holding<T> {
+    hold_back_us: i64,
+    max_wait: Duration,
+    quiet: Duration,
+    runs: HashMap<(String, u64), RunQueue<T>>,
+    flows: usize,
+    /// Arrival order over all runs, so batches leave in the order they came.
+    arrivals: u64,
+}
+
+/// One sensor run's held batches, oldest first, and the latest flow end observed from it.
+struct RunQueue<T> {
+    clock_us: i64,
+    last_arrival: Instant,
+    batches: VecDeque<Held<T>>,
+}
+
+struct Held<T> {
+    item: T,
+    flows: usize,
+    last_end_us: i64,
+    arrived: Instant,
+    order: u64,
+}
+
+impl<T> Holding<T> {
+    fn new(hold_back: Duration, max_wait: Duration) -> Self {
+        Holding {
+            hold_back_us: i64::try_from(hold_back.as_micros()).unwrap_or(i64::MAX),
+            max_wait,
+            quiet: QUIET.min(max_wait),
+            runs: HashMap::new(),
+            flows: 0,
+            arrivals: 0,
+        }
+    }
+
+    /// Hold a batch of `flows` flows of sensor run `run`, the last ending at `last_end_us`
+    /// (its flows already observed).
+    fn admit(&mut self, run: (String, u64), item: T, flows: usize, last_end_us: i64, now: Instant) {
+        let queue = self.runs.entry(run).or_insert_with(|| RunQueue {
+            clock_us: i64::MIN,
+            last_arrival: now,
+            batches: VecDeque::new(),
+        });
+        queue.clock_us = queue.clock_us.max(last_end_us);
+        queue.last_arrival = now;
+        self.flows += flows;
+        self.arrivals += 1;
+        queue.batches.push_back(Held {
+            item,
+            flows,
+            last_end_us,
+            arrived: now,
+            order: self.arrivals,
+        });
+    }
+
+    fn is_empty(&self) -> bool {
+        self.runs.is_empty()
+    }
+
+    /// The batches whose hold-back has passed (all of them with `all`), in arrival order; the
+    /// oldest also once more than [`mlids_model::sink::MAX_HELD`] flows are held.
+    fn take_due(&mut self, now: Instant, all: bool) -> Vec<T> {
+        let mut due: Vec<Held<T>> = Vec::new();
+        for queue in self.runs.values_mut() {
+            let quiet = now.saturating_duration_since(queue.last_arrival) >= self.quiet;
+            while let Some(front) = queue.batches.front() {
+                let flow_time =
+                    front.last_end_us.saturating_add(self.hold_back_us) <= queue.clock_us;
+                let waited = now.saturating_duration_since(front.arrived) >= self.max_wait;
+                if !(all || quiet || flow_time || waited) {
+                    break;
+                }
+                due.extend(queue.batches.pop_front());
+            }
+        }
+        self.flows -= due.iter().map(|h| h.flows).sum::<usize>();
+        while self.flows > mlids_model::sink::MAX_HELD {
+            let Some(oldest) = self
+                .runs
+                .values_mut()
+                .filter(|q| !q.batches.is_empty())
+                .min_by_key(|q| q.batches.front().map(|h| h.order))
+                .and_then(|q| q.batches.pop_front())
+            else {
+                break;
+            };
+            self.flows -= oldest.flows;
+            due.push(oldest);
+        }
+        self.runs.retain(|_, q| !q.batches.is_empty());
+        due.sort_by_key(|h| h.order);
+        due.into_iter().map(|h| h.item).collect()
+    }
+}
+
 /// What one batch produced.
 struct Output {
     verdicts: VerdictBatch,
@@ -163,6 +301,15 @@ pub async fn run_worker(
     let consumer =
         crate::topology::durable_consumer(&flows, &cfg.consumer, consumer_config(&cfg)).await?;
     let mode = model.detector.mode();
+    let mut holding = Holding::new(cfg.hold_back, cfg.max_wait());
+    let ctx = Ctx {
+        js: &js,
+        topology,
+        cfg: &cfg,
+        model: &model,
+        stats: &stats,
+        latency: &latency,
+    };
     'outer: while !stop.load(Ordering::Relaxed) {
         let Some(mut messages) = crate::topology::pull(&consumer, cfg.max_batches).await else {
             continue;
@@ -173,7 +320,10 @@ pub async fn run_worker(
             }
             let first =
                 match tokio::time::timeout(Duration::from_millis(250), messages.next()).await {
-                    Err(_) => continue,
+                    Err(_) => {
+                        release(&ctx, &mut holding, false).await;
+                        continue;
+                    }
                     Ok(None) => continue 'outer,
                     Ok(Some(Err(e))) => {
                         debug(&format!("consumer stream: {e}"));
@@ -189,23 +339,50 @@ pub async fn run_worker(
                     _ => break,
                 }
             }
-            process(&js, topology, &cfg, &model, mode, &stats, &latency, group).await;
+            let now = Instant::now();
+            for work in receive(&model, mode, &stats, group).await {
+                let run = (work.header.sensor.clone(), work.header.run);
+                let (flows, last_end_us) = (work.flows.len(), work.last_end_us());
+                holding.admit(run, work, flows, last_end_us, now);
+            }
+            release(&ctx, &mut holding, false).await;
         }
     }
+    // Stopping: decide and store what is held rather than leave it to another worker's redelivery.
+    release(&ctx, &mut holding, true).await;
     Ok(WorkerReport::of(&stats))
 }
 
-#[allow(clippy::too_many_arguments)]
-async fn process(
-    js: &jetstream::Context,
-    topology: &Topology,
-    cfg: &WorkerConfig,
+/// What publishing a worker's results needs.
+#[derive(Clone, Copy)]
+struct Ctx<'a> {
+    js: &'a jetstream::Context,
+    topology: &'a Topology,
+    cfg: &'a WorkerConfig,
+    model: &'a WorkerModel,
+    stats: &'a WorkerStats,
+    latency: &'a LatencyHistogram,
+}
+
+/// Decide, store and ack the held batches that are due (all of them with `all`).
+async fn release(ctx: &Ctx<'_>, holding: &mut Holding<Work>, all: bool) {
+    if holding.is_empty() {
+        return;
+    }
+    let due = holding.take_due(Instant::now(), all);
+    if !due.is_empty() {
+        process(ctx, due).await;
+    }
+}
+
+/// Decode a pull's messages (malformed batches and batches of the other mode are terminated) and
+/// observe their flows into the host-behaviour stage.
+async fn receive(
     model: &WorkerModel,
     mode: mlids_flow::Mode,
     stats: &WorkerStats,
-    latency: &LatencyHistogram,
     group: Vec<jetstream::Message>,
-) {
+) -> Vec<Work> {
     let mut work = Vec::with_capacity(group.len());
     for msg in group {
         stats.batches_received.inc();
@@ -236,9 +413,23 @@ async fn process(
             }
         }
     }
-    if work.is_empty() {
-        return;
-    }
+    // A poisoned lock only means another classification panicked; the counts are still usable.
+    let mut hosts = model.hosts.lock().unwrap_or_else(|p| p.into_inner());
+    work.iter()
+        .for_each(|w| w.flows.iter().for_each(|f| hosts.observe(f)));
+    work
+}
+
+/// Classify held batches whose hold-back has passed, store their results and ack them.
+async fn process(ctx: &Ctx<'_>, mut work: Vec<Work>) {
+    let Ctx {
+        js,
+        topology,
+        cfg,
+        model,
+        stats,
+        latency,
+    } = *ctx;
     // Classification is CPU work: off the async threads.
     let (m, worker_id) = (model.clone(), cfg.worker_id.clone());
     let batches: Vec<(BatchHeader, Vec<FlowRecord>, u64)> = work
@@ -316,14 +507,10 @@ fn classify(
     worker_id: &str,
     batches: &[(BatchHeader, Vec<FlowRecord>, u64)],
 ) -> Result<Vec<Output>, BusError> {
-    // Every batch is observed before any is judged, so probes spread over the batches of one
-    // pull are labelled together.
+    // The batches' flows, and those of every batch that came after them, were observed when
+    // they arrived ([`receive`]).
     let verdicts: Vec<Vec<Verdict>> = {
-        // A poisoned lock only means another classification panicked; the counts are still usable.
-        let mut hosts = model.hosts.lock().unwrap_or_else(|p| p.into_inner());
-        batches
-            .iter()
-            .for_each(|(_, flows, _)| flows.iter().for_each(|f| hosts.observe(f)));
+        let hosts = model.hosts.lock().unwrap_or_else(|p| p.into_inner());
         let explain = Explain::attacks(model.explain_top);
         batches
             .iter()
@@ -446,5 +633,87 @@ enum Stored {
 fn debug(msg: &str) {
     if std::env::var_os("MLIDS_BUS_DEBUG").is_some() {
         eprintln!("mlids-bus: {msg}");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const S: i64 = 1_000_000;
+
+    fn run(sensor: &str) -> (String, u64) {
+        (sensor.to_string(), 1)
+    }
+
+    #[test]
+    fn a_batch_waits_until_its_runs_flow_clock_passes_it_by_the_hold_back() {
+        let t0 = Instant::now();
+        let mut h = Holding::new(Duration::from_secs(10), Duration::from_secs(15));
+        h.admit(run("a"), "first", 256, 100 * S, t0);
+        h.admit(run("a"), "second", 256, 109 * S, t0);
+        assert!(h.take_due(t0, false).is_empty(), "9 s later is not enough");
+        h.admit(run("a"), "third", 256, 110 * S, t0);
+        assert_eq!(h.take_due(t0, false), ["first"]);
+        // Another sensor's clock says nothing about this one's batches.
+        h.admit(run("b"), "other", 10, 500 * S, t0);
+        assert!(h.take_due(t0, false).is_empty());
+        assert_eq!(h.take_due(t0, true), ["second", "third", "other"]);
+        assert!(h.is_empty());
+    }
+
+    #[test]
+    fn a_quiet_or_finished_sensors_batches_leave_once_it_has_sent_nothing_for_a_while() {
+        let t0 = Instant::now();
+        let ms = Duration::from_millis;
+        let mut h = Holding::new(Duration::from_secs(10), Duration::from_secs(15));
+        h.admit(run("a"), 1, 5, 100 * S, t0);
+        h.admit(run("b"), 9, 5, 100 * S, t0 + ms(1500));
+        h.admit(run("a"), 2, 5, 101 * S, t0 + ms(1500));
+        // Run a sent its second batch 1.5 s later: not quiet yet.
+        assert!(h.take_due(t0 + ms(3499), false).is_empty());
+        assert_eq!(h.take_due(t0 + ms(3500), false), [1, 9, 2]);
+    }
+
+    #[test]
+    fn a_busy_runs_batch_leaves_after_half_the_ack_wait_at_the_latest() {
+        let t0 = Instant::now();
+        let ms = Duration::from_millis;
+        let mut h = Holding::new(Duration::from_secs(10), Duration::from_secs(4));
+        h.admit(run("a"), 1, 5, 100 * S, t0);
+        for k in 1..=4 {
+            h.admit(run("a"), 2, 5, 100 * S, t0 + ms(1000 * k));
+        }
+        assert!(h.take_due(t0 + ms(3999), false).is_empty());
+        assert_eq!(h.take_due(t0 + ms(4000), false), [1]);
+    }
+
+    #[test]
+    fn beyond_max_held_flows_the_oldest_batches_leave_early() {
+        let t0 = Instant::now();
+        let mut h = Holding::new(Duration::from_secs(10), Duration::from_secs(15));
+        let per = mlids_model::sink::MAX_HELD / 4;
+        for k in 0..6 {
+            h.admit(run(if k % 2 == 0 { "a" } else { "b" }), k, per, S, t0);
+        }
+        assert_eq!(h.take_due(t0, false), [0, 1]);
+        assert_eq!(h.flows, 4 * per);
+    }
+
+    #[test]
+    fn no_hold_back_decides_each_batch_at_once() {
+        let t0 = Instant::now();
+        let mut h = Holding::new(Duration::ZERO, Duration::ZERO);
+        h.admit(run("a"), 7, 3, S, t0);
+        assert_eq!(h.take_due(t0, false), [7]);
+    }
+
+    #[test]
+    fn the_wall_wait_stays_under_the_ack_wait() {
+        let mut cfg = WorkerConfig::new("w");
+        cfg.ack_wait = Duration::from_secs(3);
+        assert_eq!(cfg.max_wait(), Duration::from_millis(1500));
+        cfg.ack_wait = Duration::from_secs(30);
+        assert_eq!(cfg.max_wait(), Duration::from_secs(10));
     }
 }

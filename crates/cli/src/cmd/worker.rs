@@ -64,6 +64,11 @@ pub struct WorkerArgs {
     /// (used when this worker creates the consumer).
     #[arg(long, default_value_t = 30, value_name = "SECS")]
     pub ack_wait: u64,
+    /// Seconds of flow time a batch waits for the flows after it before its verdicts are decided,
+    /// so that the first flows of a flood or scan are judged with what the later ones revealed
+    /// (as `ml-ids detect` does); in wall time at most half of --ack-wait. 0: decide at once.
+    #[arg(long, default_value_t = 10.0, value_name = "SECS")]
+    pub hold_back: f64,
     /// Also run an incident aggregator (see above).
     #[arg(long)]
     pub incidents: bool,
@@ -98,6 +103,8 @@ pub fn run(args: WorkerArgs) -> Result<()> {
     cfg.consumer = args.consumer.clone();
     cfg.max_batches = args.max_batches.max(1);
     cfg.ack_wait = Duration::from_secs(args.ack_wait.max(1));
+    cfg.hold_back = Duration::try_from_secs_f64(args.hold_back)
+        .map_err(|_| anyhow::anyhow!("--hold-back must be a number of seconds ≥ 0"))?;
     let topology = args.bus.topology();
     let aggregator = if args.incidents {
         let config = IncidentConfig::with_idle_timeout_secs(args.incident_timeout)
