@@ -189,6 +189,12 @@ impl HostBehaviour {
         self.scans.scanning(src)
     }
 
+    /// Whether the web-flood detector calls this flow's client flooding its server at the flow's
+    /// start. The flow classifier's flood labels stand only then: one connection is no flood.
+    pub fn web_flooding(&self, flow: &FlowRecord) -> bool {
+        self.web.flooding(flow)
+    }
+
     /// Entries over all detectors' tables (bounded by about 4 × `max_hosts` plus one sweep's
     /// worth of new hosts).
     pub fn tracked_hosts(&self) -> usize {

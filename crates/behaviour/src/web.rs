@@ -146,6 +146,14 @@ impl WebFloods {
         })
     }
 
+    /// Whether the pair of this flow is flagged at its start (any flow of the pair, whatever it
+    /// opened with: the classifier's flood labels ask).
+    pub fn flooding(&self, flow: &FlowRecord) -> bool {
+        self.pairs
+            .get(&(flow.src, flow.dst, flow.dst_port))
+            .is_some_and(|p| p.connections.flagged_at(flow.start_us))
+    }
+
     pub fn tracked(&self) -> usize {
         self.pairs.len()
     }

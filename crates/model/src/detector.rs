@@ -5,7 +5,7 @@
 
 use crate::bundle::{Bundle, Manifest};
 
-use crate::applicable::{carriers_of, needs_scanning_source, rule_out, take_out, Carrier};
+use crate::applicable::{carriers_of, rule_out, take_out, Carrier, Context};
 use crate::decision::DecisionRule;
 use crate::error::{ModelError, Result};
 use mlids_behaviour::{flow_judged_by_model, Evidence, Finding, HostBehaviour};
@@ -158,8 +158,8 @@ pub struct Detector {
     categories: HashMap<String, String>,
     /// Per class: the protocol its flows must carry ([`Carrier`]), if its label names one.
     carriers: Vec<Option<Carrier>>,
-    /// Per class: whether its label names a scan ([`needs_scanning_source`]).
-    scans: Vec<bool>,
+    /// Per class: what the host stage must say for its label to stand ([`Context`]).
+    contexts: Vec<Option<Context>>,
 }
 
 impl std::fmt::Debug for Detector {
@@ -203,11 +203,11 @@ impl Detector {
             .map(|l| (l.name.clone(), l.category.clone()))
             .collect();
         let carriers = carriers_of(bundle.manifest.labels.iter().map(|l| &l.name));
-        let scans = bundle
+        let contexts = bundle
             .manifest
             .labels
             .iter()
-            .map(|l| needs_scanning_source(&l.name))
+            .map(|l| Context::of_label(&l.name))
             .collect();
         Ok(Detector {
             bundle,
@@ -217,7 +217,7 @@ impl Detector {
             index,
             categories,
             carriers,
-            scans,
+            contexts,
         })
     }
 
@@ -305,17 +305,15 @@ impl Detector {
         for (r, p) in probs.chunks_exact(k).enumerate() {
             let row = &x[r * nf..(r + 1) * nf];
             let (verdict, class) = self.verdict_of(row, p, explain)?;
-            let unless_scanning = if exchanges.is_some() && verdict.is_attack && self.scans[class] {
-                let mut q = p.to_vec();
-                take_out(&mut q, |c| self.scans[c]);
-                Some(self.verdict_of(row, &q, explain)?.0)
-            } else {
-                None
+            let unless = match self.contexts[class] {
+                Some(context) if exchanges.is_some() && verdict.is_attack => {
+                    let mut q = p.to_vec();
+                    take_out(&mut q, |c| self.contexts[c].is_some());
+                    Some((context, self.verdict_of(row, &q, explain)?.0))
+                }
+                _ => None,
             };
-            out.push(ModelOpinion {
-                verdict,
-                unless_scanning,
-            });
+            out.push(ModelOpinion { verdict, unless });
         }
         Ok(out)
     }
@@ -498,19 +496,47 @@ impl Detector {
 }
 
 /// The flow classifier's opinion of one flow, formed before the host-behaviour stage has seen
-/// what follows it: its verdict and, when that verdict names a scan, the verdict without the scan
-/// labels for a source the stage does not call a scanner ([`crate::applicable`]).
+/// what follows it: its verdict and, when that verdict names what a host does across many flows
+/// (a scan, a web flood), the context it needs and the verdict without such labels for a flow
+/// whose hosts the stage does not see doing it ([`crate::applicable`]).
 #[derive(Clone, Debug, PartialEq)]
 pub struct ModelOpinion {
     pub verdict: Verdict,
-    pub unless_scanning: Option<Verdict>,
+    /// The context the verdict needs, and the verdict for a flow whose hosts lack it.
+    pub unless: Option<(Context, Verdict)>,
+}
+
+/// What the host-behaviour stage says of a flow's hosts.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct HostContext {
+    /// The source is a scanner.
+    pub scanning: bool,
+    /// The client floods this server with web requests.
+    pub web_flooding: bool,
+}
+
+impl HostContext {
+    pub fn of(flow: &FlowRecord, hosts: &HostBehaviour) -> HostContext {
+        HostContext {
+            scanning: hosts.scanning(&flow.src),
+            web_flooding: hosts.web_flooding(flow),
+        }
+    }
+
+    fn holds(self, context: Context) -> bool {
+        match context {
+            Context::Scanning => self.scanning,
+            Context::WebFlooding => self.web_flooding,
+        }
+    }
 }
 
 impl ModelOpinion {
-    /// The verdict, given whether the flow's source is scanning (`None`: unknown, no host stage).
-    pub fn verdict_for(self, source_scanning: Option<bool>) -> Verdict {
-        match (self.unless_scanning, source_scanning) {
-            (Some(alternative), Some(false)) => alternative,
+    /// The verdict, given what the host stage says of the flow's hosts (`None`: nothing known, no
+    /// host stage — the classifier's verdict stands).
+    pub fn verdict_for(self, hosts: Option<HostContext>) -> Verdict {
+        match (self.unless, hosts) {
+            (Some((needs, otherwise)), Some(h)) if !h.holds(needs) => otherwise,
             _ => self.verdict,
         }
     }
@@ -519,7 +545,8 @@ impl ModelOpinion {
 /// One verdict per flow: the payload stage's when the client's requests carried an injection
 /// (the most specific evidence there is: the attack's own text), else the host-behaviour stage's
 /// when its aggregates claim the flow, else the flow classifier's (`model`, for the flows it
-/// judges; a scan label only for a source the stage calls a scanner), else
+/// judges; a scan label only for a source the stage calls a scanner, a web-flood label only for a
+/// client it calls flooding), else
 /// [`Verdict::unjudged`]. A finding that yields to the model (a web request flood) gives way to
 /// the classifier's attack label, which says what the requests are. The one place the stages'
 /// verdicts combine.
@@ -532,7 +559,7 @@ pub fn decide(
         return v;
     }
     let finding = hosts.and_then(|h| h.judge(flow));
-    let model = model.map(|opinion| opinion.verdict_for(hosts.map(|h| h.scanning(&flow.src))));
+    let model = model.map(|opinion| opinion.verdict_for(hosts.map(|h| HostContext::of(flow, h))));
     match (finding, model) {
         (Some(f), Some(v)) if f.yields_to_model && v.is_attack => v,
         (Some(f), _) => Verdict::from_finding(f),

@@ -30,11 +30,11 @@ pub mod sink;
 #[cfg(feature = "zoo")]
 pub mod zoo;
 
-pub use applicable::Carrier;
+pub use applicable::{Carrier, Context};
 pub use bundle::{Bundle, Manifest};
 pub use decision::DecisionRule;
 pub use detector::{
-    decide, Contribution, Detector, Explain, ModelOpinion, Stage, Verdict, VerdictSink,
+    decide, Contribution, Detector, Explain, HostContext, ModelOpinion, Stage, Verdict, VerdictSink,
 };
 pub use error::{ModelError, Result};
 pub use flat::FlatForest;

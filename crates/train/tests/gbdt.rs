@@ -283,10 +283,8 @@ fn a_scan_label_stands_only_for_a_scanning_source() {
         .flatten()
         .expect("a conversation is in the classifier's scope");
     assert_eq!(opinion.verdict.label, "PortScan", "{opinion:?}");
-    let alternative = opinion
-        .unless_scanning
-        .clone()
-        .expect("a scan verdict has one");
+    let (needs, alternative) = opinion.unless.clone().expect("a scan verdict has one");
+    assert_eq!(needs, mlids_model::Context::Scanning);
     assert_ne!(alternative.label, "PortScan");
     assert!(alternative.attack_score < opinion.verdict.attack_score);
 
@@ -361,6 +359,20 @@ fn a_request_flood_yields_to_the_classifier_and_an_injection_decides_first() {
     let v = decide(&hulk, opinion(&hulk), Some(&hosts));
     assert_eq!(v.label, "DoS attacks-Hulk", "{v:?}");
     assert_eq!(v.stage, mlids_model::Stage::FlowModel);
+    // The same Hulk-like request from a client that sent nothing else: one connection is no
+    // flood, so the label does not stand (the verdict without the flood labels does), unless
+    // nothing is known of the hosts (no host stage).
+    let mut lone = request(3.0, 10);
+    lone.src = "10.9.9.9".parse().unwrap();
+    let mut quiet_hosts = HostBehaviour::default();
+    quiet_hosts.observe(&lone);
+    let o = opinion(&lone).unwrap();
+    let (needs, otherwise) = o.unless.clone().expect("a flood verdict has one");
+    assert_eq!(needs, mlids_model::Context::WebFlooding);
+    let v = decide(&lone, Some(o.clone()), Some(&quiet_hosts));
+    assert_ne!(v.label, "DoS attacks-Hulk", "{v:?}");
+    assert_eq!(v, otherwise);
+    assert_eq!(decide(&lone, Some(o), None).label, "DoS attacks-Hulk");
     // A request with SQL in a parameter is SQL injection, whatever the classifier and the flood
     // detector say: the payload stage decides first.
     let mut injected = request(3.0, 11);
