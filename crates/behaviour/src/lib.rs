@@ -14,6 +14,8 @@
 //! - [`brute`]: per (client, authentication service), the rate of short repeated connections.
 //! - [`web`]: per (client, web server), the HTTP/TLS connections and the HTTP requests in a window
 //!   (request floods, keep-alive floods, slow attacks, one-request-per-connection tools).
+//! - [`repeat`]: per (client, TCP service), whether the client came back again and again — no
+//!   detector, a question the flow classifier's brute-force, web-attack and bot labels ask.
 //!
 //! [`HostBehaviour::observe`] takes every finished flow; [`HostBehaviour::judge`] then says
 //! whether a flow is part of an attack the aggregates show, with the evidence. Callers observe a
@@ -23,6 +25,7 @@
 
 pub mod brute;
 pub mod flood;
+pub mod repeat;
 pub mod scan;
 pub mod web;
 mod window;
@@ -70,6 +73,7 @@ pub struct BehaviourConfig {
     pub flood: flood::FloodConfig,
     pub brute: brute::BruteConfig,
     pub web: web::WebFloodConfig,
+    pub repeat: repeat::RepeatConfig,
     /// Hosts tracked per detector; beyond it the longest-idle are forgotten (memory stays bounded).
     pub max_hosts: usize,
 }
@@ -81,6 +85,7 @@ impl Default for BehaviourConfig {
             flood: flood::FloodConfig::default(),
             brute: brute::BruteConfig::default(),
             web: web::WebFloodConfig::default(),
+            repeat: repeat::RepeatConfig::default(),
             max_hosts: 100_000,
         }
     }
@@ -93,6 +98,7 @@ pub struct HostBehaviour {
     floods: flood::Floods,
     brute: brute::BruteForce,
     web: web::WebFloods,
+    returns: repeat::Returns,
     observed: u64,
     /// Open flows already observed through [`HostBehaviour::observe_open`] (key, first packet):
     /// not counted again when they finish.
@@ -119,6 +125,7 @@ impl HostBehaviour {
             floods: flood::Floods::new(cfg.flood, cfg.max_hosts),
             brute: brute::BruteForce::new(cfg.brute, cfg.max_hosts),
             web: web::WebFloods::new(cfg.web, cfg.max_hosts),
+            returns: repeat::Returns::new(cfg.repeat, cfg.max_hosts),
             observed: 0,
             early: HashSet::new(),
         }
@@ -150,12 +157,14 @@ impl HostBehaviour {
         self.floods.observe(flow);
         self.brute.observe(flow);
         self.web.observe(flow);
+        self.returns.observe(flow);
         self.observed += 1;
         if self.observed % SWEEP_EVERY == 0 {
             self.scans.sweep(flow.end_us);
             self.floods.sweep(flow.end_us);
             self.brute.sweep(flow.end_us);
             self.web.sweep(flow.end_us);
+            self.returns.sweep(flow.end_us);
         }
     }
 
@@ -195,10 +204,21 @@ impl HostBehaviour {
         self.web.flooding(flow)
     }
 
-    /// Entries over all detectors' tables (bounded by about 4 × `max_hosts` plus one sweep's
+    /// Whether this flow's client contacted its server's TCP port at least three times within a
+    /// minute around it ([`repeat`]). The flow classifier's brute-force, web-attack and bot labels
+    /// stand only then: one connection is no brute force, no tool's scan of a form, no beacon.
+    pub fn returning(&self, flow: &FlowRecord) -> bool {
+        self.returns.returning(flow)
+    }
+
+    /// Entries over all detectors' tables (bounded by about 5 × `max_hosts` plus one sweep's
     /// worth of new hosts).
     pub fn tracked_hosts(&self) -> usize {
-        self.scans.tracked() + self.floods.tracked() + self.brute.tracked() + self.web.tracked()
+        self.scans.tracked()
+            + self.floods.tracked()
+            + self.brute.tracked()
+            + self.web.tracked()
+            + self.returns.tracked()
     }
 }
 

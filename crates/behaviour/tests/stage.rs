@@ -1024,3 +1024,46 @@ fn an_address_mask_request_is_an_os_fingerprinting_probe() {
         evidence.summary
     );
 }
+
+#[test]
+fn a_client_is_returning_from_its_third_contact_with_one_service_in_a_minute() {
+    let returning = |flows: &[FlowRecord]| {
+        let mut h = HostBehaviour::default();
+        flows.iter().for_each(|f| h.observe(f));
+        flows.iter().map(|f| h.returning(f)).collect::<Vec<_>>()
+    };
+    // Three SSH logins 20 s apart: every one of them is a return, the first too.
+    let three = connections("10.0.0.50", 22, 3, 20_000, session());
+    assert_eq!(returning(&three), [true; 3]);
+    // Two are not; nor are three spread over three minutes.
+    assert_eq!(returning(&three[..2]), [false; 2]);
+    let spread = connections("10.0.0.51", 22, 3, 90_000, session());
+    assert_eq!(returning(&spread), [false; 3]);
+    // Other ports or other servers are other services.
+    let mut mixed = connections("10.0.0.52", 22, 2, 1_000, session());
+    mixed.push(flow(
+        "10.0.0.52",
+        "10.0.0.10",
+        40000,
+        2222,
+        2_000,
+        session(),
+    ));
+    mixed.push(flow("10.0.0.52", "10.0.0.11", 40001, 22, 3_000, session()));
+    assert_eq!(returning(&mixed), [false; 4]);
+    // One keep-alive connection carrying three requests is three contacts; one with two is not.
+    let keep = |requests| {
+        let e = Exchange {
+            fwd_requests: requests,
+            ..opened_with(Opening::HttpRequest)
+        };
+        vec![flow("10.0.0.53", "10.0.0.10", 40000, 80, 0, e)]
+    };
+    assert_eq!(returning(&keep(3)), [true]);
+    assert_eq!(returning(&keep(2)), [false]);
+    // Unanswered SYNs are no contact, and UDP is not counted at all.
+    let syns = connections("10.0.0.54", 22, 5, 100, tcp(1, 0, SYN, SYN, 0, 0));
+    assert_eq!(returning(&syns), [false; 5]);
+    let dns = connections("10.0.0.55", 53, 5, 100, udp(1, 1, 40, 120));
+    assert_eq!(returning(&dns), [false; 5]);
+}

@@ -22,6 +22,12 @@
 //! only for a client the web-flood detector calls flooding that server ([`Context::WebFlooding`]).
 //! Measured on real benign captures, every alert of the leave-one-source-out models and most of
 //! a testbed-only model's false alarms were such labels on a single ordinary connection.
+//!
+//! **Repetition.** A brute force is many guesses and a bot's beacon many check-ins; what the
+//! classifier learnt of SQL injection and XSS is the automated tools' traffic (hundreds of
+//! requests). Those labels stand only for a client that contacted the server's port at least three
+//! times within a minute around the flow ([`Context::Returning`]); an injection in one request is
+//! the payload stage's to find, in its text.
 
 use mlids_flow::{Exchange, Opening};
 
@@ -105,6 +111,17 @@ const WEB_FLOOD_LABELS: &[&str] = &[
     "DDoS LOIT",
 ];
 
+/// Labels that name something a client does to one service again and again: guesses, a tool's
+/// requests, a beacon.
+const REPEATED_LABELS: &[&str] = &[
+    "SSH-Bruteforce",
+    "FTP-BruteForce",
+    "Brute Force -Web",
+    "Brute Force -XSS",
+    "SQL Injection",
+    "Bot",
+];
+
 /// What the host-behaviour stage must say of a flow's hosts for a label of the flow classifier to
 /// stand: the label names something a host does across many flows.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -113,6 +130,8 @@ pub enum Context {
     Scanning,
     /// The client floods this server (web-flood detector).
     WebFlooding,
+    /// The client came back to this server's port again and again.
+    Returning,
 }
 
 impl Context {
@@ -122,6 +141,8 @@ impl Context {
             Some(Context::Scanning)
         } else if WEB_FLOOD_LABELS.contains(&label) {
             Some(Context::WebFlooding)
+        } else if REPEATED_LABELS.contains(&label) {
+            Some(Context::Returning)
         } else {
             None
         }
@@ -243,6 +264,30 @@ mod tests {
         assert!(scan("Infiltration - Portscan"));
         assert!(!scan("Infiltration"));
         assert!(!scan("DDOS attack-HOIC"));
+    }
+
+    #[test]
+    fn every_label_needs_at_most_one_context_and_canonical_names_are_used() {
+        use Context::*;
+        let cases = [
+            ("PortScan", Some(Scanning)),
+            ("DoS attacks-Hulk", Some(WebFlooding)),
+            ("DDoS LOIT", Some(WebFlooding)),
+            ("SSH-Bruteforce", Some(Returning)),
+            ("FTP-BruteForce", Some(Returning)),
+            ("Brute Force -Web", Some(Returning)),
+            ("Brute Force -XSS", Some(Returning)),
+            ("SQL Injection", Some(Returning)),
+            ("Bot", Some(Returning)),
+            // Not a repetition by definition: one flow can be each of these.
+            ("Infiltration", None),
+            ("Heartbleed", None),
+            ("DoS attacks-Hulk ", None),
+            ("Benign", None),
+        ];
+        for (label, want) in cases {
+            assert_eq!(Context::of_label(label), want, "{label}");
+        }
     }
 
     #[test]

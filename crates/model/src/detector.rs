@@ -513,6 +513,8 @@ pub struct HostContext {
     pub scanning: bool,
     /// The client floods this server with web requests.
     pub web_flooding: bool,
+    /// The client came back to this server's port again and again.
+    pub returning: bool,
 }
 
 impl HostContext {
@@ -520,6 +522,7 @@ impl HostContext {
         HostContext {
             scanning: hosts.scanning(&flow.src),
             web_flooding: hosts.web_flooding(flow),
+            returning: hosts.returning(flow),
         }
     }
 
@@ -527,6 +530,7 @@ impl HostContext {
         match context {
             Context::Scanning => self.scanning,
             Context::WebFlooding => self.web_flooding,
+            Context::Returning => self.returning,
         }
     }
 }
@@ -546,7 +550,8 @@ impl ModelOpinion {
 /// (the most specific evidence there is: the attack's own text), else the host-behaviour stage's
 /// when its aggregates claim the flow, else the flow classifier's (`model`, for the flows it
 /// judges; a scan label only for a source the stage calls a scanner, a web-flood label only for a
-/// client it calls flooding), else
+/// client it calls flooding, a brute-force, web-attack or bot label only for a client that came
+/// back to the service again and again), else
 /// [`Verdict::unjudged`]. A finding that yields to the model (a web request flood) gives way to
 /// the classifier's attack label, which says what the requests are. The one place the stages'
 /// verdicts combine.

@@ -386,6 +386,90 @@ fn a_request_flood_yields_to_the_classifier_and_an_injection_decides_first() {
     );
 }
 
+/// A corrected-mode model whose only signal is `tot_fwd_pkts`: benign 1–10 forward packets,
+/// `SQL Injection` 20–60.
+fn sql_injection_model(dir: &std::path::Path) -> Detector {
+    use mlids_test_support::models::{train_small_gbdt, SplitRows};
+    let features: Vec<String> = mlids_flow::features::CORRECTED_FEATURES
+        .iter()
+        .map(|f| f.snake_name(true).to_string())
+        .collect();
+    let (mut x, mut label, mut category) = (Vec::new(), Vec::new(), Vec::new());
+    for i in 0..3000u64 {
+        let attack = i % 3 == 0;
+        for f in &features {
+            x.push(match f.as_str() {
+                "tot_fwd_pkts" if attack => (20 + (i * 7919) % 41) as f64,
+                "tot_fwd_pkts" => (1 + (i * 7919) % 10) as f64,
+                "flow_duration" => ((i * 104_729) % 1_000_000) as f64,
+                _ => 0.0,
+            });
+        }
+        label.push(if attack { "SQL Injection" } else { "Benign" }.to_string());
+        category.push(if attack { "WebAttack" } else { "Benign" }.to_string());
+    }
+    let rows = SplitRows {
+        features: &features,
+        x: &x,
+        label: &label,
+        category: &category,
+    };
+    Detector::load(&train_small_gbdt(
+        dir,
+        Mode::Corrected,
+        Task::Multiclass,
+        &rows,
+    ))
+    .unwrap()
+}
+
+/// The classifier's web-attack label on one HTTP connection of a client that sent nothing else
+/// to that server does not stand (what it learnt is a tool's hundreds of requests); on the third
+/// connection of a client within a minute it does, for every one of the three.
+#[test]
+fn a_web_attack_label_needs_a_client_that_came_back() {
+    use mlids_model::{decide, HostBehaviour};
+    let dir = tempfile::tempdir().unwrap();
+    let det = sql_injection_model(dir.path());
+    let request = |i: i64| {
+        let mut r = record(Mode::Corrected, |f| match f {
+            Feature::TotFwdPkts => 30.0,
+            _ => 0.0,
+        });
+        r.exchange = http_exchange();
+        r.src_port = 30000 + i as u16;
+        r.start_us = i * 20_000_000;
+        r.end_us = r.start_us + 5_000;
+        r
+    };
+    let opinion = |r: &FlowRecord| {
+        det.classify_in_scope(std::slice::from_ref(r), Explain::None)
+            .unwrap()
+            .pop()
+            .flatten()
+            .unwrap()
+    };
+    let lone = request(0);
+    let o = opinion(&lone);
+    assert_eq!(o.verdict.label, "SQL Injection");
+    let (needs, otherwise) = o.unless.clone().expect("a web-attack verdict has one");
+    assert_eq!(needs, mlids_model::Context::Returning);
+    assert!(!otherwise.is_attack, "{otherwise:?}");
+    let mut hosts = HostBehaviour::default();
+    hosts.observe(&lone);
+    assert_eq!(decide(&lone, Some(o.clone()), Some(&hosts)), otherwise);
+    // Without a host stage nothing is known of the client: the label stands.
+    assert_eq!(decide(&lone, Some(o.clone()), None).label, "SQL Injection");
+    // Two more connections 20 s apart: a client that came back, and all three are the attack's.
+    let three: Vec<FlowRecord> = (0..3).map(request).collect();
+    let mut hosts = HostBehaviour::default();
+    three.iter().for_each(|f| hosts.observe(f));
+    for f in &three {
+        let v = decide(f, Some(opinion(f)), Some(&hosts));
+        assert_eq!(v.label, "SQL Injection", "{v:?}");
+    }
+}
+
 #[test]
 fn interrupt_keeps_the_best_model_so_far() {
     let s = synth(3000, 8, 0, 3);
