@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Golden outputs: prove that a refactor changes no observable output of the `ml-ids` binary.
-# Re-recorded deliberately when behaviour changes (last: scan follow-ups — nmap_RPC_SCAN's probes
-# of its open ports — and one-way UDP from amplifier ports counted apart — stopddos_bacnet's other
-# datagrams; extract outputs were unchanged).
+# Re-recorded deliberately when behaviour changes (last: SYN-ACKs repeated on one connection past
+# any handshake are a reflection — stopddos_syn-optionallyACK; every other output, benign captures
+# included, was unchanged).
 #
 #   scripts/golden.sh record [BIN]   regenerate everything and write tests/golden/outputs.sha256
 #   scripts/golden.sh check  [BIN]   regenerate and compare with tests/golden/outputs.sha256; prints

@@ -36,6 +36,13 @@ impl Default for FloodConfig {
     }
 }
 
+/// The most SYN-ACKs one handshake draws from a TCP stack: Linux sends one and retransmits it
+/// up to 5 times (`tcp_synack_retries`), and answers each retransmitted SYN of the client (up to
+/// 6, `tcp_syn_retries`) with another; Windows and the BSDs send fewer. More on one connection,
+/// with nothing coming back, means someone keeps sending the server SYNs in the receiver's name:
+/// the receiver is the victim of a reflection, however slow.
+pub(crate) const MAX_HANDSHAKE_SYN_ACKS: u32 = 12;
+
 /// UDP services known to amplify (answer a small request with a large response): chargen, DNS,
 /// NTP, SNMP, LDAP/CLDAP, SSDP, memcached, WS-Discovery, BACnet, ARD, NetBIOS, portmap.
 const AMPLIFIERS: &[u16] = &[
@@ -53,8 +60,8 @@ pub(crate) fn from_amplifier_port(flow: &FlowRecord) -> bool {
 enum Kind {
     /// A SYN without payload that never became a conversation.
     HalfOpen,
-    /// SYN-ACKs nobody asked for (reflection), one way.
-    SynAck,
+    /// SYN-ACKs nobody asked for (reflection), one way: `packets` of them.
+    SynAck { packets: u32 },
     /// UDP in one direction only: `packets`, payload `bytes`, the sender's port.
     OneWayUdp { packets: u32, bytes: u64, port: u16 },
 }
@@ -78,7 +85,8 @@ fn classify(flow: &FlowRecord) -> Option<(Kind, IpAddr, IpAddr, u16)> {
                 e.bwd_flags
             };
             if let Some((s, r, rport, _)) = one_way.filter(|_| flags.0 & syn_ack == syn_ack) {
-                return Some((Kind::SynAck, s, r, rport));
+                let packets = e.fwd_packets.max(e.bwd_packets);
+                return Some((Kind::SynAck { packets }, s, r, rport));
             }
             // The client sent SYNs (retransmitted or not) and never acknowledged a SYN-ACK.
             let first = e.first_flags;
@@ -122,6 +130,10 @@ struct Counts {
     sender_ports: Distinct<u16>,
     /// (sender, sender port): more of them than sender ports means two senders share a port.
     sender_endpoints: Distinct<(IpAddr, u16)>,
+    /// SYN-ACK flows with more SYN-ACKs than one handshake draws ([`MAX_HANDSHAKE_SYN_ACKS`]),
+    /// and the most SYN-ACKs of one of them.
+    persistent: u64,
+    most_syn_acks: u32,
 }
 
 impl Counts {
@@ -134,6 +146,8 @@ impl Counts {
             receiver_ports: Distinct::new(64),
             sender_ports: Distinct::new(64),
             sender_endpoints: Distinct::new(256),
+            persistent: 0,
+            most_syn_acks: 0,
         }
     }
 
@@ -145,6 +159,8 @@ impl Counts {
         self.receiver_ports.clear();
         self.sender_ports.clear();
         self.sender_endpoints.clear();
+        self.persistent = 0;
+        self.most_syn_acks = 0;
     }
 }
 
@@ -180,7 +196,7 @@ const SLOTS: usize = 4;
 fn slot(kind: Kind) -> usize {
     match kind {
         Kind::HalfOpen => HALF_OPEN,
-        Kind::SynAck => SYN_ACK,
+        Kind::SynAck { .. } => SYN_ACK,
         Kind::OneWayUdp { port, .. } if AMPLIFIERS.contains(&port) => UDP_FROM_AMPLIFIER,
         Kind::OneWayUdp { .. } => UDP,
     }
@@ -227,6 +243,10 @@ impl Floods {
         c.flows += 1;
         c.senders.insert(sender);
         c.receiver_ports.insert(receiver_port);
+        // A flag holds for `hold_us` after the flow that proves it. Most such flows are short; a
+        // persistent SYN-ACK flow proves the reflection for as long as it lasts (up to the active
+        // timeout, 120 s), so the next cut of the same connection finds the flag still up.
+        let mut proves_until = t;
         match kind {
             Kind::OneWayUdp {
                 packets,
@@ -238,9 +258,17 @@ impl Floods {
                 c.sender_ports.insert(port);
                 c.sender_endpoints.insert((sender, port));
             }
-            _ => c.packets += u64::from(flow.exchange.packets()),
+            Kind::SynAck { packets } => {
+                c.packets += u64::from(packets);
+                if packets > MAX_HANDSHAKE_SYN_ACKS {
+                    c.persistent += 1;
+                    c.most_syn_acks = c.most_syn_acks.max(packets);
+                    proves_until = flow.end_us.max(t);
+                }
+            }
+            Kind::HalfOpen => c.packets += u64::from(flow.exchange.packets()),
         }
-        let until = t + cfg.hold_us;
+        let until = proves_until + cfg.hold_us;
         if let Some(f) = v.flags[i].as_mut() {
             if t <= f.until_us {
                 f.until_us = f.until_us.max(until);
@@ -315,7 +343,7 @@ fn decide(cfg: &FloodConfig, kind: Kind, c: &Counts, receiver: IpAddr) -> Option
                 ),
             ))
         }
-        Kind::SynAck if c.flows >= cfg.min_flows && senders >= 5 => Some(flag(
+        Kind::SynAck { .. } if c.flows >= cfg.min_flows && senders >= 5 => Some(flag(
             "SYN-ACK reflection",
             "DDoS",
             "flood.syn_ack",
@@ -323,6 +351,19 @@ fn decide(cfg: &FloodConfig, kind: Kind, c: &Counts, receiver: IpAddr) -> Option
                 "{} unsolicited SYN-ACK flows to {receiver} within {secs:.0} s from {senders} \
                  reflector(s)",
                 c.flows
+            ),
+        )),
+        // A slow reflection: few SYN-ACKs per second, but on one connection more than any
+        // handshake draws, so the reflector is being fed SYNs forged with the receiver's address.
+        Kind::SynAck { .. } if c.persistent > 0 => Some(flag(
+            "SYN-ACK reflection",
+            "DDoS",
+            "flood.syn_ack",
+            format!(
+                "{} unsolicited SYN-ACK flow(s) to {receiver} within {secs:.0} s from {senders} \
+                 reflector(s); {} of them repeat one handshake's SYN-ACK up to {} times (a TCP \
+                 stack sends at most {MAX_HANDSHAKE_SYN_ACKS}): SYNs forged with its address",
+                c.flows, c.persistent, c.most_syn_acks
             ),
         )),
         Kind::OneWayUdp { .. } if c.packets >= cfg.min_udp_packets => {

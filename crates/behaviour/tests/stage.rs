@@ -1067,3 +1067,43 @@ fn a_client_is_returning_from_its_third_contact_with_one_service_in_a_minute() {
     let dns = connections("10.0.0.55", 53, 5, 100, udp(1, 1, 40, 120));
     assert_eq!(returning(&dns), [false; 5]);
 }
+
+/// One-way SYN-ACKs from `reflector`:21 to 10.0.0.10:21, `n` of them on one connection.
+fn syn_acks(reflector: &str, t_ms: i64, n: u32) -> FlowRecord {
+    flow(
+        reflector,
+        "10.0.0.10",
+        21,
+        21,
+        t_ms,
+        tcp(n, 0, SYN | ACK, SYN | ACK, 0, 0),
+    )
+}
+
+#[test]
+fn one_connection_repeating_its_syn_ack_past_any_handshake_is_a_reflection() {
+    // Two FTP servers fed SYNs forged with 10.0.0.10's address, one every 2 s for 2 minutes:
+    // 60 SYN-ACKs each on one connection, far from 100 flows in 10 s, but no handshake draws
+    // more than 12 (1 + 5 retransmissions + one per retransmitted SYN of the client, 6).
+    let slow = vec![
+        syn_acks("198.51.100.1", 0, 60),
+        syn_acks("198.51.100.2", 1000, 60),
+    ];
+    let (h, labels) = run(&slow);
+    assert!(all_labelled(&labels, "SYN-ACK reflection"), "{labels:?}");
+    let f = h.judge(&slow[1]).unwrap();
+    assert_eq!(f.evidence.category, "DDoS");
+    assert!(
+        f.evidence
+            .summary
+            .contains("1 of them repeat one handshake's SYN-ACK up to 60 times"),
+        "{}",
+        f.evidence.summary
+    );
+    // A server retransmitting its SYN-ACK as often as a stack does, seen from one side only.
+    let handshake = vec![
+        syn_acks("198.51.100.1", 0, 12),
+        syn_acks("198.51.100.2", 1000, 12),
+    ];
+    assert_eq!(run(&handshake).1, vec![None, None]);
+}
