@@ -168,3 +168,80 @@ fn attacks_raise_alerts_on_a_live_stream() {
     eprintln!("testbed scenarios with alerts: {passed} passed, {failed} failed");
     assert_eq!(failed, 0, "attack scenarios without any alert");
 }
+
+/// (time, source endpoint, destination endpoint, is SYN-ACK) of every SYN and SYN-ACK in `pcap`,
+/// read by tcpdump (an independent reader).
+fn handshakes(pcap: &str) -> Vec<(f64, String, String, bool)> {
+    let out = Command::new("tcpdump")
+        .args(["-nr", pcap, "-tt", "tcp[13] & 2 != 0"])
+        .output()
+        .expect("run tcpdump");
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .filter_map(|l| {
+            let w: Vec<&str> = l.split_whitespace().collect();
+            // 1796406427.168137 IP 10.77.0.21.40126 > 10.77.0.10.80: Flags [S], ...
+            let t = w.first()?.parse().ok()?;
+            let (src, dst) = (w.get(2)?.to_string(), w.get(4)?.trim_end_matches(':'));
+            let syn_ack = w.get(6)? == &"[S.],";
+            Some((t, src, dst.to_string(), syn_ack))
+        })
+        .collect()
+}
+
+#[test]
+#[ignore = "needs root and testbed/install.sh; run by testbed/ci.sh"]
+fn a_delayed_victim_link_shows_in_the_capture_and_the_attacks_are_still_caught() {
+    const DELAY_MS: f64 = 40.0;
+    let tmp =
+        TempDir(std::env::temp_dir().join(format!("mlids-testbed-rtt-{}", std::process::id())));
+    std::fs::create_dir_all(&tmp.0).unwrap();
+    let run = run_dir(&tmp.0, "rtt40");
+    ml_ids(&[
+        "testbed",
+        "run",
+        "--scale",
+        "small",
+        "--seed",
+        "3",
+        "--mode",
+        "corrected",
+        "--scenarios",
+        "benign-browse,portscan-syn,syn-flood,ssh-bruteforce",
+        "--victim-delay-ms",
+        "40",
+        "-o",
+        &run,
+    ]);
+    let m = Manifest::load(Path::new(&run)).unwrap();
+    assert_eq!(m.network.victim_delay.delay_ms, 40);
+    // Every handshake with the victim's web server: its SYN-ACK reaches the bridge at least
+    // DELAY_MS after the client's SYN.
+    let packets = handshakes(&format!("{run}/pcaps/benign-browse.pcap"));
+    let mut rtts = Vec::new();
+    for (t, src, dst, _) in packets.iter().filter(|p| !p.3) {
+        if let Some((t2, ..)) = packets
+            .iter()
+            .find(|p| p.3 && p.1 == *dst && p.2 == *src && p.0 >= *t)
+        {
+            rtts.push((t2 - t) * 1000.0);
+        }
+    }
+    assert!(rtts.len() >= 10, "too few handshakes: {rtts:?}");
+    let below: Vec<_> = rtts.iter().filter(|r| **r < DELAY_MS).collect();
+    assert!(
+        below.is_empty(),
+        "handshakes faster than the delay: {below:?}"
+    );
+    // The shipped model and the host stage still catch the scan, the flood and the brute force.
+    let shipped = concat!(env!("CARGO_MANIFEST_DIR"), "/../../models/default");
+    ml_ids(&[
+        "testbed",
+        "eval",
+        "--model",
+        shipped,
+        "--min-detection",
+        "0.9",
+        &run,
+    ]);
+}

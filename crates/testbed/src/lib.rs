@@ -25,7 +25,7 @@ pub mod stream;
 
 pub use catalog::{Kind, Scale, Scenario, CATALOGUE};
 pub use eval::{evaluate, EvalReport};
-pub use manifest::Manifest;
+pub use manifest::{LinkDelay, Manifest};
 pub use run::{run, RunOptions};
 
 /// Namespaces left behind by runs whose process is gone (killed with SIGKILL, machine trouble):

@@ -38,6 +38,24 @@ pub struct Network {
     /// Namespace holding the bridge `br0` (the capture point).
     pub switch_namespace: String,
     pub victim_namespace: String,
+    /// Extra delay on the victim's link (its outgoing frames, `testbed/lib/delay.py`): its
+    /// round-trip time seen from the capture point grows by this much.
+    #[serde(default, skip_serializing_if = "LinkDelay::is_none")]
+    pub victim_delay: LinkDelay,
+}
+
+/// A delay on one link, in milliseconds (0: none).
+#[derive(Clone, Copy, Debug, Default, Serialize, Deserialize, PartialEq)]
+pub struct LinkDelay {
+    pub delay_ms: u32,
+    /// Uniform extra delay of 0..jitter_ms per frame, never reordering.
+    pub jitter_ms: u32,
+}
+
+impl LinkDelay {
+    pub fn is_none(&self) -> bool {
+        self.delay_ms == 0 && self.jitter_ms == 0
+    }
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]

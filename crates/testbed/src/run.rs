@@ -43,6 +43,8 @@ pub struct RunOptions {
     pub token: Option<String>,
     /// Replace an earlier run in `out`.
     pub force: bool,
+    /// Delay on the victim's link (netem's job; done in user space, see `testbed/lib/net.sh`).
+    pub victim_delay: LinkDelay,
 }
 
 /// A planned scenario: its hosts and budget.
@@ -447,7 +449,7 @@ pub fn run(
         logs,
         state: PathBuf::from(format!("/tmp/mlids-testbed-{run}")),
     };
-    let mut net = network_up(&run, &planned, &dirs)?;
+    let mut net = network_up(&run, &planned, &dirs, opts.victim_delay)?;
     progress(&format!(
         "network up ({} hosts), victim services up",
         net.hosts
@@ -548,6 +550,7 @@ pub fn run(
             victim: VICTIM_IP.into(),
             switch_namespace: net.switch_ns.clone(),
             victim_namespace: net.victim_ns.clone(),
+            victim_delay: opts.victim_delay,
         },
         capture,
         extracted,
@@ -591,7 +594,7 @@ struct Net {
 
 /// Create the namespaces and the bridge (`net.sh up`), then start the victim's services. The
 /// guard exists before the first command runs, so a failure half-way still tears everything down.
-fn network_up(run: &str, planned: &[Planned], dirs: &RunDirs) -> Result<Net> {
+fn network_up(run: &str, planned: &[Planned], dirs: &RunDirs, delay: LinkDelay) -> Result<Net> {
     std::fs::create_dir_all(OWNERS_DIR).ok();
     let owner_file = Path::new(OWNERS_DIR).join(run);
     std::fs::write(&owner_file, std::process::id().to_string()).ok();
@@ -616,6 +619,9 @@ fn network_up(run: &str, planned: &[Planned], dirs: &RunDirs) -> Result<Net> {
             .arg("up")
             .arg(run)
             .args(&specs)
+            .env("TB_DELAY_MS", delay.delay_ms.to_string())
+            .env("TB_JITTER_MS", delay.jitter_ms.to_string())
+            .env("TB_DELAY_LOG", dirs.logs.join("delay.log"))
             .stdin(Stdio::null())
             .stdout(log("net.log")?)
             .stderr(log("net.err.log")?),
@@ -1076,6 +1082,7 @@ mod tests {
             stream_to: None,
             token: None,
             force: false,
+            victim_delay: LinkDelay::default(),
         };
         let (planned, phase) = plan(&opts).unwrap();
         let mut ips: Vec<&str> = planned

@@ -11,6 +11,10 @@ pub const FILES: &[(&str, &str)] = &[
         include_str!("../../../testbed/lib/common.sh"),
     ),
     (
+        "lib/delay.py",
+        include_str!("../../../testbed/lib/delay.py"),
+    ),
+    (
         "lib/httpflood.lua",
         include_str!("../../../testbed/lib/httpflood.lua"),
     ),

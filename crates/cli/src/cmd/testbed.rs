@@ -35,6 +35,7 @@ pub enum TestbedCommand {
   ml-ids testbed run --scenarios benign,syn-flood,hulk,sqli --seed 7 -o runs/web
   ml-ids testbed run --scale full --mode corrected -o runs/full
   ml-ids testbed run --scale small --stream-to http://127.0.0.1:8080 -o runs/live
+  ml-ids testbed run --scale small --victim-delay-ms 20 -o runs/rtt20
 
 Scenarios (`ml-ids testbed list`): names, or `benign`, `attacks`, `all` (default).")]
 pub struct RunArgs {
@@ -63,6 +64,13 @@ pub struct RunArgs {
     /// Replace an earlier run in the output folder.
     #[arg(long)]
     pub force: bool,
+    /// Delay the victim's replies by this many milliseconds (its round-trip time seen from the
+    /// capture point grows by as much), as netem on its link would.
+    #[arg(long, value_name = "MS", default_value_t = 0)]
+    pub victim_delay_ms: u32,
+    /// Add a uniform 0..MS to each delayed frame (frames keep their order).
+    #[arg(long, value_name = "MS", default_value_t = 0)]
+    pub victim_jitter_ms: u32,
 }
 
 /// Score a model on a testbed run: detection rate per attack scenario, false-alarm rate per benign
@@ -145,6 +153,10 @@ fn run_testbed(a: RunArgs) -> Result<()> {
         stream_to: a.stream_to,
         token: a.token.filter(|t| !t.is_empty()),
         force: a.force,
+        victim_delay: mlids_testbed::LinkDelay {
+            delay_ms: a.victim_delay_ms,
+            jitter_ms: a.victim_jitter_ms,
+        },
     };
     std::fs::create_dir_all(&a.output)
         .with_context(|| format!("cannot create {}", a.output.display()))?;
