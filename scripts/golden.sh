@@ -1,7 +1,10 @@
 #!/usr/bin/env bash
 # Golden outputs: prove that a refactor changes no observable output of the `ml-ids` binary.
-# Re-recorded deliberately when behaviour changes (last: SYN-ACKs repeated on one connection past
-# any handshake are a reflection — stopddos_syn-optionallyACK; every other output, benign captures
+# Re-recorded deliberately when behaviour changes (last: one-way UDP from known amplifier ports of
+# 10 or more senders is amplification from 100 kB in a window, and each flood kind keeps its own
+# window — the three stopddos amplification captures: RRSIG's 69 reflected answers are `UDP
+# amplification` and its internet background SYNs no longer a SYN flood, BACnet's reflection is
+# `UDP amplification` (was `UDP flood`), SNMP's evidence text; every other output, benign captures
 # included, was unchanged).
 #
 #   scripts/golden.sh record [BIN]   regenerate everything and write tests/golden/outputs.sha256

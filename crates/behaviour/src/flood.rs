@@ -18,6 +18,12 @@ pub struct FloodConfig {
     pub min_flows: u64,
     /// One-way UDP packets to one host in a window that make a flood (100 per second).
     pub min_udp_packets: u64,
+    /// One-way UDP payload bytes to one host, from known amplifier ports of at least
+    /// `distributed_senders` hosts, that make an amplification below the packet rate (80 kbit/s).
+    /// Big answers split into IP fragments (DNS with DNSSEC records) come at a few hundred
+    /// datagrams a second; in the shared benign captures no host gets more than 2.4 kB from 3
+    /// such senders in a window, against 710 kB from 50 reflectors in the slowest attack.
+    pub min_reflected_bytes: u64,
     /// Distinct senders from which a flood counts as distributed (DDoS).
     pub distributed_senders: usize,
     /// A flagged host stays flagged this long after its last flood flow.
@@ -30,6 +36,7 @@ impl Default for FloodConfig {
             window_us: 10_000_000,
             min_flows: 100,
             min_udp_packets: 1000,
+            min_reflected_bytes: 100_000,
             distributed_senders: 10,
             hold_us: 60_000_000,
         }
@@ -88,14 +95,21 @@ fn classify(flow: &FlowRecord) -> Option<(Kind, IpAddr, IpAddr, u16)> {
                 let packets = e.fwd_packets.max(e.bwd_packets);
                 return Some((Kind::SynAck { packets }, s, r, rport));
             }
-            // The client sent SYNs (retransmitted or not) and never acknowledged a SYN-ACK.
+            // The client sent SYNs (retransmitted or not) and never acknowledged a SYN-ACK. A SYN
+            // the server refused (RST, no SYN-ACK) holds no half-open state: it is a closed port's
+            // answer — a scan's probe, or a client trying its second choice (smbclient tries 139
+            // when 445 is slow to answer) — and not part of a flood on the listener.
             let first = e.first_flags;
             let client = if e.fwd_packets > 0 {
                 e.fwd_flags
             } else {
                 TcpFlags(0)
             };
-            (first.has(TcpFlags::SYN) && !first.has(TcpFlags::ACK) && !client.has(TcpFlags::ACK))
+            let refused = e.bwd_flags.has(TcpFlags::RST) && !e.bwd_flags.has(TcpFlags::SYN);
+            (first.has(TcpFlags::SYN)
+                && !first.has(TcpFlags::ACK)
+                && !client.has(TcpFlags::ACK)
+                && !refused)
                 .then_some((Kind::HalfOpen, flow.src, flow.dst, flow.dst_port))
         }
         proto::UDP => one_way.map(|(s, r, rport, sport)| {
@@ -177,8 +191,10 @@ struct Flag {
 
 #[derive(Clone, Debug)]
 struct Victim {
-    window: Tumbling,
-    /// One per [`slot`].
+    /// One window and one set of counts per [`slot`]: each kind's windows begin with its own
+    /// flows, so another kind of traffic to the host (a client's refused attempt, a scan's probe)
+    /// does not move where a flood's windows fall.
+    windows: [Tumbling; SLOTS],
     counts: [Counts; SLOTS],
     flags: [Option<Flag>; SLOTS],
     last_us: i64,
@@ -228,17 +244,17 @@ impl Floods {
         }
         let cfg = &self.cfg;
         let v = self.victims.entry(receiver).or_insert_with(|| Victim {
-            window: Tumbling::new(cfg.window_us),
+            windows: std::array::from_fn(|_| Tumbling::new(cfg.window_us)),
             counts: std::array::from_fn(|_| Counts::new()),
             flags: Default::default(),
             last_us: flow.end_us,
         });
         let t = flow.start_us;
         v.last_us = v.last_us.max(flow.end_us);
-        if v.window.advance(t) {
-            v.counts.iter_mut().for_each(Counts::reset);
-        }
         let i = slot(kind);
+        if v.windows[i].advance(t) {
+            v.counts[i].reset();
+        }
         let c = &mut v.counts[i];
         c.flows += 1;
         c.senders.insert(sender);
@@ -398,6 +414,25 @@ fn decide(cfg: &FloodConfig, kind: Kind, c: &Counts, receiver: IpAddr) -> Option
                     c.bytes,
                     c.sender_ports.len(),
                     known.map_or(String::new(), |p| format!(" (port {p}, a known amplifier)"))
+                ),
+            ))
+        }
+        // Answers from many reflectors the host never asked: amplification, however few the
+        // datagrams (counted apart, in their own slot, so the sender port is an amplifier's).
+        Kind::OneWayUdp { port, .. }
+            if AMPLIFIERS.contains(&port) && distributed && c.bytes >= cfg.min_reflected_bytes =>
+        {
+            Some(flag(
+                "UDP amplification",
+                "DDoS",
+                "flood.udp",
+                format!(
+                    "{} payload bytes of one-way UDP ({} packets) to {receiver} within {secs:.0} s \
+                     from {senders} sender(s) on {} known amplifier port(s): answers to requests \
+                     it never sent",
+                    c.bytes,
+                    c.packets,
+                    c.sender_ports.len()
                 ),
             ))
         }

@@ -50,12 +50,15 @@ impl Default for WebFloodConfig {
     }
 }
 
-/// A connection this detector counts: TCP, answered, seen from its SYN, and the client's first
-/// data an HTTP request or a TLS record. Flows picked up mid-connection, or of another protocol on
-/// port 80, are not web requests as far as the wire shows.
+/// A connection this detector counts: TCP, seen from its SYN, accepted by the server (SYN-ACK),
+/// and the client's first data an HTTP request or a TLS record. Flows picked up mid-connection,
+/// refused ones, or of another protocol on port 80, are not web requests as far as the wire shows.
 fn is_web_request(flow: &FlowRecord) -> bool {
     let e = &flow.exchange;
-    e.saw_open() && e.answered() && matches!(e.fwd_opening, Opening::HttpRequest | Opening::Tls)
+    e.saw_open()
+        && e.answered()
+        && e.bwd_flags.syn()
+        && matches!(e.fwd_opening, Opening::HttpRequest | Opening::Tls)
 }
 
 /// The HTTP requests of a flow that fall in one window: all of them for a flow shorter than the

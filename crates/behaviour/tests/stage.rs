@@ -1107,3 +1107,94 @@ fn one_connection_repeating_its_syn_ack_past_any_handshake_is_a_reflection() {
     ];
     assert_eq!(run(&handshake).1, vec![None, None]);
 }
+
+/// `n` one-way DNS answers of `size` payload bytes from each of `reflectors` servers to
+/// 10.0.0.10, one server every 100 ms.
+fn reflected_answers(reflectors: u8, n: u32, size: u64) -> Vec<FlowRecord> {
+    (0..reflectors)
+        .map(|i| {
+            let src = format!("198.51.100.{}", i + 1);
+            let t_ms = i64::from(i) * 100;
+            flow(
+                &src,
+                "10.0.0.10",
+                53,
+                22,
+                t_ms,
+                udp(n, 0, u64::from(n) * size, 0),
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn a_slow_reflection_from_many_resolvers_is_amplification_by_its_bytes() {
+    // 50 resolvers × 10 answers of 1,400 B (DNSSEC answers arrive as IP fragments, a few hundred
+    // datagrams a second): 500 packets, half the UDP flood rate, but 700 kB from 50 amplifier
+    // ports the victim never asked.
+    let slow = reflected_answers(50, 10, 1400);
+    let (h, labels) = run(&slow);
+    assert!(all_labelled(&labels, "UDP amplification"), "{labels:?}");
+    let f = h.judge(&slow[0]).unwrap();
+    assert_eq!(f.evidence.category, "DDoS");
+    assert!(
+        f.evidence.summary.contains(
+            "payload bytes of one-way UDP (100 packets) to 10.0.0.10 within 10 s from 10 sender(s)"
+        ),
+        "{}",
+        f.evidence.summary
+    );
+    // Nine resolvers are not a distributed reflection, whatever their bytes (9 × 20 × 1,400 B).
+    let few = reflected_answers(9, 20, 1400);
+    assert!(run(&few).1.iter().all(Option::is_none));
+    // Twelve UPnP devices answering one M-SEARCH three times (300 B each): 10.8 kB, no attack.
+    let discovery = reflected_answers(12, 3, 300);
+    assert!(run(&discovery).1.iter().all(Option::is_none));
+}
+
+#[test]
+fn refused_syns_hold_no_half_open_state_and_are_no_syn_flood() {
+    // 150 SYNs from 150 addresses to port 139 within 1.5 s, each refused by RST: a closed port's
+    // answers (a client falling back from 445, a scan), not connections filling a listen queue.
+    let flows: Vec<FlowRecord> = (0..150u16)
+        .map(|i| {
+            let src = format!("172.16.{}.{}", i / 200, i % 200 + 1);
+            flow(
+                &src,
+                "10.0.0.10",
+                1024 + i,
+                139,
+                i64::from(i) * 10,
+                refused(),
+            )
+        })
+        .collect();
+    let (_, labels) = run(&flows);
+    assert!(
+        labels.iter().all(|l| l.as_deref() != Some("SYN flood")),
+        "{labels:?}"
+    );
+}
+
+#[test]
+fn other_traffic_to_the_victim_does_not_move_a_floods_window() {
+    // One refused UDP datagram to the victim at 0 s, then 150 spoofed SYNs from 9.5 s to 11 s.
+    // Were the windows shared, the one at 0 s would cut the flood at 10 s into 50 + 100 halves
+    // of the 100-flow threshold's; the flood's own window begins with its first SYN.
+    let mut flows = vec![flow(
+        "10.0.0.5",
+        "10.0.0.10",
+        5000,
+        9999,
+        0,
+        udp(1, 0, 20, 0),
+    )];
+    flows.extend(spoofed_syn_flood(150).into_iter().map(|mut f| {
+        f.start_us += 9_500_000;
+        f.end_us += 9_500_000;
+        f
+    }));
+    let (_, labels) = run(&flows);
+    assert_eq!(labels[0], None);
+    assert!(all_labelled(&labels[1..], "SYN flood"), "{labels:?}");
+}
