@@ -559,6 +559,9 @@ fn http_exchange() -> mlids_flow::Exchange {
         fwd_payload: 400,
         bwd_payload: 2000,
         first_flags: TcpFlags(TcpFlags::SYN),
+        // A whole connection: the client's SYN, the server's SYN-ACK, data and FINs both ways.
+        fwd_flags: TcpFlags(TcpFlags::SYN | TcpFlags::ACK | TcpFlags::PSH | TcpFlags::FIN),
+        bwd_flags: TcpFlags(TcpFlags::SYN | TcpFlags::ACK | TcpFlags::PSH | TcpFlags::FIN),
         fwd_opening: Opening::HttpRequest,
         bwd_opening: Opening::HttpResponse,
         ..Default::default()
