@@ -1198,3 +1198,22 @@ fn other_traffic_to_the_victim_does_not_move_a_floods_window() {
     assert_eq!(labels[0], None);
     assert!(all_labelled(&labels[1..], "SYN flood"), "{labels:?}");
 }
+
+#[test]
+fn a_flood_the_meter_emits_at_its_idle_timeout_is_judged_against_its_own_counts() {
+    // Unanswered SYNs end only at the meter's idle timeout (120 s), so a spoofed flood reaches
+    // the stage two minutes late, among flows that ended long after it. Two sweeps' worth of
+    // those (a sweep runs every 8,192 flows) must not forget the flood's victim between counting
+    // its SYNs and judging them.
+    let recent = |i: u32| {
+        let client = format!("10.0.{}.{}", i / 250, i % 250 + 1);
+        flow(&client, "10.0.99.1", 40000, 443, 130_000, session())
+    };
+    let mut h = HostBehaviour::default();
+    (0..8191).for_each(|i| h.observe(&recent(i)));
+    let flood = spoofed_syn_flood(150);
+    flood.iter().for_each(|f| h.observe(f));
+    (8191..16_400).for_each(|i| h.observe(&recent(i)));
+    let labels: Vec<_> = flood.iter().map(|f| h.judge(f).map(|x| x.label)).collect();
+    assert!(all_labelled(&labels, "SYN flood"), "{labels:?}");
+}
