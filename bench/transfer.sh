@@ -151,18 +151,20 @@ python3 scripts/eval_captures.py --bin "$BIN" --model "$WORK/models/testbed-only
   echo
   sed -n '1,/^attack captures/p' "$WORK/testbed-only.md"
 } >> "$WORK/transfer.md"
-say "whole pipeline on testbed runs with the victim's link delayed (${DELAYS_MS:-0 20 80} ms, seed ${DELAY_SEED:-5})"
+DELAYS="${DELAYS_MS:-0 20 80}" DELAY_SEED="${DELAY_SEED:-5}"
+say "whole pipeline on testbed runs with the victim's link delayed ($DELAYS ms, seed $DELAY_SEED)"
 # Another seed than the training run's, so neither model saw these captures; the delay is the
 # user-space relay of `testbed run --victim-delay-ms` (docs/testbed.md).
-for d in ${DELAYS_MS:-0 20 80}; do
+for d in $DELAYS; do
   run="$WORK/delayed-$d"
-  [ -f "$run/flows.csv" ] || "$BIN" testbed run --force --seed "${DELAY_SEED:-5}" --scale small --mode corrected \
+  [ -f "$run/flows.csv" ] || "$BIN" testbed run --force --seed "$DELAY_SEED" --scale small --mode corrected \
     --victim-delay-ms "$d" -o "$run" >&2
   for m in no-testbed all; do
     "$BIN" testbed eval "$run" --model "$WORK/models/$m" --json "$WORK/delayed-$d-$m.json" > "$WORK/delayed-$d-$m.md" 2>/dev/null
   done
 done
-python3 - "$WORK" ${DELAYS_MS:-0 20 80} >> "$WORK/transfer.md" <<'PY'
+# shellcheck disable=SC2086
+python3 - "$WORK" $DELAYS >> "$WORK/transfer.md" <<'PY'
 import json, sys
 work, delays = sys.argv[1], sys.argv[2:]
 print("\n## Whole pipeline on testbed runs with the victim's link delayed (not trained on)\n")

@@ -99,18 +99,18 @@ fn classify(flow: &FlowRecord) -> Option<(Kind, IpAddr, IpAddr, u16)> {
             // the server refused (RST, no SYN-ACK) holds no half-open state: it is a closed port's
             // answer — a scan's probe, or a client trying its second choice (smbclient tries 139
             // when 445 is slow to answer) — and not part of a flood on the listener.
-            let first = e.first_flags;
             let client = if e.fwd_packets > 0 {
                 e.fwd_flags
             } else {
                 TcpFlags(0)
             };
-            let refused = e.bwd_flags.has(TcpFlags::RST) && !e.bwd_flags.has(TcpFlags::SYN);
-            (first.has(TcpFlags::SYN)
-                && !first.has(TcpFlags::ACK)
-                && !client.has(TcpFlags::ACK)
-                && !refused)
-                .then_some((Kind::HalfOpen, flow.src, flow.dst, flow.dst_port))
+            let refused = e.refused() && !e.bwd_flags.syn();
+            (e.saw_open() && !client.has(TcpFlags::ACK) && !refused).then_some((
+                Kind::HalfOpen,
+                flow.src,
+                flow.dst,
+                flow.dst_port,
+            ))
         }
         proto::UDP => one_way.map(|(s, r, rport, sport)| {
             let (packets, bytes) = if e.fwd_packets > 0 {

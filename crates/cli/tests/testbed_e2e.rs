@@ -70,6 +70,26 @@ fn run_dir(root: &Path, name: &str) -> String {
     root.join(name).display().to_string()
 }
 
+/// `ml-ids testbed run` at small scale in corrected mode (that of models/default) with `seed`,
+/// `scenarios` and `extra` options, into `out`.
+fn testbed_run(seed: &str, scenarios: &str, extra: &[&str], out: &str) {
+    let mut args = vec![
+        "testbed",
+        "run",
+        "--scale",
+        "small",
+        "--seed",
+        seed,
+        "--mode",
+        "corrected",
+        "--scenarios",
+        scenarios,
+    ];
+    args.extend_from_slice(extra);
+    args.extend_from_slice(&["-o", out]);
+    ml_ids(&args);
+}
+
 #[test]
 #[ignore = "needs root and testbed/install.sh; run by testbed/ci.sh"]
 fn attacks_raise_alerts_on_a_live_stream() {
@@ -86,20 +106,7 @@ fn attacks_raise_alerts_on_a_live_stream() {
     let (train_run, live_run) = (run_dir(root, "seed1"), run_dir(root, "seed2"));
     let (data, model) = (run_dir(root, "data"), run_dir(root, "model"));
 
-    ml_ids(&[
-        "testbed",
-        "run",
-        "--scale",
-        "small",
-        "--seed",
-        "1",
-        "--mode",
-        "corrected",
-        "--scenarios",
-        SCENARIOS,
-        "-o",
-        &train_run,
-    ]);
+    testbed_run("1", SCENARIOS, &[], &train_run);
     let flows = format!("{train_run}/flows.csv");
     ml_ids(&["dataset", "import", &flows, "-o", &data]);
     ml_ids(&["dataset", "split", &data]);
@@ -130,22 +137,7 @@ fn attacks_raise_alerts_on_a_live_stream() {
     );
     wait_for_port(port);
     let url = format!("http://127.0.0.1:{port}");
-    ml_ids(&[
-        "testbed",
-        "run",
-        "--scale",
-        "small",
-        "--seed",
-        "2",
-        "--mode",
-        "corrected",
-        "--scenarios",
-        SCENARIOS,
-        "--stream-to",
-        &url,
-        "-o",
-        &live_run,
-    ]);
+    testbed_run("2", SCENARIOS, &["--stream-to", &url], &live_run);
     drop(server);
 
     let m = Manifest::load(Path::new(&live_run)).unwrap();
@@ -197,22 +189,12 @@ fn a_delayed_victim_link_shows_in_the_capture_and_the_attacks_are_still_caught()
         TempDir(std::env::temp_dir().join(format!("mlids-testbed-rtt-{}", std::process::id())));
     std::fs::create_dir_all(&tmp.0).unwrap();
     let run = run_dir(&tmp.0, "rtt40");
-    ml_ids(&[
-        "testbed",
-        "run",
-        "--scale",
-        "small",
-        "--seed",
+    testbed_run(
         "3",
-        "--mode",
-        "corrected",
-        "--scenarios",
         "benign-browse,portscan-syn,syn-flood,ssh-bruteforce",
-        "--victim-delay-ms",
-        "40",
-        "-o",
+        &["--victim-delay-ms", "40"],
         &run,
-    ]);
+    );
     let m = Manifest::load(Path::new(&run)).unwrap();
     assert_eq!(m.network.victim_delay.delay_ms, 40);
     // Every handshake with the victim's web server: its SYN-ACK reaches the bridge at least
