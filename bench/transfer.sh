@@ -16,7 +16,8 @@
 #    model never saw (`ml-ids testbed eval`, per scenario); and the other way, the shipped
 #    configuration trained on the testbed alone, on the real benign and attack captures.
 # 5. The whole pipeline on testbed runs of another seed with the victim's link delayed
-#    (DELAYS_MS, default "0 20 80"; DELAY_SEED, default 5), scored by the model trained without the
+#    (VICTIM_LINKS: DELAY_MS[/JITTER_MS[/LOSS_PCT]] each, default "0 5 20 80 20/10 20/0/0.5";
+#    DELAY_SEED, default 5), scored by the model trained without the
 #    testbed and by the one trained on every source.
 # Prints Markdown; writes WORK/transfer.md and WORK/*.json. Env: MLIDS_BIN, MLIDS_SHARED_DATA, WORK.
 set -euo pipefail
@@ -151,31 +152,50 @@ python3 scripts/eval_captures.py --bin "$BIN" --model "$WORK/models/testbed-only
   echo
   sed -n '1,/^attack captures/p' "$WORK/testbed-only.md"
 } >> "$WORK/transfer.md"
-DELAYS="${DELAYS_MS:-0 20 80}" DELAY_SEED="${DELAY_SEED:-5}"
-say "whole pipeline on testbed runs with the victim's link delayed ($DELAYS ms, seed $DELAY_SEED)"
+# Victim links: DELAY_MS[/JITTER_MS[/LOSS_PCT]] each (jitter: a uniform 0..JITTER_MS more per frame).
+LINKS="${VICTIM_LINKS:-0 5 20 80 20/10 20/0/0.5}" DELAY_SEED="${DELAY_SEED:-5}"
+say "whole pipeline on testbed runs with the victim's link delayed ($LINKS, seed $DELAY_SEED)"
 # Another seed than the training run's, so neither model saw these captures; the delay is the
 # user-space relay of `testbed run --victim-delay-ms` (docs/testbed.md).
-for d in $DELAYS; do
-  run="$WORK/delayed-$d"
+link_dir() {  # 20/10/0.5 -> delayed-20-j10-l0.5; 20 -> delayed-20
+  local delay jitter loss name
+  IFS=/ read -r delay jitter loss <<< "$1"
+  name="delayed-$delay"
+  [ "${jitter:-0}" = 0 ] || name="$name-j$jitter"
+  [ "${loss:-0}" = 0 ] || name="$name-l$loss"
+  echo "$name"
+}
+for link in $LINKS; do
+  IFS=/ read -r delay jitter loss <<< "$link"
+  name=$(link_dir "$link")
+  run="$WORK/$name"
   [ -f "$run/flows.csv" ] || "$BIN" testbed run --force --seed "$DELAY_SEED" --scale small --mode corrected \
-    --victim-delay-ms "$d" -o "$run" >&2
+    --victim-delay-ms "$delay" --victim-jitter-ms "${jitter:-0}" --victim-loss-pct "${loss:-0}" -o "$run" >&2
   for m in no-testbed all; do
-    "$BIN" testbed eval "$run" --model "$WORK/models/$m" --json "$WORK/delayed-$d-$m.json" > "$WORK/delayed-$d-$m.md" 2>/dev/null
+    "$BIN" testbed eval "$run" --model "$WORK/models/$m" --json "$WORK/$name-$m.json" > "$WORK/$name-$m.md" 2>/dev/null
   done
 done
-# shellcheck disable=SC2086
-python3 - "$WORK" $DELAYS >> "$WORK/transfer.md" <<'PY'
+# shellcheck disable=SC2046
+python3 - "$WORK" $(for link in $LINKS; do echo "$link=$(link_dir "$link")"; done) >> "$WORK/transfer.md" <<'PY'
 import json, sys
-work, delays = sys.argv[1], sys.argv[2:]
+work, links = sys.argv[1], [a.split("=", 1) for a in sys.argv[2:]]
 print("\n## Whole pipeline on testbed runs with the victim's link delayed (not trained on)\n")
-print("| victim delay | model | attack flows | detected | benign flows | flagged | attack scenarios below 90% |")
-print("|---:|---|---:|---:|---:|---:|---|")
-for d in delays:
-    for m, name in [("no-testbed", "CIC + real benign (never saw the testbed)"), ("all", "every source (testbed at 0 ms, seed 1)")]:
-        r = json.load(open(f"{work}/delayed-{d}-{m}.json"))
+print("| victim link | model | attack flows | detected | benign flows | flagged | attack scenarios below 90% |")
+print("|---|---|---:|---:|---:|---:|---|")
+def describe(link):
+    delay, jitter, loss = (link.split("/") + ["0", "0"])[:3]
+    parts = [f"+{delay} ms"]
+    if float(jitter):
+        parts.append(f"jitter 0–{jitter} ms")
+    if float(loss):
+        parts.append(f"{loss}% loss")
+    return ", ".join(parts)
+for link, name in links:
+    for m, model in [("no-testbed", "CIC + real benign (never saw the testbed)"), ("all", "every source (testbed at 0 ms, seed 1)")]:
+        r = json.load(open(f"{work}/{name}-{m}.json"))
         low = [f"{s['scenario']} {100*s['rate']:.0f}%" for s in r["scenarios"]
                if s["kind"] == "attack" and s["rate"] is not None and s["rate"] < 0.9]
-        print(f"| +{d} ms | {name} | {r['attack_flows']} | {100*(r['detection_rate'] or 0):.1f}% | "
+        print(f"| {describe(link)} | {model} | {r['attack_flows']} | {100*(r['detection_rate'] or 0):.1f}% | "
               f"{r['benign_flows']} | {100*(r['false_alarm_rate'] or 0):.1f}% | {', '.join(low) or '—'} |")
 PY
 cat "$WORK/transfer.md"

@@ -3,13 +3,17 @@
 without sch_netem (this project's CI machine answers "Specified qdisc kind is unknown", and has no
 fq qdisc for earliest-departure-time shaping either).
 
-    delay.py NEAR FAR DELAY_MS [JITTER_MS]
+    delay.py NEAR FAR DELAY_MS [JITTER_MS [LOSS_PCT [SEED]]]
 
 Forwards every Ethernet frame between the interfaces NEAR and FAR (both in this namespace, neither
 in a bridge): frames that arrive on NEAR leave on FAR DELAY_MS later (plus a uniform 0..JITTER_MS,
 never reordering, as netem does with a rate), frames that arrive on FAR leave on NEAR at once. So
 with NEAR facing a host, that host's replies reach the rest of the network late: its round-trip
 time seen from anywhere else grows by DELAY_MS, which is what the RTT-shifted replays model.
+
+With LOSS_PCT, each frame from NEAR is lost with that probability (independently, as netem's
+`loss random`), so the host's peers see retransmissions and missing replies; SEED makes the
+choice of lost frames repeatable.
 
 Frames are held in memory in arrival order; past MAX_QUEUED the oldest waiting frame is dropped
 (a full link queue), and the counts are printed on SIGTERM.
@@ -39,20 +43,32 @@ def open_port(name):
 
 
 def main():
-    if len(sys.argv) not in (4, 5):
-        sys.exit("usage: delay.py NEAR FAR DELAY_MS [JITTER_MS]")
+    if not 4 <= len(sys.argv) <= 7:
+        sys.exit("usage: delay.py NEAR FAR DELAY_MS [JITTER_MS [LOSS_PCT [SEED]]]")
     near_name, far_name = sys.argv[1], sys.argv[2]
-    delay = float(sys.argv[3]) / 1000.0
-    jitter = float(sys.argv[4]) / 1000.0 if len(sys.argv) == 5 else 0.0
+    try:
+        delay = float(sys.argv[3]) / 1000.0
+        jitter = float(sys.argv[4]) / 1000.0 if len(sys.argv) > 4 else 0.0
+        loss = float(sys.argv[5]) / 100.0 if len(sys.argv) > 5 else 0.0
+        seed = int(sys.argv[6]) if len(sys.argv) > 6 else None
+    except ValueError as e:
+        sys.exit(f"delay.py: {e}")
     if delay < 0 or jitter < 0:
         sys.exit("delay.py: DELAY_MS and JITTER_MS must not be negative")
+    if not 0 <= loss < 1:
+        sys.exit("delay.py: LOSS_PCT must be at least 0 and below 100")
+    rng = random.Random(seed)
     near, far = open_port(near_name), open_port(far_name)
     waiting = collections.deque()  # (due, frame) from near, in order
-    counts = {"delayed": 0, "passed": 0, "dropped": 0, "send_errors": 0}
+    counts = {"delayed": 0, "passed": 0, "lost": 0, "dropped": 0, "send_errors": 0}
     last_due = 0.0
 
     def report(*_):
-        print(f"delay.py {near_name}->{far_name} +{delay * 1000:.0f} ms: {counts}", flush=True)
+        print(
+            f"delay.py {near_name}->{far_name} +{delay * 1000:.0f} ms, "
+            f"loss {loss * 100:g}%: {counts}",
+            flush=True,
+        )
         sys.exit(0)
 
     signal.signal(signal.SIGTERM, report)
@@ -83,7 +99,10 @@ def main():
                     send(near, frame)
                     counts["passed"] += 1
                     continue
-                due = time.monotonic() + delay + (random.uniform(0, jitter) if jitter else 0.0)
+                if loss and rng.random() < loss:
+                    counts["lost"] += 1
+                    continue
+                due = time.monotonic() + delay + (rng.uniform(0, jitter) if jitter else 0.0)
                 last_due = max(last_due, due)  # no reordering
                 if len(waiting) >= MAX_QUEUED:
                     waiting.popleft()

@@ -8,10 +8,11 @@
 #
 # Host names are short words ([a-z0-9]); each host gets eth0 with IP/24, the switch port is p<last octet>.
 #
-# TB_DELAY_MS (and TB_JITTER_MS), for the host named `vic`: its port stays out of the bridge and
-# delay.py carries its frames to the bridge through a second veth pair (q<octet>a in br0, q<octet>b),
-# holding the host's outgoing frames that long — the victim answers from further away, as netem on
-# its link would (this kernel has no sch_netem). The capture on br0 sees the delayed replies.
+# TB_DELAY_MS, TB_JITTER_MS, TB_LOSS_PCT (and TB_LOSS_SEED), for the host named `vic`: its port
+# stays out of the bridge and delay.py carries its frames to the bridge through a second veth pair
+# (q<octet>a in br0, q<octet>b), holding the host's outgoing frames that long and losing that share
+# of them — the victim answers from further away, over a lossy path, as netem on its link would
+# (this kernel has no sch_netem). The capture on br0 sees the delayed replies.
 set -euo pipefail
 
 cmd=${1:?usage: net.sh up|down RUN [HOST=IP ...]}
@@ -36,7 +37,7 @@ up() {
     ip netns add "$ns"
     no_ipv6 "$ns"
     ip link add "$port" netns "$sw" type veth peer name eth0 netns "$ns"
-    if [ "$host" = vic ] && [ "${TB_DELAY_MS:-0}" != 0 ]; then
+    if [ "$host" = vic ] && shaped; then
       delayed_link "$port" "q${addr##*.}"
     else
       ip -n "$sw" link set "$port" master br0 up
@@ -49,8 +50,13 @@ up() {
     ip netns exec "$sw" ethtool -K "$port" tso off gso off gro off 2>/dev/null || true
     # Frames that cross delay.py's packet sockets lose the kernel's "checksum still to do" mark,
     # so with a delayed link every host computes its checksums itself.
-    if [ "${TB_DELAY_MS:-0}" != 0 ]; then ip netns exec "$ns" ethtool -K eth0 tx off >/dev/null; fi
+    if shaped; then ip netns exec "$ns" ethtool -K eth0 tx off >/dev/null; fi
   done
+}
+
+# shaped: whether the victim's link goes through delay.py.
+shaped() {
+  [ "${TB_DELAY_MS:-0}" != 0 ] || [ "${TB_JITTER_MS:-0}" != 0 ] || [ "${TB_LOSS_PCT:-0}" != 0 ]
 }
 
 # delayed_link PORT Q: PORT (facing the victim) <-> delay.py <-> Qb <-> Qa in br0.
@@ -65,8 +71,9 @@ delayed_link() {
   ip netns exec "$sw" ethtool -K "${q}a" tso off gso off gro off >/dev/null
   # Inside the switch namespace, so `net.sh down` ends it with everything else there.
   ip netns exec "$sw" setsid python3 "$(dirname "$0")/delay.py" "$port" "${q}b" \
-    "$TB_DELAY_MS" "${TB_JITTER_MS:-0}" > "${TB_DELAY_LOG:-/dev/null}" 2>&1 < /dev/null &
-  echo "vic's link: +${TB_DELAY_MS} ms (jitter ${TB_JITTER_MS:-0} ms) through delay.py"
+    "${TB_DELAY_MS:-0}" "${TB_JITTER_MS:-0}" "${TB_LOSS_PCT:-0}" "${TB_LOSS_SEED:-1}" \
+    > "${TB_DELAY_LOG:-/dev/null}" 2>&1 < /dev/null &
+  echo "vic's link: +${TB_DELAY_MS:-0} ms (jitter ${TB_JITTER_MS:-0} ms, loss ${TB_LOSS_PCT:-0}%) through delay.py"
 }
 
 down() {

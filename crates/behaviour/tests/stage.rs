@@ -530,6 +530,64 @@ fn ten_short_ssh_logins_in_a_minute_are_a_brute_force_nine_are_not() {
     assert!(all_labelled(&labels, "SSH-Bruteforce"), "{labels:?}");
 }
 
+#[test]
+fn short_connections_that_each_post_a_form_at_a_tools_pace_are_a_web_login_brute_force() {
+    // hydra http-post-form with four tasks against a far server: four logins at a time, each a
+    // connection of one POST lasting 300 ms, 116 in 10 s — below the request-flood count.
+    let posting = Exchange {
+        fwd_opening: Opening::HttpRequest,
+        fwd_requests: 1,
+        fwd_posts: 1,
+        ..session()
+    };
+    let guesses = |src: &str, port: u16, every_ms: i64, e: Exchange| -> Vec<FlowRecord> {
+        (0..116)
+            .map(|i| {
+                let t = (i / 4) as i64 * every_ms;
+                let mut f = flow(src, "10.0.0.10", 30000 + i, port, t, e);
+                f.end_us = f.start_us + 300_000;
+                f
+            })
+            .collect()
+    };
+    let (h, labels) = run(&guesses("10.0.0.66", 8080, 345, posting));
+    assert!(all_labelled(&labels, "Brute Force -Web"), "{labels:?}");
+    let f = guesses("10.0.0.66", 8080, 345, posting)[0].clone();
+    let finding = h.judge(&f).unwrap();
+    assert_eq!(finding.evidence.detector, "brute.auth");
+    // The classifier's own web-attack label (SQL injection through the form) stands.
+    assert!(finding.yields_to_model);
+    // The same connections fetching pages (GET): no login attempts, and no flood either.
+    let fetching = Exchange {
+        fwd_posts: 0,
+        ..posting
+    };
+    let (_, labels) = run(&guesses("10.0.0.67", 8080, 345, fetching));
+    assert!(labels.iter().all(Option::is_none), "{labels:?}");
+    // A person posting forms, one every few seconds: no brute force.
+    let person: Vec<FlowRecord> = (0..20)
+        .map(|i| {
+            flow(
+                "10.0.0.68",
+                "10.0.0.10",
+                30000 + i,
+                80,
+                i as i64 * 3000,
+                posting,
+            )
+        })
+        .collect();
+    let (_, labels) = run(&person);
+    assert!(labels.iter().all(Option::is_none), "{labels:?}");
+    // A POST on a connection picked up mid-stream (no SYN seen) is no attempt the wire shows.
+    let mid_stream = Exchange {
+        first_flags: TcpFlags(ACK),
+        ..posting
+    };
+    let (_, labels) = run(&guesses("10.0.0.69", 80, 345, mid_stream));
+    assert!(labels.iter().all(Option::is_none), "{labels:?}");
+}
+
 /// A complete connection whose client opened with `opening` (an HTTP request, a TLS record, …).
 fn opened_with(opening: Opening) -> Exchange {
     Exchange {

@@ -16,8 +16,9 @@
 //!            message types as a varint bitmask; +0x80: openings:u8 follows after the ICMP
 //!            fields, bits 0-2 the forward Opening code, bits 3-5 the backward one, bit 6 a TLS
 //!            heartbeat seen, bit 7: injection:u8 follows, the Injection code of the source's
-//!            requests; +0x40: requests:varint follows last, the source's HTTP request
-//!            segments)   (version 2: the host stage and the carrier check need it)
+//!            requests; +0x40: requests:varint follows, the source's HTTP request
+//!            segments; +0x20: posts:varint follows last, those of them that are POSTs)
+//!            (version 2: the host stage and the carrier check need it)
 //! flags   := bit0 IPv6 key, bit1 the source is the key's B side, bit2 explicit endpoints follow,
 //!            bit3 the record's protocol differs from the key's, bits4-6 termination
 //! key     := a:(4|16) b:(4|16) port_a:u16le port_b:u16le protocol:u8
@@ -220,7 +221,9 @@ fn put_exchange(out: &mut Vec<u8>, e: &Exchange) {
         | (u8::from(e.fwd_tls_heartbeat) << 6)
         | (u8::from(injection != 0) << 7);
     let with_openings = if openings != 0 { OPENINGS } else { 0 };
-    let with = with_openings | if e.fwd_requests != 0 { REQUESTS } else { 0 };
+    let with = with_openings
+        | if e.fwd_requests != 0 { REQUESTS } else { 0 }
+        | if e.fwd_posts != 0 { POSTS } else { 0 };
     match e.icmp {
         Some((t, c)) if e.fwd_icmp_types != 0 => {
             out.extend_from_slice(&[2 | with, t, c]);
@@ -238,6 +241,9 @@ fn put_exchange(out: &mut Vec<u8>, e: &Exchange) {
     if e.fwd_requests != 0 {
         put_varint(out, u64::from(e.fwd_requests));
     }
+    if e.fwd_posts != 0 {
+        put_varint(out, u64::from(e.fwd_posts));
+    }
 }
 
 /// Bit of the ICMP marker byte: the openings byte follows the ICMP fields (messages written before
@@ -246,6 +252,9 @@ const OPENINGS: u8 = 0x80;
 /// Bit of the ICMP marker byte: the source's HTTP request count follows last (absent when 0, so
 /// messages written before it existed still decode).
 const REQUESTS: u8 = 0x40;
+/// Bit of the ICMP marker byte: the source's HTTP POST count follows the request count (absent
+/// when 0).
+const POSTS: u8 = 0x20;
 
 fn read_exchange(r: &mut Reader<'_>) -> Result<Exchange, BusError> {
     let ip_protocol = r.u8()?;
@@ -260,7 +269,7 @@ fn read_exchange(r: &mut Reader<'_>) -> Result<Exchange, BusError> {
     let fwd_flags = TcpFlags(r.u8()?);
     let bwd_flags = TcpFlags(r.u8()?);
     let marker = r.u8()?;
-    let (icmp, fwd_icmp_types) = match marker & !(OPENINGS | REQUESTS) {
+    let (icmp, fwd_icmp_types) = match marker & !(OPENINGS | REQUESTS | POSTS) {
         0 => (None, 0),
         1 => (Some((r.u8()?, r.u8()?)), 0),
         2 => {
@@ -289,6 +298,11 @@ fn read_exchange(r: &mut Reader<'_>) -> Result<Exchange, BusError> {
     } else {
         0
     };
+    let fwd_posts = if marker & POSTS != 0 {
+        u32::try_from(r.varint()?).map_err(|_| r.err("POST count out of range"))?
+    } else {
+        0
+    };
     Ok(Exchange {
         ip_protocol,
         fwd_packets,
@@ -305,6 +319,7 @@ fn read_exchange(r: &mut Reader<'_>) -> Result<Exchange, BusError> {
         fwd_tls_heartbeat,
         fwd_injection,
         fwd_requests,
+        fwd_posts,
     })
 }
 
@@ -655,15 +670,18 @@ mod tests {
         f.exchange.bwd_opening = Opening::NumericReply;
         f.exchange.fwd_tls_heartbeat = true;
         // And the injection found in the source's requests (the payload stage reads it).
-        // And the HTTP request count (the web-flood detector reads it), with and without openings.
-        for (injection, requests) in [
-            (None, 0),
-            (Some(Injection::Sql), 0),
-            (Some(Injection::Script), 1),
-            (None, 70_000),
+        // And the HTTP request and POST counts (the web-flood and brute-force detectors read
+        // them), with and without openings.
+        for (injection, requests, posts) in [
+            (None, 0, 0),
+            (Some(Injection::Sql), 0, 0),
+            (Some(Injection::Script), 1, 1),
+            (None, 70_000, 0),
+            (None, 3, 2),
         ] {
             f.exchange.fwd_injection = injection;
             f.exchange.fwd_requests = requests;
+            f.exchange.fwd_posts = posts;
             for (icmp, opening) in [(Some((8, 0)), Opening::Other), (None, Opening::Unknown)] {
                 f.exchange.icmp = icmp;
                 f.exchange.fwd_icmp_types = 0;

@@ -183,7 +183,7 @@ fn handshakes(pcap: &str) -> Vec<(f64, String, String, bool)> {
 
 #[test]
 #[ignore = "needs root and testbed/install.sh; run by testbed/ci.sh"]
-fn a_delayed_victim_link_shows_in_the_capture_and_the_attacks_are_still_caught() {
+fn a_delayed_lossy_victim_link_shows_in_the_capture_and_the_attacks_are_still_caught() {
     const DELAY_MS: f64 = 40.0;
     let tmp =
         TempDir(std::env::temp_dir().join(format!("mlids-testbed-rtt-{}", std::process::id())));
@@ -192,11 +192,29 @@ fn a_delayed_victim_link_shows_in_the_capture_and_the_attacks_are_still_caught()
     testbed_run(
         "3",
         "benign-browse,portscan-syn,syn-flood,ssh-bruteforce",
-        &["--victim-delay-ms", "40"],
+        &["--victim-delay-ms", "40", "--victim-loss-pct", "2"],
         &run,
     );
     let m = Manifest::load(Path::new(&run)).unwrap();
     assert_eq!(m.network.victim_delay.delay_ms, 40);
+    assert_eq!(m.network.victim_delay.loss_pct, 2.0);
+    // The relay lost about 2% of the victim's frames: its closing count says how many of each.
+    let log = std::fs::read_to_string(format!("{run}/logs/delay.log")).unwrap();
+    let count = |key: &str| -> f64 {
+        let at = log
+            .find(&format!("'{key}': "))
+            .unwrap_or_else(|| panic!("{key}? {log}"));
+        let digits: String = log[at + key.len() + 4..]
+            .chars()
+            .take_while(char::is_ascii_digit)
+            .collect();
+        digits.parse().unwrap()
+    };
+    let lost_share = count("lost") / (count("lost") + count("delayed"));
+    assert!(
+        (0.005..0.05).contains(&lost_share),
+        "lost {lost_share:.4} of the victim's frames, not about 2%: {log}"
+    );
     // Every handshake with the victim's web server: its SYN-ACK reaches the bridge at least
     // DELAY_MS after the client's SYN.
     let packets = handshakes(&format!("{run}/pcaps/benign-browse.pcap"));

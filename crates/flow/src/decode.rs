@@ -213,6 +213,7 @@ pub fn decode(linktype: u32, ts_us: i64, frame: &[u8]) -> Result<Packet, SkipRea
         head: PayloadHead::default(),
         injection: None,
         http_request: false,
+        http_post: false,
     };
     let body = payload.payload;
     // An IPv6 extension header that could not be parsed leaves the transport unknown.
@@ -266,6 +267,7 @@ pub fn decode(linktype: u32, ts_us: i64, frame: &[u8]) -> Result<Packet, SkipRea
             && Opening::of(pkt.head.as_bytes(), pkt.payload_len) == Opening::HttpRequest
         {
             pkt.http_request = true;
+            pkt.http_post = data.starts_with(b"POST ");
             pkt.injection = crate::request::injection_in_request(data);
         }
     }

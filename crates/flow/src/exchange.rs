@@ -44,6 +44,9 @@ pub struct Exchange {
     /// connection carried (a keep-alive flood sends hundreds a second over a few connections).
     /// A retransmitted request counts again; requests pipelined into one segment count once.
     pub fwd_requests: u32,
+    /// Those of [`Exchange::fwd_requests`] that are `POST`s: a web login brute force posts one
+    /// credential per connection.
+    pub fwd_posts: u32,
 }
 
 impl Exchange {
@@ -67,6 +70,7 @@ impl Exchange {
                 self.fwd_requests = self
                     .fwd_requests
                     .saturating_add(u32::from(pkt.http_request));
+                self.fwd_posts = self.fwd_posts.saturating_add(u32::from(pkt.http_post));
             }
             self.fwd_packets += 1;
             self.fwd_payload += payload;

@@ -80,6 +80,9 @@ pub struct Packet {
     /// The segment's data begins with an HTTP/1.x request line: one request of the connection
     /// (keep-alive connections carry many).
     pub http_request: bool,
+    /// That request line is a `POST`: a form or an API call sends data (a web login brute force
+    /// is one POST of a credential per attempt).
+    pub http_post: bool,
 }
 
 impl Packet {

@@ -128,4 +128,31 @@ fn keep_alive_connections_count_each_request_once() {
     // The server's responses are not requests; a TLS session has none.
     let tls = flows(&ndpi.join("tls_alert.pcap"));
     assert!(tls.iter().all(|f| f.exchange.fwd_requests == 0));
+    // POSTs among them, counted the same way: an OCSP client's 18 requests over 9 connections to
+    // port 80 are 15 POSTs (3 on the connection from port 47904, 2 from 43728) and 3 GETs; the
+    // video player posts 6 times (Linux cooked capture: from ports 54883, 54885, 42761, 42762,
+    // 35670), never on its keep-alive connection of 35 GETs.
+    let ocsp = flows(&ndpi.join("ocsp.pcapng"));
+    let posts = |port: u16| -> u32 {
+        ocsp.iter()
+            .filter(|f| f.src_port == port && f.dst_port == 80)
+            .map(|f| f.exchange.fwd_posts)
+            .sum()
+    };
+    assert_eq!(ocsp.iter().map(|f| f.exchange.fwd_posts).sum::<u32>(), 15);
+    assert_eq!(
+        ocsp.iter().map(|f| f.exchange.fwd_requests).sum::<u32>(),
+        18
+    );
+    assert_eq!((posts(47904), posts(43728), posts(34320)), (3, 2, 1));
+    let video = flows(&ndpi.join("quickplay.pcap"));
+    let video_posts = |port: Option<u16>| -> u32 {
+        video
+            .iter()
+            .filter(|f| port.is_none_or(|p| f.src_port == p))
+            .map(|f| f.exchange.fwd_posts)
+            .sum()
+    };
+    assert_eq!((video_posts(None), video_posts(Some(54883))), (6, 2));
+    assert_eq!(video_posts(Some(52009)), 0);
 }

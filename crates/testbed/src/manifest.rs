@@ -50,11 +50,19 @@ pub struct LinkDelay {
     pub delay_ms: u32,
     /// Uniform extra delay of 0..jitter_ms per frame, never reordering.
     pub jitter_ms: u32,
+    /// Share of the frames lost on the link, in percent (each frame independently, seeded by the
+    /// run's seed). Absent in manifests written before loss could be set: none.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub loss_pct: f64,
+}
+
+fn is_zero(x: &f64) -> bool {
+    *x == 0.0
 }
 
 impl LinkDelay {
     pub fn is_none(&self) -> bool {
-        self.delay_ms == 0 && self.jitter_ms == 0
+        self.delay_ms == 0 && self.jitter_ms == 0 && self.loss_pct == 0.0
     }
 }
 

@@ -449,7 +449,7 @@ pub fn run(
         logs,
         state: PathBuf::from(format!("/tmp/mlids-testbed-{run}")),
     };
-    let mut net = network_up(&run, &planned, &dirs, opts.victim_delay)?;
+    let mut net = network_up(&run, &planned, &dirs, opts.victim_delay, opts.seed)?;
     progress(&format!(
         "network up ({} hosts), victim services up",
         net.hosts
@@ -594,7 +594,14 @@ struct Net {
 
 /// Create the namespaces and the bridge (`net.sh up`), then start the victim's services. The
 /// guard exists before the first command runs, so a failure half-way still tears everything down.
-fn network_up(run: &str, planned: &[Planned], dirs: &RunDirs, delay: LinkDelay) -> Result<Net> {
+/// `seed` also picks the frames a lossy victim link loses, so a run is repeatable.
+fn network_up(
+    run: &str,
+    planned: &[Planned],
+    dirs: &RunDirs,
+    delay: LinkDelay,
+    seed: u64,
+) -> Result<Net> {
     std::fs::create_dir_all(OWNERS_DIR).ok();
     let owner_file = Path::new(OWNERS_DIR).join(run);
     std::fs::write(&owner_file, std::process::id().to_string()).ok();
@@ -621,6 +628,8 @@ fn network_up(run: &str, planned: &[Planned], dirs: &RunDirs, delay: LinkDelay) 
             .args(&specs)
             .env("TB_DELAY_MS", delay.delay_ms.to_string())
             .env("TB_JITTER_MS", delay.jitter_ms.to_string())
+            .env("TB_LOSS_PCT", delay.loss_pct.to_string())
+            .env("TB_LOSS_SEED", seed.to_string())
             .env("TB_DELAY_LOG", dirs.logs.join("delay.log"))
             .stdin(Stdio::null())
             .stdout(log("net.log")?)

@@ -36,6 +36,7 @@ pub enum TestbedCommand {
   ml-ids testbed run --scale full --mode corrected -o runs/full
   ml-ids testbed run --scale small --stream-to http://127.0.0.1:8080 -o runs/live
   ml-ids testbed run --scale small --victim-delay-ms 20 -o runs/rtt20
+  ml-ids testbed run --scale small --victim-delay-ms 20 --victim-loss-pct 0.5 -o runs/lossy
 
 Scenarios (`ml-ids testbed list`): names, or `benign`, `attacks`, `all` (default).")]
 pub struct RunArgs {
@@ -71,6 +72,23 @@ pub struct RunArgs {
     /// Add a uniform 0..MS to each delayed frame (frames keep their order).
     #[arg(long, value_name = "MS", default_value_t = 0)]
     pub victim_jitter_ms: u32,
+    /// Lose this share of the victim's outgoing frames, in percent (each independently; which
+    /// ones follows --seed), as netem's `loss` would: its peers see retransmissions.
+    #[arg(long, value_name = "PCT", default_value_t = 0.0, value_parser = parse_loss_pct)]
+    pub victim_loss_pct: f64,
+}
+
+fn parse_loss_pct(s: &str) -> std::result::Result<f64, String> {
+    let pct: f64 = s
+        .parse()
+        .map_err(|_| format!("`{s}` is not a number of percent"))?;
+    if (0.0..100.0).contains(&pct) {
+        Ok(pct)
+    } else {
+        Err(format!(
+            "{pct} is not a loss rate: give 0 or more and below 100"
+        ))
+    }
 }
 
 /// Score a model on a testbed run: detection rate per attack scenario, false-alarm rate per benign
@@ -156,6 +174,7 @@ fn run_testbed(a: RunArgs) -> Result<()> {
         victim_delay: mlids_testbed::LinkDelay {
             delay_ms: a.victim_delay_ms,
             jitter_ms: a.victim_jitter_ms,
+            loss_pct: a.victim_loss_pct,
         },
     };
     std::fs::create_dir_all(&a.output)
