@@ -69,14 +69,19 @@ const SERVICES: &[(u16, &str)] = &[
 const WEB_LOGIN: &str = "Brute Force -Web";
 
 /// The authentication service a flow talks to: a web login when the connection, seen from its
-/// SYN, opens with an HTTP request and posts something (any port: sites run on 8080 and 8443
-/// too); otherwise by the server's port.
+/// SYN, opens with an HTTP request, posts something and gets an HTTP response (any port: sites run
+/// on 8080 and 8443 too; a slow-body attack's POSTs, never finished, get no answer and are a DoS,
+/// which the web-flood detector names); otherwise by the server's port.
 fn service(flow: &FlowRecord) -> Option<&'static str> {
     let e = &flow.exchange;
     if e.ip_protocol != proto::TCP {
         return None;
     }
-    if e.saw_open() && e.fwd_opening == Opening::HttpRequest && e.fwd_posts > 0 {
+    if e.saw_open()
+        && e.fwd_opening == Opening::HttpRequest
+        && e.fwd_posts > 0
+        && e.bwd_opening == Opening::HttpResponse
+    {
         return Some(WEB_LOGIN);
     }
     SERVICES

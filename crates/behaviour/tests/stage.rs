@@ -536,6 +536,7 @@ fn short_connections_that_each_post_a_form_at_a_tools_pace_are_a_web_login_brute
     // connection of one POST lasting 300 ms, 116 in 10 s — below the request-flood count.
     let posting = Exchange {
         fwd_opening: Opening::HttpRequest,
+        bwd_opening: Opening::HttpResponse,
         fwd_requests: 1,
         fwd_posts: 1,
         ..session()
@@ -585,6 +586,13 @@ fn short_connections_that_each_post_a_form_at_a_tools_pace_are_a_web_login_brute
         ..posting
     };
     let (_, labels) = run(&guesses("10.0.0.69", 80, 345, mid_stream));
+    assert!(labels.iter().all(Option::is_none), "{labels:?}");
+    // POSTs the server never answers (a slow-body attack holding its connections): no logins.
+    let unanswered = Exchange {
+        bwd_opening: Opening::Unknown,
+        ..posting
+    };
+    let (_, labels) = run(&guesses("10.0.0.70", 80, 345, unanswered));
     assert!(labels.iter().all(Option::is_none), "{labels:?}");
 }
 
