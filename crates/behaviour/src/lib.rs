@@ -11,7 +11,8 @@
 //! - [`flood`]: per destination host, half-open TCP, unsolicited SYN-ACKs and one-way UDP in a
 //!   window, with the number of distinct senders (SYN floods, reflection, UDP floods and
 //!   amplification, spoofed or not).
-//! - [`brute`]: per (client, authentication service), the rate of short repeated connections.
+//! - [`brute`]: per (client, authentication service), the rate of short repeated connections
+//!   (SSH, FTP, databases…, and web logins: short connections that each post a form).
 //! - [`web`]: per (client, web server), the HTTP/TLS connections and the HTTP requests in a window
 //!   (request floods, keep-alive floods, slow attacks, one-request-per-connection tools).
 //! - [`repeat`]: per (client, TCP service), whether the client came back again and again — no
