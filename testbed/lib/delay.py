@@ -16,9 +16,11 @@ With LOSS_PCT, each frame from NEAR is lost with that probability (independently
 choice of lost frames repeatable.
 
 Frames are held in memory in arrival order; past MAX_QUEUED the oldest waiting frame is dropped
-(a full link queue), and the counts are printed on SIGTERM.
+(a full link queue). On SIGTERM the counts are printed: a line for a person, then the counts
+alone as one JSON object for a program.
 """
 import collections
+import json
 import os
 import random
 import select
@@ -67,8 +69,8 @@ def main():
         print(
             f"delay.py {near_name}->{far_name} +{delay * 1000:.0f} ms, "
             f"loss {loss * 100:g}%: {counts}",
-            flush=True,
         )
+        print(json.dumps(counts), flush=True)
         sys.exit(0)
 
     signal.signal(signal.SIGTERM, report)

@@ -198,17 +198,17 @@ fn a_delayed_lossy_victim_link_shows_in_the_capture_and_the_attacks_are_still_ca
     let m = Manifest::load(Path::new(&run)).unwrap();
     assert_eq!(m.network.victim_delay.delay_ms, 40);
     assert_eq!(m.network.victim_delay.loss_pct, 2.0);
-    // The relay lost about 2% of the victim's frames: its closing count says how many of each.
+    // The relay lost about 2% of the victim's frames: its last line counts them, as JSON.
     let log = std::fs::read_to_string(format!("{run}/logs/delay.log")).unwrap();
-    let count = |key: &str| -> f64 {
-        let at = log
-            .find(&format!("'{key}': "))
-            .unwrap_or_else(|| panic!("{key}? {log}"));
-        let digits: String = log[at + key.len() + 4..]
-            .chars()
-            .take_while(char::is_ascii_digit)
-            .collect();
-        digits.parse().unwrap()
+    let counts: serde_json::Value = log
+        .lines()
+        .last()
+        .and_then(|line| serde_json::from_str(line).ok())
+        .unwrap_or_else(|| panic!("no counts on delay.log's last line: {log}"));
+    let count = |key: &str| {
+        counts[key]
+            .as_f64()
+            .unwrap_or_else(|| panic!("{key}? {log}"))
     };
     let lost_share = count("lost") / (count("lost") + count("delayed"));
     assert!(
