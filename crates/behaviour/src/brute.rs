@@ -13,6 +13,15 @@
 //! 10 s), and a tool waiting for a far server's answers stays below it (measured: hydra with four
 //! tasks against a victim 80 ms away, 116 connections in 10 s).
 //!
+//! SSH is different: the server allows several guesses per connection and answers each wrong one
+//! only after a delay, so hydra against OpenSSH makes about nine connections a minute — a deploy
+//! script's rate. But the meter infers from the encrypted segments' sizes how many logins each
+//! SSH connection had rejected ([`mlids_flow::ssh_auth`], Zeek's heuristic), so a pair whose
+//! connections had [`BruteConfig::min_failed_logins`] rejected logins in a window is flagged
+//! whatever their pace. A person who mistypes a password gets three prompts per connection and
+//! needs seconds for each; a client whose key is refused before the right one logs in is not
+//! counted at all.
+//!
 //! Known limit: an HTTP client that posts a stream of short requests without keep-alive (a
 //! telemetry agent flushing every few hundred milliseconds) has, on the wire, this pattern.
 
@@ -35,6 +44,8 @@ pub struct BruteConfig {
     /// An attempt that starts within this time of the end of the pair's previous attempt (or
     /// before it ended: in parallel) is paced by a tool; a person or a script waits longer.
     pub max_tool_gap_us: i64,
+    /// Rejected SSH logins in a window that make a brute force, at any pace.
+    pub min_failed_logins: u64,
 }
 
 impl Default for BruteConfig {
@@ -45,6 +56,7 @@ impl Default for BruteConfig {
             max_connection_us: 30_000_000,
             hold_us: 120_000_000,
             max_tool_gap_us: 250_000,
+            min_failed_logins: 15,
         }
     }
 }
@@ -65,10 +77,14 @@ const SERVICES: &[(u16, &str)] = &[
     (5900, "VNC-BruteForce"),
 ];
 
+/// The label of an SSH brute force (CIC-IDS2018's name).
+const SSH: &str = "SSH-Bruteforce";
+
 /// The label of a web login brute force (CIC-IDS2018's name).
 const WEB_LOGIN: &str = "Brute Force -Web";
 
-/// The authentication service a flow talks to: a web login when the connection, seen from its
+/// The authentication service a flow talks to: SSH when both ends opened with an SSH version
+/// string (any port); a web login when the connection, seen from its
 /// SYN, opens with an HTTP request, posts something and gets an HTTP response (any port: sites run
 /// on 8080 and 8443 too; a slow-body attack's POSTs, never finished, get no answer and are a DoS,
 /// which the web-flood detector names); otherwise by the server's port.
@@ -76,6 +92,9 @@ fn service(flow: &FlowRecord) -> Option<&'static str> {
     let e = &flow.exchange;
     if e.ip_protocol != proto::TCP {
         return None;
+    }
+    if e.is_ssh() {
+        return Some(SSH);
     }
     if e.saw_open()
         && e.fwd_opening == Opening::HttpRequest
@@ -90,10 +109,14 @@ fn service(flow: &FlowRecord) -> Option<&'static str> {
         .map(|(_, l)| *l)
 }
 
-/// A login attempt: an answered connection with payload, short enough to be one guess.
+/// A login attempt: an answered connection with payload, short enough to be one guess, or one
+/// whose SSH logins were rejected (hydra's, with several guesses and the server's delays, can
+/// last longer).
 fn is_attempt(flow: &FlowRecord, cfg: &BruteConfig) -> bool {
     let e = &flow.exchange;
-    e.answered() && e.has_payload() && flow.end_us - flow.start_us <= cfg.max_connection_us
+    e.answered()
+        && e.has_payload()
+        && (flow.end_us - flow.start_us <= cfg.max_connection_us || e.failed_ssh_logins() > 0)
 }
 
 /// A pair's connections ([`PairWindow`]), and how many of them followed the previous one at a
@@ -105,6 +128,9 @@ struct Attempts {
     paced_in_window: u64,
     /// Latest end of the pair's attempts so far.
     last_end_us: Option<i64>,
+    /// Rejected SSH logins in the window's attempts, and in all of the pair's.
+    failed_in_window: u64,
+    failed_total: u64,
 }
 
 /// One [`Attempts`] per (client, server, port).
@@ -136,11 +162,17 @@ impl BruteForce {
                 counts: PairWindow::new(cfg.window_us, flow.end_us),
                 paced_in_window: 0,
                 last_end_us: None,
+                failed_in_window: 0,
+                failed_total: 0,
             });
         let t = flow.start_us;
         if a.counts.count(t, flow.end_us) {
             a.paced_in_window = 0;
+            a.failed_in_window = 0;
         }
+        let failed = u64::from(flow.exchange.failed_ssh_logins());
+        a.failed_in_window += failed;
+        a.failed_total += failed;
         if a.last_end_us
             .is_some_and(|end| t <= end.saturating_add(cfg.max_tool_gap_us))
         {
@@ -149,7 +181,9 @@ impl BruteForce {
         a.last_end_us = Some(a.last_end_us.map_or(flow.end_us, |e| e.max(flow.end_us)));
         // Enough attempts, and most of them (all but the first of each run) at a tool's pace.
         let in_window = a.counts.in_window;
-        let raise = in_window >= cfg.min_connections && 2 * a.paced_in_window >= in_window;
+        // Or, for SSH, enough rejected logins at any pace.
+        let raise = (in_window >= cfg.min_connections && 2 * a.paced_in_window >= in_window)
+            || a.failed_in_window >= cfg.min_failed_logins;
         a.counts.flag(t, cfg.window_us, cfg.hold_us, raise);
     }
 
@@ -167,16 +201,7 @@ impl BruteForce {
             score: 0.99,
             evidence: Evidence {
                 detector: "brute.auth".into(),
-                summary: format!(
-                    "{} short connections from {} to {}:{} ({} or more within {:.0} s, opened in \
-                     parallel or back to back)",
-                    a.counts.total,
-                    flow.src,
-                    flow.dst,
-                    flow.dst_port,
-                    self.cfg.min_connections,
-                    self.cfg.window_us as f64 / 1e6
-                ),
+                summary: self.summary(flow, a),
                 host: flow.src.to_string(),
                 category: if label == WEB_LOGIN {
                     "WebAttack"
@@ -186,6 +211,24 @@ impl BruteForce {
                 .into(),
             },
         })
+    }
+
+    fn summary(&self, flow: &FlowRecord, a: &Attempts) -> String {
+        let (src, dst, port) = (flow.src, flow.dst, flow.dst_port);
+        let window_s = self.cfg.window_us as f64 / 1e6;
+        if a.failed_total > 0 {
+            format!(
+                "{} rejected SSH logins over {} connections from {src} to {dst}:{port} ({} or \
+                 more within {window_s:.0} s; inferred from the encrypted segment sizes)",
+                a.failed_total, a.counts.total, self.cfg.min_failed_logins
+            )
+        } else {
+            format!(
+                "{} short connections from {src} to {dst}:{port} ({} or more within \
+                 {window_s:.0} s, opened in parallel or back to back)",
+                a.counts.total, self.cfg.min_connections
+            )
+        }
     }
 
     pub fn tracked(&self) -> usize {

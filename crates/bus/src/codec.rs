@@ -34,7 +34,8 @@
 use crate::BusError;
 use mlids_flow::key::FlowKey;
 use mlids_flow::{
-    Exchange, FlowRecord, Injection, Mode, Opening, TcpFlags, Termination, NUM_FEATURES,
+    Exchange, FlowRecord, Injection, Mode, Opening, SshAuth, SshPhase, TcpFlags, Termination,
+    NUM_FEATURES,
 };
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
@@ -223,7 +224,12 @@ fn put_exchange(out: &mut Vec<u8>, e: &Exchange) {
     let with_openings = if openings != 0 { OPENINGS } else { 0 };
     let with = with_openings
         | if e.fwd_requests != 0 { REQUESTS } else { 0 }
-        | if e.fwd_posts != 0 { POSTS } else { 0 };
+        | if e.fwd_posts != 0 { POSTS } else { 0 }
+        | if e.ssh_auth != SshAuth::default() {
+            SSH_AUTH
+        } else {
+            0
+        };
     match e.icmp {
         Some((t, c)) if e.fwd_icmp_types != 0 => {
             out.extend_from_slice(&[2 | with, t, c]);
@@ -244,6 +250,15 @@ fn put_exchange(out: &mut Vec<u8>, e: &Exchange) {
     if e.fwd_posts != 0 {
         put_varint(out, u64::from(e.fwd_posts));
     }
+    let ssh = &e.ssh_auth;
+    if *ssh != SshAuth::default() {
+        out.push(
+            ssh.phase.code() | (u8::from(ssh.banner_skipped) << 2) | (u8::from(ssh.succeeded) << 3),
+        );
+        put_varint(out, u64::from(ssh.service_accept_len));
+        put_varint(out, u64::from(ssh.failure_len));
+        put_varint(out, u64::from(ssh.failures));
+    }
 }
 
 /// Bit of the ICMP marker byte: the openings byte follows the ICMP fields (messages written before
@@ -255,6 +270,9 @@ const REQUESTS: u8 = 0x40;
 /// Bit of the ICMP marker byte: the source's HTTP POST count follows the request count (absent
 /// when 0).
 const POSTS: u8 = 0x20;
+/// Bit of the ICMP marker byte: the SSH login inference follows the POST count (absent when
+/// nothing was inferred).
+const SSH_AUTH: u8 = 0x10;
 
 fn read_exchange(r: &mut Reader<'_>) -> Result<Exchange, BusError> {
     let ip_protocol = r.u8()?;
@@ -269,7 +287,7 @@ fn read_exchange(r: &mut Reader<'_>) -> Result<Exchange, BusError> {
     let fwd_flags = TcpFlags(r.u8()?);
     let bwd_flags = TcpFlags(r.u8()?);
     let marker = r.u8()?;
-    let (icmp, fwd_icmp_types) = match marker & !(OPENINGS | REQUESTS | POSTS) {
+    let (icmp, fwd_icmp_types) = match marker & !(OPENINGS | REQUESTS | POSTS | SSH_AUTH) {
         0 => (None, 0),
         1 => (Some((r.u8()?, r.u8()?)), 0),
         2 => {
@@ -303,6 +321,11 @@ fn read_exchange(r: &mut Reader<'_>) -> Result<Exchange, BusError> {
     } else {
         0
     };
+    let ssh_auth = if marker & SSH_AUTH != 0 {
+        read_ssh_auth(r)?
+    } else {
+        SshAuth::default()
+    };
     Ok(Exchange {
         ip_protocol,
         fwd_packets,
@@ -320,6 +343,26 @@ fn read_exchange(r: &mut Reader<'_>) -> Result<Exchange, BusError> {
         fwd_injection,
         fwd_requests,
         fwd_posts,
+        ssh_auth,
+    })
+}
+
+fn read_ssh_auth(r: &mut Reader<'_>) -> Result<SshAuth, BusError> {
+    let bits = r.u8()?;
+    let phase = SshPhase::from_code(bits & 3).ok_or_else(|| r.err("bad SSH phase"))?;
+    if bits >> 4 != 0 {
+        return Err(r.err("bad SSH flags"));
+    }
+    let mut small = || -> Result<u16, BusError> {
+        u16::try_from(r.varint()?).map_err(|_| r.err("SSH segment size out of range"))
+    };
+    Ok(SshAuth {
+        phase,
+        service_accept_len: small()?,
+        failure_len: small()?,
+        failures: small()?,
+        banner_skipped: bits & 4 != 0,
+        succeeded: bits & 8 != 0,
     })
 }
 
@@ -672,16 +715,33 @@ mod tests {
         // And the injection found in the source's requests (the payload stage reads it).
         // And the HTTP request and POST counts (the web-flood and brute-force detectors read
         // them), with and without openings.
-        for (injection, requests, posts) in [
-            (None, 0, 0),
-            (Some(Injection::Sql), 0, 0),
-            (Some(Injection::Script), 1, 1),
-            (None, 70_000, 0),
-            (None, 3, 2),
+        // And the SSH login inference (the brute-force detector reads it).
+        let hydra = SshAuth {
+            phase: SshPhase::ClientEncrypted,
+            service_accept_len: 44,
+            failure_len: 52,
+            banner_skipped: true,
+            failures: 5,
+            succeeded: false,
+        };
+        let logged_in = SshAuth {
+            phase: SshPhase::Decided,
+            service_accept_len: u16::MAX,
+            succeeded: true,
+            ..SshAuth::default()
+        };
+        for (injection, requests, posts, ssh_auth) in [
+            (None, 0, 0, SshAuth::default()),
+            (Some(Injection::Sql), 0, 0, hydra),
+            (Some(Injection::Script), 1, 1, SshAuth::default()),
+            (None, 70_000, 0, logged_in),
+            (None, 3, 2, hydra),
+            (None, 0, 0, hydra),
         ] {
             f.exchange.fwd_injection = injection;
             f.exchange.fwd_requests = requests;
             f.exchange.fwd_posts = posts;
+            f.exchange.ssh_auth = ssh_auth;
             for (icmp, opening) in [(Some((8, 0)), Opening::Other), (None, Opening::Unknown)] {
                 f.exchange.icmp = icmp;
                 f.exchange.fwd_icmp_types = 0;

@@ -9,6 +9,7 @@
 use crate::opening::{starts_tls_heartbeat, Opening};
 use crate::packet::{proto, Packet, TcpFlags};
 use crate::request::Injection;
+use crate::ssh_auth::SshAuth;
 
 /// Per-flow exchange facts; "forward" is from the record's source to its destination.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -47,6 +48,10 @@ pub struct Exchange {
     /// Those of [`Exchange::fwd_requests`] that are `POST`s: a web login brute force posts one
     /// credential per connection.
     pub fwd_posts: u32,
+    /// Login attempts inferred from the encrypted segment sizes of an SSH connection
+    /// ([`crate::ssh_auth`]): hydra against SSH makes few connections, each with several
+    /// rejected passwords.
+    pub ssh_auth: SshAuth,
 }
 
 impl Exchange {
@@ -71,6 +76,10 @@ impl Exchange {
                     .fwd_requests
                     .saturating_add(u32::from(pkt.http_request));
                 self.fwd_posts = self.fwd_posts.saturating_add(u32::from(pkt.http_post));
+                if self.is_ssh() {
+                    self.ssh_auth
+                        .client_segment(pkt.head.as_bytes(), pkt.payload_len);
+                }
             }
             self.fwd_packets += 1;
             self.fwd_payload += payload;
@@ -79,12 +88,31 @@ impl Exchange {
                 self.fwd_icmp_types |= 1 << t;
             }
         } else {
-            if payload > 0 && self.bwd_payload == 0 {
-                self.bwd_opening = Opening::of(pkt.head.as_bytes(), pkt.payload_len);
+            if payload > 0 {
+                if self.bwd_payload == 0 {
+                    self.bwd_opening = Opening::of(pkt.head.as_bytes(), pkt.payload_len);
+                }
+                if self.is_ssh() {
+                    self.ssh_auth.server_segment(pkt.payload_len);
+                }
             }
             self.bwd_packets += 1;
             self.bwd_payload += payload;
             self.bwd_flags.0 |= pkt.flags.0;
+        }
+    }
+
+    /// Both ends opened with an SSH version string, whatever the port.
+    pub fn is_ssh(&self) -> bool {
+        self.fwd_opening == Opening::Ssh && self.bwd_opening == Opening::Ssh
+    }
+
+    /// Rejected SSH logins of a connection that never logged in ([`SshAuth::failed_logins`]).
+    pub fn failed_ssh_logins(&self) -> u16 {
+        if self.is_ssh() {
+            self.ssh_auth.failed_logins()
+        } else {
+            0
         }
     }
 
