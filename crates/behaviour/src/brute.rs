@@ -56,7 +56,7 @@ impl Default for BruteConfig {
             max_connection_us: 30_000_000,
             hold_us: 120_000_000,
             max_tool_gap_us: 250_000,
-            min_failed_logins: 15,
+            min_failed_logins: 10,
         }
     }
 }
@@ -216,7 +216,7 @@ impl BruteForce {
     fn summary(&self, flow: &FlowRecord, a: &Attempts) -> String {
         let (src, dst, port) = (flow.src, flow.dst, flow.dst_port);
         let window_s = self.cfg.window_us as f64 / 1e6;
-        if a.failed_total > 0 {
+        if a.failed_total >= self.cfg.min_failed_logins {
             format!(
                 "{} rejected SSH logins over {} connections from {src} to {dst}:{port} ({} or \
                  more within {window_s:.0} s; inferred from the encrypted segment sizes)",

@@ -4,7 +4,9 @@
 use mlids_behaviour::{flow_judged_by_model, HostBehaviour};
 use mlids_flow::key::FlowKey;
 use mlids_flow::packet::{proto, TcpFlags};
-use mlids_flow::{Exchange, FlowRecord, Mode, Opening, Termination, NUM_FEATURES};
+use mlids_flow::{
+    Exchange, FlowRecord, Mode, Opening, SshAuth, SshPhase, Termination, NUM_FEATURES,
+};
 use std::net::IpAddr;
 
 const SYN: u8 = TcpFlags::SYN;
@@ -528,6 +530,79 @@ fn ten_short_ssh_logins_in_a_minute_are_a_brute_force_nine_are_not() {
         .collect();
     let (_, labels) = run(&parallel);
     assert!(all_labelled(&labels, "SSH-Bruteforce"), "{labels:?}");
+}
+
+/// An SSH connection (both ends sent a version string) whose client was refused `failures`
+/// times, or logged in.
+fn ssh_login(failures: u16, succeeded: bool) -> Exchange {
+    Exchange {
+        fwd_opening: Opening::Ssh,
+        bwd_opening: Opening::Ssh,
+        ssh_auth: SshAuth {
+            phase: if succeeded {
+                SshPhase::Decided
+            } else {
+                SshPhase::ClientEncrypted
+            },
+            service_accept_len: 52,
+            failure_len: 68,
+            failures,
+            succeeded,
+            ..SshAuth::default()
+        },
+        ..session()
+    }
+}
+
+#[test]
+fn rejected_ssh_logins_flag_a_slow_brute_force_that_the_connection_count_misses() {
+    // hydra with four tasks against OpenSSH: a connection every ~7 s, each lasting ~12 s with
+    // five rejected guesses (after the `none` probe) — fewer than ten connections a minute.
+    let hydra = |src: &str, n: u16, e: Exchange| -> Vec<FlowRecord> {
+        (0..n)
+            .map(|i| {
+                let mut f = flow(src, "10.0.0.10", 40000 + i, 2222, i as i64 * 7000, e);
+                f.end_us = f.start_us + 12_000_000;
+                f
+            })
+            .collect()
+    };
+    // 2 connections × 5 = 10 rejected logins within a minute: flagged, on any port.
+    let (h, labels) = run(&hydra("10.0.0.66", 2, ssh_login(5, false)));
+    assert!(all_labelled(&labels, "SSH-Bruteforce"), "{labels:?}");
+    let f = hydra("10.0.0.66", 2, ssh_login(5, false))[0].clone();
+    let finding = h.judge(&f).unwrap();
+    assert_eq!(finding.evidence.detector, "brute.auth");
+    assert!(
+        finding.evidence.summary.contains("10 rejected SSH logins"),
+        "{}",
+        finding.evidence.summary
+    );
+    // 3 connections × 3 = 9: below the count, and too few connections for the pace rule.
+    let (_, labels) = run(&hydra("10.0.0.67", 3, ssh_login(3, false)));
+    assert!(labels.iter().all(Option::is_none), "{labels:?}");
+    // A person who mistypes twice and then logs in, every few minutes all day: a login that
+    // succeeded counts no failures, and the mistyped ones are far apart.
+    let person: Vec<FlowRecord> = (0..10)
+        .map(|i| {
+            let e = ssh_login(if i % 2 == 0 { 2 } else { 0 }, i % 2 == 1);
+            let mut f = flow(
+                "10.0.0.68",
+                "10.0.0.10",
+                40000 + i,
+                22,
+                i as i64 * 180_000,
+                e,
+            );
+            f.end_us = f.start_us + 600_000_000;
+            f
+        })
+        .collect();
+    let (_, labels) = run(&person);
+    assert!(labels.iter().all(Option::is_none), "{labels:?}");
+    // Successful sessions, however many, are no brute force at a person's pace.
+    let (_, labels) = run(&hydra("10.0.0.69", 8, ssh_login(0, true)));
+    assert!(labels.iter().all(Option::is_none), "{labels:?}");
 }
 
 #[test]

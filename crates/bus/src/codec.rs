@@ -253,7 +253,7 @@ fn put_exchange(out: &mut Vec<u8>, e: &Exchange) {
     let ssh = &e.ssh_auth;
     if *ssh != SshAuth::default() {
         out.push(
-            ssh.phase.code() | (u8::from(ssh.banner_skipped) << 2) | (u8::from(ssh.succeeded) << 3),
+            ssh.phase.code() | (u8::from(ssh.banner_skipped) << 3) | (u8::from(ssh.succeeded) << 4),
         );
         put_varint(out, u64::from(ssh.service_accept_len));
         put_varint(out, u64::from(ssh.failure_len));
@@ -349,8 +349,8 @@ fn read_exchange(r: &mut Reader<'_>) -> Result<Exchange, BusError> {
 
 fn read_ssh_auth(r: &mut Reader<'_>) -> Result<SshAuth, BusError> {
     let bits = r.u8()?;
-    let phase = SshPhase::from_code(bits & 3).ok_or_else(|| r.err("bad SSH phase"))?;
-    if bits >> 4 != 0 {
+    let phase = SshPhase::from_code(bits & 7).ok_or_else(|| r.err("bad SSH phase"))?;
+    if bits >> 5 != 0 {
         return Err(r.err("bad SSH flags"));
     }
     let mut small = || -> Result<u16, BusError> {
@@ -361,8 +361,8 @@ fn read_ssh_auth(r: &mut Reader<'_>) -> Result<SshAuth, BusError> {
         service_accept_len: small()?,
         failure_len: small()?,
         failures: small()?,
-        banner_skipped: bits & 4 != 0,
-        succeeded: bits & 8 != 0,
+        banner_skipped: bits & 8 != 0,
+        succeeded: bits & 16 != 0,
     })
 }
 

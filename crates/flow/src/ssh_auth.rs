@@ -15,6 +15,9 @@
 //! every client sends first and which always fails): that size is the failure size, and each later
 //! segment of that size is one more rejected attempt. A pre-authentication banner, far larger, is
 //! skipped once. After a success the connection is an interactive session and is not read further.
+//! A segment of any other size once the failure size is known ends the counting (only a success
+//! is still looked for): without it a success hidden in a segment it shared with the next message
+//! would let every later session segment of the failure's size count as a rejected login.
 //!
 //! Known limits (Zeek's too): a server whose failure reply is exactly 16 bytes shorter than its
 //! service accept is misread as a success; coalesced or retransmitted segments blur the count;
@@ -30,8 +33,13 @@ pub enum SshPhase {
     ClientKeysSent = 1,
     /// The client has sent encrypted data: the server's segments are read.
     ClientEncrypted = 2,
+    /// A server segment of neither the failure's nor the success's size came after the failure
+    /// size was known (a public-key `PK_OK`, a keyboard-interactive prompt, or session data
+    /// behind a success that shared its segment): failures are no longer counted, a success
+    /// still is.
+    PastFailures = 3,
     /// A login succeeded: nothing further is read.
-    Decided = 3,
+    Decided = 4,
 }
 
 impl SshPhase {
@@ -44,7 +52,8 @@ impl SshPhase {
             0 => SshPhase::Cleartext,
             1 => SshPhase::ClientKeysSent,
             2 => SshPhase::ClientEncrypted,
-            3 => SshPhase::Decided,
+            3 => SshPhase::PastFailures,
+            4 => SshPhase::Decided,
             _ => return None,
         })
     }
@@ -96,7 +105,10 @@ impl SshAuth {
 
     /// Account a server segment with payload of `len` bytes.
     pub fn server_segment(&mut self, len: u32) {
-        if self.phase != SshPhase::ClientEncrypted {
+        if !matches!(
+            self.phase,
+            SshPhase::ClientEncrypted | SshPhase::PastFailures
+        ) {
             return;
         }
         // Authentication messages are small; a segment too large for u16 is session data.
@@ -113,8 +125,12 @@ impl SshAuth {
             } else {
                 self.failure_len = len;
             }
-        } else if len == self.failure_len {
-            self.failures = self.failures.saturating_add(1);
+        } else if self.phase == SshPhase::ClientEncrypted {
+            if len == self.failure_len {
+                self.failures = self.failures.saturating_add(1);
+            } else {
+                self.phase = SshPhase::PastFailures;
+            }
         }
     }
 
@@ -193,6 +209,26 @@ mod tests {
     }
 
     #[test]
+    fn an_unexpected_size_ends_the_count_and_a_later_success_still_clears_it() {
+        // Two keys refused, the third answered by `PK_OK` (140), then the signed login succeeds.
+        let mut a = after_kex();
+        for len in [44, 52, 52, 52, 140, 52, 52] {
+            a.server_segment(len);
+        }
+        assert_eq!((a.phase, a.failures), (SshPhase::PastFailures, 2));
+        a.server_segment(28);
+        assert!(a.succeeded);
+        assert_eq!(a.failed_logins(), 0);
+        // A success that shared its segment with the next message is never seen: the session's
+        // segments of the failure's size after it are not counted.
+        let mut a = after_kex();
+        for len in [44, 52, 28 + 120, 52, 52, 52, 36, 52] {
+            a.server_segment(len);
+        }
+        assert_eq!(a.failed_logins(), 0);
+    }
+
+    #[test]
     fn server_data_before_the_clients_encrypted_data_is_not_read() {
         let mut a = SshAuth::default();
         a.client_segment(b"SSH-2.0-", 21);
@@ -217,9 +253,9 @@ mod tests {
 
     #[test]
     fn phase_codes_round_trip() {
-        for c in 0..=3 {
+        for c in 0..=4 {
             assert_eq!(SshPhase::from_code(c).unwrap().code(), c);
         }
-        assert_eq!(SshPhase::from_code(4), None);
+        assert_eq!(SshPhase::from_code(5), None);
     }
 }
