@@ -19,6 +19,10 @@
 //! is still looked for): without it a success hidden in a segment it shared with the next message
 //! would let every later session segment of the failure's size count as a rejected login.
 //!
+//! A client that skips the `none` probe (paramiko, so patator) has its first rejected guess read
+//! as the probe's answer: a tool guessing once per connection shows no failures here, and the
+//! brute-force detector's pace rule, which counts its many short connections, is what catches it.
+//!
 //! Known limits (Zeek's too): a server whose failure reply is exactly 16 bytes shorter than its
 //! service accept is misread as a success; coalesced or retransmitted segments blur the count;
 //! keyboard-interactive prompts are counted only when they happen to have the failure's size.
