@@ -3,6 +3,7 @@
 //! time together with the number of distinct senders — which is what tells a spoofed or
 //! distributed flood from one noisy client, and a flood from a scan (one sender, many ports).
 
+use crate::scan::Unreachables;
 use crate::window::{sweep_idle, Distinct, Tumbling};
 use crate::{is_group_address, Evidence, Finding};
 use mlids_flow::packet::{proto, TcpFlags};
@@ -311,6 +312,31 @@ impl Floods {
                 detector: f.detector.into(),
                 summary: f.summary.clone(),
                 host: receiver.to_string(),
+                category: f.category.into(),
+            },
+        })
+    }
+
+    /// A UDP flood's answers: ICMP port or protocol unreachables that a host under a UDP flood or
+    /// amplification sent while its flag held are part of that attack (its closed ports'
+    /// replies to the datagrams; they go to the senders, or to whoever the senders forged).
+    pub fn judge_answer(&self, u: &Unreachables, t_us: i64) -> Option<Finding> {
+        if !u.from_probed_host {
+            return None;
+        }
+        let v = self.victims.get(&u.reporter)?;
+        let f = [UDP, UDP_FROM_AMPLIFIER]
+            .iter()
+            .filter_map(|&i| v.flags[i].as_ref())
+            .find(|f| f.from_us <= t_us && t_us <= f.until_us)?;
+        Some(Finding {
+            label: f.label.clone(),
+            yields_to_model: false,
+            score: 0.99,
+            evidence: Evidence {
+                detector: f.detector.into(),
+                summary: format!("its ICMP unreachables answering the flood; {}", f.summary),
+                host: u.reporter.to_string(),
                 category: f.category.into(),
             },
         })

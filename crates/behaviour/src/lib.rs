@@ -192,6 +192,9 @@ impl HostBehaviour {
     /// complete connections, which the other detectors do not claim. Last, a scanner's
     /// conversation with a port its own probe found open is the scan's service detection.
     pub fn judge(&self, flow: &FlowRecord) -> Option<Finding> {
+        if let Some(u) = scan::unreachables(flow) {
+            return self.judge_answer(&u, flow.start_us);
+        }
         let scan = || self.scans.judge(flow);
         let scan_first = self.scans.scanning(&flow.src)
             && (flow.exchange.is_tcp() || !flood::from_amplifier_port(flow));
@@ -204,6 +207,15 @@ impl HostBehaviour {
             .or_else(|| self.brute.judge(flow))
             .or_else(|| self.web.judge(flow))
             .or_else(|| self.scans.judge_follow_up(flow))
+    }
+
+    /// An ICMP unreachables flow is no probe of its own: it is a scanner's answers if it goes to
+    /// one, else a UDP flood's if its sender is under one, else nothing (routers and hosts send
+    /// unreachables in ordinary use).
+    fn judge_answer(&self, u: &scan::Unreachables, t_us: i64) -> Option<Finding> {
+        self.scans
+            .judge_answer(u)
+            .or_else(|| self.floods.judge_answer(u, t_us))
     }
 
     /// Whether the scan detector calls this source a scanner now. A scan is what a source does

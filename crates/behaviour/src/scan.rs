@@ -599,6 +599,24 @@ impl Scans {
         if !probe || is_group_address(&flow.dst) {
             return None;
         }
+        Some(self.finding(w, flag, flow.src, ""))
+    }
+
+    /// The scanner's answers: ICMP port or protocol unreachables that a probed host sent back to
+    /// a source this calls a scanner are part of its scan (the closed ports' replies to a UDP
+    /// scan, as a TCP scan's RSTs are part of its probes' flows).
+    pub fn judge_answer(&self, u: &Unreachables) -> Option<Finding> {
+        let w = self.walks.get(&u.prober).filter(|w| w.is_scanner())?;
+        let flag = w.flagged.as_ref()?;
+        let prefix = format!(
+            "ICMP unreachables from {} answering its probes; ",
+            u.reporter
+        );
+        Some(self.finding(w, flag, u.prober, &prefix))
+    }
+
+    /// The finding for a flow of the scan of `scanner` (`prefix` says how the flow belongs to it).
+    fn finding(&self, w: &Walk, flag: &Flag, scanner: IpAddr, prefix: &str) -> Finding {
         let contacts = w.successes + w.failures;
         let at = mlids_flow::time::rfc3339_micros(flag.at_us);
         let (detector, summary) = match flag.crafted {
@@ -628,17 +646,17 @@ impl Scans {
                 ),
             ),
         };
-        Some(Finding {
+        Finding {
             label: "PortScan".into(),
             yields_to_model: false,
             score: 1.0 - self.cfg.alpha,
             evidence: Evidence {
                 detector: detector.into(),
-                summary,
-                host: flow.src.to_string(),
+                summary: format!("{prefix}{summary}"),
+                host: scanner.to_string(),
                 category: "PortScan".into(),
             },
-        })
+        }
     }
 
     /// A conversation of a scanner with a port its own SYN probe found open shortly before: the

@@ -412,7 +412,71 @@ fn a_udp_scan_of_an_amplification_victim_is_a_scan() {
     flows.push(flow("10.0.0.10", "10.0.0.66", 0, 0, 20_040, unreach));
     let (_, labels) = run(&flows);
     assert!(all_labelled(&labels[..20], "UDP amplification"));
-    assert!(all_labelled(&labels[20..50], "PortScan"), "{labels:?}");
+    // The victim's unreachables answer the scanner's probes: the scan's, not the amplification's.
+    assert!(all_labelled(&labels[20..51], "PortScan"), "{labels:?}");
+}
+
+/// The victim's ICMP port unreachables (`messages` of them) to `to` at `t_ms`.
+fn unreachables_from(victim: &str, to: &str, t_ms: i64, messages: u32) -> FlowRecord {
+    let e = Exchange {
+        ip_protocol: proto::ICMP,
+        fwd_packets: messages,
+        icmp: Some((3, 3)),
+        ..Exchange::default()
+    };
+    flow(victim, to, 0, 0, t_ms, e)
+}
+
+#[test]
+fn a_udp_flood_victims_unreachables_are_the_floods_while_its_flag_holds() {
+    // LOIC-UDP as in the testbed: 4 senders, 300 datagrams each to port 80 within 4 s; the
+    // victim answers some with port unreachable (rate-limited, one ICMP flow per sender).
+    let mut flows: Vec<FlowRecord> = (0..4)
+        .map(|i| {
+            let src = format!("10.0.0.{}", 120 + i);
+            // One ephemeral port per sender (several senders sharing a port are reflectors).
+            let port = 40000 + i as u16 * 7;
+            flow(
+                &src,
+                "10.0.0.10",
+                port,
+                80,
+                i * 10,
+                udp(300, 0, 300 * 1024, 0),
+            )
+        })
+        .collect();
+    flows.push(unreachables_from("10.0.0.10", "10.0.0.120", 50, 6));
+    // The same victim's unreachables long after the flag's hold (60 s), and another host's
+    // during it: ordinary ICMP.
+    flows.push(unreachables_from("10.0.0.10", "10.0.0.120", 200_000, 6));
+    flows.push(unreachables_from("10.0.0.11", "10.0.0.120", 50, 6));
+    let (h, labels) = run(&flows);
+    assert!(all_labelled(&labels[..5], "UDP flood"), "{labels:?}");
+    assert_eq!(labels[5], None, "after the hold");
+    assert_eq!(labels[6], None, "a host under no flood");
+    let f = h.judge(&flows[4]).unwrap();
+    assert_eq!(f.evidence.host, "10.0.0.10");
+    assert!(
+        f.evidence.summary.starts_with("its ICMP unreachables"),
+        "{}",
+        f.evidence.summary
+    );
+    // A router's unreachables (host unreachable, code 1) do not come from the flooded host.
+    let mut router = flows[..4].to_vec();
+    let mut e = unreachables_from("10.0.0.10", "10.0.0.120", 50, 6);
+    e.exchange.icmp = Some((3, 1));
+    router.push(e);
+    assert_eq!(run(&router).1[4], None);
+}
+
+#[test]
+fn an_amplification_victims_unreachables_to_its_reflectors_are_the_amplifications() {
+    // The victim has no DNS client waiting: it answers some resolvers with port unreachable.
+    let mut flows = dns_amplification();
+    flows.push(unreachables_from("10.0.0.10", "198.51.100.3", 300, 3));
+    let (_, labels) = run(&flows);
+    assert!(all_labelled(&labels, "UDP amplification"), "{labels:?}");
 }
 
 #[test]
@@ -824,8 +888,15 @@ fn unanswered_datagrams_are_no_evidence_port_unreachables_are() {
         ..Exchange::default()
     };
     scan.push(flow("10.0.0.10", "10.0.0.66", 0, 0, 40, unreach));
-    let (_, labels) = run(&scan);
-    assert!(all_labelled(&labels[..30], "PortScan"), "{labels:?}");
+    let (h, labels) = run(&scan);
+    // The probes and the target's unreachables that answer them.
+    assert!(all_labelled(&labels, "PortScan"), "{labels:?}");
+    let answers = h.judge(&scan[30]).unwrap();
+    assert_eq!(answers.evidence.host, "10.0.0.66", "the scanner's scan");
+    assert!(answers
+        .evidence
+        .summary
+        .starts_with("ICMP unreachables from 10.0.0.10"));
 }
 
 #[test]
