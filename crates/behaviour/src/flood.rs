@@ -190,6 +190,27 @@ struct Flag {
     until_us: i64,
 }
 
+impl Flag {
+    fn holds_at(&self, t_us: i64) -> bool {
+        self.from_us <= t_us && t_us <= self.until_us
+    }
+
+    /// The finding for a flow of this flood on `victim`.
+    fn finding(&self, victim: IpAddr, summary: String) -> Finding {
+        Finding {
+            label: self.label.clone(),
+            yields_to_model: false,
+            score: 0.99,
+            evidence: Evidence {
+                detector: self.detector.into(),
+                summary,
+                host: victim.to_string(),
+                category: self.category.into(),
+            },
+        }
+    }
+}
+
 #[derive(Clone, Debug)]
 struct Victim {
     /// One window and one set of counts per [`slot`]: each kind's windows begin with its own
@@ -303,18 +324,8 @@ impl Floods {
         let (kind, _, receiver, _) = classify(flow)?;
         let v = self.victims.get(&receiver)?;
         let f = v.flags[slot(kind)].as_ref()?;
-        let t = flow.start_us;
-        (f.from_us <= t && t <= f.until_us).then(|| Finding {
-            label: f.label.clone(),
-            yields_to_model: false,
-            score: 0.99,
-            evidence: Evidence {
-                detector: f.detector.into(),
-                summary: f.summary.clone(),
-                host: receiver.to_string(),
-                category: f.category.into(),
-            },
-        })
+        f.holds_at(flow.start_us)
+            .then(|| f.finding(receiver, f.summary.clone()))
     }
 
     /// A UDP flood's answers: ICMP port or protocol unreachables that a host under a UDP flood or
@@ -328,18 +339,9 @@ impl Floods {
         let f = [UDP, UDP_FROM_AMPLIFIER]
             .iter()
             .filter_map(|&i| v.flags[i].as_ref())
-            .find(|f| f.from_us <= t_us && t_us <= f.until_us)?;
-        Some(Finding {
-            label: f.label.clone(),
-            yields_to_model: false,
-            score: 0.99,
-            evidence: Evidence {
-                detector: f.detector.into(),
-                summary: format!("its ICMP unreachables answering the flood; {}", f.summary),
-                host: u.reporter.to_string(),
-                category: f.category.into(),
-            },
-        })
+            .find(|f| f.holds_at(t_us))?;
+        let summary = format!("its ICMP unreachables answering the flood; {}", f.summary);
+        Some(f.finding(u.reporter, summary))
     }
 
     pub fn tracked(&self) -> usize {

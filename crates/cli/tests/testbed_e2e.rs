@@ -33,6 +33,14 @@ fn ml_ids(args: &[&str]) {
 }
 
 struct TempDir(std::path::PathBuf);
+impl TempDir {
+    /// A fresh scratch directory for one test, `mlids-testbed-NAME-PID` under the system's temp.
+    fn new(name: &str) -> TempDir {
+        let dir = std::env::temp_dir().join(format!("mlids-testbed-{name}-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        TempDir(dir)
+    }
+}
 impl Drop for TempDir {
     fn drop(&mut self) {
         let _ = std::fs::remove_dir_all(&self.0);
@@ -99,9 +107,7 @@ fn attacks_raise_alerts_on_a_live_stream() {
         "0",
         "the testbed needs root"
     );
-    let tmp =
-        TempDir(std::env::temp_dir().join(format!("mlids-testbed-e2e-{}", std::process::id())));
-    std::fs::create_dir_all(&tmp.0).unwrap();
+    let tmp = TempDir::new("e2e");
     let root = tmp.0.as_path();
     let (train_run, live_run) = (run_dir(root, "seed1"), run_dir(root, "seed2"));
     let (data, model) = (run_dir(root, "data"), run_dir(root, "model"));
@@ -185,9 +191,7 @@ fn handshakes(pcap: &str) -> Vec<(f64, String, String, bool)> {
 #[ignore = "needs root and testbed/install.sh; run by testbed/ci.sh"]
 fn a_delayed_lossy_victim_link_shows_in_the_capture_and_the_attacks_are_still_caught() {
     const DELAY_MS: f64 = 40.0;
-    let tmp =
-        TempDir(std::env::temp_dir().join(format!("mlids-testbed-rtt-{}", std::process::id())));
-    std::fs::create_dir_all(&tmp.0).unwrap();
+    let tmp = TempDir::new("rtt");
     let run = run_dir(&tmp.0, "rtt40");
     testbed_run(
         "3",
@@ -262,9 +266,7 @@ fn sshd_failures(log: &str) -> std::collections::HashMap<String, u64> {
 #[test]
 #[ignore = "needs root and testbed/install.sh; run by testbed/ci.sh"]
 fn rejected_ssh_logins_are_counted_from_encrypted_sizes_as_sshd_logs_them() {
-    let tmp =
-        TempDir(std::env::temp_dir().join(format!("mlids-testbed-ssh-{}", std::process::id())));
-    std::fs::create_dir_all(&tmp.0).unwrap();
+    let tmp = TempDir::new("ssh");
     let run = run_dir(&tmp.0, "ssh");
     testbed_run(
         "5",
