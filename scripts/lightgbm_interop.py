@@ -10,6 +10,7 @@ the workspace's `interop_fixture` example (CARGO_TARGET_DIR is honoured).
 Needs `pip install lightgbm numpy`. Exits non-zero on any mismatch.
 """
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -24,19 +25,32 @@ except ImportError:
 
 def main() -> int:
     if len(sys.argv) > 1:
-        fixtures = sys.argv[1]
-    else:
-        fixtures = tempfile.mkdtemp(prefix="mlids-interop-")
-        repo = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-        # Build through the workspace, not `-p mlids-train`: a single-package build unifies
-        # dependency features differently and would recompile half the dependency tree in CI.
-        subprocess.run(["cargo", "build", "-q", "--workspace", "--all-targets"], cwd=repo, check=True)
-        target = os.environ.get("CARGO_TARGET_DIR") or os.path.join(repo, "target")
-        subprocess.run(
-            [os.path.join(target, "debug", "examples", "interop_fixture"), fixtures],
-            cwd=repo,
-            check=True,
-        )
+        return compare(sys.argv[1])
+    # Generated fixtures are this run's alone: removed afterwards, whatever the outcome.
+    fixtures = tempfile.mkdtemp(prefix="mlids-interop-")
+    try:
+        generate(fixtures)
+        return compare(fixtures)
+    finally:
+        shutil.rmtree(fixtures, ignore_errors=True)
+
+
+def generate(fixtures: str) -> None:
+    """Write the fixtures with the workspace's `interop_fixture` example."""
+    repo = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    # Build through the workspace, not `-p mlids-train`: a single-package build unifies
+    # dependency features differently and would recompile half the dependency tree in CI.
+    subprocess.run(["cargo", "build", "-q", "--workspace", "--all-targets"], cwd=repo, check=True)
+    target = os.environ.get("CARGO_TARGET_DIR") or os.path.join(repo, "target")
+    subprocess.run(
+        [os.path.join(target, "debug", "examples", "interop_fixture"), fixtures],
+        cwd=repo,
+        check=True,
+    )
+
+
+def compare(fixtures: str) -> int:
+    """Predict the fixture rows with Python LightGBM and compare with ours; 1 on any mismatch."""
     rows = np.loadtxt(os.path.join(fixtures, "rows.csv"), delimiter=",", ndmin=2)
     features = open(os.path.join(fixtures, "features.txt")).read().split()
     failures = 0

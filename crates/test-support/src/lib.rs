@@ -9,6 +9,8 @@
 //! - [`nats_server`]: the `nats-server` binary for the bus tests;
 //! - [`capture`]: running the flow pipeline over synthesised captures (`mlids_flow::synth`);
 //! - [`process`]: servers started on a port they chose themselves and reported in their log;
+//! - [`process_scratch_dir`]: a directory for this test process that outlives its statics (a
+//!   fixture model trained once per process) and is removed by a later run once the process is gone;
 //! - [`models`] (feature `models`): the fixture models of the server, watch, bus and cli tests
 //!   (small GBDTs trained in a second or two) and split files in the dataset schema.
 
@@ -51,6 +53,36 @@ pub fn require(present: bool, what: impl Display) -> bool {
         skip(what);
     }
     present
+}
+
+/// `mlids-KIND-PID` under the system's temp directory, created for this process, after removing
+/// every `mlids-KIND-*` left by a process that no longer runs.
+///
+/// Why not a guard that removes it on drop: the users are `OnceLock` statics (a fixture model
+/// trained once per test process, then read by every test in it), and statics are never dropped.
+/// nextest runs each test in its own process, so without reaping a full test run left dozens of
+/// trained models in /tmp. Liveness is read from `/proc/PID`; where there is no `/proc` nothing is
+/// reaped (the directories then stay, as before).
+pub fn process_scratch_dir(kind: &str) -> PathBuf {
+    let temp = std::env::temp_dir();
+    let prefix = format!("mlids-{kind}-");
+    if Path::new("/proc/self").exists() {
+        for entry in std::fs::read_dir(&temp).into_iter().flatten().flatten() {
+            let name = entry.file_name();
+            let pid = name.to_str().and_then(|n| n.strip_prefix(&prefix));
+            let Some(pid) = pid.and_then(|p| p.parse::<u32>().ok()) else {
+                continue;
+            };
+            if !Path::new(&format!("/proc/{pid}")).exists() {
+                // Another test process may be reaping the same directory: losing that race is fine.
+                let _ = std::fs::remove_dir_all(entry.path());
+            }
+        }
+    }
+    let dir = temp.join(format!("{prefix}{}", std::process::id()));
+    std::fs::create_dir_all(&dir)
+        .unwrap_or_else(|e| panic!("create the scratch directory {}: {e}", dir.display()));
+    dir
 }
 
 /// The workspace root (two levels above this crate).
@@ -139,5 +171,23 @@ mod tests {
     #[test]
     fn require_passes_through_what_is_present() {
         assert!(require(true, "never printed"));
+    }
+
+    #[test]
+    fn a_scratch_dir_of_a_finished_process_is_reaped_and_this_ones_is_kept() {
+        if !Path::new("/proc/self").exists() {
+            return; // nothing is reaped without /proc, by design
+        }
+        let kind = "scratch-selftest";
+        // Above Linux's largest pid_max (2^22), so no process can have it.
+        let stale = std::env::temp_dir().join(format!("mlids-{kind}-4000000000"));
+        std::fs::create_dir_all(stale.join("model")).unwrap();
+        let mine = process_scratch_dir(kind);
+        assert!(!stale.exists(), "{} was left", stale.display());
+        assert!(mine.is_dir());
+        // A second call in the same process keeps its own directory.
+        std::fs::write(mine.join("kept"), b"x").unwrap();
+        assert!(process_scratch_dir(kind).join("kept").exists());
+        std::fs::remove_dir_all(&mine).unwrap();
     }
 }

@@ -108,11 +108,12 @@ pub fn start_nats(bin: &Path, root: &Path, n: usize) -> Vec<NatsNode> {
 }
 
 /// The fixture model of `mlids_test_support::models::forward_packets_model` (attacks have 20–60
-/// forward packets, benign flows 1–10), trained once per test binary.
+/// forward packets, benign flows 1–10), trained once per test process
+/// into a scratch directory that a later run removes (see `process_scratch_dir`).
 pub fn model_dir() -> PathBuf {
     static DIR: OnceLock<PathBuf> = OnceLock::new();
     DIR.get_or_init(|| {
-        let dir = std::env::temp_dir().join(format!("mlids-bus-test-model-{}", std::process::id()));
+        let dir = mlids_test_support::process_scratch_dir("bus-test-model");
         forward_packets_model(&dir)
     })
     .clone()

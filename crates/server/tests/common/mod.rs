@@ -10,12 +10,12 @@ use std::path::PathBuf;
 use std::sync::OnceLock;
 
 /// The fixture model of `mlids_test_support::models::forward_packets_model` (attacks have 20–60
-/// forward packets, benign flows 1–10), trained once per test binary.
+/// forward packets, benign flows 1–10), trained once per test process
+/// into a scratch directory that a later run removes (see `process_scratch_dir`).
 pub fn model_dir() -> PathBuf {
     static DIR: OnceLock<PathBuf> = OnceLock::new();
     DIR.get_or_init(|| {
-        let dir =
-            std::env::temp_dir().join(format!("mlids-server-test-model-{}", std::process::id()));
+        let dir = mlids_test_support::process_scratch_dir("server-test-model");
         forward_packets_model(&dir)
     })
     .clone()
