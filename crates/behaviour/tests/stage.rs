@@ -704,6 +704,23 @@ fn short_connections_that_each_post_a_form_at_a_tools_pace_are_a_web_login_brute
     };
     let (_, labels) = run(&guesses("10.0.0.67", 8080, 345, fetching));
     assert!(labels.iter().all(Option::is_none), "{labels:?}");
+    // hydra fetching the form before each guess, on a connection of its own: the fetches are the
+    // brute force's too, and a browser fetching pages from the same site meanwhile is not.
+    let mut with_fetches: Vec<FlowRecord> = guesses("10.0.0.66", 80, 690, posting)
+        .into_iter()
+        .zip(guesses("10.0.0.66", 80, 690, fetching))
+        .flat_map(|(post, mut fetch)| {
+            fetch.src_port += 1000;
+            fetch.start_us -= 340_000;
+            [fetch, post]
+        })
+        .collect();
+    let browser = connections("10.0.0.71", 80, 40, 500, fetching);
+    with_fetches.extend(browser.iter().cloned());
+    let (_, labels) = run(&with_fetches);
+    let (attack, others) = labels.split_at(labels.len() - browser.len());
+    assert!(all_labelled(attack, "Brute Force -Web"), "{attack:?}");
+    assert!(others.iter().all(Option::is_none), "{others:?}");
     // A person posting forms, one every few seconds: no brute force.
     let person: Vec<FlowRecord> = (0..20)
         .map(|i| {
