@@ -22,6 +22,12 @@
 //! needs seconds for each; a client whose key is refused before the right one logs in is not
 //! counted at all.
 //!
+//! FTP the same: hydra's tasks each keep one connection and send guess after guess on it, and the
+//! server answers each wrong one with a 530 reply, which is clear text
+//! ([`mlids_flow::Exchange::rejected_logins`]). Eight such connections in a minute are below the
+//! connection count (measured: hydra against FTP behind 20 ms with jitter or loss, 1–2 of its 8
+//! connections left to the classifier, which missed them), but their rejected logins are not.
+//!
 //! Known limit: an HTTP client that posts a stream of short requests without keep-alive (a
 //! telemetry agent flushing every few hundred milliseconds) has, on the wire, this pattern.
 
@@ -44,7 +50,7 @@ pub struct BruteConfig {
     /// An attempt that starts within this time of the end of the pair's previous attempt (or
     /// before it ended: in parallel) is paced by a tool; a person or a script waits longer.
     pub max_tool_gap_us: i64,
-    /// Rejected SSH logins in a window that make a brute force, at any pace.
+    /// Rejected logins (SSH, FTP) in a window that make a brute force, at any pace.
     pub min_failed_logins: u64,
 }
 
@@ -126,13 +132,13 @@ fn fetches_web_page(flow: &FlowRecord) -> bool {
 }
 
 /// A login attempt: an answered connection with payload, short enough to be one guess, or one
-/// whose SSH logins were rejected (hydra's, with several guesses and the server's delays, can
-/// last longer).
+/// whose logins were rejected (hydra's, with several guesses and the server's delays, can last
+/// longer).
 fn is_attempt(flow: &FlowRecord, cfg: &BruteConfig) -> bool {
     let e = &flow.exchange;
     e.answered()
         && e.has_payload()
-        && (flow.end_us - flow.start_us <= cfg.max_connection_us || e.failed_ssh_logins() > 0)
+        && (flow.end_us - flow.start_us <= cfg.max_connection_us || e.rejected_logins() > 0)
 }
 
 /// A pair's connections ([`PairWindow`]), and how many of them followed the previous one at a
@@ -144,7 +150,7 @@ struct Attempts {
     paced_in_window: u64,
     /// Latest end of the pair's attempts so far.
     last_end_us: Option<i64>,
-    /// Rejected SSH logins in the window's attempts, and in all of the pair's.
+    /// Rejected logins in the window's attempts, and in all of the pair's.
     failed_in_window: u64,
     failed_total: u64,
 }
@@ -186,7 +192,7 @@ impl BruteForce {
             a.paced_in_window = 0;
             a.failed_in_window = 0;
         }
-        let failed = u64::from(flow.exchange.failed_ssh_logins());
+        let failed = u64::from(flow.exchange.rejected_logins());
         a.failed_in_window += failed;
         a.failed_total += failed;
         if a.last_end_us
@@ -197,7 +203,7 @@ impl BruteForce {
         a.last_end_us = Some(a.last_end_us.map_or(flow.end_us, |e| e.max(flow.end_us)));
         // Enough attempts, and most of them (all but the first of each run) at a tool's pace.
         let in_window = a.counts.in_window;
-        // Or, for SSH, enough rejected logins at any pace.
+        // Or enough rejected logins (SSH, FTP) at any pace.
         let raise = (in_window >= cfg.min_connections && 2 * a.paced_in_window >= in_window)
             || a.failed_in_window >= cfg.min_failed_logins;
         a.counts.flag(t, cfg.window_us, cfg.hold_us, raise);
@@ -239,9 +245,14 @@ impl BruteForce {
         let (src, dst, port) = (flow.src, flow.dst, flow.dst_port);
         let window_s = self.cfg.window_us as f64 / 1e6;
         if a.failed_total >= self.cfg.min_failed_logins {
+            let (what, how) = if flow.exchange.is_ssh() {
+                ("SSH", "inferred from the encrypted segment sizes")
+            } else {
+                ("FTP", "the server's 530 replies")
+            };
             format!(
-                "{} rejected SSH logins over {} connections from {src} to {dst}:{port} ({} or \
-                 more within {window_s:.0} s; inferred from the encrypted segment sizes)",
+                "{} rejected {what} logins over {} connections from {src} to {dst}:{port} ({} or \
+                 more within {window_s:.0} s; {how})",
                 a.failed_total, a.counts.total, self.cfg.min_failed_logins
             )
         } else {

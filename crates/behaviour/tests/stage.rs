@@ -669,6 +669,54 @@ fn rejected_ssh_logins_flag_a_slow_brute_force_that_the_connection_count_misses(
     assert!(labels.iter().all(Option::is_none), "{labels:?}");
 }
 
+/// An FTP control connection (client commands, server numeric replies) with `rejected` 530
+/// replies.
+fn ftp_login(rejected: u16) -> Exchange {
+    Exchange {
+        fwd_opening: Opening::LineCommand,
+        bwd_opening: Opening::NumericReply,
+        ftp_rejected_logins: rejected,
+        ..session()
+    }
+}
+
+#[test]
+fn rejected_ftp_logins_flag_a_brute_force_of_few_long_connections() {
+    // hydra with eight tasks against vsftpd: eight connections opened at once, each ~8 s with a
+    // few rejected guesses — too few connections for the connection count.
+    let hydra = |src: &str, n: u16, e: Exchange| -> Vec<FlowRecord> {
+        (0..n)
+            .map(|i| {
+                let mut f = flow(src, "10.0.0.10", 40000 + i, 21, i as i64, e);
+                f.end_us = f.start_us + 8_000_000;
+                f
+            })
+            .collect()
+    };
+    let (h, labels) = run(&hydra("10.0.0.66", 8, ftp_login(2)));
+    assert!(all_labelled(&labels, "FTP-BruteForce"), "{labels:?}");
+    let finding = h.judge(&hydra("10.0.0.66", 8, ftp_login(2))[0]).unwrap();
+    assert!(
+        finding.evidence.summary.contains("16 rejected FTP logins")
+            && finding.evidence.summary.contains("530 replies"),
+        "{}",
+        finding.evidence.summary
+    );
+    // The same eight connections logging in (no 530): an ordinary FTP mirror, not flagged.
+    let (_, labels) = run(&hydra("10.0.0.67", 8, ftp_login(0)));
+    assert!(labels.iter().all(Option::is_none), "{labels:?}");
+    // A person who mistypes the password three times on one connection: below the count.
+    let (_, labels) = run(&hydra("10.0.0.68", 1, ftp_login(3)));
+    assert!(labels.iter().all(Option::is_none), "{labels:?}");
+    // 530 replies that are not FTP's (the client did not open with a command): not counted.
+    let other = Exchange {
+        fwd_opening: Opening::Other,
+        ..ftp_login(2)
+    };
+    let (_, labels) = run(&hydra("10.0.0.69", 8, other));
+    assert!(labels.iter().all(Option::is_none), "{labels:?}");
+}
+
 #[test]
 fn short_connections_that_each_post_a_form_at_a_tools_pace_are_a_web_login_brute_force() {
     // hydra http-post-form with four tasks against a far server: four logins at a time, each a

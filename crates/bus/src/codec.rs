@@ -229,6 +229,11 @@ fn put_exchange(out: &mut Vec<u8>, e: &Exchange) {
             SSH_AUTH
         } else {
             0
+        }
+        | if e.ftp_rejected_logins != 0 {
+            FTP_REJECTS
+        } else {
+            0
         };
     match e.icmp {
         Some((t, c)) if e.fwd_icmp_types != 0 => {
@@ -259,6 +264,9 @@ fn put_exchange(out: &mut Vec<u8>, e: &Exchange) {
         put_varint(out, u64::from(ssh.failure_len));
         put_varint(out, u64::from(ssh.failures));
     }
+    if e.ftp_rejected_logins != 0 {
+        put_varint(out, u64::from(e.ftp_rejected_logins));
+    }
 }
 
 /// Bit of the ICMP marker byte: the openings byte follows the ICMP fields (messages written before
@@ -273,6 +281,9 @@ const POSTS: u8 = 0x20;
 /// Bit of the ICMP marker byte: the SSH login inference follows the POST count (absent when
 /// nothing was inferred).
 const SSH_AUTH: u8 = 0x10;
+/// Bit of the ICMP marker byte: the FTP server's 530 reply count follows the SSH inference
+/// (absent when 0).
+const FTP_REJECTS: u8 = 0x08;
 
 fn read_exchange(r: &mut Reader<'_>) -> Result<Exchange, BusError> {
     let ip_protocol = r.u8()?;
@@ -287,7 +298,9 @@ fn read_exchange(r: &mut Reader<'_>) -> Result<Exchange, BusError> {
     let fwd_flags = TcpFlags(r.u8()?);
     let bwd_flags = TcpFlags(r.u8()?);
     let marker = r.u8()?;
-    let (icmp, fwd_icmp_types) = match marker & !(OPENINGS | REQUESTS | POSTS | SSH_AUTH) {
+    let (icmp, fwd_icmp_types) = match marker
+        & !(OPENINGS | REQUESTS | POSTS | SSH_AUTH | FTP_REJECTS)
+    {
         0 => (None, 0),
         1 => (Some((r.u8()?, r.u8()?)), 0),
         2 => {
@@ -326,6 +339,11 @@ fn read_exchange(r: &mut Reader<'_>) -> Result<Exchange, BusError> {
     } else {
         SshAuth::default()
     };
+    let ftp_rejected_logins = if marker & FTP_REJECTS != 0 {
+        u16::try_from(r.varint()?).map_err(|_| r.err("FTP 530 reply count out of range"))?
+    } else {
+        0
+    };
     Ok(Exchange {
         ip_protocol,
         fwd_packets,
@@ -344,6 +362,7 @@ fn read_exchange(r: &mut Reader<'_>) -> Result<Exchange, BusError> {
         fwd_requests,
         fwd_posts,
         ssh_auth,
+        ftp_rejected_logins,
     })
 }
 
@@ -730,18 +749,20 @@ mod tests {
             succeeded: true,
             ..SshAuth::default()
         };
-        for (injection, requests, posts, ssh_auth) in [
-            (None, 0, 0, SshAuth::default()),
-            (Some(Injection::Sql), 0, 0, hydra),
-            (Some(Injection::Script), 1, 1, SshAuth::default()),
-            (None, 70_000, 0, logged_in),
-            (None, 3, 2, hydra),
-            (None, 0, 0, hydra),
+        for (injection, requests, posts, ssh_auth, ftp_rejects) in [
+            (None, 0, 0, SshAuth::default(), 0),
+            (Some(Injection::Sql), 0, 0, hydra, 0),
+            (Some(Injection::Script), 1, 1, SshAuth::default(), 0),
+            (None, 70_000, 0, logged_in, 0),
+            (None, 3, 2, hydra, 7),
+            (None, 0, 0, hydra, 0),
+            (None, 0, 0, SshAuth::default(), u16::MAX),
         ] {
             f.exchange.fwd_injection = injection;
             f.exchange.fwd_requests = requests;
             f.exchange.fwd_posts = posts;
             f.exchange.ssh_auth = ssh_auth;
+            f.exchange.ftp_rejected_logins = ftp_rejects;
             for (icmp, opening) in [(Some((8, 0)), Opening::Other), (None, Opening::Unknown)] {
                 f.exchange.icmp = icmp;
                 f.exchange.fwd_icmp_types = 0;

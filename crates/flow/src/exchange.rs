@@ -52,6 +52,10 @@ pub struct Exchange {
     /// ([`crate::ssh_auth`]): hydra against SSH makes few connections, each with several
     /// rejected passwords.
     pub ssh_auth: SshAuth,
+    /// Server replies with code 530 ("Not logged in", RFC 959) on a connection of client commands
+    /// and server numeric replies (FTP's shape): each a rejected USER/PASS. hydra against FTP,
+    /// like against SSH, makes a few connections with several guesses each.
+    pub ftp_rejected_logins: u16,
 }
 
 impl Exchange {
@@ -95,6 +99,9 @@ impl Exchange {
                 if self.is_ssh() {
                     self.ssh_auth.server_segment(pkt.payload_len);
                 }
+                if self.is_line_protocol() && is_login_rejection(pkt.head.as_bytes()) {
+                    self.ftp_rejected_logins = self.ftp_rejected_logins.saturating_add(1);
+                }
             }
             self.bwd_packets += 1;
             self.bwd_payload += payload;
@@ -111,6 +118,24 @@ impl Exchange {
     pub fn failed_ssh_logins(&self) -> u16 {
         if self.is_ssh() {
             self.ssh_auth.failed_logins()
+        } else {
+            0
+        }
+    }
+
+    /// The client opened with a text command and the server with a numeric reply: FTP, SMTP,
+    /// POP3-like line protocols (whatever the port).
+    pub fn is_line_protocol(&self) -> bool {
+        self.fwd_opening == Opening::LineCommand && self.bwd_opening == Opening::NumericReply
+    }
+
+    /// Rejected logins of the connection as the wire shows them: inferred from the sizes for SSH,
+    /// the server's 530 replies for a line protocol (FTP), none otherwise.
+    pub fn rejected_logins(&self) -> u16 {
+        if self.is_ssh() {
+            self.failed_ssh_logins()
+        } else if self.is_line_protocol() {
+            self.ftp_rejected_logins
         } else {
             0
         }
@@ -165,4 +190,9 @@ impl Exchange {
     pub fn half_open(&self) -> bool {
         self.is_tcp() && !self.has_payload() && self.packets() <= 3
     }
+}
+
+/// A server segment that begins a 530 reply (`530 ` or the first line of a multi-line `530-`).
+fn is_login_rejection(head: &[u8]) -> bool {
+    matches!(head, [b'5', b'3', b'0', b' ' | b'-', ..])
 }

@@ -156,3 +156,20 @@ fn keep_alive_connections_count_each_request_once() {
     assert_eq!((video_posts(None), video_posts(Some(54883))), (6, 2));
     assert_eq!(video_posts(Some(52009)), 0);
 }
+
+#[test]
+fn an_ftp_servers_530_replies_are_counted_as_rejected_logins() {
+    let Some(data) = shared_data() else { return };
+    // Read by hand with tcpdump -A: `USER hello` gets "530 This FTP server is anonymous only",
+    // the next command "530 Please login with USER and PASS".
+    let control = |path: &str| -> Vec<u16> {
+        flows(&data.join(path))
+            .iter()
+            .filter(|f| f.dst_port == 21 && f.exchange.is_line_protocol())
+            .map(|f| f.exchange.rejected_logins())
+            .collect()
+    };
+    assert_eq!(control("pcap/bench/ndpi-default/ftp_failed.pcap"), [2]);
+    // USER csanders, PASS …, "230 User csanders logged in": nothing rejected.
+    assert_eq!(control("pcap/benign/ftp/ppa_ftp.pcap"), [0]);
+}
