@@ -110,11 +110,24 @@ fn injection_in_text(text: &str) -> Option<Injection> {
     }
     if libinjectionrs::detect_sqli(bytes).is_injection() {
         Some(Injection::Sql)
-    } else if libinjectionrs::detect_xss(bytes).is_injection() {
+    } else if libinjectionrs::detect_xss(bytes).is_injection() || opens_script_tag(bytes) {
         Some(Injection::Script)
     } else {
         None
     }
+}
+
+/// A `<script` tag anywhere in the value. libinjection's HTML tokenizer reads the nested-tag
+/// evasion `<scr<script>ipt>alert(1)</scr</script>ipt>` as one tag named `scr<script` and passes it
+/// (measured: 3 of 24 requests of the testbed's XSS scenario, seed 6, went to the classifier,
+/// which missed them); a filter that strips `<script>` once leaves the working tag behind. The
+/// string `<script` has no business in a form value, so its mere presence is the evidence, as in
+/// the common WAF rules.
+fn opens_script_tag(value: &[u8]) -> bool {
+    const TAG: &[u8] = b"<script";
+    value
+        .windows(TAG.len())
+        .any(|w| w.eq_ignore_ascii_case(TAG))
 }
 
 /// Whether a value has anything SQL or markup is made of beyond one word: whitespace, a quote, an
@@ -155,6 +168,18 @@ mod tests {
         let r = get("/search?q=%3Cscript%3Ealert(1)%3C%2Fscript%3E");
         assert_eq!(injection_in(&r), Some(Injection::Script));
         let r = get("/p?name=%3Cimg+src%3Dx+onerror%3Dalert(1)%3E");
+        assert_eq!(injection_in(&r), Some(Injection::Script));
+        // The nested-tag evasion, which libinjection alone passes.
+        let evasion = "%3cscr%3cscript%3eipt%3ealert%281%29%3c%2fscr%3c%2fscript%3eipt%3e";
+        assert!(
+            !libinjectionrs::detect_xss(b"<scr<script>ipt>alert(1)</scr</script>ipt>")
+                .is_injection()
+        );
+        assert_eq!(
+            injection_in(&get(&format!("/search.php?q={evasion}"))),
+            Some(Injection::Script)
+        );
+        let r = get("/s?q=%3CSCRIPT%20src%3D%2F%2Fevil%3E");
         assert_eq!(injection_in(&r), Some(Injection::Script));
     }
 
