@@ -102,11 +102,7 @@ fn service(flow: &FlowRecord) -> Option<&'static str> {
     if e.is_ssh() {
         return Some(SSH);
     }
-    if e.saw_open()
-        && e.fwd_opening == Opening::HttpRequest
-        && e.fwd_posts > 0
-        && e.bwd_opening == Opening::HttpResponse
-    {
+    if is_http_exchange(flow) && e.fwd_posts > 0 {
         return Some(WEB_LOGIN);
     }
     SERVICES
@@ -123,11 +119,16 @@ fn service(flow: &FlowRecord) -> Option<&'static str> {
 /// hydra against a victim 80 ms away, 60 of its 120 connections; nearer, the request-flood count
 /// had caught them).
 fn fetches_web_page(flow: &FlowRecord) -> bool {
+    is_http_exchange(flow) && flow.exchange.fwd_posts == 0
+}
+
+/// A TCP connection seen from its SYN whose client opened with an HTTP request and whose server
+/// answered with an HTTP response: what a web login attempt and a page fetch both are.
+fn is_http_exchange(flow: &FlowRecord) -> bool {
     let e = &flow.exchange;
     e.ip_protocol == proto::TCP
         && e.saw_open()
         && e.fwd_opening == Opening::HttpRequest
-        && e.fwd_posts == 0
         && e.bwd_opening == Opening::HttpResponse
 }
 

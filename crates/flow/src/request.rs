@@ -110,7 +110,7 @@ fn injection_in_text(text: &str) -> Option<Injection> {
     }
     if libinjectionrs::detect_sqli(bytes).is_injection() {
         Some(Injection::Sql)
-    } else if libinjectionrs::detect_xss(bytes).is_injection() || opens_script_tag(bytes) {
+    } else if opens_script_tag(bytes) || libinjectionrs::detect_xss(bytes).is_injection() {
         Some(Injection::Script)
     } else {
         None
