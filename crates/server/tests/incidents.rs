@@ -49,12 +49,18 @@ async fn an_uploaded_capture_is_a_handful_of_incidents_not_thousands_of_alerts()
     assert_eq!(scan["attacker"], "10.77.0.101");
     assert_eq!(scan["open"], false);
     assert_eq!(report["upload_id"], "demo-1");
-    // Nothing is explained up front; an incident's sample flows are (its top features).
+    // Each incident is explained by what judged its flows: the classifier's incident (the
+    // slowloris) by its top features, the payload stage's (the XSS) by its detector's evidence.
+    let slowloris = incidents.iter().find(|i| i["family"] == "DoS").unwrap();
+    assert!(
+        !slowloris["top_features"].as_array().unwrap().is_empty(),
+        "{slowloris}"
+    );
     let xss = incidents
         .iter()
         .find(|i| i["family"] == "WebAttack")
         .unwrap();
-    assert!(!xss["top_features"].as_array().unwrap().is_empty(), "{xss}");
+    assert_eq!(xss["evidence"][0]["detector"], "payload.xss", "{xss}");
     assert!(report["flows"][0]["index"] == 0);
     // The progress subscriber saw the upload finish with every flow counted.
     let mut done = None;
