@@ -17,7 +17,9 @@
 //!            fields, bits 0-2 the forward Opening code, bits 3-5 the backward one, bit 6 a TLS
 //!            heartbeat seen, bit 7: injection:u8 follows, the Injection code of the source's
 //!            requests; +0x40: requests:varint follows, the source's HTTP request
-//!            segments; +0x20: posts:varint follows last, those of them that are POSTs)
+//!            segments; +0x20: posts:varint follows, those of them that are POSTs; +0x10: the
+//!            SSH login inference follows; +0x08: the FTP 530 reply count follows last; +0x04,
+//!            nothing follows: the source sent data the payload stage did not read in full)
 //!            (version 2: the host stage and the carrier check need it)
 //! flags   := bit0 IPv6 key, bit1 the source is the key's B side, bit2 explicit endpoints follow,
 //!            bit3 the record's protocol differs from the key's, bits4-6 termination
@@ -234,7 +236,8 @@ fn put_exchange(out: &mut Vec<u8>, e: &Exchange) {
             FTP_REJECTS
         } else {
             0
-        };
+        }
+        | if e.fwd_unread_data { UNREAD_DATA } else { 0 };
     match e.icmp {
         Some((t, c)) if e.fwd_icmp_types != 0 => {
             out.extend_from_slice(&[2 | with, t, c]);
@@ -284,6 +287,10 @@ const SSH_AUTH: u8 = 0x10;
 /// Bit of the ICMP marker byte: the FTP server's 530 reply count follows the SSH inference
 /// (absent when 0).
 const FTP_REJECTS: u8 = 0x08;
+/// Bit of the ICMP marker byte, with nothing following: the source sent data the payload stage
+/// did not read in full (`Exchange::fwd_unread_data`; messages written before it was known decode
+/// with it clear, as before).
+const UNREAD_DATA: u8 = 0x04;
 
 fn read_exchange(r: &mut Reader<'_>) -> Result<Exchange, BusError> {
     let ip_protocol = r.u8()?;
@@ -299,7 +306,7 @@ fn read_exchange(r: &mut Reader<'_>) -> Result<Exchange, BusError> {
     let bwd_flags = TcpFlags(r.u8()?);
     let marker = r.u8()?;
     let (icmp, fwd_icmp_types) = match marker
-        & !(OPENINGS | REQUESTS | POSTS | SSH_AUTH | FTP_REJECTS)
+        & !(OPENINGS | REQUESTS | POSTS | SSH_AUTH | FTP_REJECTS | UNREAD_DATA)
     {
         0 => (None, 0),
         1 => (Some((r.u8()?, r.u8()?)), 0),
@@ -363,6 +370,7 @@ fn read_exchange(r: &mut Reader<'_>) -> Result<Exchange, BusError> {
         fwd_posts,
         ssh_auth,
         ftp_rejected_logins,
+        fwd_unread_data: marker & UNREAD_DATA != 0,
     })
 }
 
@@ -749,15 +757,16 @@ mod tests {
             succeeded: true,
             ..SshAuth::default()
         };
-        for (injection, requests, posts, ssh_auth, ftp_rejects) in [
-            (None, 0, 0, SshAuth::default(), 0),
-            (Some(Injection::Sql), 0, 0, hydra, 0),
-            (Some(Injection::Script), 1, 1, SshAuth::default(), 0),
-            (None, 70_000, 0, logged_in, 0),
-            (None, 3, 2, hydra, 7),
-            (None, 0, 0, hydra, 0),
-            (None, 0, 0, SshAuth::default(), u16::MAX),
+        for (injection, requests, posts, ssh_auth, ftp_rejects, unread) in [
+            (None, 0, 0, SshAuth::default(), 0, false),
+            (Some(Injection::Sql), 0, 0, hydra, 0, true),
+            (Some(Injection::Script), 1, 1, SshAuth::default(), 0, false),
+            (None, 70_000, 0, logged_in, 0, true),
+            (None, 3, 2, hydra, 7, false),
+            (None, 0, 0, hydra, 0, false),
+            (None, 0, 0, SshAuth::default(), u16::MAX, true),
         ] {
+            f.exchange.fwd_unread_data = unread;
             f.exchange.fwd_injection = injection;
             f.exchange.fwd_requests = requests;
             f.exchange.fwd_posts = posts;

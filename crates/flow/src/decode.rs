@@ -214,6 +214,7 @@ pub fn decode(linktype: u32, ts_us: i64, frame: &[u8]) -> Result<Packet, SkipRea
         injection: None,
         http_request: false,
         http_post: false,
+        http_request_read: false,
     };
     let body = payload.payload;
     // An IPv6 extension header that could not be parsed leaves the transport unknown.
@@ -269,6 +270,7 @@ pub fn decode(linktype: u32, ts_us: i64, frame: &[u8]) -> Result<Packet, SkipRea
             pkt.http_request = true;
             pkt.http_post = data.starts_with(b"POST ");
             pkt.injection = crate::request::injection_in_request(data);
+            pkt.http_request_read = crate::request::read_in_full(data, pkt.payload_len);
         }
     }
     Ok(pkt)

@@ -56,6 +56,11 @@ pub struct Exchange {
     /// and server numeric replies (FTP's shape): each a rejected USER/PASS. hydra against FTP,
     /// like against SSH, makes a few connections with several guesses each.
     pub ftp_rejected_logins: u16,
+    /// The source sent data the payload stage did not read in full: a segment that is no HTTP
+    /// request start, or a request whose headers or declared body went past its first segment.
+    /// While this is false and [`Exchange::fwd_requests`] is not 0, every byte the source sent
+    /// was an HTTP request the stage read, so [`Exchange::fwd_injection`] speaks for all of it.
+    pub fwd_unread_data: bool,
 }
 
 impl Exchange {
@@ -80,6 +85,7 @@ impl Exchange {
                     .fwd_requests
                     .saturating_add(u32::from(pkt.http_request));
                 self.fwd_posts = self.fwd_posts.saturating_add(u32::from(pkt.http_post));
+                self.fwd_unread_data |= !(pkt.http_request && pkt.http_request_read);
                 if self.is_ssh() {
                     self.ssh_auth
                         .client_segment(pkt.head.as_bytes(), pkt.payload_len);
@@ -107,6 +113,13 @@ impl Exchange {
             self.bwd_payload += payload;
             self.bwd_flags.0 |= pkt.flags.0;
         }
+    }
+
+    /// Everything the source sent was cleartext HTTP/1.x requests that the payload stage read in
+    /// full, on a connection whose first data it saw: their text is known, and
+    /// [`Exchange::fwd_injection`] says whether it held an injection.
+    pub fn request_text_read(&self) -> bool {
+        self.fwd_requests > 0 && !self.fwd_unread_data && self.fwd_opening == Opening::HttpRequest
     }
 
     /// Both ends opened with an SSH version string, whatever the port.

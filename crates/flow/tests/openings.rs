@@ -173,3 +173,33 @@ fn an_ftp_servers_530_replies_are_counted_as_rejected_logins() {
     // USER csanders, PASS …, "230 User csanders logged in": nothing rejected.
     assert_eq!(control("pcap/benign/ftp/ppa_ftp.pcap"), [0]);
 }
+
+#[test]
+fn the_payload_stage_knows_when_it_read_all_a_client_sent() {
+    let Some(data) = shared_data() else { return };
+    let web = |path: &str, port: u16| -> Vec<FlowRecord> {
+        flows(&data.join(path))
+            .into_iter()
+            .filter(|f| f.dst_port == port && f.exchange.fwd_payload > 0)
+            .collect()
+    };
+    // CIC-IDS2017's SQL injection run: 9 connections of one GET each (tcpdump -A), every one with
+    // SQL in `id` — 7 libinjection's, 2 the bare quote probe `id=1'`.
+    let sqli = web("pcap/attack/web-sqli/ndpi_WebattackSQLinj.pcap", 80);
+    assert_eq!(sqli.len(), 9);
+    for f in &sqli {
+        assert!(f.exchange.request_text_read(), "{}", f.src_port);
+        assert_eq!(f.exchange.fwd_injection, Some(mlids_flow::Injection::Sql));
+    }
+    // A Go client's API calls to Mattermost (tcpdump -A): POSTs of JSON bodies, which the stage
+    // does not parse for parameters (it reads query strings and form bodies), so not read.
+    let upload = web("pcap/benign/http/sv_http-post-file.pcap", 8065);
+    assert!(!upload.is_empty());
+    assert!(upload.iter().all(|f| !f.exchange.request_text_read()));
+    // TLS: nothing of the requests is readable.
+    let tls = flows(&data.join("pcap/benign/tls/sv_tls-subjectaltname.pcap"));
+    assert!(tls
+        .iter()
+        .filter(|f| f.dst_port == 443)
+        .all(|f| !f.exchange.request_text_read()));
+}

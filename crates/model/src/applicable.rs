@@ -9,7 +9,9 @@
 //! whose carrier that contradicts is impossible for the flow, and the detector takes it out of the
 //! class probabilities before the decision rule runs (the verdict is then the most probable label
 //! the flow can be). Where nothing was seen — no data, a flow picked up mid-connection, a record
-//! that did not come from packets — nothing is ruled out.
+//! that did not come from packets — nothing is ruled out. SQL injection and XSS are carried by a
+//! request's parameters: a flow whose every request the payload stage read in full without
+//! finding one cannot be either ([`Carrier::WebParameters`]).
 //!
 //! **Scans.** A scan is what a source does across many destinations; one conversation is not a
 //! scan. The classifier's scan labels say "this flow resembles a scanner's" (CIC's scan rows that
@@ -34,9 +36,17 @@ use mlids_flow::{Exchange, Opening};
 /// The protocol an attack label's flows carry.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Carrier {
-    /// HTTP requests, in the clear or inside TLS: the HTTP floods and slow attacks, the web attacks
-    /// and the Ares-style bot (which polls its C2 over HTTP).
+    /// HTTP requests, in the clear or inside TLS: the HTTP floods and slow attacks, the web login
+    /// brute force and the Ares-style bot (which polls its C2 over HTTP).
     Web,
+    /// HTTP requests whose parameters carry the attack's text: SQL injection and XSS. Where the
+    /// payload stage read every request of the flow in full and found no injection, the text
+    /// that would make the flow one is known not to be there, whatever its shape says (measured:
+    /// a classifier trained on the testbed alone called ordinary cleartext requests of real
+    /// captures `Brute Force -XSS` and `SQL Injection`, and `models/default` three benign search
+    /// requests of the testbed's users). Where the text is opaque (TLS, a body in later
+    /// segments, a connection picked up mid-way) nothing is ruled out.
+    WebParameters,
     /// TLS with heartbeat requests from the client.
     TlsHeartbeat,
     Ssh,
@@ -53,8 +63,8 @@ const CARRIERS: &[(&str, Carrier)] = &[
     ("DDoS attacks-LOIC-HTTP", Carrier::Web),
     ("DDOS attack-HOIC", Carrier::Web),
     ("Brute Force -Web", Carrier::Web),
-    ("Brute Force -XSS", Carrier::Web),
-    ("SQL Injection", Carrier::Web),
+    ("Brute Force -XSS", Carrier::WebParameters),
+    ("SQL Injection", Carrier::WebParameters),
     ("Bot", Carrier::Web),
     ("Heartbleed", Carrier::TlsHeartbeat),
     ("SSH-Bruteforce", Carrier::Ssh),
@@ -83,6 +93,9 @@ impl Carrier {
             Carrier::TlsHeartbeat => e.fwd_tls_heartbeat || !fwd.is_known(),
             _ if !e.saw_open() => true,
             Carrier::Web => matches!(fwd, Opening::Unknown | Opening::HttpRequest | Opening::Tls),
+            Carrier::WebParameters => {
+                Carrier::Web.possible(e) && !(e.request_text_read() && e.fwd_injection.is_none())
+            }
             // Both ends send their identification string first (RFC 4253 §4.2).
             Carrier::Ssh => [fwd, bwd]
                 .iter()
@@ -216,6 +229,46 @@ mod tests {
         assert!(!Carrier::Web.possible(&opened(Opening::LineCommand, Opening::NumericReply)));
         // The client sent nothing (a Slowloris socket that never got to send, a refused try).
         assert!(Carrier::Web.possible(&opened(Opening::Unknown, Opening::Unknown)));
+    }
+
+    #[test]
+    fn injection_labels_need_text_the_payload_stage_could_not_read_or_found_injected() {
+        let clean = |e: &mut Exchange| {
+            e.fwd_requests = 1;
+            e.fwd_unread_data = false;
+        };
+        // A benign search request, read in full, no injection: not SQL injection or XSS.
+        let mut search = opened(Opening::HttpRequest, Opening::HttpResponse);
+        clean(&mut search);
+        assert!(search.request_text_read());
+        assert!(!Carrier::WebParameters.possible(&search));
+        assert!(
+            Carrier::Web.possible(&search),
+            "a flood or a login guess may still be"
+        );
+        // The same with an injection found: possible (the payload stage names it first anyway).
+        search.fwd_injection = Some(mlids_flow::Injection::Script);
+        assert!(Carrier::WebParameters.possible(&search));
+        // Text the stage did not read: a form body in a later segment, TLS, no request seen.
+        let mut long_form = opened(Opening::HttpRequest, Opening::HttpResponse);
+        clean(&mut long_form);
+        long_form.fwd_unread_data = true;
+        assert!(Carrier::WebParameters.possible(&long_form));
+        let mut tls = opened(Opening::Tls, Opening::Tls);
+        tls.fwd_unread_data = true;
+        assert!(Carrier::WebParameters.possible(&tls));
+        assert!(Carrier::WebParameters.possible(&opened(Opening::Unknown, Opening::Unknown)));
+        assert!(Carrier::WebParameters.possible(&Exchange::default()));
+        // Not HTTP at all: impossible, as for every web label.
+        assert!(!Carrier::WebParameters.possible(&opened(Opening::Other, Opening::Other)));
+        assert_eq!(
+            Carrier::of_label("SQL Injection"),
+            Some(Carrier::WebParameters)
+        );
+        assert_eq!(
+            Carrier::of_label("Brute Force -XSS"),
+            Some(Carrier::WebParameters)
+        );
     }
 
     #[test]
