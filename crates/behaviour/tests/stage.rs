@@ -835,6 +835,40 @@ fn a_hundred_and_fifty_web_connections_in_ten_seconds_are_a_request_flood() {
     assert!(all_labelled(&labels, "HTTP flood"));
 }
 
+#[test]
+fn an_injection_tools_requests_without_an_injection_are_the_injections_not_a_flood() {
+    // sqlmap: one request per connection, 200 in 8 s, every tenth carrying SQL.
+    let mut tool = connections("10.0.0.71", 80, 200, 40, opened_with(Opening::HttpRequest));
+    for f in tool.iter_mut().step_by(10) {
+        f.exchange.fwd_injection = Some(mlids_flow::Injection::Sql);
+    }
+    let (h, labels) = run(&tool);
+    assert!(all_labelled(&labels, "SQL Injection"), "{labels:?}");
+    let f = h.judge(&tool[1]).unwrap();
+    assert!(!f.yields_to_model);
+    assert_eq!(f.evidence.detector, "web.injection_tool");
+    assert_eq!(f.evidence.category, "WebAttack");
+    // Script instead of SQL: the XSS label.
+    let mut xss = connections("10.0.0.72", 80, 200, 40, opened_with(Opening::HttpRequest));
+    xss[50].exchange.fwd_injection = Some(mlids_flow::Injection::Script);
+    let (_, labels) = run(&xss);
+    assert!(all_labelled(&labels, "Brute Force -XSS"), "{labels:?}");
+    // The same flood with no injection in it is a flood.
+    let flood = connections("10.0.0.73", 80, 200, 40, opened_with(Opening::HttpRequest));
+    let (_, labels) = run(&flood);
+    assert!(all_labelled(&labels, "HTTP flood"), "{labels:?}");
+    // An injection to another port of the server does not make this port's flood the tool's.
+    let mut other_port = connections("10.0.0.74", 8080, 1, 0, opened_with(Opening::HttpRequest));
+    other_port[0].exchange.fwd_injection = Some(mlids_flow::Injection::Sql);
+    let mut both = connections("10.0.0.74", 80, 200, 40, opened_with(Opening::HttpRequest));
+    both.extend(other_port);
+    let (_, labels) = run(&both);
+    assert!(all_labelled(&labels[..200], "HTTP flood"), "{labels:?}");
+    // One injected request that is no flood: nothing here (the payload stage names it).
+    let (_, labels) = run(&tool[..1]);
+    assert_eq!(labels, [None]);
+}
+
 /// `n` keep-alive HTTP connections from `src` to 10.0.0.10:80, all opened at once, each carrying
 /// `requests` requests over `seconds`.
 fn keep_alive(src: &str, n: u16, requests: u32, seconds: i64) -> Vec<FlowRecord> {
