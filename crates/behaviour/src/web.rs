@@ -181,18 +181,19 @@ impl WebFloods {
 
     /// The finding for a request of a flooding pair whose requests inject `kind`: the tool's.
     fn injection_tool(&self, flow: &FlowRecord, p: &Pair, kind: Injection) -> Finding {
-        let (label, what) = match kind {
-            Injection::Sql => ("SQL Injection", "SQL"),
-            Injection::Script => ("Brute Force -XSS", "script"),
+        let what = match kind {
+            Injection::Sql => "SQL",
+            Injection::Script => "script",
         };
         Finding {
-            label: label.into(),
+            label: kind.label().into(),
             score: 0.95,
             yields_to_model: false,
             evidence: Evidence {
                 detector: "web.injection_tool".into(),
                 summary: format!(
-                    "one of {} HTTP/TLS connections from {} to {}:{}, whose requests inject {what}                      into it: an injection tool's request",
+                    "one of {} HTTP/TLS connections from {} to {}:{}, whose requests inject {what} \
+                     into it: an injection tool's request",
                     p.connections.total, flow.src, flow.dst, flow.dst_port
                 ),
                 host: flow.src.to_string(),

@@ -85,7 +85,8 @@ impl Exchange {
                     .fwd_requests
                     .saturating_add(u32::from(pkt.http_request));
                 self.fwd_posts = self.fwd_posts.saturating_add(u32::from(pkt.http_post));
-                self.fwd_unread_data |= !(pkt.http_request && pkt.http_request_read);
+                // `http_request_read` is only ever set on a segment that starts a request.
+                self.fwd_unread_data |= !pkt.http_request_read;
                 if self.is_ssh() {
                     self.ssh_auth
                         .client_segment(pkt.head.as_bytes(), pkt.payload_len);
@@ -116,10 +117,11 @@ impl Exchange {
     }
 
     /// Everything the source sent was cleartext HTTP/1.x requests that the payload stage read in
-    /// full, on a connection whose first data it saw: their text is known, and
-    /// [`Exchange::fwd_injection`] says whether it held an injection.
+    /// full: their text is known, and [`Exchange::fwd_injection`] says whether it held an
+    /// injection. (Its first data was then a request too, so its opening is
+    /// [`Opening::HttpRequest`].)
     pub fn request_text_read(&self) -> bool {
-        self.fwd_requests > 0 && !self.fwd_unread_data && self.fwd_opening == Opening::HttpRequest
+        self.fwd_requests > 0 && !self.fwd_unread_data
     }
 
     /// Both ends opened with an SSH version string, whatever the port.

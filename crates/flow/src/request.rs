@@ -23,6 +23,15 @@ pub enum Injection {
 }
 
 impl Injection {
+    /// The canonical label of the web attack this injection is (`crates/dataset/labels.csv`),
+    /// whichever stage names it.
+    pub fn label(self) -> &'static str {
+        match self {
+            Injection::Sql => "SQL Injection",
+            Injection::Script => "Brute Force -XSS",
+        }
+    }
+
     /// A stable small code (0 is none), for the bus.
     pub fn code(this: Option<Injection>) -> u8 {
         match this {
@@ -88,15 +97,11 @@ pub(crate) fn read_in_full(segment: &[u8], payload_len: u32) -> bool {
     if segment.len() != payload_len as usize || segment.len() > MAX_READ {
         return false;
     }
-    let Some(end) = find(segment, b"\r\n\r\n") else {
+    let Some((head, body)) = split_at_body(segment) else {
         return false;
     };
-    let mut declared = 0usize;
-    for line in segment[..end].split(|&b| b == b'\n').skip(1) {
-        let Some(colon) = line.iter().position(|&b| b == b':') else {
-            continue;
-        };
-        let (name, value) = (&line[..colon], line[colon + 1..].trim_ascii());
+    let (mut declared, mut form) = (0usize, false);
+    for (name, value) in head.split(|&b| b == b'\n').filter_map(header) {
         if name.eq_ignore_ascii_case(b"transfer-encoding") {
             return false;
         }
@@ -106,27 +111,42 @@ pub(crate) fn read_in_full(segment: &[u8], payload_len: u32) -> bool {
                 None => return false,
             }
         }
+        form |= is_form_type(name, value);
     }
     // More bytes than declared: a pipelined request follows, whose parameters were not read. A
     // body is read for parameters only when it is a form (JSON, XML, files are not parsed).
-    segment.len() - (end + 4) == declared && (declared == 0 || form_body(segment).is_some())
+    body.len() == declared && (declared == 0 || form)
 }
 
 /// The body of an `application/x-www-form-urlencoded` request, as far as the segment holds it.
 fn form_body(segment: &[u8]) -> Option<&[u8]> {
+    let (head, body) = split_at_body(segment)?;
+    head.split(|&b| b == b'\n')
+        .filter_map(header)
+        .any(|(name, value)| is_form_type(name, value))
+        .then_some(body)
+}
+
+/// A request segment split where its header block ends: (request line and headers, body).
+fn split_at_body(segment: &[u8]) -> Option<(&[u8], &[u8])> {
     let end = find(segment, b"\r\n\r\n")?;
-    let headers = &segment[..end];
-    const NAME: &[u8] = b"content-type:";
+    Some((&segment[..end], &segment[end + 4..]))
+}
+
+/// A header line's name and trimmed value (`None` for a line without a colon). Compared in place
+/// by the callers, no copy per line.
+fn header(line: &[u8]) -> Option<(&[u8], &[u8])> {
+    let colon = line.iter().position(|&b| b == b':')?;
+    Some((&line[..colon], line[colon + 1..].trim_ascii()))
+}
+
+/// A `Content-Type` header naming a form (header names and media types are case-insensitive).
+fn is_form_type(name: &[u8], value: &[u8]) -> bool {
     const FORM: &[u8] = b"application/x-www-form-urlencoded";
-    // Header names and media types are case-insensitive; compared in place, no copy per line.
-    let is_form = headers.split(|&b| b == b'\n').any(|h| {
-        h.len() >= NAME.len()
-            && h[..NAME.len()].eq_ignore_ascii_case(NAME)
-            && h[NAME.len()..]
-                .windows(FORM.len())
-                .any(|w| w.eq_ignore_ascii_case(FORM))
-    });
-    is_form.then(|| &segment[end + 4..])
+    name.eq_ignore_ascii_case(b"content-type")
+        && value
+            .windows(FORM.len())
+            .any(|w| w.eq_ignore_ascii_case(FORM))
 }
 
 /// Each value (and name) of `a=1&b=2`, decoded (`+` and `%XX`), through libinjection's SQL and

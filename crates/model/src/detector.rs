@@ -576,12 +576,13 @@ pub fn decide(
 /// The payload stage: a flow whose client sent an HTTP request with SQL or script in a parameter
 /// is that web attack, under the CIC label for it.
 fn injection_verdict(flow: &FlowRecord) -> Option<Verdict> {
-    let (label, detector, what) = match flow.exchange.fwd_injection? {
-        Injection::Sql => ("SQL Injection", "payload.sqli", "SQL syntax"),
-        Injection::Script => ("Brute Force -XSS", "payload.xss", "markup or script"),
+    let kind = flow.exchange.fwd_injection?;
+    let (detector, what) = match kind {
+        Injection::Sql => ("payload.sqli", "SQL syntax"),
+        Injection::Script => ("payload.xss", "markup or script"),
     };
     Some(Verdict {
-        label: label.into(),
+        label: kind.label().into(),
         probability: 0.99,
         attack_score: 0.99,
         is_attack: true,
