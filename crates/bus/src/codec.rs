@@ -19,7 +19,7 @@
 //!            requests; +0x40: requests:varint follows, the source's HTTP request
 //!            segments; +0x20: posts:varint follows, those of them that are POSTs; +0x10: the
 //!            SSH login inference follows; +0x08: the FTP 530 reply count follows last; +0x04,
-//!            nothing follows: the source sent data the payload stage did not read in full)
+//!            nothing follows: the source sent data and the payload stage read all of it in full)
 //!            (version 2: the host stage and the carrier check need it)
 //! flags   := bit0 IPv6 key, bit1 the source is the key's B side, bit2 explicit endpoints follow,
 //!            bit3 the record's protocol differs from the key's, bits4-6 termination
@@ -237,7 +237,11 @@ fn put_exchange(out: &mut Vec<u8>, e: &Exchange) {
         } else {
             0
         }
-        | if e.fwd_unread_data { UNREAD_DATA } else { 0 };
+        | if e.fwd_payload > 0 && !e.fwd_unread_data {
+            ALL_DATA_READ
+        } else {
+            0
+        };
     match e.icmp {
         Some((t, c)) if e.fwd_icmp_types != 0 => {
             out.extend_from_slice(&[2 | with, t, c]);
@@ -287,10 +291,12 @@ const SSH_AUTH: u8 = 0x10;
 /// Bit of the ICMP marker byte: the FTP server's 530 reply count follows the SSH inference
 /// (absent when 0).
 const FTP_REJECTS: u8 = 0x08;
-/// Bit of the ICMP marker byte, with nothing following: the source sent data the payload stage
-/// did not read in full (`Exchange::fwd_unread_data`; messages written before it was known decode
-/// with it clear, as before).
-const UNREAD_DATA: u8 = 0x04;
+/// Bit of the ICMP marker byte, with nothing following: the source sent data and the payload
+/// stage read all of it (`Exchange::fwd_unread_data` is false while `fwd_payload` is not 0; the
+/// meter sets the flag only on data). Sent as "all read", not "some unread", so that a message of
+/// a sensor that predates it decodes as unread: its requests' text is not known to have been
+/// read, and no label is ruled out for it.
+const ALL_DATA_READ: u8 = 0x04;
 
 fn read_exchange(r: &mut Reader<'_>) -> Result<Exchange, BusError> {
     let ip_protocol = r.u8()?;
@@ -306,7 +312,7 @@ fn read_exchange(r: &mut Reader<'_>) -> Result<Exchange, BusError> {
     let bwd_flags = TcpFlags(r.u8()?);
     let marker = r.u8()?;
     let (icmp, fwd_icmp_types) = match marker
-        & !(OPENINGS | REQUESTS | POSTS | SSH_AUTH | FTP_REJECTS | UNREAD_DATA)
+        & !(OPENINGS | REQUESTS | POSTS | SSH_AUTH | FTP_REJECTS | ALL_DATA_READ)
     {
         0 => (None, 0),
         1 => (Some((r.u8()?, r.u8()?)), 0),
@@ -370,7 +376,7 @@ fn read_exchange(r: &mut Reader<'_>) -> Result<Exchange, BusError> {
         fwd_posts,
         ssh_auth,
         ftp_rejected_logins,
-        fwd_unread_data: marker & UNREAD_DATA != 0,
+        fwd_unread_data: fwd_payload > 0 && marker & ALL_DATA_READ == 0,
     })
 }
 
@@ -766,6 +772,9 @@ mod tests {
             (None, 0, 0, hydra, 0, false),
             (None, 0, 0, SshAuth::default(), u16::MAX, true),
         ] {
+            // `unread` with data is also what every message of a sensor older than the flag
+            // decodes to (it never sets the all-read bit).
+            assert!(f.exchange.fwd_payload > 0);
             f.exchange.fwd_unread_data = unread;
             f.exchange.fwd_injection = injection;
             f.exchange.fwd_requests = requests;

@@ -114,8 +114,9 @@ pub(crate) fn read_in_full(segment: &[u8], payload_len: u32) -> bool {
         form |= is_form_type(name, value);
     }
     // More bytes than declared: a pipelined request follows, whose parameters were not read. A
-    // body is read for parameters only when it is a form (JSON, XML, files are not parsed).
-    body.len() == declared && (declared == 0 || form)
+    // body is read for parameters only when it is a form posted (JSON, XML, files and the bodies
+    // of other methods are not parsed: `injection_in_request`).
+    body.len() == declared && (declared == 0 || (form && segment.starts_with(b"POST ")))
 }
 
 /// The body of an `application/x-www-form-urlencoded` request, as far as the segment holds it.
@@ -271,6 +272,9 @@ mod tests {
         // The body continues in the next segment (curl sends a large form body after the headers).
         let cut = &post[..post.len() - 3];
         assert!(!full(cut));
+        // The same form sent with PUT: only a POST's body is parsed for parameters.
+        let put = [b"PUT".as_slice(), &post[4..]].concat();
+        assert!(!full(&put));
         // A JSON body: not parsed for parameters, so not read.
         let json = b"POST /api/v4/users/login HTTP/1.1\r\nContent-Type: application/json\r\nContent-Length: 11\r\n\r\n{\"id\":\"1'\"}";
         assert!(!full(json));
