@@ -7,9 +7,14 @@
 //! stream full, workers far behind), [`OnFull::Drop`] drops the new batch and counts it — live
 //! capture cannot pause — and [`OnFull::Block`] waits, slowing down a replay instead.
 //!
-//! The publisher task keeps up to `max_inflight` batches in flight and retries each one, with the
-//! same `Nats-Msg-Id`, until JetStream acknowledges it; a retry of a batch that had in fact been
-//! stored is acknowledged as a duplicate and not stored twice.
+//! The publisher task sends batches in the order they were sealed and keeps up to `max_inflight`
+//! of them waiting for their acknowledgement; it retries each one, with the same `Nats-Msg-Id`,
+//! until JetStream acknowledges it; a retry of a batch that had in fact been stored is
+//! acknowledged as a duplicate and not stored twice. Only the acks are awaited concurrently: the
+//! workers and the incident aggregator take flows in stream order, and batches sent from
+//! concurrent tasks reached the stream out of order (a batch of flows 10 s later stored before
+//! the scan's last probes closed the scan's incident early on the aggregator's flow clock).
+//! Only a retried batch can land behind later ones.
 
 use crate::codec::{batch_msg_id, BatchEncoder};
 use crate::stats::SensorStats;
@@ -220,20 +225,14 @@ async fn publish_loop(
             .acquire_owned()
             .await
             .expect("the semaphore is never closed");
-        let (js, subject, stats) = (js.clone(), subject.clone(), stats.clone());
-        tasks.spawn(async move {
-            publish_until_acked(&js, &subject, &batch, &stats).await;
-            drop(permit);
-            drop(batch);
-        });
+        dispatch(&mut tasks, &js, &subject, batch, &stats, Some(permit)).await;
         while tasks.try_join_next().is_some() {}
     }
     // Batches sealed after Close was sent are still in the channel: publish them too.
     rx.close();
     while let Some(msg) = rx.recv().await {
         if let Msg::Batch(batch) = msg {
-            let (js, subject, stats) = (js.clone(), subject.clone(), stats.clone());
-            tasks.spawn(async move { publish_until_acked(&js, &subject, &batch, &stats).await });
+            dispatch(&mut tasks, &js, &subject, batch, &stats, None).await;
         }
     }
     let drained = tokio::time::timeout(cfg.drain_timeout, async {
@@ -250,6 +249,71 @@ async fn publish_loop(
     stats.buffered_flows.dec_by(left);
 }
 
+/// Send a batch now, in sealing order, and await its ack (retrying it if need be) in a task
+/// holding its in-flight permit.
+async fn dispatch(
+    tasks: &mut JoinSet<()>,
+    js: &jetstream::Context,
+    subject: &str,
+    batch: Sealed,
+    stats: &SensorStats,
+    permit: Option<OwnedSemaphorePermit>,
+) {
+    let sent = send(js, subject, &batch).await;
+    let (js, subject, stats) = (js.clone(), subject.to_string(), stats.clone());
+    tasks.spawn(async move {
+        let acked = match sent {
+            Ok(ack) => ack.await.map_err(|e| e.to_string()),
+            Err(e) => Err(e),
+        };
+        match acked {
+            Ok(ack) => count_published(&batch, ack.duplicate, &stats),
+            Err(e) => {
+                retrying(&batch, &e, &stats);
+                publish_until_acked(&js, &subject, &batch, &stats).await;
+            }
+        }
+        drop(permit);
+        drop(batch);
+    });
+}
+
+/// Hand a batch to the connection (in the order of the calls); the future resolves with
+/// JetStream's acknowledgement.
+async fn send(
+    js: &jetstream::Context,
+    subject: &str,
+    batch: &Sealed,
+) -> Result<jetstream::context::PublishAckFuture, String> {
+    let mut headers = async_nats::HeaderMap::new();
+    headers.insert(async_nats::header::NATS_MESSAGE_ID, batch.msg_id.as_str());
+    js.publish_with_headers(subject.to_string(), headers, batch.payload.clone())
+        .await
+        .map_err(|e| e.to_string())
+}
+
+fn count_published(batch: &Sealed, duplicate: bool, stats: &SensorStats) {
+    let n = u64::from(batch.count);
+    if duplicate {
+        stats.flows_duplicate.inc_by(n);
+    }
+    stats.flows_published.inc_by(n);
+    stats.batches_published.inc();
+    stats.bytes_published.inc_by(batch.payload.len() as u64);
+    stats.buffered_flows.dec_by(n as i64);
+}
+
+fn retrying(batch: &Sealed, error: &str, stats: &SensorStats) {
+    stats.publish_retries.inc();
+    if std::env::var_os("MLIDS_BUS_DEBUG").is_some() {
+        eprintln!(
+            "mlids-bus: publish of {} failed ({error}); retrying",
+            batch.msg_id
+        );
+    }
+}
+
+/// Send a batch until JetStream acknowledges it, backing off between tries.
 async fn publish_until_acked(
     js: &jetstream::Context,
     subject: &str,
@@ -258,39 +322,16 @@ async fn publish_until_acked(
 ) {
     let mut delay = Duration::from_millis(50);
     loop {
-        let mut headers = async_nats::HeaderMap::new();
-        headers.insert(async_nats::header::NATS_MESSAGE_ID, batch.msg_id.as_str());
-        let attempt = async {
-            js.publish_with_headers(subject.to_string(), headers, batch.payload.clone())
-                .await
-                .map_err(|e| e.to_string())?
-                .await
-                .map_err(|e| e.to_string())
+        tokio::time::sleep(delay).await;
+        let acked = match send(js, subject, batch).await {
+            Ok(ack) => ack.await.map_err(|e| e.to_string()),
+            Err(e) => Err(e),
         };
-        match attempt.await {
-            Ok(ack) => {
-                let n = u64::from(batch.count);
-                if ack.duplicate {
-                    stats.flows_duplicate.inc_by(n);
-                }
-                stats.flows_published.inc_by(n);
-                stats.batches_published.inc();
-                stats.bytes_published.inc_by(batch.payload.len() as u64);
-                stats.buffered_flows.dec_by(n as i64);
-                return;
-            }
-            Err(e) => {
-                stats.publish_retries.inc();
-                if std::env::var_os("MLIDS_BUS_DEBUG").is_some() {
-                    eprintln!(
-                        "mlids-bus: publish of {} failed ({e}); retrying",
-                        batch.msg_id
-                    );
-                }
-                tokio::time::sleep(delay).await;
-                delay = (delay * 2).min(Duration::from_secs(2));
-            }
+        match acked {
+            Ok(ack) => return count_published(batch, ack.duplicate, stats),
+            Err(e) => retrying(batch, &e, stats),
         }
+        delay = (delay * 2).min(Duration::from_secs(2));
     }
 }
 

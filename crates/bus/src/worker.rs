@@ -199,6 +199,8 @@ struct RunQueue<T> {
 
 struct Held<T> {
     item: T,
+    /// The sensor's number of the batch's first flow.
+    seq: u64,
     flows: usize,
     last_end_us: i64,
     arrived: Instant,
@@ -217,9 +219,20 @@ impl<T> Holding<T> {
         }
     }
 
-    /// Hold a batch of `flows` flows of sensor run `run`, the last ending at `last_end_us`
-    /// (its flows already observed).
-    fn admit(&mut self, run: (String, u64), item: T, flows: usize, last_end_us: i64, now: Instant) {
+    /// Hold a batch of `flows` flows of sensor run `run`, its first flow numbered `seq` by the
+    /// sensor, the last ending at `last_end_us` (its flows already observed). A run's batches are
+    /// kept, and leave, in sensor order even when the stream holds them out of order (a batch the
+    /// sensor had to retry): the incident aggregator takes their sightings in the order they
+    /// leave, and a jump of its flow clock closes incidents.
+    fn admit(
+        &mut self,
+        run: (String, u64),
+        seq: u64,
+        item: T,
+        flows: usize,
+        last_end_us: i64,
+        now: Instant,
+    ) {
         let queue = self.runs.entry(run).or_insert_with(|| RunQueue {
             clock_us: i64::MIN,
             last_arrival: now,
@@ -229,13 +242,24 @@ impl<T> Holding<T> {
         queue.last_arrival = now;
         self.flows += flows;
         self.arrivals += 1;
-        queue.batches.push_back(Held {
-            item,
-            flows,
-            last_end_us,
-            arrived: now,
-            order: self.arrivals,
-        });
+        let at = queue.batches.partition_point(|h| h.seq <= seq);
+        // Leaving with the batch it precedes keeps a run's batches in sensor order however the
+        // due batches of all runs are sorted.
+        let order = queue
+            .batches
+            .get(at)
+            .map_or(self.arrivals, |next| next.order);
+        queue.batches.insert(
+            at,
+            Held {
+                item,
+                seq,
+                flows,
+                last_end_us,
+                arrived: now,
+                order,
+            },
+        );
     }
 
     fn is_empty(&self) -> bool {
@@ -342,8 +366,9 @@ pub async fn run_worker(
             let now = Instant::now();
             for work in receive(&model, mode, &stats, group).await {
                 let run = (work.header.sensor.clone(), work.header.run);
-                let (flows, last_end_us) = (work.flows.len(), work.last_end_us());
-                holding.admit(run, work, flows, last_end_us, now);
+                let (seq, flows, last_end_us) =
+                    (work.header.first_seq, work.flows.len(), work.last_end_us());
+                holding.admit(run, seq, work, flows, last_end_us, now);
             }
             release(&ctx, &mut holding, false).await;
         }
@@ -650,13 +675,13 @@ mod tests {
     fn a_batch_waits_until_its_runs_flow_clock_passes_it_by_the_hold_back() {
         let t0 = Instant::now();
         let mut h = Holding::new(Duration::from_secs(10), Duration::from_secs(15));
-        h.admit(run("a"), "first", 256, 100 * S, t0);
-        h.admit(run("a"), "second", 256, 109 * S, t0);
+        h.admit(run("a"), 1, "first", 256, 100 * S, t0);
+        h.admit(run("a"), 2, "second", 256, 109 * S, t0);
         assert!(h.take_due(t0, false).is_empty(), "9 s later is not enough");
-        h.admit(run("a"), "third", 256, 110 * S, t0);
+        h.admit(run("a"), 3, "third", 256, 110 * S, t0);
         assert_eq!(h.take_due(t0, false), ["first"]);
         // Another sensor's clock says nothing about this one's batches.
-        h.admit(run("b"), "other", 10, 500 * S, t0);
+        h.admit(run("b"), 4, "other", 10, 500 * S, t0);
         assert!(h.take_due(t0, false).is_empty());
         assert_eq!(h.take_due(t0, true), ["second", "third", "other"]);
         assert!(h.is_empty());
@@ -667,9 +692,9 @@ mod tests {
         let t0 = Instant::now();
         let ms = Duration::from_millis;
         let mut h = Holding::new(Duration::from_secs(10), Duration::from_secs(15));
-        h.admit(run("a"), 1, 5, 100 * S, t0);
-        h.admit(run("b"), 9, 5, 100 * S, t0 + ms(1500));
-        h.admit(run("a"), 2, 5, 101 * S, t0 + ms(1500));
+        h.admit(run("a"), 5, 1, 5, 100 * S, t0);
+        h.admit(run("b"), 6, 9, 5, 100 * S, t0 + ms(1500));
+        h.admit(run("a"), 7, 2, 5, 101 * S, t0 + ms(1500));
         // Run a sent its second batch 1.5 s later: not quiet yet.
         assert!(h.take_due(t0 + ms(3499), false).is_empty());
         assert_eq!(h.take_due(t0 + ms(3500), false), [1, 9, 2]);
@@ -680,9 +705,9 @@ mod tests {
         let t0 = Instant::now();
         let ms = Duration::from_millis;
         let mut h = Holding::new(Duration::from_secs(10), Duration::from_secs(4));
-        h.admit(run("a"), 1, 5, 100 * S, t0);
+        h.admit(run("a"), 8, 1, 5, 100 * S, t0);
         for k in 1..=4 {
-            h.admit(run("a"), 2, 5, 100 * S, t0 + ms(1000 * k));
+            h.admit(run("a"), 9 + k, 2, 5, 100 * S, t0 + ms(1000 * k));
         }
         assert!(h.take_due(t0 + ms(3999), false).is_empty());
         assert_eq!(h.take_due(t0 + ms(4000), false), [1]);
@@ -694,17 +719,41 @@ mod tests {
         let mut h = Holding::new(Duration::from_secs(10), Duration::from_secs(15));
         let per = mlids_model::sink::MAX_HELD / 4;
         for k in 0..6 {
-            h.admit(run(if k % 2 == 0 { "a" } else { "b" }), k, per, S, t0);
+            h.admit(
+                run(if k % 2 == 0 { "a" } else { "b" }),
+                k as u64,
+                k,
+                per,
+                S,
+                t0,
+            );
         }
         assert_eq!(h.take_due(t0, false), [0, 1]);
         assert_eq!(h.flows, 4 * per);
     }
 
     #[test]
+    fn a_runs_batches_leave_in_sensor_order_whatever_order_they_arrived_in() {
+        let t0 = Instant::now();
+        let mut h = Holding::new(Duration::from_secs(10), Duration::from_secs(15));
+        // Run a's batch 256 was retried by its sensor and reached the stream after 512 and 768.
+        h.admit(run("a"), 0, "a0", 256, 100 * S, t0);
+        h.admit(run("b"), 0, "b0", 256, 100 * S, t0);
+        h.admit(run("a"), 512, "a512", 256, 102 * S, t0);
+        h.admit(run("a"), 768, "a768", 256, 103 * S, t0);
+        h.admit(run("a"), 256, "a256", 256, 101 * S, t0);
+        h.admit(run("b"), 256, "b256", 256, 101 * S, t0);
+        assert_eq!(
+            h.take_due(t0, true),
+            ["a0", "b0", "a256", "a512", "a768", "b256"]
+        );
+    }
+
+    #[test]
     fn no_hold_back_decides_each_batch_at_once() {
         let t0 = Instant::now();
         let mut h = Holding::new(Duration::ZERO, Duration::ZERO);
-        h.admit(run("a"), 7, 3, S, t0);
+        h.admit(run("a"), 11, 7, 3, S, t0);
         assert_eq!(h.take_due(t0, false), [7]);
     }
 
