@@ -1,11 +1,9 @@
 #!/usr/bin/env bash
 # Golden outputs: prove that a refactor changes no observable output of the `ml-ids` binary.
-# Re-recorded deliberately when behaviour changes (last: one-way UDP from known amplifier ports of
-# 10 or more senders is amplification from 100 kB in a window, and each flood kind keeps its own
-# window — the three stopddos amplification captures: RRSIG's 69 reflected answers are `UDP
-# amplification` and its internet background SYNs no longer a SYN flood, BACnet's reflection is
-# `UDP amplification` (was `UDP flood`), SNMP's evidence text; every other output, benign captures
-# included, was unchanged).
+# Re-recorded deliberately when behaviour changes (last: the host-behaviour stage observes each
+# flow on arrival and a file's flows wait 60 s of flow time for it, whatever the model batch — one
+# verdict changed in all 475 outputs, an internet scanner's first probe 174 s before its others in
+# stopddos_syn-optionallyACK, and the scan evidence counts what was seen when the flow was decided).
 #
 #   scripts/golden.sh record [BIN]   regenerate everything and write tests/golden/outputs.sha256
 #   scripts/golden.sh check  [BIN]   regenerate and compare with tests/golden/outputs.sha256; prints

@@ -5,8 +5,10 @@
 //! batches, and then *held back* for a while of flow time before their verdicts are decided and
 //! handed on: a port scan is recognisable only after a few probes and a flood only after a window
 //! of them, so the first flows of an attack are judged with what the later ones revealed. The
-//! hold is bounded in flow time ([`DEFAULT_HOLD_BACK_US`]) and in flows ([`MAX_HELD`]); verdicts
-//! leave in flow order.
+//! hold is bounded in flow time ([`DEFAULT_HOLD_BACK_US`] live, [`FILE_HOLD_BACK_US`] for files)
+//! and in flows ([`MAX_HELD`]); verdicts leave in flow order. A flow is decided as soon as its hold
+//! has passed, with what the stage has observed by then, so the model's batch size changes no
+//! verdict.
 
 use crate::detector::{decide, Detector, Explain, ModelOpinion, VerdictSink};
 use crate::error::ModelError;
@@ -21,6 +23,12 @@ pub const DEFAULT_BATCH: usize = 4096;
 /// How long (flow time) a flow waits for the host-behaviour stage: the flood window, so every
 /// flow of the window in which a flood is recognised is labelled with it.
 pub const DEFAULT_HOLD_BACK_US: i64 = 10_000_000;
+
+/// How long flows of a capture *file* wait (`detect`, uploads, the testbed's scoring): the longest
+/// window of the host-behaviour stage (a brute force's minute), so the first attempts of a slow
+/// brute force or scan are judged with the flows that revealed it. A file has no reader waiting
+/// for the alert; live sources keep [`DEFAULT_HOLD_BACK_US`].
+pub const FILE_HOLD_BACK_US: i64 = 60_000_000;
 
 /// Flows held at most; beyond it the oldest are decided early (a flood of millions of flows must
 /// not hold gigabytes).
@@ -128,9 +136,6 @@ impl<'d, S: VerdictSink> DetectorSink<'d, S> {
         if self.pending.is_empty() {
             return Ok(());
         }
-        if let Some(h) = self.hosts.as_mut() {
-            self.pending.iter().for_each(|f| h.observe(f));
-        }
         let model = self
             .detector
             .classify_in_scope(&self.pending, self.explain)?;
@@ -151,7 +156,7 @@ impl<'d, S: VerdictSink> DetectorSink<'d, S> {
         };
         while let Some((f, _)) = self.held.front() {
             let due =
-                all || self.held.len() > MAX_HELD || f.end_us.saturating_add(hold) <= self.clock_us;
+                all || self.waiting() > MAX_HELD || f.end_us.saturating_add(hold) <= self.clock_us;
             if !due {
                 break;
             }
@@ -160,6 +165,19 @@ impl<'d, S: VerdictSink> DetectorSink<'d, S> {
             self.inner.verdict(&flow, &v)?;
         }
         Ok(())
+    }
+
+    /// Flows observed and not yet decided, classified or not: the bound on them is reached at the
+    /// same flow whatever the batch size.
+    fn waiting(&self) -> usize {
+        self.held.len() + self.pending.len()
+    }
+
+    /// Whether `flow` has passed its hold-back: it must be decided now, with what the stage has
+    /// seen so far, whatever the batch size (a pending one classified first).
+    fn is_due(&self, flow: Option<&FlowRecord>) -> bool {
+        self.hosts.is_some()
+            && flow.is_some_and(|f| f.end_us.saturating_add(self.hold_back_us) <= self.clock_us)
     }
 
     pub fn into_inner(self) -> S {
@@ -183,9 +201,19 @@ impl<S: VerdictSink> FlowSink for DetectorSink<'_, S> {
                 input: flow.mode.to_string(),
             }));
         }
+        // Observed on arrival, and the batch is classified early when its oldest flow's hold-back
+        // has passed: what the stage had seen when a flow was decided depended on the batch size
+        // before, and `detect` (batches of 4,096) labelled the first attempts of a slow brute
+        // force that the stream ingest (batches of one) and `watch` left benign.
+        if let Some(h) = self.hosts.as_mut() {
+            h.observe(flow);
+            self.clock_us = self.clock_us.max(flow.end_us);
+        }
         self.pending.push(flow.clone());
-        if self.pending.len() >= self.batch {
+        if self.pending.len() >= self.batch || self.is_due(self.pending.first()) {
             self.flush()?;
+        } else if self.waiting() > MAX_HELD || self.is_due(self.held.front().map(|(f, _)| f)) {
+            self.release(false)?;
         }
         Ok(())
     }

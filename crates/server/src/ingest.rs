@@ -240,7 +240,7 @@ pub struct IngestOptions {
     /// Flows classified together; 1 for streams, so each alert leaves as its flow ends.
     pub batch: usize,
     /// How long (flow time) flows wait for the host-behaviour stage before their verdicts leave
-    /// (`mlids_model::sink::DEFAULT_HOLD_BACK_US` for uploads). 0 for streams: nothing moves the
+    /// (`mlids_model::sink::FILE_HOLD_BACK_US` for uploads). 0 for streams: nothing moves the
     /// flow clock of a quiet stream, so a hold-back would keep its alerts back indefinitely.
     pub hold_back_us: i64,
     /// Flows listed in the report.

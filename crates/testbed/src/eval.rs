@@ -93,7 +93,8 @@ pub fn evaluate(dir: &Path, detector: &Detector, model: &str) -> Result<EvalRepo
             routing: &routing,
             rows,
         },
-    );
+    )
+    .hold_back(mlids_model::sink::FILE_HOLD_BACK_US);
     let outcome = Pipeline::new(MeterConfig::new(detector.mode()))
         .run(&mut reader, &mut sink, &mut ())
         .map_err(|e| anyhow::anyhow!("classification failed: {e}"))?;

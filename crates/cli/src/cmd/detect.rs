@@ -144,7 +144,9 @@ pub fn run(args: DetectArgs) -> Result<()> {
         Ok(())
     };
     let stages = IncidentSink::new(&detector, incident_config, Tally::new(writer), collect);
-    let mut sink = DetectorSink::new(&detector, stages).explain(Explain::all(args.explain));
+    let mut sink = DetectorSink::new(&detector, stages)
+        .hold_back(mlids_model::sink::FILE_HOLD_BACK_US)
+        .explain(Explain::all(args.explain));
     if args.no_host_stage {
         sink = sink.hosts(None);
     }
