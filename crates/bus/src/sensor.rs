@@ -278,6 +278,11 @@ async fn dispatch(
     });
 }
 
+/// How long handing a batch to the connection may take before it is retried in its own task:
+/// the publish loop sends in order and must not stall behind a connection that has stopped
+/// taking messages (the drain timeout bounds only the tasks).
+const SEND_PATIENCE: Duration = Duration::from_secs(5);
+
 /// Hand a batch to the connection (in the order of the calls); the future resolves with
 /// JetStream's acknowledgement.
 async fn send(
@@ -287,9 +292,13 @@ async fn send(
 ) -> Result<jetstream::context::PublishAckFuture, String> {
     let mut headers = async_nats::HeaderMap::new();
     headers.insert(async_nats::header::NATS_MESSAGE_ID, batch.msg_id.as_str());
-    js.publish_with_headers(subject.to_string(), headers, batch.payload.clone())
-        .await
-        .map_err(|e| e.to_string())
+    let publish = js.publish_with_headers(subject.to_string(), headers, batch.payload.clone());
+    match tokio::time::timeout(SEND_PATIENCE, publish).await {
+        Ok(sent) => sent.map_err(|e| e.to_string()),
+        Err(_) => Err(format!(
+            "not taken by the connection within {SEND_PATIENCE:?}"
+        )),
+    }
 }
 
 fn count_published(batch: &Sealed, duplicate: bool, stats: &SensorStats) {
