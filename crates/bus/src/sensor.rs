@@ -262,17 +262,7 @@ async fn dispatch(
     let sent = send(js, subject, &batch).await;
     let (js, subject, stats) = (js.clone(), subject.to_string(), stats.clone());
     tasks.spawn(async move {
-        let acked = match sent {
-            Ok(ack) => ack.await.map_err(|e| e.to_string()),
-            Err(e) => Err(e),
-        };
-        match acked {
-            Ok(ack) => count_published(&batch, ack.duplicate, &stats),
-            Err(e) => {
-                retrying(&batch, &e, &stats);
-                publish_until_acked(&js, &subject, &batch, &stats).await;
-            }
-        }
+        publish_until_acked(&js, &subject, &batch, &stats, sent).await;
         drop(permit);
         drop(batch);
     });
@@ -322,17 +312,18 @@ fn retrying(batch: &Sealed, error: &str, stats: &SensorStats) {
     }
 }
 
-/// Send a batch until JetStream acknowledges it, backing off between tries.
+/// Await the ack of a batch sent as `sent`, and send it again, backing off between tries, until
+/// JetStream acknowledges it.
 async fn publish_until_acked(
     js: &jetstream::Context,
     subject: &str,
     batch: &Sealed,
     stats: &SensorStats,
+    mut sent: Result<jetstream::context::PublishAckFuture, String>,
 ) {
     let mut delay = Duration::from_millis(50);
     loop {
-        tokio::time::sleep(delay).await;
-        let acked = match send(js, subject, batch).await {
+        let acked = match sent {
             Ok(ack) => ack.await.map_err(|e| e.to_string()),
             Err(e) => Err(e),
         };
@@ -340,7 +331,9 @@ async fn publish_until_acked(
             Ok(ack) => return count_published(batch, ack.duplicate, stats),
             Err(e) => retrying(batch, &e, stats),
         }
+        tokio::time::sleep(delay).await;
         delay = (delay * 2).min(Duration::from_secs(2));
+        sent = send(js, subject, batch).await;
     }
 }
 

@@ -149,14 +149,8 @@ impl<'d, S: VerdictSink> DetectorSink<'d, S> {
     /// Decide and hand on held flows: all of them, or those past the hold-back (and the oldest
     /// beyond [`MAX_HELD`]).
     fn release(&mut self, all: bool) -> Result<(), SinkError> {
-        let hold = if self.hosts.is_some() {
-            self.hold_back_us
-        } else {
-            0
-        };
         while let Some((f, _)) = self.held.front() {
-            let due =
-                all || self.waiting() > MAX_HELD || f.end_us.saturating_add(hold) <= self.clock_us;
+            let due = all || self.waiting() > MAX_HELD || self.hold_passed(f);
             if !due {
                 break;
             }
@@ -173,11 +167,22 @@ impl<'d, S: VerdictSink> DetectorSink<'d, S> {
         self.held.len() + self.pending.len()
     }
 
-    /// Whether `flow` has passed its hold-back: it must be decided now, with what the stage has
-    /// seen so far, whatever the batch size (a pending one classified first).
+    /// Whether the flow clock has passed `flow`'s end by the hold-back (none without the
+    /// host-behaviour stage: nothing to wait for).
+    fn hold_passed(&self, flow: &FlowRecord) -> bool {
+        let hold = if self.hosts.is_some() {
+            self.hold_back_us
+        } else {
+            0
+        };
+        flow.end_us.saturating_add(hold) <= self.clock_us
+    }
+
+    /// Whether `flow` waits for the host-behaviour stage and its hold has passed: it must be
+    /// decided now, with what the stage has seen so far, whatever the batch size (a pending one
+    /// classified first). Without the stage, batches stay full.
     fn is_due(&self, flow: Option<&FlowRecord>) -> bool {
-        self.hosts.is_some()
-            && flow.is_some_and(|f| f.end_us.saturating_add(self.hold_back_us) <= self.clock_us)
+        self.hosts.is_some() && flow.is_some_and(|f| self.hold_passed(f))
     }
 
     pub fn into_inner(self) -> S {
