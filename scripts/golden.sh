@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # Golden outputs: prove that a refactor changes no observable output of the `ml-ids` binary.
-# Re-recorded deliberately when behaviour changes (last: the host-behaviour stage observes each
-# flow on arrival and a file's flows wait 60 s of flow time for it, whatever the model batch — one
-# verdict changed in all 475 outputs, an internet scanner's first probe 174 s before its others in
-# stopddos_syn-optionallyACK, and the scan evidence counts what was seen when the flow was decided).
+# Re-recorded deliberately when behaviour changes (last: models/default retrained without
+# fwd_act_data_pkts and total_tcp_flow_time, whose meaning differs between the CIC rows and ml-ids:
+# scores and top features changed, no flow's verdict or stage in the 45,828 rows of `detect`; the
+# sample capture's upload names 2 of its 202 Slowloris flows `DoS attacks-Hulk`).
 #
 #   scripts/golden.sh record [BIN]   regenerate everything and write tests/golden/outputs.sha256
 #   scripts/golden.sh check  [BIN]   regenerate and compare with tests/golden/outputs.sha256; prints
