@@ -269,8 +269,9 @@ pub fn decode(linktype: u32, ts_us: i64, frame: &[u8]) -> Result<Packet, SkipRea
         {
             pkt.http_request = true;
             pkt.http_post = data.starts_with(b"POST ");
-            pkt.injection = crate::request::injection_in_request(data);
-            pkt.http_request_read = crate::request::read_in_full(data, pkt.payload_len);
+            let facts = crate::request::inspect_request(data, pkt.payload_len);
+            pkt.injection = facts.injection;
+            pkt.http_request_read = facts.read_in_full;
         }
     }
     Ok(pkt)

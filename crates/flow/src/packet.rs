@@ -83,7 +83,7 @@ pub struct Packet {
     /// That request line is a `POST`: a form or an API call sends data (a web login brute force
     /// is one POST of a credential per attempt).
     pub http_post: bool,
-    /// That request was read in full ([`crate::request::read_in_full`]): what
+    /// That request was read in full ([`crate::request::RequestFacts::read_in_full`]): what
     /// [`Self::injection`] says of its parameters holds for all of them.
     pub http_request_read: bool,
 }

@@ -61,77 +61,100 @@ pub fn injection_in(segment: &[u8]) -> Option<Injection> {
     if Opening::of(head.as_bytes(), segment.len() as u32) != Opening::HttpRequest {
         return None;
     }
-    injection_in_request(segment)
+    inspect_request(segment, segment.len() as u32).injection
 }
 
-/// [`injection_in`] for a segment already known to open as an HTTP request (the decoder has
-/// classified its opening and does not do it twice).
-pub(crate) fn injection_in_request(segment: &[u8]) -> Option<Injection> {
+/// What the payload stage learns from the HTTP request that starts a segment.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub(crate) struct RequestFacts {
+    /// The injection in its parameters (query, or a posted form body), if any.
+    pub injection: Option<Injection>,
+    /// Whether the request was read in full, so that no injection found means none was there:
+    /// every byte captured and within [`MAX_READ`], the header block ends in the segment, and the
+    /// body it declares (`Content-Length`, 0 without one) is there too. Where this holds and no
+    /// injection was found, the request's parameters (query and form fields) carried none — the
+    /// fact that lets the detector rule out the classifier's SQL injection and XSS labels for a
+    /// flow of such requests (`mlids_model::applicable`). A body that is no form (JSON, XML, a
+    /// file), a chunked body, a body continued in later segments, a snap length that cut the
+    /// segment, a second request pipelined into the segment or a request longer than the read are
+    /// not read in full.
+    pub read_in_full: bool,
+}
+
+/// [`injection_in`] and whether the request was read in full, for a segment already known to open
+/// as an HTTP request (the decoder has classified its opening and does not do it twice);
+/// `payload_len` is the segment's length on the wire. The header block is parsed once for both.
+pub(crate) fn inspect_request(segment: &[u8], payload_len: u32) -> RequestFacts {
+    let captured_whole = segment.len() == payload_len as usize && segment.len() <= MAX_READ;
     let segment = &segment[..segment.len().min(MAX_READ)];
     let line_end = find(segment, b"\n").unwrap_or(segment.len());
     let mut line = segment[..line_end].split(|&b| b == b' ');
-    let method = line.next()?;
-    let target = line.next()?;
+    let (Some(method), Some(target)) = (line.next(), line.next()) else {
+        return RequestFacts::default();
+    };
+    let post = method == b"POST";
+    let head = Head::of(segment);
     let query = target
         .iter()
         .position(|&b| b == b'?')
         .map(|q| &target[q + 1..]);
-    if let Some(found) = query.and_then(injection_in_params) {
-        return Some(found);
+    let injection = query.and_then(injection_in_params).or_else(|| {
+        head.filter(|h| post && h.form)
+            .and_then(|h| injection_in_params(h.body))
+    });
+    let read_in_full = captured_whole && head.is_some_and(|h| h.body_read(post));
+    RequestFacts {
+        injection,
+        read_in_full,
     }
-    (method == b"POST")
-        .then(|| form_body(segment))
-        .flatten()
-        .and_then(injection_in_params)
 }
 
-/// Whether the HTTP request that starts `segment` (`payload_len` bytes on the wire) was read in
-/// full by [`injection_in_request`]: every byte captured and within [`MAX_READ`], the header block
-/// ends in it, and the body it declares (`Content-Length`, 0 without one) is there too. Where this
-/// holds and no injection was found, the request's parameters (query and form fields) carried none — the fact that lets
-/// the detector rule out the classifier's SQL injection and XSS labels for a flow of such requests
-/// (`mlids_model::applicable`). A body that is no form (JSON, XML, a file), a chunked body, a body continued in later segments, a snap length
-/// that cut the segment, a second request pipelined into the segment or a request longer than the
-/// read are not read in full.
-pub(crate) fn read_in_full(segment: &[u8], payload_len: u32) -> bool {
-    if segment.len() != payload_len as usize || segment.len() > MAX_READ {
-        return false;
-    }
-    let Some((head, body)) = split_at_body(segment) else {
-        return false;
-    };
-    let (mut declared, mut form) = (0usize, false);
-    for (name, value) in head.split(|&b| b == b'\n').filter_map(header) {
-        if name.eq_ignore_ascii_case(b"transfer-encoding") {
-            return false;
-        }
-        if name.eq_ignore_ascii_case(b"content-length") {
-            match std::str::from_utf8(value).ok().and_then(|v| v.parse().ok()) {
-                Some(n) => declared = n,
-                None => return false,
+/// The parts of a request's header block the two questions need, from one pass over its lines.
+#[derive(Clone, Copy)]
+struct Head<'a> {
+    /// What follows the header block in the segment.
+    body: &'a [u8],
+    /// The body length declared by `Content-Length` (0 without one).
+    declared: usize,
+    /// A `Content-Length` that is no number, or a `Transfer-Encoding`: the body's end is unknown.
+    length_unknown: bool,
+    /// A `Content-Type` naming a form.
+    form: bool,
+}
+
+impl<'a> Head<'a> {
+    /// `None` when the header block does not end in the segment.
+    fn of(segment: &'a [u8]) -> Option<Head<'a>> {
+        let end = find(segment, b"\r\n\r\n")?;
+        let mut head = Head {
+            body: &segment[end + 4..],
+            declared: 0,
+            length_unknown: false,
+            form: false,
+        };
+        for (name, value) in segment[..end].split(|&b| b == b'\n').filter_map(header) {
+            if name.eq_ignore_ascii_case(b"transfer-encoding") {
+                head.length_unknown = true;
+            } else if name.eq_ignore_ascii_case(b"content-length") {
+                match std::str::from_utf8(value).ok().and_then(|v| v.parse().ok()) {
+                    Some(n) => head.declared = n,
+                    None => head.length_unknown = true,
+                }
             }
+            head.form |= is_form_type(name, value);
         }
-        form |= is_form_type(name, value);
+        Some(head)
     }
-    // More bytes than declared: a pipelined request follows, whose parameters were not read. A
-    // body is read for parameters only when it is a form posted (JSON, XML, files and the bodies
-    // of other methods are not parsed: `injection_in_request`).
-    body.len() == declared && (declared == 0 || (form && segment.starts_with(b"POST ")))
-}
 
-/// The body of an `application/x-www-form-urlencoded` request, as far as the segment holds it.
-fn form_body(segment: &[u8]) -> Option<&[u8]> {
-    let (head, body) = split_at_body(segment)?;
-    head.split(|&b| b == b'\n')
-        .filter_map(header)
-        .any(|(name, value)| is_form_type(name, value))
-        .then_some(body)
-}
-
-/// A request segment split where its header block ends: (request line and headers, body).
-fn split_at_body(segment: &[u8]) -> Option<(&[u8], &[u8])> {
-    let end = find(segment, b"\r\n\r\n")?;
-    Some((&segment[..end], &segment[end + 4..]))
+    /// Whether the body the head declares is all there and was read for parameters. More bytes
+    /// than declared: a pipelined request follows, whose parameters were not read. A body is read
+    /// only when it is a form posted (JSON, XML, files and the bodies of other methods are not
+    /// parsed).
+    fn body_read(&self, post: bool) -> bool {
+        !self.length_unknown
+            && self.body.len() == self.declared
+            && (self.declared == 0 || (self.form && post))
+    }
 }
 
 /// A header line's name and trimmed value (`None` for a line without a colon). Compared in place
@@ -265,7 +288,7 @@ mod tests {
 
     #[test]
     fn a_request_is_read_in_full_when_its_headers_and_declared_body_are_in_the_segment() {
-        let full = |r: &[u8]| read_in_full(r, r.len() as u32);
+        let full = |r: &[u8]| inspect_request(r, r.len() as u32).read_in_full;
         assert!(full(&get("/search.php?q=lamp")));
         let post = b"POST /guestbook.php HTTP/1.1\r\nHost: v\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: 26\r\n\r\nname=guest&comment=Hello+!";
         assert!(full(post));
@@ -290,7 +313,7 @@ mod tests {
         assert!(!full(b"POST /a HTTP/1.1\r\nContent-Length: x\r\n\r\n"));
         // The capture's snap length kept fewer bytes than the segment carried.
         let r = get("/search.php?q=lamp");
-        assert!(!read_in_full(&r, r.len() as u32 + 100));
+        assert!(!inspect_request(&r, r.len() as u32 + 100).read_in_full);
     }
 
     #[test]
