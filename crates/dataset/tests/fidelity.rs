@@ -7,27 +7,20 @@
 //! the shipped model leaves those columns out (scripts/model-config.sh). The test fails when a
 //! difference appears *or disappears*, so the list stays true.
 
+mod common;
+
+use common::DIFFER_ON_THE_SAME_PACKETS;
 use mlids_flow::{CaptureReader, Feature, FlowRecord, MeterConfig, Mode, Pipeline, VecSink};
 use mlids_test_support::shared_data;
 use std::collections::{BTreeMap, HashMap};
 
-/// Columns that differ on every flow of the excerpt:
-/// - `subflow_*`: the improved tool writes 0 (its subflow counter is never advanced for these
-///   flows); ml-ids counts the flow's packets and bytes per subflow as the spec defines.
-/// - `init_bwd_win_byts`: the improved tool takes the window of the responder's first packet
-///   after the handshake (235/236, unscaled); ml-ids the SYN-ACK's (28,960).
-/// - `active_mean`, `active_std`, `active_min`: the improved tool reports one active period (mean
-///   = max = min, std 0) where ml-ids closes two at the 5 s idle gap; `active_max` agrees.
-const DIFFER_ON_EVERY_FLOW: &[&str] = &[
-    "subflow_fwd_pkts",
-    "subflow_bwd_pkts",
-    "subflow_fwd_byts",
-    "subflow_bwd_byts",
-    "init_bwd_win_byts",
-    "active_mean",
-    "active_std",
-    "active_min",
-];
+// Columns that differ on every flow of the excerpt (`common::DIFFER_ON_THE_SAME_PACKETS`):
+// - `subflow_*`: the improved tool writes 0 (its subflow counter is never advanced for these
+//   flows); ml-ids counts the flow's packets and bytes per subflow as the spec defines.
+// - `init_bwd_win_byts`: the improved tool takes the window of the responder's first packet
+//   after the handshake (235/236, unscaled); ml-ids the SYN-ACK's (28,960).
+// - `active_mean`, `active_std`, `active_min`: the improved tool reports one active period (mean
+//   = max = min, std 0) where ml-ids closes two at the 5 s idle gap; `active_max` agrees.
 
 /// Flows (of 9) where the counts and timing differ: one connection's last ACK, 473 µs after the
 /// closing handshake ml-ids ends the flow on, is in the improved tool's row (6 forward packets,
@@ -96,12 +89,12 @@ fn corrected_mode_matches_the_improved_cicflowmeter_row_by_row() {
             let Some(&want) = row.get(name) else { continue };
             if !same(f.get(feat), want) {
                 *differing.entry(name).or_default() += 1;
-                off_elsewhere |= !DIFFER_ON_EVERY_FLOW.contains(&name);
+                off_elsewhere |= !DIFFER_ON_THE_SAME_PACKETS.contains(&name);
             }
         }
         flows_off_elsewhere += usize::from(off_elsewhere);
     }
-    for name in DIFFER_ON_EVERY_FLOW {
+    for name in DIFFER_ON_THE_SAME_PACKETS {
         assert_eq!(differing.get(name), Some(&9), "{name}: {differing:?}");
     }
     assert_eq!(
@@ -110,7 +103,7 @@ fn corrected_mode_matches_the_improved_cicflowmeter_row_by_row() {
     );
     let elsewhere: Vec<_> = differing
         .iter()
-        .filter(|(n, _)| !DIFFER_ON_EVERY_FLOW.contains(n))
+        .filter(|(n, _)| !DIFFER_ON_THE_SAME_PACKETS.contains(n))
         .collect();
     assert!(
         elsewhere

@@ -8,6 +8,9 @@
 //! `scripts/model-config.sh` and `models/default` to that. Each test also fails if the difference
 //! disappears from the data, so the list stays true.
 
+mod common;
+
+use common::DIFFER_ON_THE_SAME_PACKETS;
 use mlids_flow::features::CORRECTED_FEATURES;
 use mlids_flow::packet::proto;
 use mlids_flow::{CaptureReader, Feature, FlowRecord, MeterConfig, Mode, Pipeline, VecSink};
@@ -18,16 +21,6 @@ use std::path::{Path, PathBuf};
 /// The columns whose meaning differs between the sources (this file), beside those that differ on
 /// the same packets (`fidelity.rs`: subflow_*, init_bwd_win_byts, active_*).
 const DIFFERENT_MEANING: &[&str] = &["fwd_act_data_pkts", "total_tcp_flow_time"];
-const DIFFER_ON_THE_SAME_PACKETS: &[&str] = &[
-    "subflow_fwd_pkts",
-    "subflow_bwd_pkts",
-    "subflow_fwd_byts",
-    "subflow_bwd_byts",
-    "init_bwd_win_byts",
-    "active_mean",
-    "active_std",
-    "active_min",
-];
 
 /// Every published improved row (CSE-CIC-IDS2018 and CIC-IDS2017 re-extractions) as feature
 /// values by snake name.

@@ -151,3 +151,16 @@ pub fn import(sources: &[PathBuf], out: &Path) -> mlids_dataset::Result<mlids_da
         &mut mlids_dataset::NoProgress,
     )
 }
+
+/// Columns where corrected mode and the improved CICFlowMeter differ on every flow of the same
+/// packets (`fidelity.rs` says why for each); the shipped model leaves them out (`semantics.rs`).
+pub const DIFFER_ON_THE_SAME_PACKETS: &[&str] = &[
+    "subflow_fwd_pkts",
+    "subflow_bwd_pkts",
+    "subflow_fwd_byts",
+    "subflow_bwd_byts",
+    "init_bwd_win_byts",
+    "active_mean",
+    "active_std",
+    "active_min",
+];
