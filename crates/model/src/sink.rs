@@ -139,10 +139,7 @@ impl<'d, S: VerdictSink> DetectorSink<'d, S> {
         let model = self
             .detector
             .classify_in_scope(&self.pending, self.explain)?;
-        for (f, v) in self.pending.drain(..).zip(model) {
-            self.clock_us = self.clock_us.max(f.end_us);
-            self.held.push_back((f, v));
-        }
+        self.held.extend(self.pending.drain(..).zip(model));
         Ok(())
     }
 
@@ -212,8 +209,8 @@ impl<S: VerdictSink> FlowSink for DetectorSink<'_, S> {
         // force that the stream ingest (batches of one) and `watch` left benign.
         if let Some(h) = self.hosts.as_mut() {
             h.observe(flow);
-            self.clock_us = self.clock_us.max(flow.end_us);
         }
+        self.clock_us = self.clock_us.max(flow.end_us);
         self.pending.push(flow.clone());
         if self.pending.len() >= self.batch || self.is_due(self.pending.first()) {
             self.flush()?;
