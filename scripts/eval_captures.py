@@ -38,12 +38,17 @@ EXPECTED = {
     "udp-amplification": {"DDoS"},
     "web-sqli": {"WebAttack"},
     "web-xss": {"WebAttack"},
+    # Families the payload stage names from a request's text (command and code injection, path
+    # traversal), which no training source labels.
+    "web-rce": {"WebAttack"},
+    "web-exploit": {"WebAttack"},
 }
 
 # Label → family, for labels of the host stage and the CIC label table.
 FAMILY = {
     "PortScan": "PortScan", "SYN flood": "DoS", "SYN-ACK reflection": "DDoS",
     "UDP amplification": "DDoS", "UDP flood": "DoS", "HTTP flood": "DoS", "SQL Injection": "WebAttack",
+    "Command Injection": "WebAttack", "Code Injection": "WebAttack", "Path Traversal": "WebAttack",
     "Brute Force -Web": "WebAttack", "Brute Force -XSS": "WebAttack", "Bot": "Bot",
     "Infiltration": "Infiltration", "Heartbleed": "Heartbleed", "Attack": "Attack",
 }
@@ -55,7 +60,7 @@ FAMILY = {
 # malformed-packet tests, not attacks on a host; tls_heur__trojan is the Trojan proxy protocol.)
 NDPI_ATTACKS = {
     "sql_injection.pcap": ("web-sqli", "a DVWA SQL injection request (UNION SELECT in the query string)"),
-    "log4j-webapp-exploit.pcap": ("exploit", "a Log4Shell exploit (jndi:ldap in the User-Agent) against a web application"),
+    "log4j-webapp-exploit.pcap": ("web-exploit", "a Log4Shell exploit (${jndi:ldap} in a login form, jndi:ldap in the User-Agent) against a web application"),
     # Found by the payload stage's benign test (crates/flow/tests/injections.rs): it was in the
     # benign set until then.
     "xss.pcap": ("web-xss", "a DVWA DOM-based XSS request (<script>alert(1)</script> in the query string)"),

@@ -1,9 +1,8 @@
 #!/usr/bin/env bash
 # Golden outputs: prove that a refactor changes no observable output of the `ml-ids` binary.
-# Re-recorded deliberately when behaviour changes (last: models/default retrained without
-# fwd_act_data_pkts and total_tcp_flow_time, whose meaning differs between the CIC rows and ml-ids:
-# scores and top features changed, no flow's verdict or stage in the 45,828 rows of `detect`; the
-# sample capture's upload names 2 of its 202 Slowloris flows `DoS attacks-Hulk`).
+# Re-recorded deliberately when behaviour changes (last: the payload stage's exploit checks —
+# command and code injection, path traversal — call 209 of the 797 flows of nDPI's Nikto scan
+# `WebattackRCE.pcap` attacks, one incident; no other output changed).
 #
 #   scripts/golden.sh record [BIN]   regenerate everything and write tests/golden/outputs.sha256
 #   scripts/golden.sh check  [BIN]   regenerate and compare with tests/golden/outputs.sha256; prints

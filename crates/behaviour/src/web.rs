@@ -181,10 +181,7 @@ impl WebFloods {
 
     /// The finding for a request of a flooding pair whose requests inject `kind`: the tool's.
     fn injection_tool(&self, flow: &FlowRecord, p: &Pair, kind: Injection) -> Finding {
-        let what = match kind {
-            Injection::Sql => "SQL",
-            Injection::Script => "script",
-        };
+        let what = kind.what();
         Finding {
             label: kind.label().into(),
             score: 0.95,

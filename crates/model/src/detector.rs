@@ -574,12 +574,21 @@ pub fn decide(
 }
 
 /// The payload stage: a flow whose client sent an HTTP request with SQL or script in a parameter
-/// is that web attack, under the CIC label for it.
+/// is that web attack, under the CIC label for it; one with a shell command, code for the server's
+/// interpreter or a path out of the web root is a command injection, code injection or path
+/// traversal (labels of their own: no training source has them).
 fn injection_verdict(flow: &FlowRecord) -> Option<Verdict> {
     let kind = flow.exchange.fwd_injection?;
     let (detector, what) = match kind {
-        Injection::Sql => ("payload.sqli", "SQL syntax"),
-        Injection::Script => ("payload.xss", "markup or script"),
+        Injection::Sql => ("payload.sqli", "SQL syntax in a parameter of"),
+        Injection::Script => ("payload.xss", "markup or script in a parameter of"),
+        Injection::Command => ("payload.cmdi", "a shell command in"),
+        Injection::Code => ("payload.code", "code for the server's interpreter in"),
+        Injection::Traversal => ("payload.traversal", "a path out of the web root in"),
+    };
+    let by = match kind {
+        Injection::Sql | Injection::Script => " (libinjection)",
+        _ => "",
     };
     Some(Verdict {
         label: kind.label().into(),
@@ -591,7 +600,7 @@ fn injection_verdict(flow: &FlowRecord) -> Option<Verdict> {
         evidence: Some(Evidence {
             detector: detector.into(),
             summary: format!(
-                "{what} in a parameter of an HTTP request from {} to {}:{} (libinjection)",
+                "{what} an HTTP request from {} to {}:{}{by}",
                 flow.src, flow.dst, flow.dst_port
             ),
             host: flow.src.to_string(),
