@@ -132,6 +132,11 @@ pub(crate) fn inspect_request(segment: &[u8], payload_len: u32) -> RequestFacts 
             head.filter(|h| post && h.form)
                 .and_then(|h| injection_in_params(h.body))
         })
+        .or_else(|| {
+            // A body the parameter checks did not read (no form posted).
+            head.filter(|h| !(post && h.form))
+                .and_then(|h| crate::exploit::in_body(h.body))
+        })
         .or_else(|| crate::exploit::in_path(path))
         .or_else(|| exploit_in_headers(&segment[line_end.min(segment.len())..]));
     let read_in_full = captured_whole && head.is_some_and(|h| h.body_read(post));
