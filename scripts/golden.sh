@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Golden outputs: prove that a refactor changes no observable output of the `ml-ids` binary.
 # Re-recorded deliberately when behaviour changes (last: the payload stage's exploit checks —
-# command and code injection, path traversal — call 209 of the 797 flows of nDPI's Nikto scan
+# command and code injection, path traversal — call 212 of the 797 flows of nDPI's Nikto scan
 # `WebattackRCE.pcap` attacks, one incident; no other output changed).
 #
 #   scripts/golden.sh record [BIN]   regenerate everything and write tests/golden/outputs.sha256
