@@ -192,6 +192,8 @@ pub const CATALOGUE: &[Scenario] = &[
         small: b(8, 0, 100), full: b(60, 0, 2000), about: "XSS payload variants against the reflected search and the stored guestbook" },
     Scenario { name: "web-bruteforce", kind: Attack, label: "Brute Force -Web", tools: &["hydra"], packages: &["hydra"], extra_hosts: 0, concurrent: false,
         small: b(8, 0, 300), full: b(60, 0, 5000), about: "hydra http-post-form against login.php" },
+    Scenario { name: "web-exploit", kind: Attack, label: "Path Traversal", tools: &["nmap"], packages: &["nmap"], extra_hosts: 0, concurrent: false,
+        small: b(10, 0, 0), full: b(30, 0, 0), about: "nmap NSE exploit scripts: traversal (most requests), Shellshock, Struts OGNL, PHP-CGI" },
 ];
 
 /// Look a scenario up by name.

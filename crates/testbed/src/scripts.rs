@@ -156,6 +156,10 @@ pub const FILES: &[(&str, &str)] = &[
         include_str!("../../../testbed/scenarios/web-bruteforce.sh"),
     ),
     (
+        "scenarios/web-exploit.sh",
+        include_str!("../../../testbed/scenarios/web-exploit.sh"),
+    ),
+    (
         "scenarios/xss.sh",
         include_str!("../../../testbed/scenarios/xss.sh"),
     ),

@@ -581,7 +581,9 @@ fn load_val(
 
 /// How training rows are matched to the flows the flow model judges.
 const SCOPE_RULE: &str = "answered conversations only: TCP with packets both ways and payload, \
-                          UDP with packets both ways (mlids_behaviour::judged_by_model)";
+                          UDP with packets both ways (mlids_behaviour::judged_by_model); \
+                          without the attacks only the payload stage names (command and code \
+                          injection, path traversal: mlids_flow::Injection::named_by_text_only)";
 
 /// The columns [`mlids_behaviour::judged_by_model`] reads.
 const SCOPE_COLUMNS: [&str; 5] = [
@@ -656,7 +658,17 @@ fn rows_in_scope(t: &Table) -> Result<Vec<usize>> {
         col(SCOPE_COLUMNS[4])?,
     ];
     let zero_if_missing = |v: f64| if v.is_finite() { v } else { 0.0 };
+    // Rows of an attack that is text (a testbed scenario of exploit requests): the payload stage
+    // names them, and a flow classifier given them would learn what the requests' sizes happened
+    // to be.
+    let text_only: Vec<bool> = t
+        .label
+        .names
+        .iter()
+        .map(|l| mlids_flow::Injection::named_by_text_only(l))
+        .collect();
     Ok((0..t.n_rows)
+        .filter(|&r| !text_only[t.label.ids[r] as usize])
         .filter(|&r| {
             let row = t.row(r);
             mlids_behaviour::judged_by_model(
@@ -1110,5 +1122,26 @@ mod tests {
         let infos = label_infos(&u, Task::Multiclass);
         assert_eq!(infos[0].name, "Benign");
         assert!(infos[1].is_attack);
+    }
+
+    #[test]
+    fn the_model_scope_leaves_out_attacks_only_the_payload_stage_names() {
+        // Four answered TCP conversations (protocol, packets both ways, bytes).
+        let labels = [
+            "Benign",
+            "Path Traversal",
+            "SQL Injection",
+            "Command Injection",
+        ];
+        let mut t = table(&labels);
+        t.feature_names = SCOPE_COLUMNS.iter().map(|c| c.to_string()).collect();
+        t.x = labels
+            .iter()
+            .flat_map(|_| [6.0, 4.0, 3.0, 400.0, 900.0])
+            .collect();
+        // SQL injection is a CIC class and stays; traversal and command injection are text.
+        assert_eq!(rows_in_scope(&t).unwrap(), vec![0, 2]);
+        let (kept, removed) = keep_in_scope(t, true).unwrap();
+        assert_eq!((kept.n_rows, removed), (2, 2));
     }
 }
