@@ -38,8 +38,9 @@ pub struct Exchange {
     pub bwd_opening: Opening,
     /// The source sent a segment that begins with a TLS heartbeat record (Heartbleed's request).
     pub fwd_tls_heartbeat: bool,
-    /// The first injection found in the parameters of the source's HTTP requests
-    /// ([`crate::request`]): SQL or script where a value belongs.
+    /// The first injection found in the source's HTTP requests ([`crate::request`]): SQL or script
+    /// where a value belongs, a shell command, code for the server's interpreter or a path out of
+    /// the web root.
     pub fwd_injection: Option<Injection>,
     /// Segments from the source that begin an HTTP/1.x request: how many requests a keep-alive
     /// connection carried (a keep-alive flood sends hundreds a second over a few connections).

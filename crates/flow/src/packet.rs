@@ -74,8 +74,9 @@ pub struct Packet {
     /// The first bytes of the TCP/UDP payload as captured (empty otherwise): what the flow meter
     /// needs to note each direction's [`crate::opening::Opening`].
     pub head: PayloadHead,
-    /// SQL or script in the parameters of the HTTP request this segment starts
-    /// ([`crate::request`]); read from the whole captured segment while the decoder has it.
+    /// SQL or script in the parameters of the HTTP request this segment starts, or a command,
+    /// code or traversal in its text ([`crate::request`]); read from the whole captured segment
+    /// while the decoder has it.
     pub injection: Option<crate::request::Injection>,
     /// The segment's data begins with an HTTP/1.x request line: one request of the connection
     /// (keep-alive connections carry many).

@@ -106,7 +106,8 @@ pub fn injection_in(segment: &[u8]) -> Option<Injection> {
 /// What the payload stage learns from the HTTP request that starts a segment.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub(crate) struct RequestFacts {
-    /// The injection in its parameters (query, or a posted form body), if any.
+    /// The injection in its parameters (query, or a posted form body), or the server-side exploit
+    /// in its path, headers or other body ([`crate::exploit`]), if any.
     pub injection: Option<Injection>,
     /// Whether the request was read in full, so that no injection found means none was there:
     /// every byte captured and within [`MAX_READ`], the header block ends in the segment, and the
