@@ -1,7 +1,7 @@
 //! Injection in an HTTP request's parameters: SQL where a value is expected (SQL injection) or
 //! markup and script (cross-site scripting), in the query string or a form body, as libinjection
 //! recognises them — the tokenizer that ModSecurity's and Coraza's injection rules run on
-//! (`libinjectionrs`, a Rust port of it); and the server-side exploits of [`crate::exploit`] in
+//! (`libinjectionrs`, a Rust port of it); and the server-side exploits of `exploit.rs` in
 //! the parameters, the path and the headers (command and code injection, path traversal).
 //!
 //! Why this is in the flow crate: a web attack's evidence is in the text of its requests, which
