@@ -3,24 +3,18 @@
 //! beside two benign users) is one incident of the right family, not thousands of flow alerts.
 
 use serde_json::Value;
+use std::path::Path;
 use std::process::Command;
 
-#[test]
-fn demo_capture_gives_one_incident_per_attack() {
-    let root = mlids_test_support::workspace_root();
-    let out = tempfile::tempdir().unwrap();
-    let file = out.path().join("incidents.jsonl");
+/// `ml-ids ARGS` in the workspace root; fails the test unless it succeeds, and returns its stdout.
+fn ml_ids_ok<I, S>(args: I) -> String
+where
+    I: IntoIterator<Item = S>,
+    S: AsRef<std::ffi::OsStr>,
+{
     let run = Command::new(env!("CARGO_BIN_EXE_ml-ids"))
-        .current_dir(&root)
-        .args([
-            "detect",
-            "--model",
-            "models/default",
-            "samples/demo.pcap",
-            "-q",
-        ])
-        .arg("--incidents")
-        .arg(&file)
+        .current_dir(mlids_test_support::workspace_root())
+        .args(args)
         .output()
         .unwrap();
     assert!(
@@ -28,12 +22,32 @@ fn demo_capture_gives_one_incident_per_attack() {
         "{}",
         String::from_utf8_lossy(&run.stderr)
     );
-    let table = String::from_utf8(run.stdout).unwrap();
-    let incidents: Vec<Value> = std::fs::read_to_string(&file)
+    String::from_utf8(run.stdout).unwrap()
+}
+
+/// One JSON value per line of `path`.
+fn read_jsonl(path: &Path) -> Vec<Value> {
+    std::fs::read_to_string(path)
         .unwrap()
         .lines()
         .map(|l| serde_json::from_str(l).unwrap())
-        .collect();
+        .collect()
+}
+
+#[test]
+fn demo_capture_gives_one_incident_per_attack() {
+    let out = tempfile::tempdir().unwrap();
+    let file = out.path().join("incidents.jsonl");
+    let table = ml_ids_ok([
+        "detect".as_ref(),
+        "--model".as_ref(),
+        "models/default".as_ref(),
+        "samples/demo.pcap".as_ref(),
+        "-q".as_ref(),
+        "--incidents".as_ref(),
+        file.as_os_str(),
+    ]);
+    let incidents = read_jsonl(&file);
     let find = |attacker: &str, family: &str| {
         incidents
             .iter()
@@ -99,39 +113,23 @@ fn a_web_vulnerability_scan_is_one_incident_of_command_and_code_injection() {
     let Some(data) = mlids_test_support::shared_data() else {
         return;
     };
-    let root = mlids_test_support::workspace_root();
     let out = tempfile::tempdir().unwrap();
     let (flows, incidents) = (out.path().join("v.jsonl"), out.path().join("i.jsonl"));
-    let run = Command::new(env!("CARGO_BIN_EXE_ml-ids"))
-        .current_dir(&root)
-        .args([
-            "detect",
-            "--model",
-            "models/default",
-            "-q",
-            "--format",
-            "jsonl",
-        ])
-        .arg(data.join("pcap/attack/web-rce/ndpi_WebattackRCE.pcap"))
-        .arg("-o")
-        .arg(&flows)
-        .arg("--incidents")
-        .arg(&incidents)
-        .output()
-        .unwrap();
-    assert!(
-        run.status.success(),
-        "{}",
-        String::from_utf8_lossy(&run.stderr)
-    );
-    let read = |p: &std::path::Path| -> Vec<Value> {
-        std::fs::read_to_string(p)
-            .unwrap()
-            .lines()
-            .map(|l| serde_json::from_str(l).unwrap())
-            .collect()
-    };
-    let verdicts = read(&flows);
+    let capture = data.join("pcap/attack/web-rce/ndpi_WebattackRCE.pcap");
+    ml_ids_ok([
+        "detect".as_ref(),
+        "--model".as_ref(),
+        "models/default".as_ref(),
+        "-q".as_ref(),
+        "--format".as_ref(),
+        "jsonl".as_ref(),
+        capture.as_os_str(),
+        "-o".as_ref(),
+        flows.as_os_str(),
+        "--incidents".as_ref(),
+        incidents.as_os_str(),
+    ]);
+    let verdicts = read_jsonl(&flows);
     let count = |label: &str, detector: &str| {
         verdicts
             .iter()
@@ -148,7 +146,7 @@ fn a_web_vulnerability_scan_is_one_incident_of_command_and_code_injection() {
     // The probes of script paths with nothing in their text are no attack by themselves.
     let flagged = verdicts.iter().filter(|v| v["is_attack"] == true).count();
     assert_eq!(flagged, 212);
-    let incidents = read(&incidents);
+    let incidents = read_jsonl(&incidents);
     assert_eq!(incidents.len(), 1, "{incidents:?}");
     let scan = &incidents[0];
     assert_eq!(scan["family"], "WebAttack");

@@ -123,7 +123,8 @@ pub(crate) struct RequestFacts {
 
 /// [`injection_in`] and whether the request was read in full, for a segment already known to open
 /// as an HTTP request (the decoder has classified its opening and does not do it twice);
-/// `payload_len` is the segment's length on the wire. The header block is parsed once for both.
+/// `payload_len` is the segment's length on the wire. The header block is parsed once for both;
+/// the exploit checks read its lines again only when a brace is in them ([`exploit_in_headers`]).
 pub(crate) fn inspect_request(segment: &[u8], payload_len: u32) -> RequestFacts {
     let captured_whole = segment.len() == payload_len as usize && segment.len() <= MAX_READ;
     let segment = &segment[..segment.len().min(MAX_READ)];
@@ -141,13 +142,15 @@ pub(crate) fn inspect_request(segment: &[u8], payload_len: u32) -> RequestFacts 
     let injection = query
         .and_then(injection_in_params)
         .or_else(|| {
-            head.filter(|h| post && h.form)
-                .and_then(|h| injection_in_params(h.body))
-        })
-        .or_else(|| {
-            // A body the parameter checks did not read (no form posted).
-            head.filter(|h| !(post && h.form))
-                .and_then(|h| crate::exploit::in_body(h.body))
+            // A posted form's fields are parameters; any other body gets the checks for code
+            // sent as data.
+            head.and_then(|h| {
+                if post && h.form {
+                    injection_in_params(h.body)
+                } else {
+                    crate::exploit::in_body(h.body)
+                }
+            })
         })
         .or_else(|| crate::exploit::in_path(path))
         .or_else(|| exploit_in_headers(&segment[line_end.min(segment.len())..]));
@@ -302,7 +305,9 @@ fn could_inject(value: &[u8]) -> bool {
         .any(|&b| !(b.is_ascii_alphanumeric() || b == b'_' || b == b'.'))
 }
 
-fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
+/// Where `needle` first occurs in `haystack` (the byte search of this module and of
+/// [`crate::exploit`]).
+pub(crate) fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
     haystack.windows(needle.len()).position(|w| w == needle)
 }
 

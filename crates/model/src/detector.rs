@@ -579,16 +579,20 @@ pub fn decide(
 /// traversal (labels of their own: no training source has them).
 fn injection_verdict(flow: &FlowRecord) -> Option<Verdict> {
     let kind = flow.exchange.fwd_injection?;
-    let (detector, what) = match kind {
-        Injection::Sql => ("payload.sqli", "SQL syntax in a parameter of"),
-        Injection::Script => ("payload.xss", "markup or script in a parameter of"),
-        Injection::Command => ("payload.cmdi", "a shell command in"),
-        Injection::Code => ("payload.code", "code for the server's interpreter in"),
-        Injection::Traversal => ("payload.traversal", "a path out of the web root in"),
-    };
-    let by = match kind {
-        Injection::Sql | Injection::Script => " (libinjection)",
-        _ => "",
+    let (detector, what, by) = match kind {
+        Injection::Sql => (
+            "payload.sqli",
+            "SQL syntax in a parameter of",
+            " (libinjection)",
+        ),
+        Injection::Script => (
+            "payload.xss",
+            "markup or script in a parameter of",
+            " (libinjection)",
+        ),
+        Injection::Command => ("payload.cmdi", "a shell command in", ""),
+        Injection::Code => ("payload.code", "code for the server's interpreter in", ""),
+        Injection::Traversal => ("payload.traversal", "a path out of the web root in", ""),
     };
     Some(Verdict {
         label: kind.label().into(),
