@@ -236,10 +236,7 @@ fn header(line: &[u8]) -> Option<(&[u8], &[u8])> {
 /// A `Content-Type` header naming a form (header names and media types are case-insensitive).
 fn is_form_type(name: &[u8], value: &[u8]) -> bool {
     const FORM: &[u8] = b"application/x-www-form-urlencoded";
-    name.eq_ignore_ascii_case(b"content-type")
-        && value
-            .windows(FORM.len())
-            .any(|w| w.eq_ignore_ascii_case(FORM))
+    name.eq_ignore_ascii_case(b"content-type") && contains_ignore_case(value, FORM)
 }
 
 /// Each value (and name) of `a=1&b=2`, decoded (`+` and `%XX`), through libinjection's SQL and
@@ -273,10 +270,7 @@ fn injection_in_text(text: &str) -> Option<Injection> {
 /// string `<script` has no business in a form value, so its mere presence is the evidence, as in
 /// the common WAF rules.
 fn opens_script_tag(value: &[u8]) -> bool {
-    const TAG: &[u8] = b"<script";
-    value
-        .windows(TAG.len())
-        .any(|w| w.eq_ignore_ascii_case(TAG))
+    contains_ignore_case(value, b"<script")
 }
 
 /// A number closed by a stray quote, `1'` or `7"` alone or before SQL punctuation (`1' --`,
@@ -309,6 +303,13 @@ fn could_inject(value: &[u8]) -> bool {
 /// [`crate::exploit`]).
 pub(crate) fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
     haystack.windows(needle.len()).position(|w| w == needle)
+}
+
+/// Whether `needle` occurs in `haystack`, ASCII case ignored.
+pub(crate) fn contains_ignore_case(haystack: &[u8], needle: &[u8]) -> bool {
+    haystack
+        .windows(needle.len())
+        .any(|w| w.eq_ignore_ascii_case(needle))
 }
 
 #[cfg(test)]
