@@ -16,6 +16,7 @@ pub mod capture;
 pub mod community_id;
 pub mod config;
 pub mod decode;
+pub mod dns;
 pub mod exchange;
 mod exploit;
 pub mod features;
