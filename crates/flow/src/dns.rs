@@ -41,7 +41,7 @@ pub fn read_query(message: &[u8]) -> Option<DnsQuery> {
         return None;
     }
     let mut at = 12;
-    let (mut run, mut longest_run, mut name_len) = (0usize, 0usize, 0usize);
+    let (mut longest_run, mut name_len) = (0usize, 0usize);
     loop {
         let len = usize::from(*message.get(at)?);
         at += 1;
@@ -55,7 +55,7 @@ pub fn read_query(message: &[u8]) -> Option<DnsQuery> {
         if name_len > 255 {
             return None;
         }
-        run = 0;
+        let mut run = 0;
         for &c in message.get(at..at + len)? {
             run = if c == b'-' || c == b'_' { 0 } else { run + 1 };
             longest_run = longest_run.max(run);
