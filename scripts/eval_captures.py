@@ -42,6 +42,8 @@ EXPECTED = {
     # traversal), which no training source labels.
     "web-rce": {"WebAttack"},
     "web-exploit": {"WebAttack"},
+    # The payload stage's DNS-tunnel check (iodine, dnscat2, exfiltration in query names).
+    "dns-tunnel": {"Infiltration"},
 }
 
 # Label → family, for labels of the host stage and the CIC label table.
@@ -50,7 +52,7 @@ FAMILY = {
     "UDP amplification": "DDoS", "UDP flood": "DoS", "HTTP flood": "DoS", "SQL Injection": "WebAttack",
     "Command Injection": "WebAttack", "Code Injection": "WebAttack", "Path Traversal": "WebAttack",
     "Brute Force -Web": "WebAttack", "Brute Force -XSS": "WebAttack", "Bot": "Bot",
-    "Infiltration": "Infiltration", "Heartbleed": "Heartbleed", "Attack": "Attack",
+    "Infiltration": "Infiltration", "DNS Tunnel": "Infiltration", "Heartbleed": "Heartbleed", "Attack": "Attack",
 }
 
 # nDPI corpus captures that hold attacks although pcap/attack has no copy of them, with the reason:
@@ -64,6 +66,10 @@ NDPI_ATTACKS = {
     # Found by the payload stage's benign test (crates/flow/tests/injections.rs): it was in the
     # benign set until then.
     "xss.pcap": ("web-xss", "a DVWA DOM-based XSS request (<script>alert(1)</script> in the query string)"),
+    # Found by the DNS-tunnel check's corpus measurements (crates/flow/tests/dns_tunnels.rs): both
+    # were in the benign set until then.
+    "bad-dns-traffic.pcap": ("dns-tunnel", "a dnscat2 session: 220 MX/TXT/CNAME queries to skullseclabs.org whose first labels are 56-60 hex characters of tunnel data"),
+    "dns-exf.pcap": ("dns-tunnel", "data exfiltrated in a query name (a 57-character base64 label)"),
 }
 
 # (capture, responder address) for the RTT-shifted replays.

@@ -1,11 +1,11 @@
-//! The wire format of flow records on the bus (version 2).
+//! The wire format of flow records on the bus (version 3; version 2 is still read).
 //!
 //! One NATS message carries a *batch* of finished flows from one sensor. Batching is what makes the
 //! bus fast: JetStream's cost is per message (a replicated append and an ack), so 256 flows per
 //! message cost one append instead of 256.
 //!
 //! ```text
-//! batch   := "MLFB" version:u8=2 mode:u8 reserved:u16=0
+//! batch   := "MLFB" version:u8=3 mode:u8 reserved:u16=0
 //!            sensor_len:varint sensor:bytes run:varint first_seq:varint sent_us:varint
 //!            count:varint record*count
 //! record  := flags:u8 key [endpoints] [protocol:u8] start_us:zigzag-varint duration_us:zigzag-varint
@@ -21,6 +21,9 @@
 //!            SSH login inference follows; +0x08: the FTP 530 reply count follows last; +0x04,
 //!            nothing follows: the source sent data and the payload stage read all of it in full)
 //!            (version 2: the host stage and the carrier check need it)
+//!            ext:u8 (version 3; absent in version 2, read as 0): bit 0: the source's DNS
+//!            queries follow as queries:varint tunnel_types:varint
+//!            longest_run:u8; other bits reserved (0)
 //! flags   := bit0 IPv6 key, bit1 the source is the key's B side, bit2 explicit endpoints follow,
 //!            bit3 the record's protocol differs from the key's, bits4-6 termination
 //! key     := a:(4|16) b:(4|16) port_a:u16le port_b:u16le protocol:u8
@@ -34,6 +37,7 @@
 //! which take one or two bytes instead of eight; see `docs/scale-out.md` for the measured sizes.
 
 use crate::BusError;
+use mlids_flow::dns::DnsQueries;
 use mlids_flow::key::FlowKey;
 use mlids_flow::{
     Exchange, FlowRecord, Injection, Mode, Opening, SshAuth, SshPhase, TcpFlags, Termination,
@@ -42,11 +46,16 @@ use mlids_flow::{
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 pub const MAGIC: &[u8; 4] = b"MLFB";
-pub const VERSION: u8 = 2;
+pub const VERSION: u8 = 3;
+/// The oldest version this build still reads: version 2 batches lack only the extension byte, so
+/// sensors not yet upgraded keep working against upgraded workers (docs/scale-out.md).
+pub const OLDEST_READ_VERSION: u8 = 2;
 
 /// The identity and metadata of a decoded batch.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct BatchHeader {
+    /// The format version the batch was written in ([`OLDEST_READ_VERSION`]..=[`VERSION`]).
+    pub version: u8,
     pub mode: Mode,
     pub sensor: String,
     /// The sensor run (its start time in µs unless set): with the sequence, makes ids unique
@@ -274,7 +283,19 @@ fn put_exchange(out: &mut Vec<u8>, e: &Exchange) {
     if e.ftp_rejected_logins != 0 {
         put_varint(out, u64::from(e.ftp_rejected_logins));
     }
+    let dns = &e.fwd_dns;
+    if *dns == DnsQueries::default() {
+        out.push(0);
+    } else {
+        out.push(EXT_DNS);
+        put_varint(out, u64::from(dns.queries));
+        put_varint(out, u64::from(dns.tunnel_types));
+        out.push(dns.longest_run);
+    }
 }
+
+/// Bit of the version 3 extension byte: the source's DNS query counts follow.
+const EXT_DNS: u8 = 0x01;
 
 /// Bit of the ICMP marker byte: the openings byte follows the ICMP fields (messages written before
 /// openings existed never set it, so they still decode).
@@ -298,7 +319,7 @@ const FTP_REJECTS: u8 = 0x08;
 /// read, and no label is ruled out for it.
 const ALL_DATA_READ: u8 = 0x04;
 
-fn read_exchange(r: &mut Reader<'_>) -> Result<Exchange, BusError> {
+fn read_exchange(r: &mut Reader<'_>, version: u8) -> Result<Exchange, BusError> {
     let ip_protocol = r.u8()?;
     let count = |r: &mut Reader<'_>| -> Result<u32, BusError> {
         u32::try_from(r.varint()?).map_err(|_| r.err("packet count out of range"))
@@ -343,7 +364,8 @@ fn read_exchange(r: &mut Reader<'_>) -> Result<Exchange, BusError> {
         0
     };
     let fwd_posts = if marker & POSTS != 0 {
-        u32::try_from(r.varint()?).map_err(|_| r.err("POST count out of range"))?
+        // Saturated as the meter saturates it (a version 2 sensor kept 32 bits).
+        u16::try_from(r.varint()?).unwrap_or(u16::MAX)
     } else {
         0
     };
@@ -356,6 +378,15 @@ fn read_exchange(r: &mut Reader<'_>) -> Result<Exchange, BusError> {
         u16::try_from(r.varint()?).map_err(|_| r.err("FTP 530 reply count out of range"))?
     } else {
         0
+    };
+    let ext = if version >= 3 { r.u8()? } else { 0 };
+    if ext & !EXT_DNS != 0 {
+        return Err(r.err("unknown exchange extension bits"));
+    }
+    let fwd_dns = if ext & EXT_DNS != 0 {
+        read_dns(r)?
+    } else {
+        DnsQueries::default()
     };
     Ok(Exchange {
         ip_protocol,
@@ -377,6 +408,22 @@ fn read_exchange(r: &mut Reader<'_>) -> Result<Exchange, BusError> {
         ssh_auth,
         ftp_rejected_logins,
         fwd_unread_data: fwd_payload > 0 && marker & ALL_DATA_READ == 0,
+        fwd_dns,
+    })
+}
+
+fn read_dns(r: &mut Reader<'_>) -> Result<DnsQueries, BusError> {
+    let mut count = || -> Result<u16, BusError> {
+        u16::try_from(r.varint()?).map_err(|_| r.err("DNS query count out of range"))
+    };
+    let (queries, tunnel_types) = (count()?, count()?);
+    if tunnel_types > queries {
+        return Err(r.err("DNS query counts larger than the queries"));
+    }
+    Ok(DnsQueries {
+        queries,
+        tunnel_types,
+        longest_run: r.u8()?,
     })
 }
 
@@ -521,9 +568,10 @@ fn header(r: &mut Reader<'_>) -> Result<BatchHeader, BusError> {
         ));
     }
     let version = r.u8()?;
-    if version != VERSION {
+    if !(OLDEST_READ_VERSION..=VERSION).contains(&version) {
         return Err(BusError::Codec(format!(
-            "flow batch version {version} is not supported (this build reads version {VERSION})"
+            "flow batch version {version} is not supported (this build reads versions \
+             {OLDEST_READ_VERSION} to {VERSION}; upgrade the workers before the sensors)"
         )));
     }
     let mode = match r.u8()? {
@@ -548,6 +596,7 @@ fn header(r: &mut Reader<'_>) -> Result<BatchHeader, BusError> {
         return Err(r.err("record count larger than the message"));
     }
     Ok(BatchHeader {
+        version,
         mode,
         sensor,
         run,
@@ -563,7 +612,7 @@ pub fn decode_batch(msg: &[u8]) -> Result<(BatchHeader, Vec<FlowRecord>), BusErr
     let h = header(&mut r)?;
     let mut out = Vec::with_capacity(h.count as usize);
     for _ in 0..h.count {
-        out.push(decode_record(&mut r, h.mode)?);
+        out.push(decode_record(&mut r, &h)?);
     }
     if r.pos != msg.len() {
         return Err(r.err("trailing bytes after the last record"));
@@ -571,7 +620,7 @@ pub fn decode_batch(msg: &[u8]) -> Result<(BatchHeader, Vec<FlowRecord>), BusErr
     Ok((h, out))
 }
 
-fn decode_record(r: &mut Reader<'_>, mode: Mode) -> Result<FlowRecord, BusError> {
+fn decode_record(r: &mut Reader<'_>, batch: &BatchHeader) -> Result<FlowRecord, BusError> {
     let flags = r.u8()?;
     let termination = *Termination::ALL
         .get(usize::from(flags >> 4))
@@ -616,9 +665,9 @@ fn decode_record(r: &mut Reader<'_>, mode: Mode) -> Result<FlowRecord, BusError>
     for v in values.iter_mut() {
         *v = r.value()?;
     }
-    let exchange = read_exchange(r)?;
+    let exchange = read_exchange(r, batch.version)?;
     Ok(FlowRecord {
-        mode,
+        mode: batch.mode,
         key,
         src,
         src_port,
@@ -696,6 +745,7 @@ mod tests {
             assert_eq!(
                 h,
                 BatchHeader {
+                    version: VERSION,
                     mode,
                     sensor: "edge-1".into(),
                     run: 42,
@@ -803,6 +853,51 @@ mod tests {
                 assert_eq!(back[0], f);
             }
         }
+        // And the DNS query counts (the tunnel check reads them), the largest values included.
+        for dns in [
+            DnsQueries {
+                queries: 181,
+                tunnel_types: 181,
+                longest_run: 56,
+            },
+            DnsQueries {
+                queries: u16::MAX,
+                tunnel_types: 0,
+                longest_run: u8::MAX,
+            },
+        ] {
+            f.exchange.fwd_dns = dns;
+            let mut enc = BatchEncoder::new(Mode::Corrected, "s", 0);
+            enc.push(&f).unwrap();
+            let (_, back) = decode_batch(&enc.seal(0, 0)).unwrap();
+            assert_eq!(back[0], f);
+        }
+    }
+
+    #[test]
+    fn version_2_batches_of_sensors_not_yet_upgraded_still_decode() {
+        // A version 2 record is a version 3 one without the extension byte, which ends it.
+        let f = flows(Mode::Corrected).remove(0);
+        assert_eq!(f.exchange.fwd_dns, DnsQueries::default());
+        let mut enc = BatchEncoder::new(Mode::Corrected, "old-sensor", 3);
+        enc.push(&f).unwrap();
+        let mut msg = enc.seal(10, 0);
+        assert_eq!(
+            msg.pop(),
+            Some(0),
+            "the extension byte of a flow without DNS"
+        );
+        msg[4] = 2;
+        let (h, back) = decode_batch(&msg).unwrap();
+        assert_eq!((h.version, back), (2, vec![f]));
+        // Counts a query total cannot hold are damage, not data.
+        let mut f = flows(Mode::Corrected).remove(0);
+        f.exchange.fwd_dns.tunnel_types = 2;
+        f.exchange.fwd_dns.queries = 1;
+        let mut enc = BatchEncoder::new(Mode::Corrected, "s", 0);
+        enc.push(&f).unwrap();
+        let err = decode_batch(&enc.seal(0, 0)).unwrap_err().to_string();
+        assert!(err.contains("DNS query counts"), "{err}");
     }
 
     #[test]

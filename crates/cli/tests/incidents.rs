@@ -154,3 +154,49 @@ fn a_web_vulnerability_scan_is_one_incident_of_command_and_code_injection() {
     assert_eq!(scan["labels"]["Command Injection"], 143);
     assert_eq!(scan["labels"]["Path Traversal"], 9);
 }
+
+/// nDPI's iodine capture: the tunnel's one client socket sent 222 NULL queries to its resolver
+/// (names of up to 62 unbroken characters), and the payload stage calls it a DNS tunnel — one critical
+/// infiltration incident whose evidence gives the counts. Skips (loudly; fails under
+/// MLIDS_REQUIRE_ALL=1) without the shared data.
+#[test]
+fn an_iodine_tunnel_is_one_infiltration_incident() {
+    let Some(data) = mlids_test_support::shared_data() else {
+        return;
+    };
+    let out = tempfile::tempdir().unwrap();
+    let (flows, incidents) = (out.path().join("v.jsonl"), out.path().join("i.jsonl"));
+    let capture = data.join("pcap/attack/dns-tunnel/ndpi_dns-tunnel-iodine.pcap");
+    ml_ids_ok([
+        "detect".as_ref(),
+        "--model".as_ref(),
+        "models/default".as_ref(),
+        "-q".as_ref(),
+        "--format".as_ref(),
+        "jsonl".as_ref(),
+        capture.as_os_str(),
+        "-o".as_ref(),
+        flows.as_os_str(),
+        "--incidents".as_ref(),
+        incidents.as_os_str(),
+    ]);
+    let tunnel: Vec<_> = read_jsonl(&flows)
+        .into_iter()
+        .filter(|v| v["is_attack"] == true)
+        .collect();
+    assert_eq!(tunnel.len(), 1, "{tunnel:?}");
+    assert_eq!(tunnel[0]["prediction"], "DNS Tunnel");
+    assert_eq!(tunnel[0]["stage"], "payload");
+    let evidence = &tunnel[0]["evidence"];
+    assert_eq!(evidence["detector"], "payload.dns-tunnel");
+    let summary = evidence["summary"].as_str().unwrap();
+    assert!(
+        summary.starts_with("222 DNS queries from 10.0.2.30:44639 to 10.0.2.20:53: 222 ask"),
+        "{summary}"
+    );
+    let incidents = read_jsonl(&incidents);
+    assert_eq!(incidents.len(), 1, "{incidents:?}");
+    assert_eq!(incidents[0]["family"], "Infiltration");
+    assert_eq!(incidents[0]["severity"], "critical");
+    assert_eq!(incidents[0]["labels"]["DNS Tunnel"], 1);
+}

@@ -215,6 +215,7 @@ pub fn decode(linktype: u32, ts_us: i64, frame: &[u8]) -> Result<Packet, SkipRea
         http_request: false,
         http_post: false,
         http_request_read: false,
+        dns_query: None,
     };
     let body = payload.payload;
     // An IPv6 extension header that could not be parsed leaves the transport unknown.
@@ -264,6 +265,7 @@ pub fn decode(linktype: u32, ts_us: i64, frame: &[u8]) -> Result<Packet, SkipRea
             .min(start.saturating_add(pkt.payload_len as usize));
         let data = frame.get(start..end).unwrap_or_default();
         pkt.head = PayloadHead::of(data);
+        pkt.dns_query = crate::dns::query_in(protocol == proto::TCP, pkt.dst_port, data);
         if protocol == proto::TCP
             && Opening::of(pkt.head.as_bytes(), pkt.payload_len) == Opening::HttpRequest
         {

@@ -69,6 +69,58 @@ pub fn read_query(message: &[u8]) -> Option<DnsQuery> {
     })
 }
 
+/// The DNS server port: the tunnel check reads queries sent to it only (mDNS on 5353 is service
+/// discovery, whose PTR and ANY bursts are benign, and a tunnel on another port needs a resolver
+/// path it would not have).
+pub const DNS_PORT: u16 = 53;
+
+/// The query a segment carries, when it is sent to [`DNS_PORT`]: the whole datagram for UDP, the
+/// message after the 2-byte length prefix for TCP (RFC 1035 §4.2.2; only a message that starts a
+/// segment is read, which is how clients send them).
+pub fn query_in(tcp: bool, dst_port: u16, data: &[u8]) -> Option<DnsQuery> {
+    if dst_port != DNS_PORT {
+        return None;
+    }
+    read_query(if tcp { data.get(2..)? } else { data })
+}
+
+/// The queries one side of a flow sent, as the tunnel check counts them.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct DnsQueries {
+    pub queries: u16,
+    /// Those of them asking for a type [`is_tunnel_type`] names.
+    pub tunnel_types: u16,
+    /// The longest run of any of their names: one run of [`DnsQueries::DATA_RUN`] or more is
+    /// enough to call the socket's queries data, so no count of such names is kept (the flow
+    /// state has a size budget, `flow::tests::flow_state_stays_small`).
+    pub longest_run: u8,
+}
+
+impl DnsQueries {
+    /// A run this long is encoded data, not a name: benign names in the shared captures run at
+    /// most 32 characters (a hash label, a NetBIOS wildcard), tunnels 56–60.
+    pub const DATA_RUN: u8 = 40;
+    /// Queries a client socket sends before its record types count: no benign socket in the
+    /// shared captures sent more than 8 to port 53, iodine sent 181 on one.
+    pub const MANY_QUERIES: u16 = 16;
+
+    pub fn add(&mut self, q: DnsQuery) {
+        self.queries = self.queries.saturating_add(1);
+        self.tunnel_types = self
+            .tunnel_types
+            .saturating_add(u16::from(is_tunnel_type(q.qtype)));
+        self.longest_run = self.longest_run.max(q.longest_run);
+    }
+
+    /// The socket's queries carry data: a name that is encoded data, or many queries of which at
+    /// least half fetch a type tunnels use for their downstream (iodine's NULL queries name only
+    /// short labels; its data is in the answers).
+    pub fn look_like_a_tunnel(&self) -> bool {
+        self.longest_run >= Self::DATA_RUN
+            || (self.queries >= Self::MANY_QUERIES && 2 * self.tunnel_types >= self.queries)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -125,6 +177,52 @@ mod tests {
         }
         let too_long = query(&["a".repeat(63).as_str(); 5], 1);
         assert_eq!(read_query(&too_long), None);
+    }
+
+    #[test]
+    fn a_socket_looks_like_a_tunnel_by_its_names_or_its_record_types() {
+        let (name, data, null) = (
+            DnsQuery {
+                qtype: 1,
+                longest_run: 32,
+            },
+            DnsQuery {
+                qtype: 1,
+                longest_run: 40,
+            },
+            DnsQuery {
+                qtype: 10,
+                longest_run: 8,
+            },
+        );
+        let mut resolver = DnsQueries::default();
+        (0..100).for_each(|_| resolver.add(name));
+        assert!(!resolver.look_like_a_tunnel(), "{resolver:?}");
+        let mut exfiltration = DnsQueries::default();
+        exfiltration.add(data);
+        assert!(exfiltration.look_like_a_tunnel());
+        assert_eq!((exfiltration.queries, exfiltration.longest_run), (1, 40));
+        // Fifteen NULL queries are not yet many; the sixteenth is, and half of 16 is enough.
+        let mut iodine = DnsQueries::default();
+        (0..15).for_each(|_| iodine.add(null));
+        assert!(!iodine.look_like_a_tunnel());
+        iodine.add(name);
+        assert!(iodine.look_like_a_tunnel());
+        let mut mixed = DnsQueries::default();
+        (0..8).for_each(|_| mixed.add(null));
+        (0..9).for_each(|_| mixed.add(name));
+        assert!(!mixed.look_like_a_tunnel(), "8 of 17 is less than half");
+    }
+
+    #[test]
+    fn tcp_queries_are_read_after_their_length_prefix() {
+        let q = query(&["example", "com"], 16);
+        let mut framed = (q.len() as u16).to_be_bytes().to_vec();
+        framed.extend_from_slice(&q);
+        assert_eq!(query_in(true, 53, &framed).map(|q| q.qtype), Some(16));
+        assert_eq!(query_in(false, 53, &q).map(|q| q.qtype), Some(16));
+        assert_eq!(query_in(false, 5353, &q), None);
+        assert_eq!(query_in(true, 53, &q[..1]), None);
     }
 
     #[test]

@@ -6,6 +6,7 @@
 //! did the responder answer, with what flags, was any payload exchanged — so the meter keeps them
 //! here for both modes, from the packets' real directions.
 
+use crate::dns::DnsQueries;
 use crate::opening::{starts_tls_heartbeat, Opening};
 use crate::packet::{proto, Packet, TcpFlags};
 use crate::request::Injection;
@@ -47,8 +48,9 @@ pub struct Exchange {
     /// A retransmitted request counts again; requests pipelined into one segment count once.
     pub fwd_requests: u32,
     /// Those of [`Exchange::fwd_requests`] that are `POST`s: a web login brute force posts one
-    /// credential per connection.
-    pub fwd_posts: u32,
+    /// credential per connection. Saturates at 65,535 (the detectors ask only whether a
+    /// connection posted; 16 bits keep the flow state within its budget).
+    pub fwd_posts: u16,
     /// Login attempts inferred from the encrypted segment sizes of an SSH connection
     /// ([`crate::ssh_auth`]): hydra against SSH makes few connections, each with several
     /// rejected passwords.
@@ -62,6 +64,9 @@ pub struct Exchange {
     /// While this is false and [`Exchange::fwd_requests`] is not 0, every byte the source sent
     /// was an HTTP request the stage read, so [`Exchange::fwd_injection`] speaks for all of it.
     pub fwd_unread_data: bool,
+    /// The DNS queries the source sent to port 53 ([`crate::dns`]): a tunnel's client asks for
+    /// names that are encoded data, or for record types stub resolvers rarely ask for.
+    pub fwd_dns: DnsQueries,
 }
 
 impl Exchange {
@@ -85,12 +90,15 @@ impl Exchange {
                 self.fwd_requests = self
                     .fwd_requests
                     .saturating_add(u32::from(pkt.http_request));
-                self.fwd_posts = self.fwd_posts.saturating_add(u32::from(pkt.http_post));
+                self.fwd_posts = self.fwd_posts.saturating_add(u16::from(pkt.http_post));
                 // `http_request_read` is only ever set on a segment that starts a request.
                 self.fwd_unread_data |= !pkt.http_request_read;
                 if self.is_ssh() {
                     self.ssh_auth
                         .client_segment(pkt.head.as_bytes(), pkt.payload_len);
+                }
+                if let Some(query) = pkt.dns_query {
+                    self.fwd_dns.add(query);
                 }
             }
             self.fwd_packets += 1;

@@ -674,7 +674,7 @@ mod tests {
         // state plus the mode-independent exchange facts (with the source's ICMP message types,
         // which the scan detector's fingerprinting check reads, the client's HTTP request counts,
         // which the web detectors read, and the SSH login inference, which the brute-force
-        // detector reads).
+        // detector reads, and the client's DNS query counts, which the tunnel check reads).
         assert!(
             std::mem::size_of::<super::FlowState>() <= 512,
             "{}",

@@ -87,6 +87,8 @@ pub struct Packet {
     /// That request was read in full ([`crate::request::RequestFacts::read_in_full`]): what
     /// [`Self::injection`] says of its parameters holds for all of them.
     pub http_request_read: bool,
+    /// The DNS query this datagram (or TCP segment) sends to port 53 ([`crate::dns::query_in`]).
+    pub dns_query: Option<crate::dns::DnsQuery>,
 }
 
 impl Packet {

@@ -133,20 +133,20 @@ fn keep_alive_connections_count_each_request_once() {
     // video player posts 6 times (Linux cooked capture: from ports 54883, 54885, 42761, 42762,
     // 35670), never on its keep-alive connection of 35 GETs.
     let ocsp = flows(&ndpi.join("ocsp.pcapng"));
-    let posts = |port: u16| -> u32 {
+    let posts = |port: u16| -> u16 {
         ocsp.iter()
             .filter(|f| f.src_port == port && f.dst_port == 80)
             .map(|f| f.exchange.fwd_posts)
             .sum()
     };
-    assert_eq!(ocsp.iter().map(|f| f.exchange.fwd_posts).sum::<u32>(), 15);
+    assert_eq!(ocsp.iter().map(|f| f.exchange.fwd_posts).sum::<u16>(), 15);
     assert_eq!(
         ocsp.iter().map(|f| f.exchange.fwd_requests).sum::<u32>(),
         18
     );
     assert_eq!((posts(47904), posts(43728), posts(34320)), (3, 2, 1));
     let video = flows(&ndpi.join("quickplay.pcap"));
-    let video_posts = |port: Option<u16>| -> u32 {
+    let video_posts = |port: Option<u16>| -> u16 {
         video
             .iter()
             .filter(|f| port.is_none_or(|p| f.src_port == p))

@@ -560,7 +560,7 @@ pub fn decide(
     model: Option<ModelOpinion>,
     hosts: Option<&HostBehaviour>,
 ) -> Verdict {
-    if let Some(v) = injection_verdict(flow) {
+    if let Some(v) = injection_verdict(flow).or_else(|| dns_tunnel_verdict(flow)) {
         return v;
     }
     let finding = hosts.and_then(|h| h.judge(flow));
@@ -612,6 +612,46 @@ fn injection_verdict(flow: &FlowRecord) -> Option<Verdict> {
         }),
     })
 }
+
+/// The payload stage on DNS: a client socket whose queries to port 53 carry data
+/// ([`mlids_flow::dns::DnsQueries::look_like_a_tunnel`]) is a DNS tunnel, in the infiltration
+/// family (a host already controlled talks out through the resolver). No training source labels
+/// one, so the label is the stage's own.
+fn dns_tunnel_verdict(flow: &FlowRecord) -> Option<Verdict> {
+    let dns = flow.exchange.fwd_dns;
+    if !dns.look_like_a_tunnel() {
+        return None;
+    }
+    Some(Verdict {
+        label: DNS_TUNNEL.into(),
+        probability: 0.99,
+        attack_score: 0.99,
+        is_attack: true,
+        top_features: Vec::new(),
+        stage: Stage::Payload,
+        evidence: Some(Evidence {
+            detector: "payload.dns-tunnel".into(),
+            summary: format!(
+                "{} DNS quer{} from {}:{} to {}:{}: {} ask for NULL/TXT/MX/CNAME; the longest \
+                 unbroken run of name characters is {} (data from {})",
+                dns.queries,
+                if dns.queries == 1 { "y" } else { "ies" },
+                flow.src,
+                flow.src_port,
+                flow.dst,
+                flow.dst_port,
+                dns.tunnel_types,
+                dns.longest_run,
+                mlids_flow::dns::DnsQueries::DATA_RUN
+            ),
+            host: flow.src.to_string(),
+            category: "Infiltration".into(),
+        }),
+    })
+}
+
+/// The label of the DNS-tunnel verdict.
+pub const DNS_TUNNEL: &str = "DNS Tunnel";
 
 /// Whether the flow classifier judges a flow ([`mlids_behaviour::judged_by_model`]).
 pub fn judged_by_model(flow: &FlowRecord) -> bool {
